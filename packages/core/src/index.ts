@@ -1,0 +1,26 @@
+export { TierkvError } from './errors/tierkv-error.js';
+export type { TierkvErrorCode } from './errors/tierkv-error.js';
+export { InvalidArgumentError } from './errors/invalid-argument-error.js';
+export { ConfigError } from './errors/config-error.js';
+export { ClosedError } from './errors/closed-error.js';
+export { TimeoutError } from './errors/timeout-error.js';
+export { ProtocolError } from './errors/protocol-error.js';
+export { UnavailableError } from './errors/unavailable-error.js';
+
+export { objectKey, encodeKey, decodeKey, keysEqual, isChunkHash } from './keys/object-key.js';
+export type { ObjectKey, ChunkHash, EncodedKey } from './keys/object-key.js';
+export { TokenHasher, DEFAULT_CHUNK_SIZE } from './hashing/token-hasher.js';
+export type { TokenHasherOptions, HashOptions, KeyScope } from './hashing/token-hasher.js';
+export { MemoryLayout, DTYPE_BYTES } from './layout/memory-layout.js';
+export type { DType, MemoryLayoutJSON } from './layout/memory-layout.js';
+
+export { debugLogger } from './logging/debug-logger.js';
+export type { DebugLogger } from './logging/debug-logger.js';
+
+export { METRIC_CATALOG, metricDefinition, prometheusName } from './telemetry/metric-catalog.js';
+export { LATENCY_BOUNDARIES_S, BATCH_SIZE_BOUNDARIES } from './telemetry/metric-definition.js';
+export type { MetricDefinition, AttributeDefinition, InstrumentKind } from './telemetry/metric-definition.js';
+export { MeterBinding, refreshTelemetryBindings } from './telemetry/meter-binding.js';
+export type { TelemetryOptions, MeterScope, InstrumentFactory } from './telemetry/meter-binding.js';
+export { telemetryCallbackErrors } from './telemetry/observation-hub.js';
+export type { Observe, ObserveCallback } from './telemetry/observation-hub.js';

@@ -1,0 +1,67 @@
+import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
+
+/** A 64-bit chained chunk hash as 16 lowercase hex characters (see TokenHasher). */
+export type ChunkHash = string;
+
+/** The canonical string form of an ObjectKey: a Map key, a wire key, never a metric attribute. */
+export type EncodedKey = string & { readonly __brand: 'EncodedKey' };
+
+/** Identifies one chunk: the chained hash of its token prefix, for one model, KV rank and salt. */
+export interface ObjectKey {
+  readonly chunkHash: ChunkHash;
+  readonly modelName: string;
+  readonly kvRank: number;
+  readonly cacheSalt: string;
+}
+
+const CHUNK_HASH_RE = /^[0-9a-f]{16}$/;
+
+export function isChunkHash(value: unknown): value is ChunkHash {
+  return typeof value === 'string' && CHUNK_HASH_RE.test(value);
+}
+
+/** Builds a validated ObjectKey. */
+export function objectKey(chunkHash: ChunkHash, modelName: string, kvRank = 0, cacheSalt = ''): ObjectKey {
+  if (!isChunkHash(chunkHash)) {
+    throw new InvalidArgumentError('chunkHash', `expected 16 lowercase hex characters, got ${JSON.stringify(chunkHash)}; use TokenHasher to compute chunk hashes`);
+  }
+  if (typeof modelName !== 'string' || modelName.length === 0) {
+    throw new InvalidArgumentError('modelName', 'expected a non-empty string');
+  }
+  if (!Number.isInteger(kvRank) || kvRank < 0 || kvRank > 0xffff_ffff) {
+    throw new InvalidArgumentError('kvRank', `expected an integer in [0, 2^32), got ${kvRank}`);
+  }
+  if (typeof cacheSalt !== 'string') {
+    throw new InvalidArgumentError('cacheSalt', 'expected a string (use "" for no salt)');
+  }
+  return { chunkHash, modelName, kvRank, cacheSalt };
+}
+
+/**
+ * Canonical encoding `<hash>:<rank>:<modelLength>:<model><salt>`. The hash has a fixed width and
+ * the model is length-prefixed, so any model name or salt round-trips unambiguously.
+ */
+export function encodeKey(key: ObjectKey): EncodedKey {
+  return `${key.chunkHash}:${key.kvRank}:${key.modelName.length}:${key.modelName}${key.cacheSalt}` as EncodedKey;
+}
+
+/** Inverse of encodeKey; throws InvalidArgumentError on a string encodeKey could not have produced. */
+export function decodeKey(encoded: string): ObjectKey {
+  const fail = (): never => {
+    throw new InvalidArgumentError('encodedKey', `not a tierkv key encoding: ${JSON.stringify(encoded.slice(0, 80))}`);
+  };
+  if (encoded.length < 22 || encoded[16] !== ':') return fail();
+  const rankEnd = encoded.indexOf(':', 17);
+  if (rankEnd < 0) return fail();
+  const lenEnd = encoded.indexOf(':', rankEnd + 1);
+  if (lenEnd < 0) return fail();
+  const rank = Number(encoded.slice(17, rankEnd));
+  const modelLength = Number(encoded.slice(rankEnd + 1, lenEnd));
+  if (!Number.isInteger(modelLength) || modelLength <= 0 || lenEnd + 1 + modelLength > encoded.length) return fail();
+  const model = encoded.slice(lenEnd + 1, lenEnd + 1 + modelLength);
+  return objectKey(encoded.slice(0, 16), model, rank, encoded.slice(lenEnd + 1 + modelLength));
+}
+
+export function keysEqual(a: ObjectKey, b: ObjectKey): boolean {
+  return a.chunkHash === b.chunkHash && a.kvRank === b.kvRank && a.modelName === b.modelName && a.cacheSalt === b.cacheSalt;
+}

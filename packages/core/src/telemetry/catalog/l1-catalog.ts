@@ -1,0 +1,4 @@
+import type { MetricDefinition } from '../metric-definition.js';
+
+/** `tierkv.l1.*` metrics. */
+export const L1_METRICS: readonly MetricDefinition[] = [];

@@ -1,0 +1,48 @@
+import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
+import { L1_METRICS } from './catalog/l1-catalog.js';
+import { L2_METRICS } from './catalog/l2-catalog.js';
+import { STORAGE_METRICS } from './catalog/storage-catalog.js';
+import { CONTROLLER_METRICS } from './catalog/controller-catalog.js';
+import { WORKER_METRICS } from './catalog/worker-catalog.js';
+import { SERVER_METRICS } from './catalog/server-catalog.js';
+import { CLIENT_METRICS } from './catalog/client-catalog.js';
+import { TELEMETRY_METRICS } from './catalog/telemetry-catalog.js';
+import type { MetricDefinition } from './metric-definition.js';
+
+/** Every metric tierkv emits, grouped by module; `docs/metrics.md` is generated from it. */
+export const METRIC_CATALOG: readonly MetricDefinition[] = Object.freeze([
+  ...L1_METRICS,
+  ...L2_METRICS,
+  ...STORAGE_METRICS,
+  ...CONTROLLER_METRICS,
+  ...WORKER_METRICS,
+  ...SERVER_METRICS,
+  ...CLIENT_METRICS,
+  ...TELEMETRY_METRICS,
+]);
+
+const BY_NAME = new Map(METRIC_CATALOG.map((d) => [d.name, d]));
+
+/** The catalog entry for `name`; throws if a module tries to create a metric the catalog lacks. */
+export function metricDefinition(name: string): MetricDefinition {
+  const def = BY_NAME.get(name);
+  if (!def) {
+    throw new InvalidArgumentError('metric', `${name} is not in the tierkv metric catalog; add it to packages/core/src/telemetry/catalog/`);
+  }
+  return def;
+}
+
+const UNIT_SUFFIX: Record<string, string> = { s: 'seconds', ms: 'milliseconds', By: 'bytes', '1': 'ratio' };
+
+/**
+ * The metric's name in a Prometheus scrape of the OpenTelemetry Prometheus exporter: dots become
+ * underscores, a unit suffix is added where the unit has one (annotations like `{chunk}` have none),
+ * and monotonic counters end in `_total`.
+ */
+export function prometheusName(def: MetricDefinition): string {
+  let name = def.name.replace(/[^a-zA-Z0-9_:]/g, '_');
+  const suffix = UNIT_SUFFIX[def.unit];
+  if (suffix && !name.endsWith(`_${suffix}`)) name += `_${suffix}`;
+  if (def.kind === 'counter' || def.kind === 'observable_counter') name += '_total';
+  return name;
+}

@@ -1,0 +1,11 @@
+export { L1Manager } from './l1/l1-manager.js';
+export type { L1Options, L1Usage, MemcheckReport, WriteMode } from './l1/l1-manager.js';
+export type { L1ResultCode, L1KeyResult } from './l1/l1-result.js';
+export type { L1Listener, EvictionReason } from './l1/l1-listener.js';
+export type { MemoryObj } from './l1/memory-obj.js';
+export type { EvictionPolicy } from './eviction/eviction-policy.js';
+export type { L2Adapter, L2StoreItem, L2Usage } from './l2/l2-adapter.js';
+export type { L2Listener, L2Operation } from './l2/l2-listener.js';
+export { StorageManager } from './manager/storage-manager.js';
+export type { StorageManagerOptions, PrefetchHandle, StorageUsage, Tier } from './manager/storage-manager.js';
+export type { StorageManagerListener } from './manager/storage-listener.js';

@@ -1,0 +1,4 @@
+export { createTestMeterProvider, findMetric, valueOf, histogramSumOf } from './test-meter-provider.js';
+export type { TestMeterProvider } from './test-meter-provider.js';
+export { freePort } from './free-port.js';
+export { waitFor } from './wait-for.js';
