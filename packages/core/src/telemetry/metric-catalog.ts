@@ -7,12 +7,14 @@ import { WORKER_METRICS } from './catalog/worker-catalog.js';
 import { SERVER_METRICS } from './catalog/server-catalog.js';
 import { CLIENT_METRICS } from './catalog/client-catalog.js';
 import { TELEMETRY_METRICS } from './catalog/telemetry-catalog.js';
+import { REDIS_METRICS } from './catalog/redis-catalog.js';
 import type { MetricDefinition } from './metric-definition.js';
 
 /** Every metric tierkv emits, grouped by module; `docs/metrics.md` is generated from it. */
 export const METRIC_CATALOG: readonly MetricDefinition[] = Object.freeze([
   ...L1_METRICS,
   ...L2_METRICS,
+  ...REDIS_METRICS,
   ...STORAGE_METRICS,
   ...CONTROLLER_METRICS,
   ...WORKER_METRICS,
