@@ -1,0 +1,37 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { decodeKey, encodeKey, InvalidArgumentError, keysEqual, objectKey } from '@tierkv/core';
+
+const runs = Number(process.env.TIERKV_PROPERTY_RUNS ?? 200);
+const hashArb = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((n) => n.toString(16).padStart(16, '0'));
+
+describe('ObjectKey', () => {
+  it('encodes and decodes any model name and salt without ambiguity', () => {
+    fc.assert(
+      fc.property(hashArb, fc.string({ minLength: 1 }), fc.nat(), fc.string(), (h, model, rank, salt) => {
+        const key = objectKey(h, model, rank, salt);
+        const decoded = decodeKey(encodeKey(key));
+        expect(keysEqual(decoded, key)).to.equal(true);
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('distinct keys have distinct encodings', () => {
+    fc.assert(
+      fc.property(hashArb, fc.string({ minLength: 1 }), fc.string(), fc.string({ minLength: 1 }), fc.string(), (h, m1, s1, m2, s2) => {
+        const a = objectKey(h, m1, 0, s1);
+        const b = objectKey(h, m2, 0, s2);
+        expect(encodeKey(a) === encodeKey(b)).to.equal(keysEqual(a, b));
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('rejects malformed parts with a message naming them', () => {
+    expect(() => objectKey('xyz', 'm')).to.throw(InvalidArgumentError, /chunkHash/);
+    expect(() => objectKey('0123456789abcdef', '')).to.throw(InvalidArgumentError, /modelName/);
+    expect(() => objectKey('0123456789abcdef', 'm', -1)).to.throw(InvalidArgumentError, /kvRank/);
+    expect(() => decodeKey('garbage')).to.throw(InvalidArgumentError, /encodedKey/);
+  });
+});

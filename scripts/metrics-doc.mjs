@@ -1,0 +1,78 @@
+// Renders docs/metrics.md from the metric catalog in @tierkv/core (built dist).
+import { METRIC_CATALOG, prometheusName } from '@tierkv/core';
+
+const SECTIONS = [
+  ['tierkv.l1.', 'L1 manager (`tierkv.l1.*`)'],
+  ['tierkv.l2.', 'L2 adapters (`tierkv.l2.*`)'],
+  ['db.client.', 'Redis client (OpenTelemetry database conventions)'],
+  ['tierkv.storage.', 'Storage manager, store and prefetch controllers (`tierkv.storage.*`)'],
+  ['tierkv.server.', 'MP-mode server (`tierkv.server.*`)'],
+  ['tierkv.client.', 'Server client (`tierkv.client.*`)'],
+  ['tierkv.controller.', 'Cache controller (`tierkv.controller.*`)'],
+  ['tierkv.worker.', "Controller's worker client (`tierkv.worker.*`)"],
+  ['tierkv.telemetry.', 'Telemetry pipeline health (`tierkv.telemetry.*`)'],
+];
+
+const KIND = {
+  counter: 'Counter',
+  updowncounter: 'UpDownCounter',
+  histogram: 'Histogram',
+  gauge: 'Gauge',
+  observable_counter: 'ObservableCounter',
+  observable_updowncounter: 'ObservableUpDownCounter',
+  observable_gauge: 'ObservableGauge',
+};
+
+const cell = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function attributes(def) {
+  if (def.attributes.length === 0) return '—';
+  return def.attributes.map((a) => `\`${a.name}\` (${a.values.map((v) => `\`${v}\``).join(', ')})`).join('<br>');
+}
+
+function promRendering(def) {
+  const base = prometheusName(def);
+  return def.kind === 'histogram' ? `\`${base}_bucket\`, \`_sum\`, \`_count\`` : `\`${base}\``;
+}
+
+export function renderMetricsDoc() {
+  const out = [];
+  out.push('# tierkv metrics');
+  out.push('');
+  out.push('<!-- Generated from the catalog in packages/core/src/telemetry/catalog/ by `npm run docs:metrics`. Do not edit by hand. -->');
+  out.push('');
+  out.push('Every metric tierkv emits, by module. OpenTelemetry names use the `tierkv.` namespace and UCUM units;');
+  out.push('the Prometheus column shows how the OpenTelemetry Prometheus exporter renders each one (dots become');
+  out.push('underscores, a unit suffix where the unit has one, `_total` on counters). Attributes are always drawn');
+  out.push('from the closed sets listed. The LMCache column names the LMCache metric each one replaces, so');
+  out.push('existing dashboards can be ported.');
+  out.push('');
+  out.push(`${METRIC_CATALOG.length} metrics in all.`);
+  for (const [prefix, title] of SECTIONS) {
+    const defs = METRIC_CATALOG.filter((d) => d.name.startsWith(prefix));
+    if (defs.length === 0) continue;
+    out.push('');
+    out.push(`## ${title}`);
+    out.push('');
+    out.push('| OpenTelemetry name | type | unit | attributes | description | Prometheus | LMCache counterpart |');
+    out.push('|---|---|---|---|---|---|---|');
+    for (const d of defs) {
+      const lm = d.lmcache && d.lmcache.length ? d.lmcache.map((n) => `\`${n}\``).join('<br>') : '—';
+      out.push(`| \`${d.name}\` | ${KIND[d.kind]} | \`${cell(d.unit)}\` | ${attributes(d)} | ${cell(d.description)} | ${promRendering(d)} | ${lm} |`);
+    }
+  }
+  const mapped = METRIC_CATALOG.filter((d) => d.lmcache && d.lmcache.length);
+  if (mapped.length) {
+    out.push('');
+    out.push('## LMCache → tierkv');
+    out.push('');
+    out.push('| LMCache metric | tierkv metric (Prometheus) |');
+    out.push('|---|---|');
+    const rows = [];
+    for (const d of mapped) for (const n of d.lmcache) rows.push([n, d]);
+    rows.sort((a, b) => a[0].localeCompare(b[0]));
+    for (const [n, d] of rows) out.push(`| \`${n}\` | \`${d.name}\` (\`${prometheusName(d)}\`) |`);
+  }
+  out.push('');
+  return out.join('\n');
+}
