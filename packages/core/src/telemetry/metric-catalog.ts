@@ -34,17 +34,16 @@ export function metricDefinition(name: string): MetricDefinition {
   return def;
 }
 
-const UNIT_SUFFIX: Record<string, string> = { s: 'seconds', ms: 'milliseconds', By: 'bytes', '1': 'ratio' };
-
 /**
- * The metric's name in a Prometheus scrape of the OpenTelemetry Prometheus exporter: dots become
- * underscores, a unit suffix is added where the unit has one (annotations like `{chunk}` have none),
- * and monotonic counters end in `_total`.
+ * The metric's name in a scrape of the OpenTelemetry Prometheus exporter (0.2xx): every character
+ * outside `[a-zA-Z0-9_]` becomes `_`, runs of `_` collapse to one, a leading digit gets a `_` prefix,
+ * and monotonic sums (counters) end in `_total`. That exporter adds no unit suffix (the unit goes
+ * to a `# UNIT` comment instead), so neither do we.
  */
 export function prometheusName(def: MetricDefinition): string {
-  let name = def.name.replace(/[^a-zA-Z0-9_:]/g, '_');
-  const suffix = UNIT_SUFFIX[def.unit];
-  if (suffix && !name.endsWith(`_${suffix}`)) name += `_${suffix}`;
-  if (def.kind === 'counter' || def.kind === 'observable_counter') name += '_total';
+  let name = def.name.replace(/[^a-zA-Z0-9_]/g, '_').replace(/_{2,}/g, '_');
+  if (/^[0-9]/.test(name)) name = `_${name}`;
+  const monotonic = def.kind === 'counter' || def.kind === 'observable_counter';
+  if (monotonic && !name.endsWith('_total')) name += '_total';
   return name;
 }
