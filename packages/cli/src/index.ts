@@ -1,1 +1,15 @@
-export {};
+export { createProgram, runCli, cliVersion, EXIT_OK, EXIT_FAILURE, EXIT_USAGE } from './cli.js';
+export { parseSize, formatSize, SIZE_UNITS_HELP } from './config/sizes.js';
+export { resolveConfig } from './config/resolve-config.js';
+export type { ConfigSources } from './config/resolve-config.js';
+export type { ConfigField } from './config/config-field.js';
+export { loadConfigFile } from './config/config-file.js';
+export type { LoadedConfigFile } from './config/config-file.js';
+export { serverConfigSchema, DEFAULT_SERVER_CONFIG, SERVER_CONFIG_FIELDS, EVICTION_POLICIES, METRICS_EXPORTERS } from './config/server-config.js';
+export type { ServerConfig } from './config/server-config.js';
+export { controllerConfigSchema, DEFAULT_CONTROLLER_CONFIG, CONTROLLER_CONFIG_FIELDS } from './config/controller-config.js';
+export type { ControllerConfig } from './config/controller-config.js';
+export { demoConfigSchema, DEFAULT_DEMO_CONFIG, DEMO_CONFIG_FIELDS } from './config/demo-config.js';
+export type { DemoConfig } from './config/demo-config.js';
+export { InferenceWorkload, DEFAULT_WORKLOAD_OPTIONS } from './demo/workload.js';
+export type { WorkloadOptions, InferenceRequest } from './demo/workload.js';

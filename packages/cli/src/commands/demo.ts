@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import type { CommandResult } from '../cli.js';
+import { DEFAULT_DEMO_CONFIG, DEMO_CONFIG_FIELDS, demoConfigSchema, type DemoConfig } from '../config/demo-config.js';
+import { resolveConfig } from '../config/resolve-config.js';
+import { runDemo } from '../demo/demo-runner.js';
+import { addConfigOptions, flagValues } from './config-options.js';
+
+export function resolveDemoCommandConfig(command: Command, env: Readonly<Record<string, string | undefined>> = process.env): DemoConfig {
+  return resolveConfig(demoConfigSchema, DEMO_CONFIG_FIELDS, {
+    defaults: DEFAULT_DEMO_CONFIG,
+    env,
+    flags: flagValues(command, DEMO_CONFIG_FIELDS),
+  });
+}
+
+export function registerDemoCommand(program: Command, result: CommandResult): Command {
+  const command = program
+    .command('demo')
+    .description('run everything in one process (controller, server, L1 + filesystem L2, Prometheus) under a synthetic inference workload');
+  addConfigOptions(command, DEMO_CONFIG_FIELDS);
+  command.addHelpText(
+    'after',
+    `
+The workload: sessions that share system prompts and grow their conversations turn by turn. Each
+request looks up its prompt's chunks (and prefetches them from L2), retrieves the hits, and stores
+the new chunks, through real TierkvClients over loopback ZeroMQ. Metrics: Prometheus on
+http://127.0.0.1:9464/metrics; OTLP too when OTEL_EXPORTER_OTLP_ENDPOINT is set
+(OTEL_METRICS_EXPORTER=prometheus,otlp exports both ways). Ctrl-C ends the run early with a summary.`,
+  );
+  command.action(async (_opts: unknown, cmd: Command) => {
+    const config = resolveDemoCommandConfig(cmd);
+    result.code = await runDemo(config);
+  });
+  return command;
+}

@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import type { CommandResult } from '../cli.js';
+import { loadConfigFile } from '../config/config-file.js';
+import { resolveConfig } from '../config/resolve-config.js';
+import { DEFAULT_SERVER_CONFIG, SERVER_CONFIG_FIELDS, serverConfigSchema, type ServerConfig } from '../config/server-config.js';
+import { startServerStack } from '../runtime/server-stack.js';
+import { waitForShutdownSignal } from '../runtime/shutdown-signal.js';
+import { addConfigOptions, flagValues } from './config-options.js';
+
+/** Resolves `tierkv server`'s configuration: flags > TIERKV_* env > --config file > defaults. */
+export function resolveServerCommandConfig(command: Command, env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
+  const configPath = (command.opts().config as string | undefined) ?? env.TIERKV_CONFIG;
+  const file = configPath ? loadConfigFile(configPath, command.opts().config ? '--config' : 'TIERKV_CONFIG') : undefined;
+  return resolveConfig(serverConfigSchema, SERVER_CONFIG_FIELDS, {
+    defaults: DEFAULT_SERVER_CONFIG,
+    ...(file ? { file } : {}),
+    env,
+    flags: flagValues(command, SERVER_CONFIG_FIELDS),
+  });
+}
+
+export function registerServerCommand(program: Command, result: CommandResult): Command {
+  const command = program
+    .command('server')
+    .description('run the tierkv storage server: L1 memory + L2 tiers, served to TierkvClients over ZeroMQ')
+    .option('-c, --config <file>', 'JSON or YAML config file (same shape as the settings; see docs/cli.md) [env TIERKV_CONFIG]')
+    .option('--print-config', 'print the resolved configuration as JSON and exit');
+  addConfigOptions(command, SERVER_CONFIG_FIELDS);
+  command.addHelpText(
+    'after',
+    `
+Precedence: flags > TIERKV_* environment > --config file > defaults. Sizes take B, KiB, MiB, GiB,
+TiB (×1024) or KB, MB, GB, TB (×1000). Metrics also follow OTEL_* variables (OTEL_METRICS_EXPORTER,
+OTEL_EXPORTER_OTLP_ENDPOINT, ...). SIGTERM/SIGINT drain requests, flush L2 and export metrics, exit 0.`,
+  );
+  command.action(async (_opts: unknown, cmd: Command) => {
+    const config = resolveServerCommandConfig(cmd);
+    if (cmd.opts().printConfig) {
+      process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+      return;
+    }
+    const stack = await startServerStack(config, { log: (line) => process.stdout.write(`${line}\n`) });
+    const signal = await waitForShutdownSignal();
+    process.stdout.write(`tierkv server: ${signal === 'abort' ? 'stopping' : `${signal} received`}, shutting down\n`);
+    await stack.close();
+    process.stdout.write('tierkv server: stopped\n');
+    result.code = 0;
+  });
+  return command;
+}

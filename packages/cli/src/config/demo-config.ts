@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import type { ConfigField } from './config-field.js';
+import {
+  booleanSchema,
+  enumListSchema,
+  enumSchema,
+  hostSchema,
+  intSchema,
+  numberSchema,
+  portSchema,
+  sizeSchema,
+  stringSchema,
+  urlSchema,
+} from './leaf-schemas.js';
+import { EVICTION_POLICIES, METRICS_EXPORTERS } from './server-config.js';
+
+/** The schema of `tierkv demo`'s settings. */
+export const demoConfigSchema = z.strictObject({
+  duration: numberSchema(0, 86_400, { what: 'a duration in seconds' }),
+  clients: intSchema(1, 256, 'a number of clients'),
+  seed: intSchema(0, 0xffff_ffff, 'a seed'),
+  sessions: intSchema(1, 100_000, 'a number of sessions per client'),
+  dataDir: stringSchema('a directory path'),
+  fresh: booleanSchema(),
+  chunkTokens: intSchema(16, 1 << 16, 'a number of tokens per chunk'),
+  chunkBytes: sizeSchema({ min: 1024 }),
+  l1: z.strictObject({
+    size: sizeSchema({ min: 1024 * 1024 }),
+    eviction: enumSchema(EVICTION_POLICIES),
+  }),
+  l2: z.strictObject({
+    fsBudget: sizeSchema({ min: 1024 * 1024 }),
+    redisUrl: urlSchema(['redis', 'rediss'], 'redis://127.0.0.1:6379').optional(),
+  }),
+  metrics: z.strictObject({
+    exporters: enumListSchema(METRICS_EXPORTERS).optional(),
+    host: hostSchema(),
+    port: portSchema().optional(),
+  }),
+  controller: z.strictObject({ enabled: booleanSchema() }),
+});
+
+export type DemoConfig = z.output<typeof demoConfigSchema>;
+
+/** DESIGN.md's embedded defaults, plus a workload that outgrows L1 so the filesystem L2 serves hits. */
+export const DEFAULT_DEMO_CONFIG = {
+  duration: 20,
+  clients: 4,
+  seed: 1,
+  sessions: 32,
+  dataDir: './.tierkv',
+  fresh: false,
+  chunkTokens: 256,
+  chunkBytes: '128KiB',
+  l1: { size: '256MiB', eviction: 'lru' },
+  l2: { fsBudget: '1GiB' },
+  metrics: { host: '127.0.0.1' },
+  controller: { enabled: true },
+} satisfies Record<string, unknown>;
+
+export const DEMO_CONFIG_FIELDS: readonly ConfigField[] = [
+  { path: 'duration', flags: '--duration <seconds>', env: 'TIERKV_DEMO_DURATION', description: 'how long the workload runs (default 20)' },
+  { path: 'clients', flags: '--clients <n>', env: 'TIERKV_DEMO_CLIENTS', description: 'concurrent TierkvClients driving the workload (default 4)' },
+  { path: 'seed', flags: '--seed <n>', env: 'TIERKV_DEMO_SEED', description: 'workload seed; the same seed replays the same prompts (default 1)' },
+  { path: 'sessions', flags: '--sessions <n>', description: 'conversations per client (default 32)' },
+  { path: 'dataDir', flags: '--data-dir <dir>', env: 'TIERKV_DATA_DIR', description: 'where the filesystem L2 keeps its files (default ./.tierkv)' },
+  { path: 'fresh', flags: '--fresh', description: 'delete the demo\'s L2 data first (otherwise a rerun starts with a warm L2)' },
+  { path: 'chunkTokens', flags: '--chunk-size <tokens>', env: 'TIERKV_CHUNK_SIZE', description: 'tokens per chunk (default 256)' },
+  { path: 'chunkBytes', flags: '--chunk-bytes <size>', description: 'bytes of KV data per chunk (default 128KiB)' },
+  { path: 'l1.size', flags: '--l1-size <size>', env: 'TIERKV_L1_SIZE', description: 'L1 (memory) capacity (default 256MiB)' },
+  { path: 'l1.eviction', flags: '--eviction <policy>', env: 'TIERKV_EVICTION', description: `L1 eviction policy: ${EVICTION_POLICIES.join(', ')} (default lru)` },
+  { path: 'l2.fsBudget', flags: '--fs-budget <size>', env: 'TIERKV_FS_BUDGET', description: 'filesystem L2 byte budget (default 1GiB)' },
+  { path: 'l2.redisUrl', flags: '--redis-url <url>', env: 'TIERKV_REDIS_URL', description: 'add a Redis/Valkey L2 tier, e.g. redis://127.0.0.1:6379' },
+  { path: 'metrics.exporters', flags: '--metrics-exporter <list>', env: 'TIERKV_METRICS_EXPORTER', description: `comma-separated exporters: ${METRICS_EXPORTERS.join(', ')} (default: OTEL_METRICS_EXPORTER, else prometheus)` },
+  { path: 'metrics.host', flags: '--metrics-host <host>', env: 'TIERKV_METRICS_HOST', description: 'Prometheus exporter bind address (default 127.0.0.1)' },
+  { path: 'metrics.port', flags: '--metrics-port <port>', env: 'TIERKV_METRICS_PORT', description: 'Prometheus exporter port (default: OTEL_EXPORTER_PROMETHEUS_PORT, else 9464)' },
+  { path: 'controller.enabled', flags: '--no-controller', description: 'run without the cache controller' },
+];

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import type { ConfigField } from './config-field.js';
+import {
+  booleanSchema,
+  enumListSchema,
+  enumSchema,
+  hostSchema,
+  intSchema,
+  numberSchema,
+  portSchema,
+  sizeSchema,
+  stringSchema,
+  urlSchema,
+} from './leaf-schemas.js';
+
+/** Eviction policies the storage engine offers. */
+export const EVICTION_POLICIES = ['lru'] as const;
+/** Exporter names @tierkv/otel understands (`OTEL_METRICS_EXPORTER` syntax). */
+export const METRICS_EXPORTERS = ['prometheus', 'otlp', 'console', 'none'] as const;
+
+/** The schema of `tierkv server`'s configuration (config file layout = this shape). */
+export const serverConfigSchema = z.strictObject({
+  l1: z.strictObject({
+    size: sizeSchema({ min: 1024 * 1024 }),
+    eviction: enumSchema(EVICTION_POLICIES),
+    watermark: numberSchema(0, 1, { what: 'a usage fraction' }),
+    evictionRatio: numberSchema(0, 1, { what: 'a fraction of capacity' }),
+  }),
+  chunkSize: intSchema(1, 1 << 20, 'a number of tokens per chunk'),
+  l2: z.strictObject({
+    fs: z.strictObject({
+      enabled: booleanSchema(),
+      path: stringSchema('a directory path'),
+      budget: sizeSchema({ min: 1024 * 1024 }).optional(),
+    }),
+    redis: z.strictObject({
+      url: urlSchema(['redis', 'rediss'], 'redis://127.0.0.1:6379').optional(),
+    }),
+  }),
+  server: z.strictObject({
+    host: hostSchema(),
+    port: portSchema(),
+    httpHost: hostSchema(),
+    httpPort: portSchema(),
+    requestTimeoutMs: intSchema(1, 3_600_000, 'a timeout in milliseconds').optional(),
+  }),
+  metrics: z.strictObject({
+    /** Unset: @tierkv/otel decides from OTEL_METRICS_EXPORTER (default prometheus). */
+    exporters: enumListSchema(METRICS_EXPORTERS).optional(),
+    host: hostSchema().optional(),
+    port: portSchema().optional(),
+  }),
+  controller: z.strictObject({
+    url: urlSchema(['tcp'], 'tcp://127.0.0.1:7410').optional(),
+  }),
+});
+
+export type ServerConfig = z.output<typeof serverConfigSchema>;
+
+export const DEFAULT_SERVER_PORT = 7400;
+export const DEFAULT_SERVER_HTTP_PORT = 7401;
+
+/** Defaults of `tierkv server` (DESIGN.md's one-machine defaults). */
+export const DEFAULT_SERVER_CONFIG = {
+  l1: { size: '256MiB', eviction: 'lru', watermark: 0.8, evictionRatio: 0.1 },
+  chunkSize: 256,
+  l2: { fs: { enabled: true, path: './.tierkv/l2' }, redis: {} },
+  server: { host: '127.0.0.1', port: DEFAULT_SERVER_PORT, httpHost: '127.0.0.1', httpPort: DEFAULT_SERVER_HTTP_PORT },
+  metrics: {},
+  controller: {},
+} satisfies Record<string, unknown>;
+
+/** Flags and environment variables of `tierkv server`, by config path. */
+export const SERVER_CONFIG_FIELDS: readonly ConfigField[] = [
+  { path: 'l1.size', flags: '--l1-size <size>', env: 'TIERKV_L1_SIZE', description: 'L1 (memory) capacity, e.g. 4GiB (default 256MiB)' },
+  { path: 'l1.eviction', flags: '--eviction <policy>', env: 'TIERKV_EVICTION', description: `L1 eviction policy: ${EVICTION_POLICIES.join(', ')} (default lru)` },
+  { path: 'l1.watermark', flags: '--watermark <fraction>', env: 'TIERKV_WATERMARK', description: 'L1 usage fraction at which eviction starts (default 0.8)' },
+  { path: 'l1.evictionRatio', flags: '--eviction-ratio <fraction>', env: 'TIERKV_EVICTION_RATIO', description: 'fraction of L1 freed once eviction starts (default 0.1)' },
+  { path: 'chunkSize', flags: '--chunk-size <tokens>', env: 'TIERKV_CHUNK_SIZE', description: 'tokens per chunk for server-side token hashing (default 256)' },
+  { path: 'l2.fs.enabled', flags: '--no-fs', env: 'TIERKV_FS_ENABLED', description: 'disable the filesystem L2 tier (env: true/false)' },
+  { path: 'l2.fs.path', flags: '--fs-path <dir>', env: 'TIERKV_FS_PATH', description: 'filesystem L2 directory (default ./.tierkv/l2)' },
+  { path: 'l2.fs.budget', flags: '--fs-budget <size>', env: 'TIERKV_FS_BUDGET', description: 'filesystem L2 byte budget, e.g. 100GiB (default: the adapter\'s)' },
+  { path: 'l2.redis.url', flags: '--redis-url <url>', env: 'TIERKV_REDIS_URL', description: 'add a Redis/Valkey L2 tier after the filesystem one, e.g. redis://127.0.0.1:6379' },
+  { path: 'server.host', flags: '--host <host>', env: 'TIERKV_HOST', description: 'ZeroMQ bind address (default 127.0.0.1)' },
+  { path: 'server.port', flags: '--port <port>', env: 'TIERKV_PORT', description: `ZeroMQ port clients connect to (default ${DEFAULT_SERVER_PORT}; 0 = any free port)` },
+  { path: 'server.httpHost', flags: '--http-host <host>', env: 'TIERKV_HTTP_HOST', description: 'HTTP bind address for /healthz, /status, /metrics (default 127.0.0.1)' },
+  { path: 'server.httpPort', flags: '--http-port <port>', env: 'TIERKV_HTTP_PORT', description: `HTTP port (default ${DEFAULT_SERVER_HTTP_PORT}; 0 = any free port)` },
+  { path: 'server.requestTimeoutMs', flags: '--request-timeout <ms>', env: 'TIERKV_REQUEST_TIMEOUT_MS', description: 'per-request deadline on the server (default: the server\'s)' },
+  { path: 'metrics.exporters', flags: '--metrics-exporter <list>', env: 'TIERKV_METRICS_EXPORTER', description: `comma-separated exporters: ${METRICS_EXPORTERS.join(', ')} (default: OTEL_METRICS_EXPORTER, else prometheus)` },
+  { path: 'metrics.host', flags: '--metrics-host <host>', env: 'TIERKV_METRICS_HOST', description: 'Prometheus exporter bind address (default: OTEL_EXPORTER_PROMETHEUS_HOST, else 127.0.0.1)' },
+  { path: 'metrics.port', flags: '--metrics-port <port>', env: 'TIERKV_METRICS_PORT', description: 'Prometheus exporter port (default: OTEL_EXPORTER_PROMETHEUS_PORT, else 9464)' },
+  { path: 'controller.url', flags: '--controller-url <url>', env: 'TIERKV_CONTROLLER_URL', description: 'report this server\'s chunks to a tierkv controller, e.g. tcp://127.0.0.1:7410' },
+];

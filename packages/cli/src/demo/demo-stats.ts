@@ -1,0 +1,50 @@
+/** Counters the demo's clients update per request; the progress line and the summary read them. */
+export class DemoStats {
+  requests = 0;
+  failedRequests = 0;
+  /** Chunks of requested prompts, by where they were found. */
+  l1Hits = 0;
+  l2Hits = 0;
+  misses = 0;
+  storedChunks = 0;
+  bytesRetrieved = 0;
+  bytesStored = 0;
+  verifyFailures = 0;
+  /** The first few error messages, for the summary. */
+  readonly errors: string[] = [];
+  readonly #latenciesMs: number[] = [];
+  #seen = 0;
+  readonly #maxSamples: number;
+  readonly startedAt: number;
+
+  constructor(startedAt = performance.now(), maxSamples = 20_000) {
+    this.startedAt = startedAt;
+    this.#maxSamples = maxSamples;
+  }
+
+  recordLatency(ms: number): void {
+    // Reservoir sampling keeps memory bounded on long runs.
+    this.#seen++;
+    if (this.#latenciesMs.length < this.#maxSamples) this.#latenciesMs.push(ms);
+    else {
+      const slot = Math.floor(Math.random() * this.#seen);
+      if (slot < this.#maxSamples) this.#latenciesMs[slot] = ms;
+    }
+  }
+
+  recordError(err: unknown): void {
+    this.failedRequests++;
+    if (this.errors.length < 5) this.errors.push(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+  }
+
+  get lookedUpChunks(): number {
+    return this.l1Hits + this.l2Hits + this.misses;
+  }
+
+  /** Latency percentile in ms (p in [0, 100]), or undefined before the first request. */
+  latencyPercentile(p: number): number | undefined {
+    if (this.#latenciesMs.length === 0) return undefined;
+    const sorted = [...this.#latenciesMs].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  }
+}
