@@ -22,7 +22,7 @@ function count(v: number): string {
   if (a >= 1e9) return `${fixed(v / 1e9)} G`;
   if (a >= 1e6) return `${fixed(v / 1e6)} M`;
   if (a >= 1e3) return `${fixed(v / 1e3)} k`;
-  return `${fixed(v)} `;
+  return fixed(v);
 }
 
 function seconds(v: number): string {
@@ -47,7 +47,7 @@ export function formatValue(value: number, unit: BenchMeasurement['unit']): stri
       return seconds(value);
     case 'ops/s':
     case 'events/s':
-      return `${count(value)}${unit}`;
+      return `${count(value)} ${unit}`;
   }
 }
 
