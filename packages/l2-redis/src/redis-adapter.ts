@@ -1,0 +1,522 @@
+import {
+  ClosedError,
+  InvalidArgumentError,
+  TimeoutError,
+  UnavailableError,
+  debugLogger,
+  encodeKey,
+  type ObjectKey,
+  type TelemetryOptions,
+} from '@tierkv/core';
+import type { L2Adapter, L2StoreItem, L2Usage } from '@tierkv/storage';
+import { Cluster, Redis } from 'ioredis';
+import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
+import { resolveRedisL2Options, type RedisL2Options, type ResolvedRedisL2Options } from './redis-options.js';
+import { RedisMetrics, type RedisCommand, type RedisErrorType, type ShortCircuitedOperation } from './redis-metrics.js';
+import { redisKeyOf } from './redis-key.js';
+import { VALUE_HEADER_BYTES, decodeValueInto, encodeValue, keyChecksum } from './value-header.js';
+
+const log = debugLogger('tierkv:l2-redis');
+
+/** One reply of a pipeline: ioredis' `[error, result]` pairs. */
+type Reply = [Error | null, unknown];
+
+/** The commands the adapter sends; a Redis, a Cluster and a pipeline all have them. */
+interface Commands {
+  getBuffer(key: string): unknown;
+  set(key: string, value: Buffer): unknown;
+  set(key: string, value: Buffer, ex: 'EX', seconds: number): unknown;
+  touch(key: string): unknown;
+  expire(key: string, seconds: number): unknown;
+  unlink(key: string): unknown;
+  ping(): unknown;
+}
+
+/** Server replies that mean "this Redis cannot serve now" rather than "this key failed". */
+const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|LOADING|MASTERDOWN|TRYAGAIN|BUSY)\b/;
+
+function errorTypeOf(err: Error): RedisErrorType {
+  if (err instanceof TimeoutError || err.message === 'Command timed out') return 'timeout';
+  if (err.name === 'ReplyError' && !UNAVAILABLE_REPLY.test(err.message)) return 'server';
+  return 'connection';
+}
+
+/** Whether the error says Redis (or the path to it) is down: these count against the breaker. */
+function isTransportError(err: Error): boolean {
+  return errorTypeOf(err) !== 'server';
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TimeoutError(what, ms, 'redis.operationTimeoutMs')), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Splits items into consecutive groups of at most `maxBytes` (at least one item each). */
+function* groups(sizes: readonly number[], maxBytes: number): Generator<[number, number]> {
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < sizes.length; i++) {
+    const size = sizes[i]! + VALUE_HEADER_BYTES;
+    if (i > start && bytes + size > maxBytes) {
+      yield [start, i];
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (start < sizes.length) yield [start, sizes.length];
+}
+
+/**
+ * A Redis / Valkey L2 tier on ioredis, single node or cluster.
+ *
+ * - Values are `header ‖ payload` Buffers (see value-header.ts); a truncated or corrupt value is a
+ *   miss, counted in `tierkv.l2.redis.corrupt`, and never copied into the caller's memory.
+ * - Every batch is one pipeline per round trip (single node) or per-key commands that ioredis
+ *   auto-pipelines per cluster node; every round trip has a deadline (`operationTimeoutMs`).
+ * - A circuit breaker guards every call: while open, lookups and loads answer "miss", stores are
+ *   dropped (counted), deletes reject with UnavailableError. Nothing is queued while Redis is down
+ *   (`enableOfflineQueue: false`), and ioredis reconnects in the background, so the adapter
+ *   recovers by itself.
+ * - `lookupAndLock` cannot pin a key on a shared remote server: it refreshes the key's TTL (or
+ *   LRU clock) and keeps a local pin so this adapter's own `delete` spares it until `unlock`. A
+ *   key evicted by Redis in between makes the following `load` a plain miss.
+ */
+export class RedisL2Adapter implements L2Adapter {
+  readonly name: string;
+  readonly #o: ResolvedRedisL2Options;
+  readonly #client: Redis | Cluster;
+  readonly #owned: boolean;
+  readonly #isCluster: boolean;
+  readonly #breaker: CircuitBreaker;
+  readonly #metrics: RedisMetrics;
+  readonly #pins = new Map<string, number>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
+  #usedBytes = 0;
+  #objects = 0;
+
+  constructor(options: RedisL2Options = {}, telemetry: TelemetryOptions = {}) {
+    const o = resolveRedisL2Options(options);
+    this.#o = o;
+    this.name = o.name;
+    this.#breaker = new CircuitBreaker(o.breaker, o.now, (to) => this.#onTransition(to));
+    this.#metrics = new RedisMetrics(() => this.#breaker.state, telemetry);
+    if (o.client) {
+      this.#client = o.client;
+      this.#owned = false;
+    } else {
+      this.#client = o.cluster ? this.#createCluster(o) : this.#createRedis(o);
+      this.#owned = true;
+      // Without a listener ioredis prints every connection error; the breaker and metrics already tell.
+      this.#client.on('error', (err: Error) => log('redis error: %s', err.message));
+    }
+    this.#isCluster = this.#client instanceof Cluster || (this.#client as { isCluster?: boolean }).isCluster === true;
+  }
+
+  #createRedis(o: ResolvedRedisL2Options): Redis {
+    return new Redis(o.url, { ...o.redis, ...this.#failureOptions(o) });
+  }
+
+  #createCluster(o: ResolvedRedisL2Options): Cluster {
+    const extra = o.cluster!.options;
+    return new Cluster(o.cluster!.nodes, {
+      ...extra,
+      enableOfflineQueue: false,
+      // Per-key commands issued in one tick become one pipeline per node: the cluster's batching.
+      enableAutoPipelining: true,
+      clusterRetryStrategy: (times: number) => this.#backoff(times),
+      redisOptions: { ...extra.redisOptions, ...this.#failureOptions(o) },
+    });
+  }
+
+  #failureOptions(o: ResolvedRedisL2Options) {
+    return {
+      commandTimeout: o.operationTimeoutMs,
+      connectTimeout: o.connectTimeoutMs,
+      // A down Redis fails fast instead of buffering commands (and their megabytes) without bound.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times: number) => this.#backoff(times),
+      lazyConnect: false,
+    };
+  }
+
+  #backoff(times: number): number {
+    return Math.min(50 * 2 ** Math.min(times, 10), this.#o.reconnectMaxDelayMs);
+  }
+
+  /** The breaker state (`closed` when Redis is healthy). */
+  get breakerState(): BreakerState {
+    return this.#breaker.state;
+  }
+
+  /** The ioredis client (for diagnostics; do not close it). */
+  get client(): Redis | Cluster {
+    return this.#client;
+  }
+
+  /**
+   * Resolves true once connected, false after `timeoutMs` (never rejects). Optional: operations
+   * issued before the connection is up are misses / dropped stores, not errors.
+   */
+  ready(timeoutMs: number = this.#o.connectTimeoutMs): Promise<boolean> {
+    const client = this.#client;
+    if (client.status === 'ready') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        client.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      client.on('ready', onReady);
+    });
+  }
+
+  async store(items: readonly L2StoreItem[]): Promise<boolean[]> {
+    this.#assertOpen('store');
+    const results = new Array<boolean>(items.length).fill(false);
+    if (items.length === 0) return results;
+    return this.#track(
+      this.#guarded(
+        'store',
+        () => {
+          this.#metrics.droppedStores.breaker_open += items.length;
+          return results;
+        },
+        async () => {
+          const ttl = this.#o.ttlSeconds;
+          const encoded = items.map((i) => encodeKey(i.key));
+          let failure: Error | undefined;
+          for (const [start, end] of groups(items.map((i) => i.data.byteLength), this.#o.maxPipelineBytes)) {
+            if (failure) break; // Redis just failed: drop the rest rather than wait for more deadlines.
+            const keys: string[] = [];
+            const values: Buffer[] = [];
+            for (let i = start; i < end; i++) {
+              const item = items[i]!;
+              keys.push(redisKeyOf(this.#o.keyPrefix, item.key, encoded[i]));
+              values.push(encodeValue(item.data, keyChecksum(encoded[i]!)));
+            }
+            const replies = await this.#run('SET', end - start, (c, j) =>
+              ttl > 0 ? c.set(keys[j]!, values[j]!, 'EX', ttl) : c.set(keys[j]!, values[j]!),
+            );
+            replies.forEach(([err], j) => {
+              if (!err) {
+                results[start + j] = true;
+                this.#usedBytes += items[start + j]!.data.byteLength;
+                this.#objects++;
+              } else if (isTransportError(err)) failure ??= err;
+            });
+          }
+          const dropped = results.reduce((n, ok) => (ok ? n : n + 1), 0);
+          this.#metrics.droppedStores.error += dropped;
+          return { value: results, failure };
+        },
+      ),
+    );
+  }
+
+  async lookupAndLock(keys: readonly ObjectKey[]): Promise<boolean[]> {
+    this.#assertOpen('lookupAndLock');
+    const results = new Array<boolean>(keys.length).fill(false);
+    if (keys.length === 0) return results;
+    return this.#track(
+      this.#guarded(
+        'lookup',
+        () => results,
+        async () => {
+          const ttl = this.#o.ttlSeconds;
+          const rkeys = keys.map((k) => redisKeyOf(this.#o.keyPrefix, k));
+          // TOUCH / EXPIRE answer "exists" like EXISTS and also refresh the LRU clock / TTL, the
+          // closest a shared Redis gets to pinning the key until the following load.
+          const replies = await this.#run(ttl > 0 ? 'EXPIRE' : 'TOUCH', keys.length, (c, i) =>
+            ttl > 0 ? c.expire(rkeys[i]!, ttl) : c.touch(rkeys[i]!),
+          );
+          let failure: Error | undefined;
+          replies.forEach(([err, value], i) => {
+            if (err) {
+              if (isTransportError(err)) failure ??= err;
+              return;
+            }
+            if (Number(value) >= 1) {
+              results[i] = true;
+              this.#pins.set(rkeys[i]!, (this.#pins.get(rkeys[i]!) ?? 0) + 1);
+            }
+          });
+          return { value: results, failure };
+        },
+      ),
+    );
+  }
+
+  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[]): Promise<boolean[]> {
+    this.#assertOpen('load');
+    if (keys.length !== targets.length) {
+      throw new InvalidArgumentError('targets', `expected one target per key (${keys.length}), got ${targets.length}`);
+    }
+    const results = new Array<boolean>(keys.length).fill(false);
+    if (keys.length === 0) return results;
+    return this.#track(
+      this.#guarded(
+        'load',
+        () => results,
+        async () => {
+          const encoded = keys.map((k) => encodeKey(k));
+          let failure: Error | undefined;
+          for (const [start, end] of groups(targets.map((t) => t.byteLength), this.#o.maxPipelineBytes)) {
+            if (failure) break; // Redis just failed: the rest are misses.
+            const rkeys: string[] = [];
+            for (let i = start; i < end; i++) rkeys.push(redisKeyOf(this.#o.keyPrefix, keys[i]!, encoded[i]));
+            const replies = await this.#run('GET', end - start, (c, j) => c.getBuffer(rkeys[j]!));
+            replies.forEach(([err, value], j) => {
+              const i = start + j;
+              if (err) {
+                if (isTransportError(err)) failure ??= err;
+                return;
+              }
+              if (!Buffer.isBuffer(value)) return; // absent: a plain miss
+              const reason = decodeValueInto(value, keyChecksum(encoded[i]!), targets[i]!);
+              if (reason === undefined) {
+                results[i] = true;
+              } else {
+                this.#metrics.corrupt[reason]++;
+                log('load %s: %s value treated as a miss', rkeys[j], reason);
+              }
+            });
+          }
+          return { value: results, failure };
+        },
+      ),
+    );
+  }
+
+  async unlock(keys: readonly ObjectKey[]): Promise<void> {
+    this.#assertOpen('unlock');
+    for (const key of keys) {
+      const rkey = redisKeyOf(this.#o.keyPrefix, key);
+      const n = this.#pins.get(rkey);
+      if (n === undefined) continue;
+      if (n <= 1) this.#pins.delete(rkey);
+      else this.#pins.set(rkey, n - 1);
+    }
+  }
+
+  /**
+   * Deletes the keys. A key this adapter holds a lookup lock on is kept (result false) until it is
+   * unlocked. Rejects with UnavailableError when Redis is down: a delete that did not happen must
+   * not look like one that did.
+   */
+  async delete(keys: readonly ObjectKey[]): Promise<boolean[]> {
+    this.#assertOpen('delete');
+    const results = new Array<boolean>(keys.length).fill(false);
+    if (keys.length === 0) return results;
+    return this.#track(
+      this.#guarded(
+        'delete',
+        () => {
+          throw new UnavailableError('Redis L2 is unavailable (circuit breaker open); the keys were not deleted. Retry later.');
+        },
+        async () => {
+          const rkeys = keys.map((k) => redisKeyOf(this.#o.keyPrefix, k));
+          const todo = rkeys.map((_, i) => i).filter((i) => !this.#pins.has(rkeys[i]!));
+          if (todo.length === 0) return { value: results };
+          const replies = await this.#run('UNLINK', todo.length, (c, j) => c.unlink(rkeys[todo[j]!]!));
+          let failure: Error | undefined;
+          let removed = 0;
+          replies.forEach(([err, value], j) => {
+            if (err) {
+              failure ??= err;
+              return;
+            }
+            if (Number(value) >= 1) {
+              results[todo[j]!] = true;
+              removed++;
+            }
+          });
+          if (failure && isTransportError(failure)) {
+            throw new UnavailableError(`Redis L2 delete failed: ${failure.message}`, { cause: failure });
+          }
+          this.#forget(removed);
+          return { value: results };
+        },
+      ),
+    );
+  }
+
+  /**
+   * Removes every unpinned object under this adapter's `keyPrefix` (SCAN + UNLINK on every master;
+   * other deployments' keys are untouched) and resolves with how many were removed.
+   */
+  async clear(): Promise<number> {
+    this.#assertOpen('clear');
+    return this.#track(
+      this.#guarded(
+        'delete',
+        () => {
+          throw new UnavailableError('Redis L2 is unavailable (circuit breaker open); nothing was cleared. Retry later.');
+        },
+        async () => {
+          const nodes = this.#isCluster ? (this.#client as Cluster).nodes('master') : [this.#client as Redis];
+          const pattern = `${this.#o.keyPrefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+          let removed = 0;
+          for (const node of nodes) {
+            let cursor = '0';
+            do {
+              const started = performance.now();
+              let batch: string[];
+              try {
+                [cursor, batch] = await withDeadline(node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000), this.#o.operationTimeoutMs, 'Redis SCAN');
+                this.#metrics.recordOperation('SCAN', 1, (performance.now() - started) / 1000);
+              } catch (err) {
+                this.#metrics.recordOperation('SCAN', 1, (performance.now() - started) / 1000, errorTypeOf(err as Error));
+                throw new UnavailableError(`Redis L2 clear failed: ${(err as Error).message}`, { cause: err });
+              }
+              const todo = batch.filter((k) => !this.#pins.has(k));
+              if (todo.length === 0) continue;
+              const replies = await this.#run('UNLINK', todo.length, (c, j) => c.unlink(todo[j]!), node);
+              for (const [err, value] of replies) {
+                if (err && isTransportError(err)) throw new UnavailableError(`Redis L2 clear failed: ${err.message}`, { cause: err });
+                if (!err && Number(value) >= 1) removed++;
+              }
+            } while (cursor !== '0');
+          }
+          this.#forget(removed);
+          return { value: removed };
+        },
+      ),
+    );
+  }
+
+  /**
+   * Bytes and objects this adapter instance stored minus those it deleted (an estimate of its own
+   * footprint: Redis-side expiry, eviction, overwrites and other writers are not seen).
+   * `capacityBytes` is undefined: Redis enforces its own `maxmemory`.
+   */
+  usage(): L2Usage {
+    return { usedBytes: this.#usedBytes, capacityBytes: undefined, objects: this.#objects };
+  }
+
+  /** Waits up to `closeTimeoutMs` for in-flight calls, then disconnects (never waits on QUIT). */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#inflight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#inflight]),
+        new Promise((r) => (timer = setTimeout(r, this.#o.closeTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    if (this.#owned) this.#client.disconnect();
+    this.#metrics.close();
+    this.#pins.clear();
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closing) throw new ClosedError('RedisL2Adapter', operation);
+  }
+
+  #forget(removed: number): void {
+    if (removed === 0 || this.#objects === 0) return;
+    const average = this.#usedBytes / this.#objects;
+    this.#objects = Math.max(0, this.#objects - removed);
+    this.#usedBytes = this.#objects === 0 ? 0 : Math.max(0, Math.round(this.#usedBytes - average * removed));
+  }
+
+  /** Runs `body` if the breaker allows; a transport failure it reports (or throws) counts against the breaker. */
+  async #guarded<T>(
+    operation: ShortCircuitedOperation,
+    fallback: () => T,
+    body: () => Promise<{ value: T; failure?: Error | undefined }>,
+  ): Promise<T> {
+    if (!this.#breaker.tryAcquire()) {
+      this.#metrics.shortCircuited[operation]++;
+      return fallback();
+    }
+    let failed = true;
+    try {
+      const { value, failure } = await body();
+      failed = failure !== undefined;
+      return value;
+    } catch (err) {
+      if (err instanceof UnavailableError) throw err;
+      log('%s failed: %s', operation, (err as Error).message);
+      return fallback();
+    } finally {
+      if (failed) this.#breaker.failure();
+      else this.#breaker.success();
+    }
+  }
+
+  /**
+   * Sends `count` commands in one round trip: one pipeline (single node) or per-key commands that
+   * ioredis routes per slot and auto-pipelines per node (cluster). Never rejects: a failed or late
+   * round trip becomes an error reply for every command. Records one duration per round trip.
+   */
+  async #run(command: RedisCommand, count: number, issue: (c: Commands, i: number) => unknown, node?: Redis): Promise<Reply[]> {
+    const started = performance.now();
+    let replies: Reply[];
+    try {
+      let pending: Promise<Reply[]>;
+      if (this.#isCluster && !node) {
+        const client = this.#client as unknown as Commands;
+        const all: Promise<Reply>[] = [];
+        for (let i = 0; i < count; i++) {
+          all.push(
+            Promise.resolve(issue(client, i)).then(
+              (v): Reply => [null, v],
+              (e: Error): Reply => [e, null],
+            ),
+          );
+        }
+        pending = Promise.all(all);
+      } else {
+        const pipeline = (node ?? (this.#client as Redis)).pipeline();
+        for (let i = 0; i < count; i++) issue(pipeline as unknown as Commands, i);
+        pending = pipeline.exec().then((r) => (r ?? []) as Reply[]);
+      }
+      replies = await withDeadline(pending, this.#o.operationTimeoutMs, `Redis ${command} x${count}`);
+      if (replies.length !== count) throw new UnavailableError(`Redis returned ${replies.length} replies for ${count} commands`);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      replies = new Array<Reply>(count).fill([error, null]);
+    }
+    let errorType: RedisErrorType | undefined;
+    for (const [err] of replies) {
+      if (!err) continue;
+      const t = errorTypeOf(err);
+      if (errorType === undefined || errorType === 'server') errorType = t;
+    }
+    this.#metrics.recordOperation(command, count, (performance.now() - started) / 1000, errorType);
+    return replies;
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#inflight.add(promise);
+    const forget = () => this.#inflight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  #onTransition(to: BreakerState): void {
+    this.#metrics.transitions[to]++;
+    log('circuit breaker → %s', to);
+  }
+}
