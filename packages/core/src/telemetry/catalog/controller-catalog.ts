@@ -1,4 +1,183 @@
-import type { MetricDefinition } from '../metric-definition.js';
+import type { AttributeDefinition, MetricDefinition } from '../metric-definition.js';
 
-/** `tierkv.controller.*` metrics. */
-export const CONTROLLER_METRICS: readonly MetricDefinition[] = [];
+const SOCKET: AttributeDefinition = {
+  name: 'socket',
+  values: ['pull', 'router', 'heartbeat'],
+  description: 'Controller socket: `pull` (worker events), `router` (request/reply), `heartbeat` (the optional separate heartbeat ROUTER)',
+};
+
+const MESSAGE_TYPES = [
+  'register',
+  'deregister',
+  'heartbeat',
+  'kv_batch',
+  'sync_start',
+  'sync_batch',
+  'sync_end',
+  'sync_status',
+  'lookup',
+  'query_workers',
+] as const;
+
+/** `tierkv.controller.*` metrics (the cache controller; LMCache's `lmcache:cache_controller_*`). */
+export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
+  {
+    name: 'tierkv.controller.kv_pool.keys',
+    kind: 'observable_gauge',
+    unit: '{chunk}',
+    description: 'Chunk entries in the KV pool, summed over workers and locations (a chunk held by two workers counts twice)',
+    attributes: [],
+    lmcache: ['lmcache:cache_controller_kv_pool_keys_count'],
+  },
+  {
+    name: 'tierkv.controller.kv_pool.memory',
+    kind: 'observable_gauge',
+    unit: 'By',
+    description: 'Bytes held by the KV pool hash sets (typed arrays; excludes per-worker bookkeeping)',
+    attributes: [],
+  },
+  {
+    name: 'tierkv.controller.workers.registered',
+    kind: 'observable_gauge',
+    unit: '{worker}',
+    description: 'Workers currently registered',
+    attributes: [],
+    lmcache: ['lmcache:cache_controller_registered_workers_count'],
+  },
+  {
+    name: 'tierkv.controller.workers.reaped',
+    kind: 'observable_counter',
+    unit: '{worker}',
+    description: 'Workers deregistered by the reaper because their heartbeats stopped; their keys were dropped',
+    attributes: [],
+  },
+  {
+    name: 'tierkv.controller.messages.received',
+    kind: 'observable_counter',
+    unit: '{message}',
+    description: 'Messages received, per socket (including frames later dropped as malformed)',
+    attributes: [SOCKET],
+    lmcache: ['lmcache:cache_controller_pull_socket_message_count', 'lmcache:cache_controller_reply_socket_message_count'],
+  },
+  {
+    name: 'tierkv.controller.socket.pending',
+    kind: 'observable_gauge',
+    unit: '1',
+    description: 'Whether the socket has messages waiting to be read (1 = yes, 0 = no) at collection time',
+    attributes: [SOCKET],
+    lmcache: ['lmcache:cache_controller_pull_socket_has_pending', 'lmcache:cache_controller_reply_socket_has_pending'],
+  },
+  {
+    name: 'tierkv.controller.socket.active_requests',
+    kind: 'observable_gauge',
+    unit: '{request}',
+    description: 'Messages being handled right now, per socket',
+    attributes: [SOCKET],
+    lmcache: ['lmcache:cache_controller_pull_socket_active_requests', 'lmcache:cache_controller_reply_socket_active_requests'],
+  },
+  {
+    name: 'tierkv.controller.frames.dropped',
+    kind: 'observable_counter',
+    unit: '{frame}',
+    description: 'Frames dropped without effect: undecodable or invalid messages, unknown types, messages from unregistered workers, handler errors',
+    attributes: [
+      SOCKET,
+      {
+        name: 'reason',
+        values: ['malformed', 'unknown_type', 'invalid', 'unknown_worker', 'handler_error', 'wrong_socket'],
+        description: '`malformed`: not msgpack or not a frame layout we accept; `unknown_type`: a `t` we do not know; `invalid`: fields failed validation; `unknown_worker`: sender not registered; `handler_error`: the handler threw; `wrong_socket`: a request type on the PULL socket or vice versa',
+      },
+    ],
+  },
+  {
+    name: 'tierkv.controller.kv.operations',
+    kind: 'observable_counter',
+    unit: '{operation}',
+    description: 'KV admit/evict operations received in event batches, by what the controller did with them',
+    attributes: [
+      { name: 'operation', values: ['admit', 'evict'], description: 'The reported change' },
+      {
+        name: 'result',
+        values: ['applied', 'duplicate', 'deferred'],
+        description: '`applied` to the pool; `duplicate`: its sequence number was already seen (not applied twice); `deferred`: newer than a running full sync\'s snapshot, applied when the sync completes',
+      },
+    ],
+  },
+  {
+    name: 'tierkv.controller.seq.discontinuities',
+    kind: 'observable_counter',
+    unit: '{discontinuity}',
+    description: 'Gaps detected in a worker\'s per-location event sequence numbers (each leads to a full sync request)',
+    attributes: [],
+    lmcache: ['lmcache:cache_controller_kv_op_seq_discontinuity_count'],
+  },
+  {
+    name: 'tierkv.controller.full_sync.requested',
+    kind: 'observable_counter',
+    unit: '{sync}',
+    description: 'Full syncs the controller asked workers for, by reason',
+    attributes: [
+      {
+        name: 'reason',
+        values: ['sequence_gap', 'registration', 'sync_failed', 'manual'],
+        description: '`sequence_gap`: lost events; `registration`: a worker with keys (re-)registered, e.g. after a controller restart; `sync_failed`: a previous sync failed or timed out; `manual`: asked through the API',
+      },
+    ],
+  },
+  {
+    name: 'tierkv.controller.full_sync.sessions',
+    kind: 'observable_counter',
+    unit: '{sync}',
+    description: 'Full sync sessions that ended, by outcome',
+    attributes: [
+      {
+        name: 'outcome',
+        values: ['completed', 'failed', 'rejected'],
+        description: '`completed`: the worker\'s key set was swapped in; `failed`: timed out or abandoned; `rejected`: a start that conflicted with another running sync id',
+      },
+    ],
+  },
+  {
+    name: 'tierkv.controller.full_sync.workers',
+    kind: 'observable_gauge',
+    unit: '{worker}',
+    description: 'Registered workers by the state of their latest full sync',
+    attributes: [
+      { name: 'state', values: ['syncing', 'completed', 'failed'], description: 'State of the worker\'s latest sync session' },
+    ],
+    lmcache: ['lmcache:cache_controller_full_sync_workers_syncing', 'lmcache:cache_controller_full_sync_workers_completed'],
+  },
+  {
+    name: 'tierkv.controller.full_sync.progress',
+    kind: 'observable_gauge',
+    unit: '1',
+    description: 'Fraction of registered workers whose latest full sync completed (0 when none registered)',
+    attributes: [],
+    lmcache: ['lmcache:cache_controller_full_sync_global_progress'],
+  },
+  {
+    name: 'tierkv.controller.full_sync.missing_batches',
+    kind: 'observable_gauge',
+    unit: '{batch}',
+    description: 'Batches not yet received, summed over the workers currently syncing',
+    attributes: [],
+    lmcache: ['lmcache:cache_controller_full_sync_missing_batches_total'],
+  },
+  {
+    name: 'tierkv.controller.lookup.duration',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Time to answer one prefix lookup (hashing tokens if given, then probing every worker)',
+    attributes: [],
+  },
+  {
+    name: 'tierkv.controller.message.duration',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Time to handle one decoded message (one event batch is one message)',
+    attributes: [
+      SOCKET,
+      { name: 'type', values: [...MESSAGE_TYPES], description: 'Message type' },
+    ],
+  },
+];

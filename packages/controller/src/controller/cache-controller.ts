@@ -1,0 +1,258 @@
+import { randomBytes } from 'node:crypto';
+import * as zmq from 'zeromq';
+import { ClosedError, debugLogger } from '@tierkv/core';
+import { decodeMessage, encodeMessage } from '../protocol/codec.js';
+import type { ErrorReply, LookupHolder, WireScope, WorkerInfo } from '../protocol/messages.js';
+import { parseRouterFrames } from '../protocol/router-frames.js';
+import { tcpEndpoint } from '../protocol/sockets.js';
+import { HeartbeatReaper } from '../workers/heartbeat-reaper.js';
+import { ControllerMetrics } from './controller-metrics.js';
+import { resolveControllerOptions, type CacheControllerOptions, type ResolvedCacheControllerOptions } from './controller-options.js';
+import { ControllerService } from './controller-service.js';
+import type { ControllerStats, SocketName } from './controller-stats.js';
+import { HttpApi } from './http-api.js';
+
+const log = debugLogger('tierkv:controller');
+
+export interface ControllerAddresses {
+  /** Where workers PUSH events. */
+  readonly pull: string;
+  /** Where workers and clients send requests (DEALER/REQ). */
+  readonly router: string;
+  /** The separate heartbeat ROUTER, when configured. */
+  readonly heartbeat?: string;
+  /** Base URL of the HTTP API, when enabled. */
+  readonly http?: string;
+}
+
+/**
+ * The cache controller: binds a PULL socket (worker events), a ROUTER (requests) and optionally a
+ * heartbeat ROUTER, keeps the KV pool, reaps silent workers, and serves the HTTP API. A bad frame
+ * is counted and dropped; the receive loops never stop until close().
+ */
+export class CacheController {
+  readonly options: ResolvedCacheControllerOptions;
+  readonly #service: ControllerService;
+  readonly #metrics: ControllerMetrics;
+  readonly #reaper: HeartbeatReaper;
+  #pull: zmq.Pull | undefined;
+  #router: zmq.Router | undefined;
+  #heartbeat: zmq.Router | undefined;
+  #http: HttpApi | undefined;
+  #addresses: ControllerAddresses | undefined;
+  #loops: Promise<void>[] = [];
+  #state: 'new' | 'starting' | 'running' | 'closed' = 'new';
+
+  constructor(options: CacheControllerOptions = {}) {
+    this.options = resolveControllerOptions(options);
+    const o = this.options;
+    this.#service = new ControllerService({
+      workerTimeoutMs: o.workerTimeoutMs,
+      syncTimeoutMs: o.syncTimeoutMs,
+      chunkSize: o.chunkSize,
+      hashSeed: o.hashSeed,
+      now: o.now,
+      epoch: randomBytes(8).toString('hex'),
+      onLookup: (s) => this.#metrics.lookup(s),
+    });
+    this.#metrics = new ControllerMetrics(this.#service, (s) => this.#pending(s), { meterProvider: options.meterProvider });
+    this.#reaper = new HeartbeatReaper(o.reapIntervalMs, () => this.#service.sweep());
+  }
+
+  /** Binds the sockets and the HTTP API; resolves once everything listens. */
+  async start(): Promise<ControllerAddresses> {
+    if (this.#state === 'closed') throw new ClosedError('CacheController', 'start');
+    if (this.#state !== 'new') throw new Error('CacheController.start() was already called');
+    this.#state = 'starting';
+    const o = this.options;
+    try {
+      const pull = (this.#pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 100_000 }));
+      await pull.bind(tcpEndpoint(o.host, o.pullPort));
+      const router = (this.#router = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, mandatory: false }));
+      await router.bind(tcpEndpoint(o.host, o.routerPort));
+      let heartbeat: string | undefined;
+      if (o.heartbeatPort !== undefined) {
+        this.#heartbeat = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, mandatory: false });
+        await this.#heartbeat.bind(tcpEndpoint(o.host, o.heartbeatPort));
+        heartbeat = this.#heartbeat.lastEndpoint ?? undefined;
+      }
+      let http: string | undefined;
+      if (o.httpPort !== false) {
+        this.#http = new HttpApi(this.#service, { host: o.httpHost, port: o.httpPort, authToken: o.authToken, metrics: o.metrics });
+        http = await this.#http.listen();
+      }
+      this.#addresses = { pull: pull.lastEndpoint!, router: router.lastEndpoint!, ...(heartbeat ? { heartbeat } : {}), ...(http ? { http } : {}) };
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+    this.#loops.push(this.#pullLoop(this.#pull), this.#routerLoop(this.#router, 'router'));
+    if (this.#heartbeat) this.#loops.push(this.#routerLoop(this.#heartbeat, 'heartbeat'));
+    this.#reaper.start();
+    this.#state = 'running';
+    log('controller listening: %o', this.#addresses);
+    return this.#addresses;
+  }
+
+  /** Endpoints after start(). */
+  get addresses(): ControllerAddresses {
+    if (!this.#addresses) throw new Error('CacheController.addresses is available after start() resolves');
+    return this.#addresses;
+  }
+
+  get epoch(): string {
+    return this.#service.epoch;
+  }
+
+  /** Hot-path counters (messages, drops, gaps, syncs); for tests and status pages. */
+  get stats(): ControllerStats {
+    return this.#service.stats;
+  }
+
+  /** Chunk entries in the KV pool, and the bytes of its hash sets. */
+  poolUsage(): { keys: number; bytes: number; workers: number } {
+    return { keys: this.#service.pool.size, bytes: this.#service.pool.byteSize, workers: this.#service.registry.size };
+  }
+
+  /** Every worker's chunk hashes per location (hex), for tests and debugging; O(keys). */
+  dumpKeys(): Map<string, Map<string, Set<string>>> {
+    const out = new Map<string, Map<string, Set<string>>>();
+    for (const w of this.#service.pool.workers()) {
+      const byLoc = new Map<string, Set<string>>();
+      for (const [loc, byScope] of w.locations()) {
+        const set = new Set<string>();
+        for (const [scopeId, chunks] of byScope) {
+          chunks.forEach((hi, lo) => set.add(`${scopeId}:${hex8(hi)}${hex8(lo)}`));
+        }
+        byLoc.set(loc, set);
+      }
+      out.set(`${w.instanceId}/${w.workerId}`, byLoc);
+    }
+    return out;
+  }
+
+  /** Prefix lookup by chunk hashes or tokens, longest holder first. */
+  lookup(input: { hashes: readonly string[] } | { tokens: readonly number[] }, scope: Partial<WireScope> & { modelName: string }): LookupHolder[] {
+    const s: WireScope = { modelName: scope.modelName, kvRank: scope.kvRank ?? 0, cacheSalt: scope.cacheSalt ?? '' };
+    return this.#service.lookupMsg({ t: 'lookup', scope: s, ...input });
+  }
+
+  workers(): WorkerInfo[] {
+    return this.#service.workers();
+  }
+
+  /** Runs the reaper's sweep now (tests drive it with an injected clock). */
+  sweep(): void {
+    this.#service.sweep();
+  }
+
+  requestFullSync(instanceId: string, workerId: number): boolean {
+    return this.#service.requestFullSync(instanceId, workerId);
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#reaper.stop();
+    for (const s of [this.#pull, this.#router, this.#heartbeat]) s?.close();
+    await Promise.allSettled(this.#loops);
+    await this.#http?.close();
+    this.#metrics.close();
+  }
+
+  #pending(socket: SocketName): boolean | undefined {
+    const s = socket === 'pull' ? this.#pull : socket === 'router' ? this.#router : this.#heartbeat;
+    if (!s || s.closed) return undefined;
+    try {
+      return s.readable;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #pullLoop(sock: zmq.Pull): Promise<void> {
+    const stats = this.#service.stats;
+    while (!sock.closed) {
+      let frames: Buffer[];
+      try {
+        frames = await sock.receive();
+      } catch (err) {
+        if (sock.closed) return;
+        log('pull receive failed: %s', (err as Error).message);
+        continue;
+      }
+      stats.received.pull++;
+      if (frames.length !== 1) {
+        stats.drop('pull', 'malformed');
+        continue;
+      }
+      const d = decodeMessage(frames[0]!);
+      if (!d.ok) {
+        stats.drop('pull', d.reason);
+        if (log.enabled) log('pull: dropped frame (%s): %s', d.reason, d.detail);
+        continue;
+      }
+      stats.active.pull++;
+      const start = performance.now();
+      try {
+        this.#service.handleEvent(d.msg, 'pull');
+      } catch (err) {
+        stats.drop('pull', 'handler_error');
+        log('pull: handler failed for %s: %s', d.msg.t, (err as Error).stack);
+      } finally {
+        stats.active.pull--;
+        this.#metrics.message('pull', d.msg.t, (performance.now() - start) / 1000);
+      }
+    }
+  }
+
+  async #routerLoop(sock: zmq.Router, socket: SocketName): Promise<void> {
+    const stats = this.#service.stats;
+    while (!sock.closed) {
+      let frames: Buffer[];
+      try {
+        frames = await sock.receive();
+      } catch (err) {
+        if (sock.closed) return;
+        log('%s receive failed: %s', socket, (err as Error).message);
+        continue;
+      }
+      stats.received[socket]++;
+      const parsed = parseRouterFrames(frames);
+      if (!parsed) {
+        stats.drop(socket, 'malformed');
+        continue;
+      }
+      let reply;
+      const d = decodeMessage(parsed.payload);
+      if (!d.ok) {
+        stats.drop(socket, d.reason);
+        // Answer anyway so a confused peer fails fast instead of waiting for its timeout.
+        reply = { t: 'error', code: 'ERR_PROTOCOL', message: `dropped: ${d.detail}` } satisfies ErrorReply;
+      } else {
+        stats.active[socket]++;
+        const start = performance.now();
+        try {
+          reply = this.#service.handleRequest(d.msg, socket);
+        } catch (err) {
+          stats.drop(socket, 'handler_error');
+          log('%s: handler failed for %s: %s', socket, d.msg.t, (err as Error).stack);
+          reply = { t: 'error', code: 'ERR_INTERNAL', message: `controller failed to handle ${d.msg.t}` } satisfies ErrorReply;
+        } finally {
+          stats.active[socket]--;
+          this.#metrics.message(socket, d.msg.t, (performance.now() - start) / 1000);
+        }
+      }
+      try {
+        await sock.send([parsed.identity, ...parsed.envelope, encodeMessage(reply)]);
+      } catch (err) {
+        if (sock.closed) return;
+        log('%s: reply not sent: %s', socket, (err as Error).message);
+      }
+    }
+  }
+}
+
+function hex8(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}

@@ -1,0 +1,93 @@
+import { MeterBinding, type TelemetryOptions } from '@tierkv/core';
+import type { Histogram } from '@opentelemetry/api';
+import type { ControllerService } from './controller-service.js';
+import type { SocketName } from './controller-stats.js';
+
+interface Instruments {
+  lookupDuration: Histogram;
+  messageDuration: Histogram;
+}
+
+const SOCKETS: readonly SocketName[] = ['pull', 'router', 'heartbeat'];
+
+/** The controller's `tierkv.controller.*` instruments; gauges and counts are read at collection time. */
+export class ControllerMetrics {
+  readonly #binding: MeterBinding<Instruments>;
+
+  constructor(service: ControllerService, pending: (socket: SocketName) => boolean | undefined, telemetry: TelemetryOptions = {}) {
+    const stats = service.stats;
+    this.#binding = new MeterBinding<Instruments>(
+      { name: '@tierkv/controller', version: '0.1.0' },
+      (f) => {
+        f.observe(
+          [
+            'tierkv.controller.kv_pool.keys',
+            'tierkv.controller.kv_pool.memory',
+            'tierkv.controller.workers.registered',
+            'tierkv.controller.workers.reaped',
+            'tierkv.controller.messages.received',
+            'tierkv.controller.socket.pending',
+            'tierkv.controller.socket.active_requests',
+            'tierkv.controller.frames.dropped',
+            'tierkv.controller.kv.operations',
+            'tierkv.controller.seq.discontinuities',
+            'tierkv.controller.full_sync.requested',
+            'tierkv.controller.full_sync.sessions',
+            'tierkv.controller.full_sync.workers',
+            'tierkv.controller.full_sync.progress',
+            'tierkv.controller.full_sync.missing_batches',
+          ],
+          (observe) => {
+            observe('tierkv.controller.kv_pool.keys', service.pool.size);
+            observe('tierkv.controller.kv_pool.memory', service.pool.byteSize);
+            observe('tierkv.controller.workers.registered', service.registry.size);
+            observe('tierkv.controller.workers.reaped', stats.reaped);
+            for (const socket of SOCKETS) {
+              observe('tierkv.controller.messages.received', stats.received[socket], { socket });
+              observe('tierkv.controller.socket.active_requests', stats.active[socket], { socket });
+              const p = pending(socket);
+              if (p !== undefined) observe('tierkv.controller.socket.pending', p ? 1 : 0, { socket });
+            }
+            for (const [k, v] of stats.dropped) {
+              const [socket, reason] = k.split('|');
+              observe('tierkv.controller.frames.dropped', v, { socket, reason });
+            }
+            const o = stats.ops;
+            observe('tierkv.controller.kv.operations', o.admitApplied, { operation: 'admit', result: 'applied' });
+            observe('tierkv.controller.kv.operations', o.evictApplied, { operation: 'evict', result: 'applied' });
+            observe('tierkv.controller.kv.operations', o.admitDuplicate, { operation: 'admit', result: 'duplicate' });
+            observe('tierkv.controller.kv.operations', o.evictDuplicate, { operation: 'evict', result: 'duplicate' });
+            observe('tierkv.controller.kv.operations', o.admitDeferred, { operation: 'admit', result: 'deferred' });
+            observe('tierkv.controller.kv.operations', o.evictDeferred, { operation: 'evict', result: 'deferred' });
+            observe('tierkv.controller.seq.discontinuities', stats.discontinuities);
+            for (const [reason, v] of Object.entries(stats.syncRequested)) observe('tierkv.controller.full_sync.requested', v, { reason });
+            for (const [outcome, v] of Object.entries(stats.sessions)) observe('tierkv.controller.full_sync.sessions', v, { outcome });
+            const sc = service.syncCounts();
+            observe('tierkv.controller.full_sync.workers', sc.syncing, { state: 'syncing' });
+            observe('tierkv.controller.full_sync.workers', sc.completed, { state: 'completed' });
+            observe('tierkv.controller.full_sync.workers', sc.failed, { state: 'failed' });
+            observe('tierkv.controller.full_sync.progress', service.syncProgress());
+            observe('tierkv.controller.full_sync.missing_batches', sc.missingBatches);
+          },
+        );
+        return {
+          lookupDuration: f.histogram('tierkv.controller.lookup.duration'),
+          messageDuration: f.histogram('tierkv.controller.message.duration'),
+        };
+      },
+      telemetry,
+    );
+  }
+
+  lookup(seconds: number): void {
+    this.#binding.instruments.lookupDuration.record(seconds);
+  }
+
+  message(socket: SocketName, type: string, seconds: number): void {
+    this.#binding.instruments.messageDuration.record(seconds, { socket, type });
+  }
+
+  close(): void {
+    this.#binding.close();
+  }
+}

@@ -1,0 +1,154 @@
+import { ConfigError, DEFAULT_CHUNK_SIZE, type TelemetryOptions } from '@tierkv/core';
+
+/** Renders the metrics for `GET /metrics` (e.g. @tierkv/otel's Prometheus registry). */
+export interface MetricsScrape {
+  scrape(): Promise<{ contentType: string; body: string | Uint8Array }>;
+}
+
+export interface CacheControllerOptions extends TelemetryOptions {
+  /** Interface the ZeroMQ sockets bind to. @default '127.0.0.1' */
+  host?: string;
+  /** PULL socket for worker events (`kv_batch`, `sync_batch`); 0 picks a free port. @default 9300 */
+  pullPort?: number;
+  /** ROUTER socket for requests (register, heartbeat, sync, lookup, queries); 0 picks a free port. @default 9301 */
+  routerPort?: number;
+  /** Optional separate ROUTER for heartbeats, so a busy request socket cannot starve them. @default undefined (off) */
+  heartbeatPort?: number;
+  /** HTTP API port; `false` turns the API off; 0 picks a free port. @default 9302 */
+  httpPort?: number | false;
+  /** HTTP API interface. @default same as `host` */
+  httpHost?: string;
+  /** When set, every HTTP route except `/health` needs `Authorization: Bearer <token>`. */
+  authToken?: string;
+  /** Serves `GET /metrics`; without it the route answers 404 with a hint. */
+  metrics?: MetricsScrape;
+  /** A worker silent for this long is deregistered and its keys dropped. @default 30_000 */
+  workerTimeoutMs?: number;
+  /** How often the reaper checks heartbeats and sync deadlines. @default 1_000 */
+  reapIntervalMs?: number;
+  /** A full sync with no progress for this long fails; the worker is asked again. @default 60_000 */
+  syncTimeoutMs?: number;
+  /** Tokens per chunk for lookups given as tokens (must match the workers' TokenHasher). @default 256 */
+  chunkSize?: number;
+  /** TokenHasher seed for lookups given as tokens. @default '' */
+  hashSeed?: string;
+  /** Deadline for sending one reply. @default 1_000 */
+  sendTimeoutMs?: number;
+  /** Clock in ms (tests inject one). @default Date.now */
+  now?: () => number;
+}
+
+export interface ResolvedCacheControllerOptions {
+  readonly host: string;
+  readonly pullPort: number;
+  readonly routerPort: number;
+  readonly heartbeatPort: number | undefined;
+  readonly httpPort: number | false;
+  readonly httpHost: string;
+  readonly authToken: string | undefined;
+  readonly metrics: MetricsScrape | undefined;
+  readonly workerTimeoutMs: number;
+  readonly reapIntervalMs: number;
+  readonly syncTimeoutMs: number;
+  readonly chunkSize: number;
+  readonly hashSeed: string;
+  readonly sendTimeoutMs: number;
+  readonly now: () => number;
+}
+
+export const DEFAULT_CONTROLLER_OPTIONS = Object.freeze({
+  host: '127.0.0.1',
+  pullPort: 9300,
+  routerPort: 9301,
+  httpPort: 9302,
+  workerTimeoutMs: 30_000,
+  reapIntervalMs: 1_000,
+  syncTimeoutMs: 60_000,
+  chunkSize: DEFAULT_CHUNK_SIZE,
+  hashSeed: '',
+  sendTimeoutMs: 1_000,
+});
+
+function port(field: string, v: number | undefined, dflt: number): number {
+  const p = v ?? dflt;
+  if (!Number.isInteger(p) || p < 0 || p > 65535) throw new ConfigError(field, `expected a port number in [0, 65535], got ${p}`);
+  return p;
+}
+
+function positive(field: string, v: number | undefined, dflt: number): number {
+  const n = v ?? dflt;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw new ConfigError(field, `expected a positive number, got ${n}`);
+  return n;
+}
+
+export function resolveControllerOptions(o: CacheControllerOptions = {}): ResolvedCacheControllerOptions {
+  const d = DEFAULT_CONTROLLER_OPTIONS;
+  const host = o.host ?? d.host;
+  const httpPort = o.httpPort === false ? false : port('controller.httpPort', o.httpPort, d.httpPort);
+  if (o.authToken !== undefined && (typeof o.authToken !== 'string' || o.authToken.length === 0)) {
+    throw new ConfigError('controller.authToken', 'expected a non-empty string (or leave it unset to disable auth)');
+  }
+  return {
+    host,
+    pullPort: port('controller.pullPort', o.pullPort, d.pullPort),
+    routerPort: port('controller.routerPort', o.routerPort, d.routerPort),
+    heartbeatPort: o.heartbeatPort === undefined ? undefined : port('controller.heartbeatPort', o.heartbeatPort, 0),
+    httpPort,
+    httpHost: o.httpHost ?? host,
+    authToken: o.authToken,
+    metrics: o.metrics,
+    workerTimeoutMs: positive('controller.workerTimeoutMs', o.workerTimeoutMs, d.workerTimeoutMs),
+    reapIntervalMs: positive('controller.reapIntervalMs', o.reapIntervalMs, d.reapIntervalMs),
+    syncTimeoutMs: positive('controller.syncTimeoutMs', o.syncTimeoutMs, d.syncTimeoutMs),
+    chunkSize: positive('controller.chunkSize', o.chunkSize, d.chunkSize),
+    hashSeed: o.hashSeed ?? d.hashSeed,
+    sendTimeoutMs: positive('controller.sendTimeoutMs', o.sendTimeoutMs, d.sendTimeoutMs),
+    now: o.now ?? Date.now,
+  };
+}
+
+const ENV = {
+  host: 'TIERKV_CONTROLLER_HOST',
+  pullPort: 'TIERKV_CONTROLLER_PULL_PORT',
+  routerPort: 'TIERKV_CONTROLLER_ROUTER_PORT',
+  heartbeatPort: 'TIERKV_CONTROLLER_HEARTBEAT_PORT',
+  httpPort: 'TIERKV_CONTROLLER_HTTP_PORT',
+  httpHost: 'TIERKV_CONTROLLER_HTTP_HOST',
+  authToken: 'TIERKV_CONTROLLER_AUTH_TOKEN',
+  workerTimeoutMs: 'TIERKV_CONTROLLER_WORKER_TIMEOUT_MS',
+  syncTimeoutMs: 'TIERKV_CONTROLLER_SYNC_TIMEOUT_MS',
+  chunkSize: 'TIERKV_CHUNK_SIZE',
+  hashSeed: 'TIERKV_HASH_SEED',
+} as const;
+
+/**
+ * Controller options from `TIERKV_CONTROLLER_*` variables (`TIERKV_CHUNK_SIZE`, `TIERKV_HASH_SEED`
+ * for token lookups). `TIERKV_CONTROLLER_HTTP_PORT=off` disables the HTTP API. Unset variables are
+ * left out so flags or defaults apply.
+ */
+export function controllerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CacheControllerOptions {
+  const out: CacheControllerOptions = {};
+  const int = (name: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n)) throw new ConfigError(name, `expected an integer, got ${JSON.stringify(raw)}`);
+    return n;
+  };
+  const str = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const set = <K extends keyof CacheControllerOptions>(k: K, v: CacheControllerOptions[K] | undefined) => {
+    if (v !== undefined) out[k] = v;
+  };
+  set('host', str(ENV.host));
+  set('pullPort', int(ENV.pullPort));
+  set('routerPort', int(ENV.routerPort));
+  set('heartbeatPort', int(ENV.heartbeatPort));
+  set('httpPort', env[ENV.httpPort] === 'off' || env[ENV.httpPort] === 'false' ? false : int(ENV.httpPort));
+  set('httpHost', str(ENV.httpHost));
+  set('authToken', str(ENV.authToken));
+  set('workerTimeoutMs', int(ENV.workerTimeoutMs));
+  set('syncTimeoutMs', int(ENV.syncTimeoutMs));
+  set('chunkSize', int(ENV.chunkSize));
+  set('hashSeed', str(ENV.hashSeed));
+  return out;
+}

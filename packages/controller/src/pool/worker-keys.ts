@@ -1,0 +1,71 @@
+import { ChunkSet } from './chunk-set.js';
+
+/** One worker's chunks: location → scope id → set of chunk hashes. */
+export class WorkerKeys {
+  readonly instanceId: string;
+  readonly workerId: number;
+  readonly #locations = new Map<string, Map<number, ChunkSet>>();
+  #size = 0;
+
+  constructor(instanceId: string, workerId: number) {
+    this.instanceId = instanceId;
+    this.workerId = workerId;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get byteSize(): number {
+    let bytes = 0;
+    for (const byScope of this.#locations.values()) for (const set of byScope.values()) bytes += set.byteSize;
+    return bytes;
+  }
+
+  locations(): IterableIterator<[string, Map<number, ChunkSet>]> {
+    return this.#locations.entries();
+  }
+
+  sizeByLocation(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [loc, byScope] of this.#locations) {
+      let n = 0;
+      for (const set of byScope.values()) n += set.size;
+      out[loc] = n;
+    }
+    return out;
+  }
+
+  set(location: string, scopeId: number): ChunkSet | undefined {
+    return this.#locations.get(location)?.get(scopeId);
+  }
+
+  #setFor(location: string, scopeId: number): ChunkSet {
+    let byScope = this.#locations.get(location);
+    if (!byScope) this.#locations.set(location, (byScope = new Map()));
+    let set = byScope.get(scopeId);
+    if (!set) byScope.set(scopeId, (set = new ChunkSet()));
+    return set;
+  }
+
+  add(location: string, scopeId: number, hi: number, lo: number): boolean {
+    const added = this.#setFor(location, scopeId).add(hi, lo);
+    if (added) this.#size++;
+    return added;
+  }
+
+  delete(location: string, scopeId: number, hi: number, lo: number): boolean {
+    const set = this.#locations.get(location)?.get(scopeId);
+    if (!set || !set.delete(hi, lo)) return false;
+    this.#size--;
+    return true;
+  }
+
+  /** Adds a run of 8-byte hashes (a sync batch entry). */
+  addAll(location: string, scopeId: number, hashes: DataView): void {
+    const set = this.#setFor(location, scopeId);
+    for (let off = 0; off < hashes.byteLength; off += 8) {
+      if (set.add(hashes.getUint32(off), hashes.getUint32(off + 4))) this.#size++;
+    }
+  }
+}
