@@ -9,6 +9,7 @@ export interface L2StoreItem {
 }
 
 export interface L2Usage {
+  /** Bytes the tier holds (an adapter may include its own per-object overhead). */
   readonly usedBytes: number;
   /** The adapter's byte budget, or undefined when it has none. */
   readonly capacityBytes: number | undefined;
@@ -16,11 +17,23 @@ export interface L2Usage {
 }
 
 /**
- * The contract every L2 tier implements: whole objects, batched, asynchronous. Failures are
- * per-key results (false), never thrown for a single bad key; a rejected promise means the whole
- * batch failed (backend down) and the caller treats every key as failed.
+ * The contract every L2 tier implements: whole objects, batched, asynchronous.
  *
- * Run `registerL2AdapterSuite` from `@tierkv/storage/testing` against any implementation.
+ * - Every call takes a batch and answers one result per key, in order. A single bad key is a
+ *   per-key `false`, never a throw; a rejected promise means the whole batch failed (backend down,
+ *   closed) and the caller treats every key of it as failed.
+ * - An adapter never hands out bytes that fail its own verification: a corrupt, truncated or
+ *   wrong-sized object is a miss (`false`), and the adapter drops it.
+ * - `lookupAndLock` pins objects: a pinned object is neither evicted by the adapter's budget nor
+ *   removed by `delete` (which answers `false` for it) until every pin is released by `unlock`.
+ *   Pins are counted: two lookups need two unlocks.
+ * - After `close()` every call rejects with `ClosedError`.
+ * - Everything is asynchronous and may run remotely: callers make no assumption about files,
+ *   processes or timing. Calls may overlap.
+ *
+ * The StorageManager wraps each adapter to record the standard `tierkv.l2.*` metrics and to emit
+ * `L2Listener` events, so an adapter only reports what only it can know (corrupt objects, budget
+ * evictions). Run `registerL2AdapterSuite` from `@tierkv/storage/testing` against any implementation.
  */
 export interface L2Adapter {
   /** A short, bounded identifier used as the `tierkv.l2.adapter` metric attribute (`fs`, `redis`). */
@@ -30,7 +43,7 @@ export interface L2Adapter {
   store(items: readonly L2StoreItem[]): Promise<boolean[]>;
 
   /**
-   * For each key, whether it is present; present keys are locked against eviction and deletion
+   * For each key, whether it is present; present keys are pinned against eviction and deletion
    * until `unlock`, so a following `load` finds them.
    */
   lookupAndLock(keys: readonly ObjectKey[]): Promise<boolean[]>;
@@ -42,14 +55,18 @@ export interface L2Adapter {
    */
   load(keys: readonly ObjectKey[], targets: readonly Uint8Array[]): Promise<boolean[]>;
 
-  /** Releases the locks `lookupAndLock` took. Unknown or unlocked keys are ignored. */
+  /** Releases one pin per key taken by `lookupAndLock`. Unknown or unpinned keys are ignored. */
   unlock(keys: readonly ObjectKey[]): Promise<void>;
 
-  /** Deletes each key; result i is true if it existed. */
+  /** Deletes each key; result i is true if it existed and was removed (false for a pinned object). */
   delete(keys: readonly ObjectKey[]): Promise<boolean[]>;
+
+  /** Removes every unpinned object; resolves with how many were removed. Optional. */
+  clear?(): Promise<number>;
 
   usage(): L2Usage;
 
+  /** Adapter-level events. Optional: the StorageManager emits the standard ones for every adapter. */
   addListener?(listener: L2Listener): () => void;
 
   /** Finishes or fails pending work and releases resources; later calls reject with ClosedError. */

@@ -1,28 +1,22 @@
-// SKELETON: signatures fixed for parallel work; the storage-manager helper implements the bodies.
-import type { MemoryLayout, ObjectKey, TelemetryOptions } from '@tierkv/core';
-import type { L1Options, L1Usage, WriteMode } from '../l1/l1-manager.js';
+import { ClosedError, debugLogger, InvalidArgumentError, type MemoryLayout, type ObjectKey } from '@tierkv/core';
+import { L1Manager, type L1Usage, type WriteMode } from '../l1/l1-manager.js';
 import type { L1Listener } from '../l1/l1-listener.js';
 import type { MemoryObj } from '../l1/memory-obj.js';
-import type { L2Adapter, L2Usage } from '../l2/l2-adapter.js';
+import { InstrumentedL2Adapter } from '../l2/instrumented-l2-adapter.js';
+import type { L2Usage } from '../l2/l2-adapter.js';
 import type { L2Listener } from '../l2/l2-listener.js';
+import { PrefetchController } from './prefetch-controller.js';
+import type { PrefetchHandle, PrefetchTask } from './prefetch-handle.js';
+import { PrefetchLocks } from './prefetch-locks.js';
 import type { StorageManagerListener } from './storage-listener.js';
+import { StorageMetrics } from './storage-metrics.js';
+import { resolveStorageManagerOptions, type ResolvedStorageManagerOptions, type StorageManagerOptions } from './storage-options.js';
+import { StoreController } from './store-controller.js';
 
-export interface StorageManagerOptions extends TelemetryOptions {
-  l1: L1Options;
-  /** L2 tiers in lookup order (fastest first). @default [] */
-  l2?: readonly L2Adapter[];
-  /** `all`: write every object through to every adapter; `skip_l1`: also drop it from L1 once stored. @default 'all' */
-  storePolicy?: 'all' | 'skip_l1';
-  /** Max queued L2 store batches before finishWrite applies back-pressure (drops + counts). @default 1024 */
-  storeQueueLimit?: number;
-  /** Max concurrent L2 loads in prefetch. @default 8 */
-  maxInFlight?: number;
-}
+export type { StorageManagerOptions } from './storage-options.js';
+export type { PrefetchHandle } from './prefetch-handle.js';
 
-/** An opaque prefetch ticket. */
-export interface PrefetchHandle {
-  readonly id: number;
-}
+const log = debugLogger('tierkv:storage');
 
 export interface StorageUsage {
   readonly l1: L1Usage;
@@ -34,64 +28,250 @@ export interface StorageUsage {
 /** The tier that answers for each key of a lookup, or 'miss'. */
 export type Tier = 'l1' | 'l2' | 'miss';
 
-/** L1 plus an ordered list of L2 tiers, with write-through stores and prefix prefetch. */
+/**
+ * L1 plus an ordered list of L2 tiers, with write-through stores and prefix prefetch (after
+ * LMCache's MP-mode StorageManager). Synchronous where only L1 is involved; L2 work runs in the
+ * background and is awaited by `close()`.
+ */
 export class StorageManager {
+  readonly options: ResolvedStorageManagerOptions;
+  readonly #l1: L1Manager;
+  readonly #adapters: readonly InstrumentedL2Adapter[];
+  readonly #metrics: StorageMetrics;
+  readonly #store: StoreController;
+  readonly #prefetch: PrefetchController;
+  readonly #locks: PrefetchLocks;
+  readonly #tasks = new Map<number, PrefetchTask>();
+  readonly #settled: number[] = [];
+  readonly #listeners = new Set<StorageManagerListener>();
+  #closing: Promise<void> | undefined;
+
   constructor(options: StorageManagerOptions) {
-    void options;
-    throw new Error('not implemented');
+    this.options = resolveStorageManagerOptions(options);
+    const telemetry = this.options.telemetry;
+    this.#l1 = new L1Manager(this.options.l1, telemetry);
+    this.#adapters = this.options.l2.map((a) => new InstrumentedL2Adapter(a, telemetry));
+    this.#metrics = new StorageMetrics(
+      {
+        storeQueueDepth: () => this.#store.depth,
+        activePrefetches: () => this.#prefetch.active,
+        l2ListenerErrors: () => this.#adapters.reduce((n, a) => n + a.listenerErrors, 0),
+      },
+      this.options.chunkTokens,
+      telemetry,
+    );
+    this.#locks = new PrefetchLocks(this.#l1);
+    this.#store = new StoreController(this.#l1, this.#adapters, this.options, this.#metrics);
+    this.#prefetch = new PrefetchController(this.#l1, this.#adapters, this.options, this.#metrics, this.#locks);
+    this.#l1.addListener({
+      onL1KeysEvicted: (keys, reason) => {
+        // A lock TTL expiry takes a prefetched object away: nothing is left to release for it.
+        if (reason === 'lock_expired') this.#locks.forget(keys);
+        this.#emit((l) => l.onSmKeysEvicted?.(keys));
+      },
+    });
   }
+
+  /** The L1 tier (for diagnostics: usage, memcheck). */
+  get l1(): L1Manager {
+    return this.#l1;
+  }
+
   /** Reserves L1 memory for each key; returns one entry per key: the object, or undefined if not reserved. */
-  reserveWrite(_keys: readonly ObjectKey[], _layout: MemoryLayout, _mode: WriteMode = 'new'): (MemoryObj | undefined)[] {
-    throw new Error('not implemented');
+  reserveWrite(keys: readonly ObjectKey[], layout: MemoryLayout, mode: WriteMode = 'new'): (MemoryObj | undefined)[] {
+    this.#check('reserveWrite');
+    const results = this.#l1.reserveWrite(keys, layout, mode);
+    const out = results.map((r) => (r.code === 'SUCCESS' ? r.obj : undefined));
+    const ok: ObjectKey[] = [];
+    const failed: ObjectKey[] = [];
+    out.forEach((o, i) => (o ? ok : failed).push(keys[i]!));
+    this.#metrics.writeRequests++;
+    this.#metrics.writeSucceededKeys += ok.length;
+    this.#metrics.writeFailedKeys += failed.length;
+    this.#emit((l) => l.onSmReservedWrite?.(ok, failed));
+    return out;
   }
+
   /** Makes the objects readable and queues their write-through to L2. Returns per-key success. */
-  finishWrite(_keys: readonly ObjectKey[]): boolean[] {
-    throw new Error('not implemented');
+  finishWrite(keys: readonly ObjectKey[]): boolean[] {
+    this.#check('finishWrite');
+    const results = this.#l1.finishWrite(keys).map((r) => r.code === 'SUCCESS');
+    const ok = keys.filter((_, i) => results[i]);
+    const failed = keys.filter((_, i) => !results[i]);
+    this.#store.enqueue(ok);
+    this.#emit((l) => l.onSmWriteFinished?.(ok, failed));
+    return results;
   }
+
   /** Gives up reservations made by reserveWrite without publishing them. */
-  abortWrite(_keys: readonly ObjectKey[]): void {
-    throw new Error('not implemented');
+  abortWrite(keys: readonly ObjectKey[]): void {
+    this.#check('abortWrite');
+    this.#l1.abortWrite(keys);
   }
+
   /** Locks L1 hits of the prefix and loads the rest of the contiguous prefix from L2 in the background. */
-  submitPrefetch(_keys: readonly ObjectKey[], _layout: MemoryLayout): PrefetchHandle {
-    throw new Error('not implemented');
+  submitPrefetch(keys: readonly ObjectKey[], layout: MemoryLayout): PrefetchHandle {
+    this.#check('submitPrefetch');
+    if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'expected an array of ObjectKeys in prefix order');
+    const task = this.#prefetch.submit(keys, layout, (t) => this.#onSettled(t));
+    this.#tasks.set(task.id, task);
+    return { id: task.id };
   }
+
   /** Number of leading keys ready and read-locked, or undefined while loads are pending. */
-  queryPrefetchStatus(_handle: PrefetchHandle): number | undefined {
-    throw new Error('not implemented');
+  queryPrefetchStatus(handle: PrefetchHandle): number | undefined {
+    this.#check('queryPrefetchStatus');
+    return this.#task(handle).result;
   }
+
   /** Resolves when the prefetch settles, with the ready prefix length. */
-  waitPrefetch(_handle: PrefetchHandle): Promise<number> {
-    throw new Error('not implemented');
+  waitPrefetch(handle: PrefetchHandle): Promise<number> {
+    try {
+      this.#check('waitPrefetch');
+      return this.#task(handle).done;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
-  /** The read-locked objects for all keys, or undefined (and no locks kept) if any is missing. */
-  readPrefetched(_keys: readonly ObjectKey[]): MemoryObj[] | undefined {
-    throw new Error('not implemented');
+
+  /**
+   * The read-locked objects for all keys, or undefined if any is missing. On undefined, the
+   * prefetch locks of the keys that were present are released too: the caller will not read them,
+   * so nothing is left locked.
+   */
+  readPrefetched(keys: readonly ObjectKey[]): MemoryObj[] | undefined {
+    this.#check('readPrefetched');
+    const objs = keys.map((k) => this.#locks.get(k));
+    const ok: ObjectKey[] = [];
+    const failed: ObjectKey[] = [];
+    objs.forEach((o, i) => (o ? ok : failed).push(keys[i]!));
+    this.#metrics.readRequests++;
+    this.#metrics.readSucceededKeys += ok.length;
+    this.#metrics.readFailedKeys += failed.length;
+    if (failed.length > 0 && ok.length > 0) this.#locks.release(ok);
+    this.#emit((l) => l.onSmReadPrefetched?.(ok, failed));
+    return failed.length === 0 ? (objs as MemoryObj[]) : undefined;
   }
-  /** Releases the read locks a prefetch took. */
-  finishReadPrefetched(_keys: readonly ObjectKey[]): void {
-    throw new Error('not implemented');
+
+  /** Releases the read locks a prefetch took (`readLocks` per key, default one). */
+  finishReadPrefetched(keys: readonly ObjectKey[], readLocks = 1): void {
+    this.#check('finishReadPrefetched');
+    if (!Number.isSafeInteger(readLocks) || readLocks < 1) throw new InvalidArgumentError('readLocks', `expected a positive integer, got ${readLocks}`);
+    const { released, unknown } = this.#locks.release(keys, readLocks);
+    this.#emit((l) => l.onSmReadPrefetchedFinished?.(released, unknown));
   }
-  /** Where each key lives now, without locking or loading. */
-  lookup(_keys: readonly ObjectKey[]): Promise<Tier[]> {
-    throw new Error('not implemented');
+
+  /** Where each key lives now, without loading (L2 pins taken to look are dropped at once). */
+  async lookup(keys: readonly ObjectKey[]): Promise<Tier[]> {
+    this.#check('lookup');
+    const out: Tier[] = this.#l1.contains(keys).map((c) => (c ? 'l1' : 'miss'));
+    for (const adapter of this.#adapters) {
+      const idx = out.flatMap((t, i) => (t === 'miss' ? [i] : []));
+      if (idx.length === 0) break;
+      const asked = idx.map((i) => keys[i]!);
+      const found = await adapter.lookupAndLock(asked);
+      const hit = asked.filter((_, j) => found[j]);
+      idx.forEach((i, j) => {
+        if (found[j]) out[i] = 'l2';
+      });
+      if (hit.length > 0) await adapter.unlock(hit);
+    }
+    return out;
   }
-  /** Deletes from L1 and every L2 tier. */
-  delete(_keys: readonly ObjectKey[]): Promise<void> {
-    throw new Error('not implemented');
+
+  /** Deletes from L1 and every L2 tier. Objects locked in L1 (being read or stored) stay there. */
+  async delete(keys: readonly ObjectKey[]): Promise<void> {
+    this.#check('delete');
+    if (keys.length === 0) return;
+    const l1 = this.#l1.delete(keys);
+    // A write-through still in flight would bring a deleted key back into L2: let it land first.
+    if (keys.some((k) => this.#store.isPending(k))) await this.#store.flush();
+    const l2 = await Promise.all(this.#adapters.map((a) => a.delete(keys)));
+    const gone = keys.filter((_, i) => l1[i]!.code === 'SUCCESS' || l2.some((r) => r[i]));
+    if (gone.length > 0) this.#emit((l) => l.onSmKeysDeleted?.(gone));
   }
+
   /** Drops every unlocked object from L1 (and, with `{ l2: true }`, clears L2 too). */
-  clear(_options: { l2?: boolean } = {}): Promise<void> {
-    throw new Error('not implemented');
+  async clear(options: { l2?: boolean } = {}): Promise<void> {
+    this.#check('clear');
+    this.#l1.clear();
+    if (options.l2) {
+      await this.#store.flush();
+      await Promise.all(this.#adapters.map((a) => a.clear()));
+    }
   }
+
   usage(): StorageUsage {
-    throw new Error('not implemented');
+    this.#check('usage');
+    return {
+      l1: this.#l1.usage(),
+      l2: this.#adapters.map((a) => ({ ...a.usage(), adapter: a.name })),
+      storeQueueDepth: this.#store.depth,
+      activePrefetches: this.#prefetch.active,
+    };
   }
-  addListener(_listener: StorageManagerListener & L1Listener & L2Listener): () => void {
-    throw new Error('not implemented');
+
+  /** Resolves when queued write-throughs have reached every L2 tier. */
+  flush(): Promise<void> {
+    if (this.#closing) return Promise.reject(new ClosedError('StorageManager', 'flush'));
+    return this.#store.flush();
   }
+
+  addListener(listener: StorageManagerListener & L1Listener & L2Listener): () => void {
+    this.#check('addListener');
+    this.#listeners.add(listener);
+    const removers = [this.#l1.addListener(listener), ...this.#adapters.map((a) => a.addListener(listener))];
+    return () => {
+      this.#listeners.delete(listener);
+      for (const r of removers) r();
+    };
+  }
+
   /** Waits for pending L2 stores and prefetches, closes adapters; later calls throw ClosedError. */
   close(): Promise<void> {
-    throw new Error('not implemented');
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    await this.#prefetch.drain();
+    await this.#store.flush();
+    try {
+      this.#locks.releaseAll();
+    } catch (err) {
+      if (log.enabled) log('releasing prefetch locks at close failed: %s', String(err));
+    }
+    const results = await Promise.allSettled(this.#adapters.map((a) => a.close()));
+    this.#metrics.close();
+    this.#l1.close();
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length > 0) throw new AggregateError(failed.map((f) => f.reason), 'some L2 adapters failed to close');
+  }
+
+  #onSettled(task: PrefetchTask): void {
+    this.#settled.push(task.id);
+    while (this.#settled.length > this.options.prefetchResultsLimit) this.#tasks.delete(this.#settled.shift()!);
+    this.#emit((l) => l.onSmPrefetchSubmitted?.(task.keys, task.l1Hits, task.l2Hits));
+  }
+
+  #task(handle: PrefetchHandle): PrefetchTask {
+    const task = this.#tasks.get(handle?.id);
+    if (!task) throw new InvalidArgumentError('handle', `unknown prefetch handle ${JSON.stringify(handle)}: it was not returned by this manager's submitPrefetch, or it is older than the last ${this.options.prefetchResultsLimit} prefetches (prefetchResultsLimit)`);
+    return task;
+  }
+
+  #check(operation: string): void {
+    if (this.#closing) throw new ClosedError('StorageManager', operation);
+  }
+
+  #emit(fn: (listener: StorageManagerListener) => void): void {
+    for (const l of this.#listeners) {
+      try {
+        fn(l);
+      } catch (err) {
+        this.#metrics.listenerErrors++;
+        if (log.enabled) log('a StorageManager listener threw (isolated): %s', String(err));
+      }
+    }
   }
 }

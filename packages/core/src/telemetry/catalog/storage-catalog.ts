@@ -1,4 +1,138 @@
-import type { MetricDefinition } from '../metric-definition.js';
+import type { AttributeDefinition, MetricDefinition } from '../metric-definition.js';
 
-/** `tierkv.storage.*` metrics. */
-export const STORAGE_METRICS: readonly MetricDefinition[] = [];
+const TIER: AttributeDefinition = {
+  name: 'tier',
+  values: ['l1', 'l2'],
+  description: 'the tier that held the chunk when the prefix lookup ran',
+};
+
+const LISTENER: AttributeDefinition = {
+  name: 'listener',
+  values: ['storage', 'l2'],
+  description: 'which listener kind threw (L1 listener errors are counted by tierkv.l1.* metrics)',
+};
+
+/** `tierkv.storage.*` metrics: the StorageManager and its store and prefetch controllers. */
+export const STORAGE_METRICS: readonly MetricDefinition[] = [
+  {
+    name: 'tierkv.storage.read.requests',
+    kind: 'observable_counter',
+    unit: '{request}',
+    description: 'readPrefetched calls.',
+    attributes: [],
+    lmcache: ['lmcache_mp:sm_read_requests'],
+  },
+  {
+    name: 'tierkv.storage.read.succeeded_keys',
+    kind: 'observable_counter',
+    unit: '{chunk}',
+    description: 'Keys readPrefetched found read-locked by a prefetch.',
+    attributes: [],
+    lmcache: ['lmcache_mp:sm_read_hit_keys', 'lmcache_mp:sm_read_succeed_keys'],
+  },
+  {
+    name: 'tierkv.storage.read.failed_keys',
+    kind: 'observable_counter',
+    unit: '{chunk}',
+    description: 'Keys readPrefetched did not find (the call then returns nothing).',
+    attributes: [],
+    lmcache: ['lmcache_mp:sm_read_miss_keys', 'lmcache_mp:sm_read_failed_keys'],
+  },
+  {
+    name: 'tierkv.storage.write.requests',
+    kind: 'observable_counter',
+    unit: '{request}',
+    description: 'reserveWrite calls.',
+    attributes: [],
+    lmcache: ['lmcache_mp:sm_write_requests'],
+  },
+  {
+    name: 'tierkv.storage.write.succeeded_keys',
+    kind: 'observable_counter',
+    unit: '{chunk}',
+    description: 'Keys reserveWrite reserved L1 memory for.',
+    attributes: [],
+    lmcache: ['lmcache_mp:sm_write_success_keys', 'lmcache_mp:sm_write_succeed_keys'],
+  },
+  {
+    name: 'tierkv.storage.write.failed_keys',
+    kind: 'observable_counter',
+    unit: '{chunk}',
+    description: 'Keys reserveWrite could not reserve (out of memory, wrong state, locked).',
+    attributes: [],
+    lmcache: ['lmcache_mp:sm_write_failed_keys'],
+  },
+  {
+    name: 'tierkv.storage.prefix_lookup.requests',
+    kind: 'observable_counter',
+    unit: '{request}',
+    description: 'Prefix lookups (submitPrefetch calls).',
+    attributes: [],
+    lmcache: ['lmcache_mp:lookup_requests'],
+  },
+  {
+    name: 'tierkv.storage.prefix_lookup.requested_chunks',
+    kind: 'observable_counter',
+    unit: '{chunk}',
+    description: 'Chunks asked for by prefix lookups.',
+    attributes: [],
+  },
+  {
+    name: 'tierkv.storage.prefix_lookup.requested_tokens',
+    kind: 'observable_counter',
+    unit: '{token}',
+    description: 'Tokens asked for by prefix lookups (chunks × chunkTokens).',
+    attributes: [],
+    lmcache: ['lmcache_mp:lookup_tokens'],
+  },
+  {
+    name: 'tierkv.storage.prefix_lookup.hit_chunks',
+    kind: 'observable_counter',
+    unit: '{chunk}',
+    description: 'Chunks of the contiguous prefix a prefetch made ready, by the tier that held them.',
+    attributes: [TIER],
+  },
+  {
+    name: 'tierkv.storage.prefix_lookup.hit_tokens',
+    kind: 'observable_counter',
+    unit: '{token}',
+    description: 'Tokens of the contiguous prefix a prefetch made ready (chunks × chunkTokens), by tier.',
+    attributes: [TIER],
+    lmcache: ['lmcache_mp:lookup_hit_tokens'],
+  },
+  {
+    name: 'tierkv.storage.store_queue.depth',
+    kind: 'observable_updowncounter',
+    unit: '{batch}',
+    description: 'Write-through batches waiting for or in an L2 store.',
+    attributes: [],
+  },
+  {
+    name: 'tierkv.storage.store.dropped',
+    kind: 'observable_counter',
+    unit: '{chunk}',
+    description: 'Objects not written through to L2 because the store queue was full (back-pressure).',
+    attributes: [],
+  },
+  {
+    name: 'tierkv.storage.prefetch.active',
+    kind: 'observable_updowncounter',
+    unit: '{prefetch}',
+    description: 'Prefetches submitted and not yet settled.',
+    attributes: [],
+  },
+  {
+    name: 'tierkv.storage.prefetch.duration',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Time from submitPrefetch to the prefetch settling (all L2 loads done).',
+    attributes: [],
+  },
+  {
+    name: 'tierkv.storage.listener_errors',
+    kind: 'observable_counter',
+    unit: '{error}',
+    description: 'Listener callbacks that threw; the error is isolated and the storage path goes on.',
+    attributes: [LISTENER],
+  },
+];

@@ -1,0 +1,49 @@
+import { ConfigError, type TelemetryOptions } from '@tierkv/core';
+
+export interface FsL2AdapterOptions extends TelemetryOptions {
+  /** Directory that holds the objects (created if missing). One adapter per directory. Required. */
+  path: string;
+  /** Byte budget (object files including headers); least recently used unpinned objects are evicted to stay within it. @default 1 GiB */
+  capacityBytes?: number;
+  /** fsync each object file and its directory before it counts as stored (survives power loss, slower). @default false */
+  fsync?: boolean;
+  /** Max file-system operations (one object read or write each) in flight. @default 16 */
+  maxConcurrentOps?: number;
+  /** The `tierkv.l2.adapter` attribute. @default 'fs' */
+  name?: string;
+}
+
+export interface ResolvedFsL2AdapterOptions {
+  readonly path: string;
+  readonly capacityBytes: number;
+  readonly fsync: boolean;
+  readonly maxConcurrentOps: number;
+  readonly name: string;
+  readonly telemetry: TelemetryOptions;
+}
+
+export const DEFAULT_FS_L2_OPTIONS = Object.freeze({
+  capacityBytes: 1024 ** 3,
+  fsync: false,
+  maxConcurrentOps: 16,
+  name: 'fs',
+});
+
+export function resolveFsL2Options(options: FsL2AdapterOptions): ResolvedFsL2AdapterOptions {
+  if (options === null || typeof options !== 'object') throw new ConfigError('fsL2', 'expected options { path, capacityBytes? }');
+  if (typeof options.path !== 'string' || options.path.length === 0) throw new ConfigError('fsL2.path', 'expected the directory to keep objects in, e.g. "./.tierkv/l2"');
+  const capacityBytes = options.capacityBytes ?? DEFAULT_FS_L2_OPTIONS.capacityBytes;
+  if (!Number.isSafeInteger(capacityBytes) || capacityBytes <= 0) throw new ConfigError('fsL2.capacityBytes', `expected a positive integer number of bytes, got ${options.capacityBytes}`);
+  const maxConcurrentOps = options.maxConcurrentOps ?? DEFAULT_FS_L2_OPTIONS.maxConcurrentOps;
+  if (!Number.isSafeInteger(maxConcurrentOps) || maxConcurrentOps < 1 || maxConcurrentOps > 1024) throw new ConfigError('fsL2.maxConcurrentOps', `expected an integer in [1, 1024], got ${options.maxConcurrentOps}`);
+  const name = options.name ?? DEFAULT_FS_L2_OPTIONS.name;
+  if (typeof name !== 'string' || !/^[a-z0-9_.-]{1,32}$/i.test(name)) throw new ConfigError('fsL2.name', `expected 1-32 letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`);
+  return Object.freeze({
+    path: options.path,
+    capacityBytes,
+    fsync: options.fsync ?? DEFAULT_FS_L2_OPTIONS.fsync,
+    maxConcurrentOps,
+    name,
+    telemetry: options.meterProvider ? { meterProvider: options.meterProvider } : {},
+  });
+}

@@ -1,0 +1,168 @@
+import { debugLogger, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
+import type { L2Adapter, L2StoreItem, L2Usage } from './l2-adapter.js';
+import type { L2Listener, L2Operation } from './l2-listener.js';
+import { L2Metrics, type L2MetricOperation } from './l2-metrics.js';
+
+const log = debugLogger('tierkv:l2');
+
+/**
+ * Wraps any adapter so that every adapter, including a user's, gets the standard `tierkv.l2.*`
+ * metrics and `L2Listener` events. It is also the tier boundary's one failure handler: a rejected
+ * batch or a malformed answer (wrong length, non-boolean) becomes per-key failures, counted here.
+ */
+export class InstrumentedL2Adapter implements L2Adapter {
+  readonly name: string;
+  readonly inner: L2Adapter;
+  readonly metrics: L2Metrics;
+  readonly #listeners = new Set<L2Listener>();
+  #listenerErrors = 0;
+
+  constructor(inner: L2Adapter, telemetry: TelemetryOptions = {}) {
+    this.inner = inner;
+    this.name = inner.name;
+    this.metrics = new L2Metrics(inner.name, () => this.usage(), telemetry);
+  }
+
+  /** Listener callbacks that threw (they are isolated). */
+  get listenerErrors(): number {
+    return this.#listenerErrors;
+  }
+
+  addListener(listener: L2Listener): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  async store(items: readonly L2StoreItem[]): Promise<boolean[]> {
+    if (items.length === 0) return [];
+    const keys = items.map((i) => i.key);
+    const { result, rejected } = await this.#run('store', keys, () => this.inner.store(items));
+    if (rejected) return result;
+    const ok: ObjectKey[] = [];
+    const failed: ObjectKey[] = [];
+    result.forEach((r, i) => {
+      if (r) {
+        ok.push(keys[i]!);
+        this.metrics.bytesIn += items[i]!.data.byteLength;
+      } else failed.push(keys[i]!);
+    });
+    this.metrics.stored += ok.length;
+    this.metrics.failures.store += failed.length;
+    if (ok.length > 0) this.#emit((l) => l.onL2KeysStored?.(this.name, ok));
+    if (failed.length > 0) this.#emit((l) => l.onL2KeysFailed?.(this.name, 'store', failed));
+    return result;
+  }
+
+  async lookupAndLock(keys: readonly ObjectKey[]): Promise<boolean[]> {
+    if (keys.length === 0) return [];
+    const { result, rejected } = await this.#run('lookup', keys, () => this.inner.lookupAndLock(keys));
+    if (rejected) return result;
+    let hits = 0;
+    for (const r of result) if (r) hits++;
+    this.metrics.lookupHits += hits;
+    this.metrics.lookupMisses += keys.length - hits;
+    return result;
+  }
+
+  /** Loads; a key answered false is counted as a load failure (callers load only what lookupAndLock found). */
+  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[]): Promise<boolean[]> {
+    if (keys.length === 0) return [];
+    const { result, rejected } = await this.#run('load', keys, () => this.inner.load(keys, targets));
+    if (rejected) return result;
+    const ok: ObjectKey[] = [];
+    const failed: ObjectKey[] = [];
+    result.forEach((r, i) => {
+      if (r) {
+        ok.push(keys[i]!);
+        this.metrics.bytesOut += targets[i]!.byteLength;
+      } else failed.push(keys[i]!);
+    });
+    this.metrics.loaded += ok.length;
+    this.metrics.failures.load += failed.length;
+    if (ok.length > 0) this.#emit((l) => l.onL2KeysLoaded?.(this.name, ok));
+    if (failed.length > 0) this.#emit((l) => l.onL2KeysFailed?.(this.name, 'load', failed));
+    return result;
+  }
+
+  async unlock(keys: readonly ObjectKey[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.#run('unlock', keys, async () => {
+      await this.inner.unlock(keys);
+      return keys.map(() => true);
+    });
+  }
+
+  async delete(keys: readonly ObjectKey[]): Promise<boolean[]> {
+    if (keys.length === 0) return [];
+    const { result, rejected } = await this.#run('delete', keys, () => this.inner.delete(keys));
+    if (rejected) return result;
+    const gone = keys.filter((_, i) => result[i]);
+    if (gone.length > 0) this.#emit((l) => l.onL2KeysDeleted?.(this.name, gone));
+    return result;
+  }
+
+  async clear(): Promise<number> {
+    const inner = this.inner;
+    if (!inner.clear) return 0;
+    let n = 0;
+    await this.#run('clear', [], async () => {
+      n = await inner.clear!();
+      return [];
+    });
+    return n;
+  }
+
+  usage(): L2Usage {
+    return this.inner.usage();
+  }
+
+  async close(): Promise<void> {
+    this.metrics.close();
+    await this.inner.close();
+  }
+
+  /**
+   * Runs one adapter call with the in-flight count and duration. A rejection becomes all-false,
+   * every key counted as a failure of `operation` and reported to listeners; an answer of the wrong
+   * shape is repaired (missing answers are failures). ClosedError propagates: it is shutdown, not a
+   * tier failure.
+   */
+  async #run(
+    operation: L2MetricOperation,
+    keys: readonly ObjectKey[],
+    call: () => Promise<boolean[]>,
+  ): Promise<{ result: boolean[]; rejected: boolean }> {
+    const m = this.metrics;
+    m.operations[operation]++;
+    m.inflight[operation]++;
+    const t0 = performance.now();
+    try {
+      const raw = await call();
+      if (operation === 'clear' || operation === 'unlock') return { result: raw, rejected: false };
+      if (Array.isArray(raw) && raw.length === keys.length) return { result: raw.map((r) => r === true), rejected: false };
+      log('%s.%s answered %s for %d keys; missing answers count as failures', this.name, operation, Array.isArray(raw) ? `${raw.length} results` : typeof raw, keys.length);
+      return { result: keys.map((_, i) => Array.isArray(raw) && raw[i] === true), rejected: false };
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code === 'ERR_CLOSED') throw err;
+      m.failures[operation] += Math.max(1, keys.length);
+      if (log.enabled) log('%s.%s rejected a batch of %d keys: %s', this.name, operation, keys.length, String(err));
+      const l2op: L2Operation | undefined = operation === 'unlock' || operation === 'clear' ? undefined : operation;
+      if (l2op) this.#emit((l) => l.onL2KeysFailed?.(this.name, l2op, keys, err));
+      return { result: keys.map(() => false), rejected: true };
+    } finally {
+      m.inflight[operation]--;
+      m.recordDuration(operation, (performance.now() - t0) / 1000);
+    }
+  }
+
+  #emit(fn: (listener: L2Listener) => void): void {
+    for (const l of this.#listeners) {
+      try {
+        fn(l);
+      } catch (err) {
+        this.#listenerErrors++;
+        if (log.enabled) log('an L2 listener threw (isolated): %s', String(err));
+      }
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import { MeterBinding, type MeterScope, type TelemetryOptions } from '@tierkv/core';
+import type { Attributes, Histogram } from '@opentelemetry/api';
+import type { L2Usage } from './l2-adapter.js';
+
+/** The instrumentation scope of every `@tierkv/storage` module. */
+export const L2_METER_SCOPE: MeterScope = Object.freeze({ name: '@tierkv/storage', version: '0.1.0' });
+
+/** The operations of the `operation` attribute (a closed set). */
+export const L2_OPERATIONS = ['store', 'load', 'lookup', 'unlock', 'delete', 'clear'] as const;
+export type L2MetricOperation = (typeof L2_OPERATIONS)[number];
+
+type PerOperation = Record<L2MetricOperation, number>;
+const zeros = (): PerOperation => ({ store: 0, load: 0, lookup: 0, unlock: 0, delete: 0, clear: 0 });
+
+/**
+ * The standard `tierkv.l2.*` figures of one adapter. Hot paths bump plain numbers; observable
+ * instruments read them at collection time; the duration histogram records once per batch.
+ */
+export class L2Metrics {
+  readonly operations = zeros();
+  readonly failures = zeros();
+  readonly inflight = zeros();
+  lookupHits = 0;
+  lookupMisses = 0;
+  stored = 0;
+  loaded = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  readonly #binding: MeterBinding<{ duration: Histogram }>;
+  readonly #attrs: Attributes;
+  readonly #opAttrs: Record<L2MetricOperation, Attributes>;
+
+  constructor(adapter: string, usage: () => L2Usage, telemetry: TelemetryOptions = {}) {
+    const a = 'tierkv.l2.adapter';
+    this.#attrs = { [a]: adapter };
+    this.#opAttrs = Object.fromEntries(L2_OPERATIONS.map((op) => [op, { [a]: adapter, operation: op }])) as unknown as Record<L2MetricOperation, Attributes>;
+    const hit = { [a]: adapter, result: 'hit' };
+    const miss = { [a]: adapter, result: 'miss' };
+    const dirIn = { [a]: adapter, direction: 'in' };
+    const dirOut = { [a]: adapter, direction: 'out' };
+    this.#binding = new MeterBinding(
+      L2_METER_SCOPE,
+      (f) => {
+        f.observe(
+          [
+            'tierkv.l2.operations',
+            'tierkv.l2.failures',
+            'tierkv.l2.inflight',
+            'tierkv.l2.lookups',
+            'tierkv.l2.stored',
+            'tierkv.l2.loaded',
+            'tierkv.l2.bytes',
+            'tierkv.l2.usage',
+            'tierkv.l2.capacity',
+            'tierkv.l2.objects',
+          ],
+          (observe) => {
+            for (const op of L2_OPERATIONS) {
+              const attrs = this.#opAttrs[op];
+              observe('tierkv.l2.operations', this.operations[op], attrs);
+              observe('tierkv.l2.failures', this.failures[op], attrs);
+              observe('tierkv.l2.inflight', this.inflight[op], attrs);
+            }
+            observe('tierkv.l2.lookups', this.lookupHits, hit);
+            observe('tierkv.l2.lookups', this.lookupMisses, miss);
+            observe('tierkv.l2.stored', this.stored, this.#attrs);
+            observe('tierkv.l2.loaded', this.loaded, this.#attrs);
+            observe('tierkv.l2.bytes', this.bytesIn, dirIn);
+            observe('tierkv.l2.bytes', this.bytesOut, dirOut);
+            const u = usage();
+            observe('tierkv.l2.usage', u.usedBytes, this.#attrs);
+            observe('tierkv.l2.objects', u.objects, this.#attrs);
+            if (u.capacityBytes !== undefined) observe('tierkv.l2.capacity', u.capacityBytes, this.#attrs);
+          },
+        );
+        return { duration: f.histogram('tierkv.l2.operation.duration') };
+      },
+      telemetry,
+    );
+  }
+
+  /** Records one batch's duration in seconds. Never throws. */
+  recordDuration(operation: L2MetricOperation, seconds: number): void {
+    try {
+      this.#binding.instruments.duration.record(seconds, this.#opAttrs[operation]);
+    } catch {
+      // A metric must never fail a store or a load.
+    }
+  }
+
+  close(): void {
+    this.#binding.close();
+  }
+}

@@ -1,0 +1,182 @@
+import { crc32 } from 'node:zlib';
+import { ClosedError, ConfigError, encodeKey, MeterBinding, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
+import type { L2Adapter, L2StoreItem, L2Usage } from './l2-adapter.js';
+import { LruIndex } from './lru-index.js';
+import { L2_METER_SCOPE } from './l2-metrics.js';
+
+export interface MemoryL2AdapterOptions extends TelemetryOptions {
+  /** The `tierkv.l2.adapter` attribute. @default 'memory' */
+  name?: string;
+  /** Byte budget; the least recently used unpinned objects are evicted to stay within it. @default undefined (none) */
+  capacityBytes?: number;
+  /** Verify a crc32 of every object on load (a mismatch is a counted miss). @default true */
+  verifyChecksums?: boolean;
+}
+
+export interface ResolvedMemoryL2AdapterOptions {
+  readonly name: string;
+  readonly capacityBytes: number | undefined;
+  readonly verifyChecksums: boolean;
+}
+
+export const DEFAULT_MEMORY_L2_OPTIONS: ResolvedMemoryL2AdapterOptions = Object.freeze({
+  name: 'memory',
+  capacityBytes: undefined,
+  verifyChecksums: true,
+});
+
+interface Entry {
+  size: number;
+  pins: number;
+  data: Uint8Array;
+  layout: MemoryLayout;
+  crc: number;
+}
+
+/**
+ * An L2 tier in process memory: a copy of each object with its crc32, an optional byte budget with
+ * LRU eviction, and pins. Useful in tests and as a second tier in front of a slow remote one.
+ */
+export class MemoryL2Adapter implements L2Adapter {
+  readonly name: string;
+  readonly options: ResolvedMemoryL2AdapterOptions;
+  readonly #index = new LruIndex<Entry>();
+  readonly #metrics: MeterBinding<void>;
+  #corrupt = 0;
+  #evicted = 0;
+  #closed = false;
+
+  constructor(options: MemoryL2AdapterOptions = {}) {
+    const capacityBytes = options.capacityBytes ?? DEFAULT_MEMORY_L2_OPTIONS.capacityBytes;
+    if (capacityBytes !== undefined && (!Number.isSafeInteger(capacityBytes) || capacityBytes <= 0)) {
+      throw new ConfigError('memoryL2.capacityBytes', `expected a positive integer number of bytes, got ${capacityBytes}`);
+    }
+    const name = options.name ?? DEFAULT_MEMORY_L2_OPTIONS.name;
+    if (typeof name !== 'string' || !/^[a-z0-9_.-]{1,32}$/i.test(name)) {
+      throw new ConfigError('memoryL2.name', `expected 1-32 letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`);
+    }
+    this.options = Object.freeze({ name, capacityBytes, verifyChecksums: options.verifyChecksums ?? DEFAULT_MEMORY_L2_OPTIONS.verifyChecksums });
+    this.name = name;
+    this.#metrics = new MeterBinding(
+      L2_METER_SCOPE,
+      (f) => {
+        f.observe(['tierkv.l2.corrupt', 'tierkv.l2.evicted'], (observe) => {
+          const attrs = { 'tierkv.l2.adapter': this.name };
+          observe('tierkv.l2.corrupt', this.#corrupt, attrs);
+          observe('tierkv.l2.evicted', this.#evicted, attrs);
+        });
+      },
+      options,
+    );
+  }
+
+  async store(items: readonly L2StoreItem[]): Promise<boolean[]> {
+    this.#check('store');
+    const cap = this.options.capacityBytes;
+    return items.map((item) => {
+      const key = encodeKey(item.key);
+      const size = item.data.byteLength;
+      const existing = this.#index.get(key);
+      if (cap !== undefined) {
+        if (size > cap) return false;
+        const freed = existing ? existing.size : 0;
+        const victims = this.#index.victims(size - freed, cap, key);
+        if (!victims) return false;
+        for (const [k] of victims) this.#index.delete(k);
+        this.#evicted += victims.length;
+      }
+      const data = item.data.slice();
+      this.#index.set(key, { size, pins: existing?.pins ?? 0, data, layout: item.layout, crc: crc32(data) });
+      return true;
+    });
+  }
+
+  async lookupAndLock(keys: readonly ObjectKey[]): Promise<boolean[]> {
+    this.#check('lookupAndLock');
+    return keys.map((k) => {
+      const e = this.#index.touch(encodeKey(k));
+      if (!e) return false;
+      e.pins++;
+      return true;
+    });
+  }
+
+  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[]): Promise<boolean[]> {
+    this.#check('load');
+    return keys.map((k, i) => {
+      const target = targets[i];
+      const key = encodeKey(k);
+      const e = this.#index.touch(key);
+      if (!e || !target || target.byteLength !== e.size) return false;
+      if (this.options.verifyChecksums && crc32(e.data) !== e.crc) {
+        this.#corrupt++;
+        this.#index.delete(key);
+        return false;
+      }
+      target.set(e.data);
+      return true;
+    });
+  }
+
+  async unlock(keys: readonly ObjectKey[]): Promise<void> {
+    this.#check('unlock');
+    for (const k of keys) {
+      const e = this.#index.get(encodeKey(k));
+      if (e && e.pins > 0) e.pins--;
+    }
+  }
+
+  async delete(keys: readonly ObjectKey[]): Promise<boolean[]> {
+    this.#check('delete');
+    return keys.map((k) => {
+      const key = encodeKey(k);
+      const e = this.#index.get(key);
+      if (!e || e.pins > 0) return false;
+      this.#index.delete(key);
+      return true;
+    });
+  }
+
+  async clear(): Promise<number> {
+    this.#check('clear');
+    let n = 0;
+    for (const [key, e] of [...this.#index.entries()]) {
+      if (e.pins > 0) continue;
+      this.#index.delete(key);
+      n++;
+    }
+    return n;
+  }
+
+  usage(): L2Usage {
+    return { usedBytes: this.#index.usedBytes, capacityBytes: this.options.capacityBytes, objects: this.#index.size };
+  }
+
+  /**
+   * Test hook (used by FaultyL2Adapter): flips one stored byte of `key` below the checksum, so the
+   * next load must detect it. Returns false when the key is absent.
+   */
+  async corruptStoredObject(key: ObjectKey, byteIndex = 0): Promise<boolean> {
+    const e = this.#index.get(encodeKey(key));
+    if (!e || e.size === 0) return false;
+    const i = Math.abs(Math.trunc(byteIndex)) % e.size;
+    e.data[i] = e.data[i]! ^ 0xff;
+    return true;
+  }
+
+  /** Pins currently held on `key` (diagnostics and tests). */
+  pinsOf(key: ObjectKey): number {
+    return this.#index.get(encodeKey(key))?.pins ?? 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#metrics.close();
+    for (const key of [...this.#index.keys()]) this.#index.delete(key);
+  }
+
+  #check(operation: string): void {
+    if (this.#closed) throw new ClosedError('MemoryL2Adapter', operation);
+  }
+}

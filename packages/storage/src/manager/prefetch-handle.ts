@@ -1,0 +1,31 @@
+import type { ObjectKey } from '@tierkv/core';
+
+/** An opaque prefetch ticket. */
+export interface PrefetchHandle {
+  readonly id: number;
+}
+
+/** The manager's record of one prefetch: what was asked, what each tier gave, and when it settled. */
+export class PrefetchTask implements PrefetchHandle {
+  readonly id: number;
+  readonly keys: readonly ObjectKey[];
+  readonly startedAt: number;
+  l1Hits = 0;
+  l2Hits = 0;
+  /** The ready prefix length once settled; undefined while L2 loads are pending. */
+  result: number | undefined;
+  done: Promise<number>;
+  #resolve!: (n: number) => void;
+
+  constructor(id: number, keys: readonly ObjectKey[], now: number) {
+    this.id = id;
+    this.keys = keys;
+    this.startedAt = now;
+    this.done = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  settle(): void {
+    this.result = this.l1Hits + this.l2Hits;
+    this.#resolve(this.result);
+  }
+}

@@ -1,0 +1,94 @@
+import { MeterBinding, type TelemetryOptions } from '@tierkv/core';
+import type { Histogram } from '@opentelemetry/api';
+import { L2_METER_SCOPE } from '../l2/l2-metrics.js';
+
+/** Live figures the metrics read at collection time (queue depth, active prefetches). */
+export interface StorageGauges {
+  storeQueueDepth(): number;
+  activePrefetches(): number;
+  l2ListenerErrors(): number;
+}
+
+/**
+ * The `tierkv.storage.*` figures of one StorageManager: plain numbers on the hot path, read by
+ * observable instruments; the prefetch duration histogram records once per prefetch.
+ */
+export class StorageMetrics {
+  readRequests = 0;
+  readSucceededKeys = 0;
+  readFailedKeys = 0;
+  writeRequests = 0;
+  writeSucceededKeys = 0;
+  writeFailedKeys = 0;
+  lookupRequests = 0;
+  lookupRequestedChunks = 0;
+  lookupHitChunksL1 = 0;
+  lookupHitChunksL2 = 0;
+  storeDropped = 0;
+  listenerErrors = 0;
+
+  readonly #binding: MeterBinding<{ prefetchDuration: Histogram }>;
+
+  constructor(gauges: StorageGauges, chunkTokens: number, telemetry: TelemetryOptions = {}) {
+    const l1 = { tier: 'l1' };
+    const l2 = { tier: 'l2' };
+    this.#binding = new MeterBinding(
+      L2_METER_SCOPE,
+      (f) => {
+        f.observe(
+          [
+            'tierkv.storage.read.requests',
+            'tierkv.storage.read.succeeded_keys',
+            'tierkv.storage.read.failed_keys',
+            'tierkv.storage.write.requests',
+            'tierkv.storage.write.succeeded_keys',
+            'tierkv.storage.write.failed_keys',
+            'tierkv.storage.prefix_lookup.requests',
+            'tierkv.storage.prefix_lookup.requested_chunks',
+            'tierkv.storage.prefix_lookup.requested_tokens',
+            'tierkv.storage.prefix_lookup.hit_chunks',
+            'tierkv.storage.prefix_lookup.hit_tokens',
+            'tierkv.storage.store_queue.depth',
+            'tierkv.storage.store.dropped',
+            'tierkv.storage.prefetch.active',
+            'tierkv.storage.listener_errors',
+          ],
+          (observe) => {
+            observe('tierkv.storage.read.requests', this.readRequests);
+            observe('tierkv.storage.read.succeeded_keys', this.readSucceededKeys);
+            observe('tierkv.storage.read.failed_keys', this.readFailedKeys);
+            observe('tierkv.storage.write.requests', this.writeRequests);
+            observe('tierkv.storage.write.succeeded_keys', this.writeSucceededKeys);
+            observe('tierkv.storage.write.failed_keys', this.writeFailedKeys);
+            observe('tierkv.storage.prefix_lookup.requests', this.lookupRequests);
+            observe('tierkv.storage.prefix_lookup.requested_chunks', this.lookupRequestedChunks);
+            observe('tierkv.storage.prefix_lookup.requested_tokens', this.lookupRequestedChunks * chunkTokens);
+            observe('tierkv.storage.prefix_lookup.hit_chunks', this.lookupHitChunksL1, l1);
+            observe('tierkv.storage.prefix_lookup.hit_chunks', this.lookupHitChunksL2, l2);
+            observe('tierkv.storage.prefix_lookup.hit_tokens', this.lookupHitChunksL1 * chunkTokens, l1);
+            observe('tierkv.storage.prefix_lookup.hit_tokens', this.lookupHitChunksL2 * chunkTokens, l2);
+            observe('tierkv.storage.store_queue.depth', gauges.storeQueueDepth());
+            observe('tierkv.storage.store.dropped', this.storeDropped);
+            observe('tierkv.storage.prefetch.active', gauges.activePrefetches());
+            observe('tierkv.storage.listener_errors', this.listenerErrors, { listener: 'storage' });
+            observe('tierkv.storage.listener_errors', gauges.l2ListenerErrors(), { listener: 'l2' });
+          },
+        );
+        return { prefetchDuration: f.histogram('tierkv.storage.prefetch.duration') };
+      },
+      telemetry,
+    );
+  }
+
+  recordPrefetchDuration(seconds: number): void {
+    try {
+      this.#binding.instruments.prefetchDuration.record(seconds);
+    } catch {
+      // A metric must never fail a prefetch.
+    }
+  }
+
+  close(): void {
+    this.#binding.close();
+  }
+}

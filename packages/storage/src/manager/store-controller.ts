@@ -1,0 +1,143 @@
+import { debugLogger, encodeKey, type EncodedKey, type ObjectKey } from '@tierkv/core';
+import type { L1Manager } from '../l1/l1-manager.js';
+import type { MemoryObj } from '../l1/memory-obj.js';
+import type { InstrumentedL2Adapter } from '../l2/instrumented-l2-adapter.js';
+import type { L2StoreItem } from '../l2/l2-adapter.js';
+import type { ResolvedStorageManagerOptions } from './storage-options.js';
+import type { StorageMetrics } from './storage-metrics.js';
+
+const log = debugLogger('tierkv:storage');
+
+/**
+ * Write-through from L1 to every L2 adapter, in the background after finishWrite. Each queued
+ * object is read-locked in L1 so it cannot be evicted or rewritten while it is being copied; the
+ * lock is released once every adapter answered. The queue is bounded: when it is full a new batch
+ * is dropped (its objects stay in L1) and counted, so memory never grows without bound.
+ */
+export class StoreController {
+  readonly #l1: L1Manager;
+  readonly #adapters: readonly InstrumentedL2Adapter[];
+  readonly #options: ResolvedStorageManagerOptions;
+  readonly #metrics: StorageMetrics;
+  readonly #queue: MemoryObj[][] = [];
+  readonly #pending = new Map<EncodedKey, number>();
+  #inflight = 0;
+  #idle: (() => void)[] = [];
+
+  constructor(l1: L1Manager, adapters: readonly InstrumentedL2Adapter[], options: ResolvedStorageManagerOptions, metrics: StorageMetrics) {
+    this.#l1 = l1;
+    this.#adapters = adapters;
+    this.#options = options;
+    this.#metrics = metrics;
+  }
+
+  /** Batches queued or being stored. */
+  get depth(): number {
+    return this.#queue.length + this.#inflight;
+  }
+
+  /** Whether a write-through of `key` is queued or running. */
+  isPending(key: ObjectKey): boolean {
+    return this.#pending.has(encodeKey(key));
+  }
+
+  /** Queues the write-through of objects that just became ready. Never throws, never blocks. */
+  enqueue(keys: readonly ObjectKey[]): void {
+    if (this.#adapters.length === 0 || keys.length === 0) return;
+    if (this.#queue.length >= this.#options.storeQueueLimit) {
+      this.#metrics.storeDropped += keys.length;
+      if (log.enabled) log('store queue full (%d batches): dropped the write-through of %d objects', this.#queue.length, keys.length);
+      return;
+    }
+    const results = this.#l1.reserveRead(keys);
+    const objs: MemoryObj[] = [];
+    results.forEach((r, i) => {
+      if (r.code === 'SUCCESS' && r.obj) objs.push(r.obj);
+      else this.#metrics.storeDropped++;
+      void i;
+    });
+    if (objs.length === 0) return;
+    for (const o of objs) {
+      const k = encodeKey(o.key);
+      this.#pending.set(k, (this.#pending.get(k) ?? 0) + 1);
+    }
+    this.#queue.push(objs);
+    this.#pump();
+  }
+
+  /** Resolves when nothing is queued or being stored. */
+  flush(): Promise<void> {
+    if (this.depth === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #pump(): void {
+    while (this.#inflight < this.#options.storeConcurrency && this.#queue.length > 0) {
+      // Merge queued batches up to storeBatchSize keys: fewer, larger L2 calls.
+      const batch = this.#queue.shift()!;
+      while (this.#queue.length > 0 && batch.length + this.#queue[0]!.length <= this.#options.storeBatchSize) batch.push(...this.#queue.shift()!);
+      this.#inflight++;
+      void this.#store(batch).finally(() => {
+        this.#inflight--;
+        this.#pump();
+        if (this.depth === 0) {
+          const waiters = this.#idle;
+          this.#idle = [];
+          for (const w of waiters) w();
+        }
+      });
+    }
+  }
+
+  async #store(objs: MemoryObj[]): Promise<void> {
+    const keys = objs.map((o) => o.key);
+    try {
+      for (let start = 0; start < objs.length; start += this.#options.storeBatchSize) {
+        const slice = objs.slice(start, start + this.#options.storeBatchSize);
+        const items: L2StoreItem[] = slice.map((o) => ({ key: o.key, layout: o.layout, data: o.data }));
+        const answers = await Promise.all(
+          this.#adapters.map((a) =>
+            a.store(items).catch((err: unknown) => {
+              if (log.enabled) log('store to %s failed: %s', a.name, String(err));
+              return items.map(() => false);
+            }),
+          ),
+        );
+        if (this.#options.storePolicy === 'skip_l1') {
+          const everywhere = slice.filter((_, i) => answers.every((a) => a[i] === true)).map((o) => o.key);
+          this.#release(slice.map((o) => o.key));
+          this.#dropPending(slice.map((o) => o.key));
+          if (everywhere.length > 0) this.#safe(() => this.#l1.delete(everywhere));
+          continue;
+        }
+        this.#release(slice.map((o) => o.key));
+        this.#dropPending(slice.map((o) => o.key));
+      }
+    } catch (err) {
+      // Only an L1 that closed under us lands here; its memory is gone anyway.
+      if (log.enabled) log('write-through of %d objects aborted: %s', keys.length, String(err));
+      this.#dropPending(keys.filter((k) => this.#pending.has(encodeKey(k))));
+    }
+  }
+
+  #release(keys: ObjectKey[]): void {
+    this.#safe(() => this.#l1.finishRead(keys));
+  }
+
+  #dropPending(keys: ObjectKey[]): void {
+    for (const key of keys) {
+      const k = encodeKey(key);
+      const n = (this.#pending.get(k) ?? 1) - 1;
+      if (n <= 0) this.#pending.delete(k);
+      else this.#pending.set(k, n);
+    }
+  }
+
+  #safe(fn: () => unknown): void {
+    try {
+      fn();
+    } catch (err) {
+      if (log.enabled) log('L1 call after write-through failed: %s', String(err));
+    }
+  }
+}
