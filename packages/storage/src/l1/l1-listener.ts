@@ -9,7 +9,10 @@ export type EvictionReason = 'watermark' | 'on_demand' | 'lock_expired' | 'tempo
  */
 export interface L1Listener {
   onL1KeysReservedWrite?(keys: readonly ObjectKey[]): void;
+  /** Writes made readable. Temporary objects are left out: they are staging buffers, not data to store elsewhere. */
   onL1KeysWriteFinished?(keys: readonly ObjectKey[]): void;
+  /** Reservations given up by abortWrite (the keys are absent again). */
+  onL1KeysWriteAborted?(keys: readonly ObjectKey[]): void;
   onL1KeysReservedRead?(keys: readonly ObjectKey[]): void;
   onL1KeysReadFinished?(keys: readonly ObjectKey[]): void;
   onL1KeysDeleted?(keys: readonly ObjectKey[]): void;

@@ -1,97 +1,764 @@
-// SKELETON: signatures fixed for parallel work; the storage-L1 helper implements the bodies.
-import type { MemoryLayout, ObjectKey, TelemetryOptions } from '@tierkv/core';
-import type { L1KeyResult } from './l1-result.js';
-import type { L1Listener } from './l1-listener.js';
+import { ClosedError, InvalidArgumentError, MemoryLayout, debugLogger, encodeKey } from '@tierkv/core';
+import type { ObjectKey, TelemetryOptions } from '@tierkv/core';
+import type { EvictionPolicy, SlotId } from '../eviction/eviction-policy.js';
+import { LruPolicy } from '../eviction/lru-policy.js';
+import { WatermarkEvictor } from '../eviction/watermark-evictor.js';
+import { NO_BLOCK, TlsfAllocator, type BlockId } from './allocator.js';
+import { Arena } from './arena.js';
+import type { EvictionReason, L1Listener } from './l1-listener.js';
+import { L1Metrics, L1Stats, type L1Operation } from './l1-metrics.js';
+import { resolveL1Options, type L1Options, type ResolvedL1Options } from './l1-options.js';
+import type { L1KeyResult, L1ResultCode } from './l1-result.js';
+import type { L1Usage, MemcheckReport } from './l1-usage.js';
+import { LockTable } from './lock-table.js';
 import type { MemoryObj } from './memory-obj.js';
+import { STATE_FREE, STATE_READY, STATE_WRITE_LOCKED, SlotTable } from './slot-table.js';
+
+export type { L1Options } from './l1-options.js';
+export type { L1Usage, MemcheckReport } from './l1-usage.js';
 
 /** `new`: only keys not present; `update`: only keys present and ready; `all`: both. */
 export type WriteMode = 'new' | 'update' | 'all';
 
-export interface L1Options {
-  /** Arena size in bytes. Required. */
-  capacityBytes: number;
-  /** Allocation alignment in bytes (power of two). @default 256 */
-  alignBytes?: number;
-  /** Write-lock TTL in ms; a writer that never finishes loses its reservation after it. @default 600_000 */
-  writeLockTtlMs?: number;
-  /** Read-lock TTL in ms. @default 300_000 */
-  readLockTtlMs?: number;
-  /** Eviction policy name or instance. @default 'lru' */
-  eviction?: 'lru' | import('../eviction/eviction-policy.js').EvictionPolicy;
-  /** Usage fraction at which the watermark loop starts evicting. @default 0.8 */
-  triggerWatermark?: number;
-  /** Fraction of capacity the watermark loop frees once triggered. @default 0.1 */
-  evictionRatio?: number;
-  /** Clock for lock TTLs (tests inject one). @default performance.now */
-  now?: () => number;
+/** Options of one reserveWrite call. */
+export interface ReserveWriteOptions {
+  /** Temporary objects are freed when their last reader finishes, and are never reported as written. */
+  temporary?: boolean;
 }
 
-export interface L1Usage {
-  readonly usedBytes: number;
-  readonly capacityBytes: number;
-  readonly objects: number;
-  readonly byState: { readonly writeLocked: number; readonly ready: number; readonly readLocked: number };
+/** What `inspect(key)` reports about one object (debugging and tests). */
+export interface L1ObjectState {
+  readonly state: 'write_locked' | 'ready' | 'read_locked';
+  readonly readLocks: number;
+  readonly temporary: boolean;
+  readonly byteSize: number;
 }
 
-export interface MemcheckReport {
-  readonly ok: boolean;
-  readonly problems: readonly string[];
-}
+/** Upper bound of the read-lock count one call may take or release per key (after LMCache). */
+export const MAX_READ_LOCKS = 128;
 
-/** Byte-bounded in-memory tier: arena + allocator + object state machine + eviction. Synchronous. */
+const log = debugLogger('tierkv:l1');
+
+// Results without an object are shared, frozen constants: a call allocates only its result array.
+const R = (code: L1ResultCode): L1KeyResult<never> => Object.freeze({ code });
+const SUCCESS = R('SUCCESS');
+const KEY_NOT_EXIST = R('KEY_NOT_EXIST');
+const KEY_NOT_READABLE = R('KEY_NOT_READABLE');
+const KEY_NOT_WRITABLE = R('KEY_NOT_WRITABLE');
+const KEY_IN_WRONG_STATE = R('KEY_IN_WRONG_STATE');
+const KEY_IS_LOCKED = R('KEY_IS_LOCKED');
+const OUT_OF_MEMORY = R('OUT_OF_MEMORY');
+
+const WRITE_MODES: ReadonlySet<string> = new Set(['new', 'update', 'all']);
+
+/**
+ * Byte-bounded in-memory tier: arena + allocator + object state machine + eviction. Synchronous.
+ *
+ * absent → write-locked (reserveWrite) → ready (finishWrite) → read-locked ×n (reserveRead) →
+ * ready (finishRead) → absent (delete, eviction; a temporary object when its last reader finishes).
+ * Every call takes a batch and is atomic (nothing else runs between its keys); each key gets its
+ * own result code, as in LMCache's L1Manager. Locks carry TTLs; an expired write reservation makes
+ * the key absent again, an expired read lock drops the read count.
+ */
 export class L1Manager {
+  readonly #options: ResolvedL1Options;
+  readonly #arena: Arena;
+  readonly #allocator: TlsfAllocator;
+  readonly #locks: LockTable;
+  readonly #policy: EvictionPolicy;
+  readonly #slots: SlotTable;
+  readonly #watermark: WatermarkEvictor;
+  readonly #stats = new L1Stats();
+  readonly #metrics: L1Metrics;
+  readonly #now: () => number;
+  #listeners: L1Listener[] = [];
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  // Objects by state (read-locked objects are STATE_READY with a read count).
+  #writeLocked = 0;
+  #readLocked = 0;
+  // Bytes (block sizes) of the objects the policy holds, so on-demand eviction knows up front
+  // whether evicting can make room at all.
+  #evictableBytes = 0;
+  // Keys evicted or expired during the current call, reported to listeners when it ends.
+  #pendingEvicted: { keys: ObjectKey[]; reason: EvictionReason }[] = [];
+
   constructor(options: L1Options, telemetry: TelemetryOptions = {}) {
-    void options;
-    void telemetry;
-    throw new Error('not implemented');
+    this.#options = resolveL1Options(options);
+    const o = this.#options;
+    this.#now = o.now;
+    this.#arena = new Arena(Math.floor(o.capacityBytes / o.alignBytes) * o.alignBytes, o.segmentBytes);
+    this.#allocator = new TlsfAllocator(o.capacityBytes, o.alignBytes, o.segmentBytes);
+    this.#locks = new LockTable(o.writeLockTtlMs, o.readLockTtlMs);
+    this.#policy = o.eviction === 'lru' ? new LruPolicy(0) : o.eviction;
+    this.#slots = new SlotTable((capacity) => {
+      this.#locks.resize(capacity);
+      this.#policy.resize(capacity);
+    });
+    this.#watermark = new WatermarkEvictor(this.#allocator.totalBytes, o.triggerWatermark, o.evictionRatio);
+    this.#metrics = new L1Metrics(this.#stats, () => this.usage(), telemetry);
+    if (o.lockSweepIntervalMs > 0) {
+      this.#sweepTimer = setInterval(() => this.sweepExpiredLocks(), o.lockSweepIntervalMs);
+      this.#sweepTimer.unref();
+    }
   }
-  /** Reserves memory for each key (write-locked). `temporary` objects are freed after their last read. */
-  reserveWrite(_keys: readonly ObjectKey[], _layout: MemoryLayout, _mode: WriteMode = 'new', _options: { temporary?: boolean } = {}): L1KeyResult<MemoryObj>[] {
-    throw new Error('not implemented');
+
+  /** The resolved options (defaults applied). */
+  get options(): ResolvedL1Options {
+    return this.#options;
   }
+
+  /**
+   * Reserves memory for each key (write-locked). `temporary` objects are freed after their last
+   * read. Allocations of one call succeed or fail together: when the new keys do not fit even after
+   * evicting unlocked objects, every one of them answers OUT_OF_MEMORY (LMCache's contract).
+   */
+  reserveWrite(keys: readonly ObjectKey[], layout: MemoryLayout, mode: WriteMode = 'new', options: ReserveWriteOptions = {}): L1KeyResult<MemoryObj>[] {
+    this.#assertOpen('reserveWrite');
+    checkKeys(keys);
+    if (!(layout instanceof MemoryLayout)) throw new InvalidArgumentError('layout', 'expected a MemoryLayout instance');
+    if (!WRITE_MODES.has(mode)) throw new InvalidArgumentError('mode', `expected 'new', 'update' or 'all', got ${JSON.stringify(mode)}`);
+    const start = performance.now();
+    const now = this.#now();
+    const temporary = options.temporary === true ? 1 : 0;
+    const byteSize = layout.byteSize;
+    const n = keys.length;
+    const results = new Array<L1KeyResult<MemoryObj>>(n);
+    const slots = this.#slots;
+    // Keys that need a block: new keys, and updates whose layout changed size.
+    let pending: number[] | undefined;
+    let replaced: number[] | undefined; // pairs: slot, old block
+    let needBytes = 0;
+
+    for (let i = 0; i < n; i++) {
+      const key = keys[i]!;
+      const encoded = encodeKey(key);
+      let slot = slots.get(encoded);
+      if (slot >= 0 && !this.#reclaimIfExpired(slot as SlotId, now)) slot = -1;
+      if (slot < 0) {
+        if (mode === 'update') {
+          results[i] = KEY_NOT_WRITABLE;
+          continue;
+        }
+        // Take the slot now so a duplicate key later in the batch sees it write-locked.
+        const s = slots.insert(encoded, key);
+        slots.state[s] = STATE_WRITE_LOCKED;
+        slots.bytes[s] = byteSize;
+        slots.temporary[s] = temporary;
+        this.#locks.lockWrite(s, now);
+        this.#writeLocked++;
+        (pending ??= []).push(i, s);
+        needBytes += this.#allocator.roundUp(byteSize);
+        continue;
+      }
+      const s = slot as SlotId;
+      if (mode === 'new' || slots.state[s] !== STATE_READY || this.#locks.readLocked(s) || slots.temporary[s] === 1) {
+        results[i] = KEY_NOT_WRITABLE;
+        continue;
+      }
+      // Update in place: ready and unlocked → write-locked again.
+      this.#unpolicy(s);
+      slots.state[s] = STATE_WRITE_LOCKED;
+      slots.temporary[s] = temporary;
+      this.#locks.lockWrite(s, now);
+      this.#writeLocked++;
+      const obj = slots.objs[s]!;
+      if (obj.layout.byteSize === byteSize && this.#allocator.sizeOf(slots.blockOf(s)) >= byteSize) {
+        if (obj.layout !== layout && !obj.layout.equals(layout)) this.#setObj(s, key, layout, slots.blockOf(s));
+        results[i] = slots.success[s]!;
+      } else {
+        (replaced ??= []).push(s, slots.block[s]!);
+        slots.block[s] = -1;
+        slots.bytes[s] = byteSize;
+        (pending ??= []).push(i, s);
+        needBytes += this.#allocator.roundUp(byteSize);
+      }
+    }
+
+    if (pending !== undefined) {
+      if (this.#allocateAll(pending, needBytes, byteSize)) {
+        for (let p = 0; p < pending.length; p += 2) {
+          const s = pending[p + 1]! as SlotId;
+          this.#setObj(s, keys[pending[p]!]!, layout, slots.blockOf(s));
+          results[pending[p]!] = slots.success[s]!;
+        }
+        if (replaced !== undefined) for (let r = 0; r < replaced.length; r += 2) this.#allocator.free(replaced[r + 1]! as BlockId);
+      } else {
+        this.#stats.allocationFailures += pending.length / 2;
+        for (let p = 0; p < pending.length; p += 2) results[pending[p]!] = OUT_OF_MEMORY;
+        this.#rollback(pending, replaced);
+      }
+    }
+
+    const toFree = this.#watermark.bytesToFree(this.#allocator.usedBytes);
+    if (toFree > 0) {
+      this.#stats.evictionRunsWatermark++;
+      this.#evictBytes(toFree, 'watermark');
+    }
+    if (this.#listeners.length > 0) this.#notify('onL1KeysReservedWrite', keys, results);
+    this.#flushEvicted();
+    this.#metrics.recordBatch('reserve_write', start);
+    return results;
+  }
+
   /** write-locked → ready. */
-  finishWrite(_keys: readonly ObjectKey[]): L1KeyResult<void>[] {
-    throw new Error('not implemented');
+  finishWrite(keys: readonly ObjectKey[]): L1KeyResult<void>[] {
+    return this.#finishWrite(keys, 0, 'finishWrite', 'finish_write') as L1KeyResult<void>[];
   }
+
+  /** write-locked → read-locked (count `readLocks`, default 1) in one step. */
+  finishWriteAndReserveRead(keys: readonly ObjectKey[], readLocks = 1): L1KeyResult<MemoryObj>[] {
+    return this.#finishWrite(keys, checkReadLocks(readLocks), 'finishWriteAndReserveRead', 'finish_write_and_reserve_read') as L1KeyResult<MemoryObj>[];
+  }
+
   /** write-locked → absent, memory freed (a writer gives up). */
-  abortWrite(_keys: readonly ObjectKey[]): L1KeyResult<void>[] {
-    throw new Error('not implemented');
+  abortWrite(keys: readonly ObjectKey[]): L1KeyResult<void>[] {
+    this.#assertOpen('abortWrite');
+    checkKeys(keys);
+    const start = performance.now();
+    const now = this.#now();
+    const n = keys.length;
+    const results = new Array<L1KeyResult<void>>(n);
+    for (let i = 0; i < n; i++) {
+      const s = this.#find(keys[i]!, now);
+      if (s < 0) results[i] = KEY_NOT_EXIST;
+      else if (this.#slots.state[s] !== STATE_WRITE_LOCKED) results[i] = KEY_IN_WRONG_STATE;
+      else {
+        this.#removeObject(s as SlotId);
+        results[i] = SUCCESS;
+      }
+    }
+    if (this.#listeners.length > 0) this.#notify('onL1KeysWriteAborted', keys, results);
+    this.#flushEvicted();
+    this.#metrics.recordBatch('abort_write', start);
+    return results;
   }
-  /** ready / read-locked → read-locked (count + 1). */
-  reserveRead(_keys: readonly ObjectKey[]): L1KeyResult<MemoryObj>[] {
-    throw new Error('not implemented');
+
+  /** ready / read-locked → read-locked (count + `readLocks`, default 1). */
+  reserveRead(keys: readonly ObjectKey[], readLocks = 1): L1KeyResult<MemoryObj>[] {
+    this.#assertOpen('reserveRead');
+    checkKeys(keys);
+    const count = checkReadLocks(readLocks);
+    const start = performance.now();
+    const now = this.#now();
+    const n = keys.length;
+    const results = new Array<L1KeyResult<MemoryObj>>(n);
+    const slots = this.#slots;
+    const locks = this.#locks;
+    for (let i = 0; i < n; i++) {
+      const s = this.#find(keys[i]!, now) as SlotId;
+      if (s < 0) {
+        results[i] = KEY_NOT_EXIST;
+        this.#stats.missesNotFound++;
+      } else if (slots.state[s] !== STATE_READY) {
+        results[i] = KEY_NOT_READABLE;
+        this.#stats.missesWriteLocked++;
+      } else {
+        if (locks.readCount[s] === 0) {
+          this.#unpolicy(s);
+          this.#readLocked++;
+        }
+        locks.lockRead(s, count, now);
+        results[i] = slots.success[s]!;
+      }
+    }
+    if (this.#listeners.length > 0) this.#notify('onL1KeysReservedRead', keys, results);
+    this.#flushEvicted();
+    this.#metrics.recordBatch('reserve_read', start);
+    return results;
   }
-  /** read-locked (count - 1); a temporary object is freed when its count reaches 0. */
-  finishRead(_keys: readonly ObjectKey[]): L1KeyResult<void>[] {
-    throw new Error('not implemented');
+
+  /**
+   * The objects of keys the caller already holds read locks on, without taking more (LMCache's
+   * unsafe_read): KEY_NOT_READABLE when the key is not read-locked.
+   */
+  unsafeRead(keys: readonly ObjectKey[]): L1KeyResult<MemoryObj>[] {
+    this.#assertOpen('unsafeRead');
+    checkKeys(keys);
+    const now = this.#now();
+    const results = new Array<L1KeyResult<MemoryObj>>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const s = this.#find(keys[i]!, now) as SlotId;
+      if (s < 0) results[i] = KEY_NOT_EXIST;
+      else if (this.#slots.state[s] !== STATE_READY || !this.#locks.readLocked(s)) results[i] = KEY_NOT_READABLE;
+      else results[i] = this.#slots.success[s]!;
+    }
+    this.#flushEvicted();
+    return results;
   }
-  /** write-locked → read-locked (count 1) in one step. */
-  finishWriteAndReserveRead(_keys: readonly ObjectKey[]): L1KeyResult<MemoryObj>[] {
-    throw new Error('not implemented');
+
+  /** read-locked (count - `readLocks`, default 1); a temporary object is freed when its count reaches 0. */
+  finishRead(keys: readonly ObjectKey[], readLocks = 1): L1KeyResult<void>[] {
+    this.#assertOpen('finishRead');
+    checkKeys(keys);
+    const count = checkReadLocks(readLocks);
+    const start = performance.now();
+    const now = this.#now();
+    const n = keys.length;
+    const results = new Array<L1KeyResult<void>>(n);
+    const slots = this.#slots;
+    const locks = this.#locks;
+    let released: ObjectKey[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const s = this.#find(keys[i]!, now) as SlotId;
+      if (s < 0) {
+        results[i] = KEY_NOT_EXIST;
+        continue;
+      }
+      if (slots.state[s] !== STATE_READY || locks.readCount[s] === 0) {
+        results[i] = KEY_IN_WRONG_STATE;
+        continue;
+      }
+      results[i] = SUCCESS;
+      this.#stats.reads++;
+      if (locks.unlockRead(s, count) > 0) continue;
+      this.#readLocked--;
+      if (slots.temporary[s] === 1) {
+        (released ??= []).push(slots.keys[s]!);
+        this.#removeObject(s);
+      } else {
+        this.#enpolicy(s);
+      }
+    }
+    if (released !== undefined) {
+      this.#stats.evictedTemporary += released.length;
+      this.#pendingEvicted.push({ keys: released, reason: 'temporary_released' });
+    }
+    if (this.#listeners.length > 0) this.#notify('onL1KeysReadFinished', keys, results);
+    this.#flushEvicted();
+    this.#metrics.recordBatch('finish_read', start);
+    return results;
   }
+
   /** ready → absent. Locked keys answer KEY_IS_LOCKED. */
-  delete(_keys: readonly ObjectKey[]): L1KeyResult<void>[] {
-    throw new Error('not implemented');
+  delete(keys: readonly ObjectKey[]): L1KeyResult<void>[] {
+    this.#assertOpen('delete');
+    checkKeys(keys);
+    const start = performance.now();
+    const now = this.#now();
+    const n = keys.length;
+    const results = new Array<L1KeyResult<void>>(n);
+    for (let i = 0; i < n; i++) {
+      const s = this.#find(keys[i]!, now) as SlotId;
+      if (s < 0) results[i] = KEY_NOT_EXIST;
+      else if (this.#slots.state[s] !== STATE_READY || this.#locks.readLocked(s)) results[i] = KEY_IS_LOCKED;
+      else {
+        this.#removeObject(s);
+        this.#stats.deleted++;
+        results[i] = SUCCESS;
+      }
+    }
+    if (this.#listeners.length > 0) this.#notify('onL1KeysDeleted', keys, results);
+    this.#flushEvicted();
+    this.#metrics.recordBatch('delete', start);
+    return results;
   }
+
   /** Whether each key is ready or read-locked (readable), without taking a lock. */
-  contains(_keys: readonly ObjectKey[]): boolean[] {
-    throw new Error('not implemented');
+  contains(keys: readonly ObjectKey[]): boolean[] {
+    this.#assertOpen('contains');
+    checkKeys(keys);
+    const now = this.#now();
+    const out = new Array<boolean>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const s = this.#find(keys[i]!, now);
+      out[i] = s >= 0 && this.#slots.state[s] === STATE_READY;
+    }
+    this.#flushEvicted();
+    return out;
   }
+
+  /** Marks ready, unlocked objects as used just now (for the eviction policy); no lock is taken. */
+  touch(keys: readonly ObjectKey[]): void {
+    this.#assertOpen('touch');
+    checkKeys(keys);
+    for (const key of keys) {
+      const s = this.#slots.get(encodeKey(key));
+      if (s >= 0 && this.#policy.has(s as SlotId)) this.#policy.onAccess(s as SlotId);
+    }
+  }
+
   /** Deletes every unlocked object; returns how many were removed. */
   clear(): number {
-    throw new Error('not implemented');
+    this.#assertOpen('clear');
+    const now = this.#now();
+    const slots = this.#slots;
+    const removed: ObjectKey[] = [];
+    for (let i = 0; i < slots.high; i++) {
+      const s = i as SlotId;
+      if (slots.state[s] === STATE_FREE || !this.#reclaimIfExpired(s, now)) continue;
+      if (slots.state[s] === STATE_READY && !this.#locks.readLocked(s)) {
+        removed.push(slots.keys[s]!);
+        this.#removeObject(s);
+      }
+    }
+    this.#stats.deleted += removed.length;
+    if (removed.length > 0) this.#emit('onL1KeysDeleted', removed);
+    this.#flushEvicted();
+    return removed.length;
   }
+
+  /**
+   * Reclaims every expired lock now (the background sweep calls this; tests call it after moving
+   * their clock). Returns how many locks expired.
+   */
+  sweepExpiredLocks(): number {
+    if (this.#closed || this.#writeLocked + this.#readLocked === 0) return 0;
+    const before = this.#stats.writeLocksExpired + this.#stats.readLocksExpired;
+    const now = this.#now();
+    const slots = this.#slots;
+    for (let i = 0; i < slots.high; i++) {
+      if (slots.state[i] !== STATE_FREE) this.#reclaimIfExpired(i as SlotId, now);
+    }
+    this.#flushEvicted();
+    return this.#stats.writeLocksExpired + this.#stats.readLocksExpired - before;
+  }
+
   usage(): L1Usage {
-    throw new Error('not implemented');
+    const objects = this.#slots.size;
+    return {
+      usedBytes: this.#allocator.usedBytes,
+      capacityBytes: this.#allocator.totalBytes,
+      objects,
+      byState: { writeLocked: this.#writeLocked, ready: objects - this.#writeLocked - this.#readLocked, readLocked: this.#readLocked },
+    };
   }
+
+  /** The state of one object, or undefined when absent (debugging and tests; reclaims an expired lock first). */
+  inspect(key: ObjectKey): L1ObjectState | undefined {
+    this.#assertOpen('inspect');
+    const s = this.#find(key, this.#now()) as SlotId;
+    this.#flushEvicted();
+    if (s < 0) return undefined;
+    const readLocks = this.#locks.readCount[s]!;
+    return {
+      state: this.#slots.state[s] === STATE_WRITE_LOCKED ? 'write_locked' : readLocks > 0 ? 'read_locked' : 'ready',
+      readLocks,
+      temporary: this.#slots.temporary[s] === 1,
+      byteSize: this.#slots.bytes[s]!,
+    };
+  }
+
+  /**
+   * Checks that the allocator's accounting (free + used = arena, no overlap, free lists sound), the
+   * index (keys ↔ slots ↔ blocks) and the lock and eviction bookkeeping agree.
+   */
   memcheck(): MemcheckReport {
-    throw new Error('not implemented');
+    const problems = this.#allocator.check();
+    problems.push(...this.#slots.check());
+    const slots = this.#slots;
+    const locks = this.#locks;
+    let writeLocked = 0;
+    let readLocked = 0;
+    let objects = 0;
+    let blockBytes = 0;
+    let evictable = 0;
+    let evictableBytes = 0;
+    const seenBlocks = new Set<number>();
+    for (let i = 0; i < slots.high; i++) {
+      const s = i as SlotId;
+      const state = slots.state[s];
+      if (state === STATE_FREE) {
+        if (this.#policy.has(s)) problems.push(`free slot ${s} is in the eviction policy`);
+        continue;
+      }
+      objects++;
+      const block = slots.block[s]!;
+      if (!this.#allocator.isAllocated(block)) {
+        problems.push(`slot ${s} (${slots.encoded[s]}) points at block ${block}, which is not allocated`);
+        continue;
+      }
+      if (seenBlocks.has(block)) problems.push(`block ${block} is shared by two objects`);
+      seenBlocks.add(block);
+      const size = this.#allocator.sizeOf(block as BlockId);
+      blockBytes += size;
+      if (size < slots.bytes[s]!) problems.push(`slot ${s}: block of ${size} bytes holds an object of ${slots.bytes[s]}`);
+      const obj = slots.objs[s];
+      if (!obj || obj.data.byteLength !== slots.bytes[s]) problems.push(`slot ${s}: MemoryObj view does not match its size`);
+      else if (obj.layout.byteSize !== slots.bytes[s]) problems.push(`slot ${s}: layout size ${obj.layout.byteSize} != ${slots.bytes[s]}`);
+      const inPolicy = this.#policy.has(s);
+      if (state === STATE_WRITE_LOCKED) {
+        writeLocked++;
+        if (locks.readCount[s] !== 0) problems.push(`slot ${s} is write-locked with ${locks.readCount[s]} read locks`);
+        if (inPolicy) problems.push(`write-locked slot ${s} is evictable`);
+      } else if (locks.readCount[s]! > 0) {
+        readLocked++;
+        if (inPolicy) problems.push(`read-locked slot ${s} is evictable`);
+      } else {
+        if (!inPolicy) problems.push(`ready slot ${s} is missing from the eviction policy`);
+        evictable++;
+        evictableBytes += size;
+      }
+    }
+    if (objects !== this.#allocator.usedBlockCount) problems.push(`${this.#allocator.usedBlockCount} allocated blocks but ${objects} objects (leak)`);
+    if (blockBytes !== this.#allocator.usedBytes) problems.push(`objects hold ${blockBytes} bytes, allocator says ${this.#allocator.usedBytes} used`);
+    if (writeLocked !== this.#writeLocked) problems.push(`write-locked count ${this.#writeLocked} recorded, ${writeLocked} found`);
+    if (readLocked !== this.#readLocked) problems.push(`read-locked count ${this.#readLocked} recorded, ${readLocked} found`);
+    if (evictable !== this.#policy.size) problems.push(`eviction policy holds ${this.#policy.size} objects, ${evictable} are evictable`);
+    if (evictableBytes !== this.#evictableBytes) problems.push(`evictable bytes ${this.#evictableBytes} recorded, ${evictableBytes} found`);
+    return { ok: problems.length === 0, problems };
   }
-  addListener(_listener: L1Listener): () => void {
-    throw new Error('not implemented');
+
+  addListener(listener: L1Listener): () => void {
+    if (listener === null || typeof listener !== 'object') throw new InvalidArgumentError('listener', 'expected an object with optional onL1* methods');
+    this.#listeners = [...this.#listeners, listener];
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
   }
+
   /** Frees the arena and stops timers; later calls throw ClosedError. */
   close(): void {
-    throw new Error('not implemented');
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+    this.#metrics.close();
+    this.#listeners = [];
+    this.#policy.reset();
+    this.#slots.clearAll();
+    this.#arena.release();
   }
+
+  // ---------------------------------------------------------------------------------------------
+
+  #finishWrite(keys: readonly ObjectKey[], readLocks: number, method: string, operation: L1Operation): L1KeyResult<unknown>[] {
+    this.#assertOpen(method);
+    checkKeys(keys);
+    const start = performance.now();
+    const now = this.#now();
+    const n = keys.length;
+    const results = new Array<L1KeyResult<unknown>>(n);
+    const slots = this.#slots;
+    let written: ObjectKey[] | undefined;
+    const wantKeys = this.#listeners.length > 0;
+    for (let i = 0; i < n; i++) {
+      const s = this.#find(keys[i]!, now) as SlotId;
+      if (s < 0) {
+        results[i] = KEY_NOT_EXIST;
+        continue;
+      }
+      if (slots.state[s] !== STATE_WRITE_LOCKED) {
+        results[i] = KEY_IN_WRONG_STATE;
+        continue;
+      }
+      slots.state[s] = STATE_READY;
+      this.#writeLocked--;
+      this.#locks.writeExpiry[s] = 0;
+      this.#stats.writes++;
+      if (wantKeys && slots.temporary[s] === 0) (written ??= []).push(slots.keys[s]!);
+      if (readLocks > 0) {
+        this.#locks.lockRead(s, readLocks, now);
+        this.#readLocked++;
+        results[i] = slots.success[s]!;
+      } else {
+        this.#enpolicy(s);
+        results[i] = SUCCESS;
+      }
+    }
+    if (written !== undefined) this.#emit('onL1KeysWriteFinished', written);
+    if (readLocks > 0 && wantKeys) this.#notify('onL1KeysReservedRead', keys, results);
+    this.#flushEvicted();
+    this.#metrics.recordBatch(operation, start);
+    return results;
+  }
+
+  /** Allocates a block for every pending slot, evicting on demand; false (nothing kept) on OOM. */
+  #allocateAll(pending: number[], needBytes: number, byteSize: number): boolean {
+    const allocator = this.#allocator;
+    const slots = this.#slots;
+    // Freed by the replaced blocks once the call succeeds; not usable before then.
+    if (needBytes > allocator.freeBytes + this.#evictableBytes || allocator.roundUp(byteSize) > allocator.segmentBytes) return false;
+    let ranOnDemand = false;
+    for (let p = 1; p < pending.length; p += 2) {
+      const s = pending[p]! as SlotId;
+      let block = allocator.allocate(byteSize);
+      while (block === NO_BLOCK) {
+        const victim = this.#policy.coldest();
+        if (victim < 0) break;
+        if (!ranOnDemand) {
+          ranOnDemand = true;
+          this.#stats.evictionRunsOnDemand++;
+        }
+        this.#evictOne(victim as SlotId, 'on_demand');
+        block = allocator.allocate(byteSize);
+      }
+      if (block === NO_BLOCK) return false;
+      slots.block[s] = block;
+    }
+    return true;
+  }
+
+  /** Undoes a failed reservation: new slots go away, replaced objects get their old block back. */
+  #rollback(pending: number[], replaced: number[] | undefined): void {
+    const slots = this.#slots;
+    const restored = new Set<number>();
+    if (replaced !== undefined) {
+      for (let r = 0; r < replaced.length; r += 2) {
+        const s = replaced[r]! as SlotId;
+        if (slots.block[s]! >= 0) this.#allocator.free(slots.blockOf(s));
+        slots.block[s] = replaced[r + 1]!;
+        slots.bytes[s] = slots.objs[s]!.layout.byteSize;
+        slots.state[s] = STATE_READY;
+        slots.temporary[s] = 0;
+        this.#locks.writeExpiry[s] = 0;
+        this.#writeLocked--;
+        this.#enpolicy(s);
+        restored.add(s);
+      }
+    }
+    for (let p = 1; p < pending.length; p += 2) {
+      const s = pending[p]! as SlotId;
+      if (restored.has(s)) continue;
+      if (slots.block[s]! >= 0) this.#allocator.free(slots.blockOf(s));
+      slots.block[s] = -1;
+      this.#writeLocked--;
+      this.#locks.clear(s);
+      slots.remove(s);
+    }
+  }
+
+  #setObj(s: SlotId, key: ObjectKey, layout: MemoryLayout, block: BlockId): void {
+    const obj: MemoryObj = { key, layout, data: this.#arena.view(this.#allocator.offsetOf(block), layout.byteSize) };
+    this.#slots.objs[s] = obj;
+    this.#slots.success[s] = Object.freeze({ code: 'SUCCESS', obj });
+  }
+
+  /** Slot of a live key after lazily reclaiming an expired lock, or -1. */
+  #find(key: ObjectKey, now: number): number {
+    const s = this.#slots.get(encodeKey(key));
+    if (s < 0) return -1;
+    return this.#reclaimIfExpired(s as SlotId, now) ? s : -1;
+  }
+
+  /** Applies lock expiry to one object; returns whether the object still exists. */
+  #reclaimIfExpired(s: SlotId, now: number): boolean {
+    const slots = this.#slots;
+    const locks = this.#locks;
+    if (slots.state[s] === STATE_WRITE_LOCKED) {
+      if (!locks.writeExpired(s, now)) return true;
+      this.#stats.writeLocksExpired++;
+      this.#stats.evictedLockExpired++;
+      this.#queueEvicted(slots.keys[s]!, 'lock_expired');
+      if (log.enabled) log('write lock on %s expired; the reservation is dropped', slots.encoded[s]);
+      this.#removeObject(s);
+      return false;
+    }
+    if (!locks.readExpired(s, now)) return true;
+    this.#stats.readLocksExpired++;
+    locks.readCount[s] = 0;
+    this.#readLocked--;
+    if (log.enabled) log('read locks on %s expired', slots.encoded[s]);
+    if (slots.temporary[s] === 1) {
+      this.#stats.evictedTemporary++;
+      this.#queueEvicted(slots.keys[s]!, 'temporary_released');
+      this.#removeObject(s);
+      return false;
+    }
+    this.#enpolicy(s);
+    return true;
+  }
+
+  /** Frees an object in any state, keeping every counter right. */
+  #removeObject(s: SlotId): void {
+    const slots = this.#slots;
+    if (slots.state[s] === STATE_WRITE_LOCKED) this.#writeLocked--;
+    else if (this.#locks.readCount[s]! > 0) this.#readLocked--;
+    else this.#unpolicy(s);
+    const block = slots.block[s]!;
+    if (block >= 0) this.#allocator.free(block as BlockId);
+    this.#locks.clear(s);
+    slots.remove(s);
+  }
+
+  #enpolicy(s: SlotId): void {
+    this.#policy.onInsert(s);
+    this.#evictableBytes += this.#allocator.sizeOf(this.#slots.blockOf(s));
+  }
+
+  #unpolicy(s: SlotId): void {
+    if (!this.#policy.has(s)) return;
+    this.#policy.onRemove(s);
+    this.#evictableBytes -= this.#allocator.sizeOf(this.#slots.blockOf(s));
+  }
+
+  #evictOne(victim: SlotId, reason: EvictionReason): number {
+    const size = this.#allocator.sizeOf(this.#slots.blockOf(victim));
+    this.#queueEvicted(this.#slots.keys[victim]!, reason);
+    this.#stats.countEvicted(reason, 1);
+    this.#removeObject(victim);
+    return size;
+  }
+
+  #evictBytes(bytes: number, reason: EvictionReason): void {
+    let freed = 0;
+    while (freed < bytes) {
+      const victim = this.#policy.coldest();
+      if (victim < 0) break;
+      freed += this.#evictOne(victim as SlotId, reason);
+    }
+  }
+
+  #queueEvicted(key: ObjectKey, reason: EvictionReason): void {
+    if (this.#listeners.length === 0) return;
+    const last = this.#pendingEvicted[this.#pendingEvicted.length - 1];
+    if (last !== undefined && last.reason === reason) last.keys.push(key);
+    else this.#pendingEvicted.push({ keys: [key], reason });
+  }
+
+  #flushEvicted(): void {
+    if (this.#pendingEvicted.length === 0) return;
+    const batches = this.#pendingEvicted;
+    this.#pendingEvicted = [];
+    for (const { keys, reason } of batches) {
+      for (const listener of this.#listeners) {
+        if (!listener.onL1KeysEvicted) continue;
+        try {
+          listener.onL1KeysEvicted(keys, reason);
+        } catch (err) {
+          this.#listenerFailed('onL1KeysEvicted', err);
+        }
+      }
+    }
+  }
+
+  /** Calls `method` on every listener with the keys whose result is SUCCESS. */
+  #notify(method: Exclude<keyof L1Listener, 'onL1KeysEvicted'>, keys: readonly ObjectKey[], results: readonly L1KeyResult<unknown>[]): void {
+    const ok: ObjectKey[] = [];
+    for (let i = 0; i < keys.length; i++) if (results[i]!.code === 'SUCCESS') ok.push(keys[i]!);
+    if (ok.length > 0) this.#emit(method, ok);
+  }
+
+  #emit(method: Exclude<keyof L1Listener, 'onL1KeysEvicted'>, keys: readonly ObjectKey[]): void {
+    for (const listener of this.#listeners) {
+      const fn = listener[method];
+      if (!fn) continue;
+      try {
+        fn.call(listener, keys);
+      } catch (err) {
+        this.#listenerFailed(method, err);
+      }
+    }
+  }
+
+  #listenerFailed(method: string, err: unknown): void {
+    this.#stats.listenerErrors++;
+    if (log.enabled) log('listener %s threw (isolated): %s', method, err instanceof Error ? err.stack : String(err));
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closed) throw new ClosedError('L1Manager', operation);
+  }
+}
+
+function checkKeys(keys: readonly ObjectKey[]): void {
+  if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'expected an array of ObjectKey');
+}
+
+function checkReadLocks(count: number): number {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_READ_LOCKS) {
+    throw new InvalidArgumentError('readLocks', `expected an integer in [1, ${MAX_READ_LOCKS}], got ${count}`);
+  }
+  return count;
 }

@@ -1,0 +1,13 @@
+/** A snapshot of L1's memory and objects. */
+export interface L1Usage {
+  readonly usedBytes: number;
+  readonly capacityBytes: number;
+  readonly objects: number;
+  readonly byState: { readonly writeLocked: number; readonly ready: number; readonly readLocked: number };
+}
+
+/** What `memcheck()` found; `problems` is empty when `ok`. */
+export interface MemcheckReport {
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+}
