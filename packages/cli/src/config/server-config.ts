@@ -51,14 +51,15 @@ export const serverConfigSchema = z.strictObject({
     port: portSchema().optional(),
   }),
   controller: z.strictObject({
-    url: urlSchema(['tcp'], 'tcp://127.0.0.1:7410').optional(),
+    url: urlSchema(['tcp'], 'tcp://127.0.0.1:9301').optional(),
   }),
 });
 
 export type ServerConfig = z.output<typeof serverConfigSchema>;
 
-export const DEFAULT_SERVER_PORT = 7400;
-export const DEFAULT_SERVER_HTTP_PORT = 7401;
+/** The same defaults as @tierkv/server's DEFAULT_SERVER_OPTIONS. */
+export const DEFAULT_SERVER_PORT = 5555;
+export const DEFAULT_SERVER_HTTP_PORT = 8088;
 
 /** Defaults of `tierkv server` (DESIGN.md's one-machine defaults). */
 export const DEFAULT_SERVER_CONFIG = {
@@ -86,8 +87,8 @@ export const SERVER_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'server.httpHost', flags: '--http-host <host>', env: 'TIERKV_HTTP_HOST', description: 'HTTP bind address for /healthz, /status, /metrics (default 127.0.0.1)' },
   { path: 'server.httpPort', flags: '--http-port <port>', env: 'TIERKV_HTTP_PORT', description: `HTTP port (default ${DEFAULT_SERVER_HTTP_PORT}; 0 = any free port)` },
   { path: 'server.requestTimeoutMs', flags: '--request-timeout <ms>', env: 'TIERKV_REQUEST_TIMEOUT_MS', description: 'per-request deadline on the server (default: the server\'s)' },
-  { path: 'metrics.exporters', flags: '--metrics-exporter <list>', env: 'TIERKV_METRICS_EXPORTER', description: `comma-separated exporters: ${METRICS_EXPORTERS.join(', ')} (default: OTEL_METRICS_EXPORTER, else prometheus)` },
-  { path: 'metrics.host', flags: '--metrics-host <host>', env: 'TIERKV_METRICS_HOST', description: 'Prometheus exporter bind address (default: OTEL_EXPORTER_PROMETHEUS_HOST, else 127.0.0.1)' },
-  { path: 'metrics.port', flags: '--metrics-port <port>', env: 'TIERKV_METRICS_PORT', description: 'Prometheus exporter port (default: OTEL_EXPORTER_PROMETHEUS_PORT, else 9464)' },
-  { path: 'controller.url', flags: '--controller-url <url>', env: 'TIERKV_CONTROLLER_URL', description: 'report this server\'s chunks to a tierkv controller, e.g. tcp://127.0.0.1:7410' },
+  { path: 'metrics.exporters', flags: '--metrics-exporter <list>', env: 'TIERKV_METRICS_EXPORTER', description: `comma-separated exporters: ${METRICS_EXPORTERS.join(', ')} (default: OTEL_METRICS_EXPORTER, else prometheus on the HTTP side's /metrics)` },
+  { path: 'metrics.host', flags: '--metrics-host <host>', env: 'TIERKV_METRICS_HOST', description: 'bind address of the standalone Prometheus endpoint (with --metrics-port)' },
+  { path: 'metrics.port', flags: '--metrics-port <port>', env: 'TIERKV_METRICS_PORT', description: 'also serve Prometheus on its own port (default: only the HTTP side\'s /metrics)' },
+  { path: 'controller.url', flags: '--controller-url <url>', env: 'TIERKV_CONTROLLER_URL', description: 'report this server\'s chunks to a tierkv controller, e.g. tcp://127.0.0.1:9301' },
 ];

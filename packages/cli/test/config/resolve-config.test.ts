@@ -156,8 +156,9 @@ describe('demo and controller configuration', () => {
   });
 
   it('controller env vars apply', () => {
-    const c = resolveConfig(controllerConfigSchema, CONTROLLER_CONFIG_FIELDS, { defaults: DEFAULT_CONTROLLER_CONFIG, env: { TIERKV_CONTROLLER_HTTP_PORT: '8000', TIERKV_CONTROLLER_TOKEN: 's3cret' } });
-    expect(c.http.port).to.equal(8000);
-    expect(c.http.token).to.equal('s3cret');
+    const c = resolveConfig(controllerConfigSchema, CONTROLLER_CONFIG_FIELDS, { defaults: DEFAULT_CONTROLLER_CONFIG, env: { TIERKV_CONTROLLER_HTTP_PORT: '8000', TIERKV_CONTROLLER_AUTH_TOKEN: 's3cret' } });
+    expect(c.httpPort).to.equal(8000);
+    expect(c.authToken).to.equal('s3cret');
+    expect(c.routerPort).to.equal(9301);
   });
 });

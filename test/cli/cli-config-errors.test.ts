@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { runCli } from './helpers/run-cli.js';
+
+describe('tierkv: help, version and configuration errors', function () {
+  this.timeout(30_000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tierkv-cli-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--help lists every command', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).to.equal(0);
+    for (const cmd of ['server', 'controller', 'demo', 'bench']) expect(r.stdout).to.match(new RegExp(`^\\s+${cmd} `, 'm'));
+  });
+
+  it('--help works on every command', async () => {
+    for (const [cmd, flag] of [['server', '--l1-size'], ['controller', '--router-port'], ['demo', '--duration'], ['bench', '--quick']] as const) {
+      const r = await runCli([cmd, '--help']);
+      expect(r.code, `${cmd} --help`).to.equal(0);
+      expect(r.stdout).to.contain(flag);
+    }
+  });
+
+  it('--version prints the version', async () => {
+    const r = await runCli(['--version']);
+    expect(r.code).to.equal(0);
+    expect(r.stdout.trim()).to.match(/^\d+\.\d+\.\d+/);
+  });
+
+  const expectConfigError = (r: { code: number | null; stderr: string }, field: RegExp, allowed: RegExp) => {
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/^tierkv: invalid configuration: /);
+    expect(r.stderr).to.match(field);
+    expect(r.stderr).to.match(allowed);
+    expect(r.stderr, 'no stack trace').to.not.match(/\n\s+at /);
+  };
+
+  it('a bad size names the flag and the units', async () => {
+    expectConfigError(await runCli(['server', '--l1-size', '4XB']), /--l1-size/, /KiB, MiB, GiB/);
+  });
+
+  it('an unknown eviction policy names the allowed values', async () => {
+    expectConfigError(await runCli(['server', '--eviction', 'fifo']), /--eviction/, /allowed values: lru/);
+  });
+
+  it('a bad port names the flag and the range', async () => {
+    expectConfigError(await runCli(['server', '--port', '99999']), /--port/, /\[0, 65535\]/);
+  });
+
+  it('a bad env var names the variable', async () => {
+    expectConfigError(await runCli(['server'], { env: { TIERKV_WATERMARK: 'high' } }), /TIERKV_WATERMARK/, /\(0, 1\]/);
+  });
+
+  it('a bad YAML field names the field and the file', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'l1:\n  size: 1GiB\n  eviction: random\n');
+    expectConfigError(await runCli(['server', '--config', file]), /l1\.eviction \(in .*bad\.yaml\)/, /allowed values: lru/);
+  });
+
+  it('an unknown YAML field lists the allowed fields', async () => {
+    const file = join(dir, 'typo.yaml');
+    writeFileSync(file, 'server:\n  prot: 1234\n');
+    expectConfigError(await runCli(['server', '--config', file]), /server\.prot/, /allowed fields of server: host, port/);
+  });
+
+  it('a bad demo flag is named too', async () => {
+    expectConfigError(await runCli(['demo', '--clients', 'many']), /--clients/, /\[1, 256\]/);
+    expectConfigError(await runCli(['controller', '--http-port', 'x']), /--http-port/, /\[0, 65535\]/);
+  });
+
+  it('an unknown option is a usage error (exit 2)', async () => {
+    const r = await runCli(['server', '--l1-sise', '4GiB']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/unknown option '--l1-sise'/);
+  });
+
+  it('flags beat env beat the config file (--print-config)', async () => {
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, 'l1:\n  size: 1GiB\n  watermark: 0.7\nserver:\n  port: 7000\n');
+    const r = await runCli(['server', '--config', file, '--l1-size', '2GiB', '--print-config'], { env: { TIERKV_L1_SIZE: '3GiB', TIERKV_PORT: '7100' } });
+    expect(r.code).to.equal(0);
+    const config = JSON.parse(r.stdout) as { l1: { size: number; watermark: number }; server: { port: number } };
+    expect(config.l1.size).to.equal(2 * 1024 ** 3);
+    expect(config.server.port).to.equal(7100);
+    expect(config.l1.watermark).to.equal(0.7);
+  });
+});
