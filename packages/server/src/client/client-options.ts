@@ -1,0 +1,61 @@
+import { ConfigError, MemoryLayout, type TelemetryOptions } from '@tierkv/core';
+import { randomBytes } from 'node:crypto';
+
+export interface TierkvClientOptions extends TelemetryOptions {
+  /** The server's ZeroMQ endpoint. @default 'tcp://127.0.0.1:5555' */
+  endpoint?: string;
+  /** Deadline of each call unless the call gives its own `timeoutMs`; the server gets it too. @default 10_000 */
+  timeoutMs?: number;
+  /** Layout used by store/retrieve/lookup calls that do not name one. */
+  layout?: MemoryLayout;
+  /** Recreate the socket after a call times out (drops requests queued for a dead peer). @default true */
+  reconnectOnTimeout?: boolean;
+  /**
+   * This client's identity on the server (its routing id, 1-255 bytes). The server tracks locks
+   * per identity and a reconnect keeps it. @default random
+   */
+  clientId?: string;
+  /** Requests queued towards the server before sends wait (ZeroMQ send high-water mark). @default 1_000 */
+  sendHighWaterMark?: number;
+}
+
+export interface ResolvedTierkvClientOptions {
+  readonly endpoint: string;
+  readonly timeoutMs: number;
+  readonly layout: MemoryLayout | undefined;
+  readonly reconnectOnTimeout: boolean;
+  readonly clientId: string;
+  readonly sendHighWaterMark: number;
+}
+
+export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
+  endpoint: 'tcp://127.0.0.1:5555',
+  timeoutMs: 10_000,
+  reconnectOnTimeout: true,
+  sendHighWaterMark: 1_000,
+});
+
+export function resolveClientOptions(options: TierkvClientOptions): ResolvedTierkvClientOptions {
+  const d = DEFAULT_CLIENT_OPTIONS;
+  const r: ResolvedTierkvClientOptions = {
+    endpoint: options.endpoint ?? d.endpoint,
+    timeoutMs: options.timeoutMs ?? d.timeoutMs,
+    layout: options.layout,
+    reconnectOnTimeout: options.reconnectOnTimeout ?? d.reconnectOnTimeout,
+    // A printable prefix keeps the id off binary zero, which ZeroMQ reserves.
+    clientId: options.clientId ?? `tkv-${randomBytes(8).toString('hex')}`,
+    sendHighWaterMark: options.sendHighWaterMark ?? d.sendHighWaterMark,
+  };
+  if (typeof r.endpoint !== 'string' || !/^(tcp|ipc|inproc):\/\/.+/.test(r.endpoint)) {
+    throw new ConfigError('client.endpoint', `expected a ZeroMQ endpoint such as tcp://127.0.0.1:5555, got ${JSON.stringify(r.endpoint)}`);
+  }
+  if (!Number.isSafeInteger(r.timeoutMs) || r.timeoutMs <= 0) throw new ConfigError('client.timeoutMs', `expected a positive integer, got ${String(r.timeoutMs)}`);
+  if (!Number.isSafeInteger(r.sendHighWaterMark) || r.sendHighWaterMark < 0) {
+    throw new ConfigError('client.sendHighWaterMark', `expected an integer ≥ 0, got ${String(r.sendHighWaterMark)}`);
+  }
+  if (typeof r.clientId !== 'string' || r.clientId.length === 0 || Buffer.byteLength(r.clientId) > 255 || r.clientId.charCodeAt(0) === 0) {
+    throw new ConfigError('client.clientId', 'expected 1-255 bytes not starting with a zero byte');
+  }
+  if (r.layout !== undefined && !(r.layout instanceof MemoryLayout)) throw new ConfigError('client.layout', 'expected a MemoryLayout');
+  return r;
+}

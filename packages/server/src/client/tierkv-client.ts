@@ -1,0 +1,330 @@
+import {
+  ClosedError,
+  decodeKey,
+  encodeKey,
+  InvalidArgumentError,
+  ProtocolError,
+  TimeoutError,
+  type KeyScope,
+  type MemoryLayout,
+  type ObjectKey,
+} from '@tierkv/core';
+import { Dealer } from 'zeromq';
+import { decodeHeader, decodePrelude, encodeRequest, framesBytes } from '../protocol/codec.js';
+import { KIND_REPLY, type ErrorCode, type PingReply, type RequestType, type ServerStatus, type WireTier } from '../protocol/messages.js';
+import { errorFromReply } from './client-errors.js';
+import { ClientMetrics, type ClientOutcome } from './client-metrics.js';
+import { resolveClientOptions, type ResolvedTierkvClientOptions, type TierkvClientOptions } from './client-options.js';
+
+/** Chunk keys: ObjectKeys, or token ids the server hashes (every full chunk) under `scope`. */
+export type ChunkKeys = readonly ObjectKey[] | { readonly tokens: ArrayLike<number>; readonly scope: KeyScope };
+
+export interface CallOptions {
+  /** Deadline of this call in ms. @default the client's timeoutMs */
+  timeoutMs?: number;
+}
+
+export interface LayoutCallOptions extends CallOptions {
+  /** @default the client's layout */
+  layout?: MemoryLayout;
+}
+
+export interface StoreOptions extends LayoutCallOptions {
+  /** `new`: skip keys already stored; `update`: only stored keys; `all`: both. @default 'new' */
+  mode?: 'new' | 'update' | 'all';
+}
+
+export interface StoreResult {
+  /** Per key: stored now (false when present already in `new` mode, or no memory was free). */
+  readonly stored: boolean[];
+  /** The keys, hashed by the server when tokens were given. */
+  readonly keys: readonly ObjectKey[];
+}
+
+export interface RetrieveOptions extends LayoutCallOptions {
+  /** A prefetch (from `lookup`) whose locks this retrieve uses and releases. */
+  prefetchId?: number;
+}
+
+export interface RetrieveResult {
+  /** The bytes of the ready prefix of the keys, in order (fewer than the keys on a partial hit). */
+  readonly chunks: Uint8Array[];
+  readonly keys: readonly ObjectKey[];
+}
+
+export interface LookupOptions extends LayoutCallOptions {
+  /** Start a prefetch that locks the found prefix (and loads L2 hits into L1). @default true */
+  prefetch?: boolean;
+  /** Wait for the prefetch to settle and report `ready`. @default false */
+  wait?: boolean;
+}
+
+export type Tier = WireTier;
+
+export interface LookupResult {
+  /** Where each key lives. */
+  readonly tiers: Tier[];
+  /** Leading keys found in some tier. */
+  readonly prefixLength: number;
+  /** Set when a prefetch was started: retrieve with it, or release it. */
+  readonly prefetchId: number | undefined;
+  /** Leading keys ready and locked in L1, when known. */
+  readonly ready: number | undefined;
+  readonly keys: readonly ObjectKey[];
+}
+
+export interface PingResult {
+  readonly version: string;
+  readonly uptimeMs: number;
+  /** Round trip as measured by the client. */
+  readonly rttMs: number;
+}
+
+interface Pending {
+  readonly type: RequestType;
+  readonly started: number;
+  readonly timeoutMs: number;
+  readonly timer: NodeJS.Timeout;
+  readonly resolve: (reply: { header: Record<string, unknown>; chunks: Buffer[] }) => void;
+  readonly reject: (err: Error) => void;
+}
+
+const MAX_ID = 0xffff_ffff;
+
+/**
+ * A client of TierkvServer over a ZeroMQ DEALER socket. Calls may run concurrently; replies are
+ * matched by request id. Chunk bytes are sent from the caller's buffers as they are and received
+ * as views of the ZeroMQ message, with no copy in JavaScript.
+ */
+export class TierkvClient {
+  readonly #o: ResolvedTierkvClientOptions;
+  readonly #metrics: ClientMetrics;
+  readonly #pending = new Map<number, Pending>();
+  #socket: Dealer;
+  #sendChain: Promise<unknown> = Promise.resolve();
+  #nextId = 1;
+  #closed = false;
+  #lastReconnect = 0;
+
+  constructor(options: TierkvClientOptions = {}) {
+    this.#o = resolveClientOptions(options);
+    this.#metrics = new ClientMetrics(() => this.#pending.size, { meterProvider: options.meterProvider });
+    this.#socket = this.#connect();
+  }
+
+  get endpoint(): string {
+    return this.#o.endpoint;
+  }
+
+  get clientId(): string {
+    return this.#o.clientId;
+  }
+
+  /** Calls awaiting their reply. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  async ping(options: CallOptions = {}): Promise<PingResult> {
+    const started = performance.now();
+    const { header } = await this.#call('ping', {}, [], options.timeoutMs);
+    const h = header as unknown as PingReply;
+    return { version: h.version, uptimeMs: h.uptimeMs, rttMs: performance.now() - started };
+  }
+
+  /** Stores one chunk per key; `chunks[i]` must be exactly the layout's byte size. */
+  async store(keys: ChunkKeys, chunks: readonly Uint8Array[], options: StoreOptions = {}): Promise<StoreResult> {
+    const layout = this.#layout(options.layout, 'store');
+    const body: Record<string, unknown> = { ...this.#keyFields(keys), layout: layout.toString() };
+    if (options.mode && options.mode !== 'new') body['mode'] = options.mode;
+    const { header } = await this.#call('store', body, chunks, options.timeoutMs);
+    return { stored: header['stored'] as boolean[], keys: this.#keysOf(keys, header) };
+  }
+
+  /** The bytes of the longest ready prefix of `keys` (loaded from L2 if needed). */
+  async retrieve(keys: ChunkKeys, options: RetrieveOptions = {}): Promise<RetrieveResult> {
+    const layout = this.#layout(options.layout, 'retrieve');
+    const body: Record<string, unknown> = { ...this.#keyFields(keys), layout: layout.toString() };
+    if (options.prefetchId !== undefined) body['prefetchId'] = options.prefetchId;
+    const { header, chunks } = await this.#call('retrieve', body, [], options.timeoutMs);
+    if (chunks.length !== header['count']) throw new ProtocolError(`retrieve reply announced ${String(header['count'])} chunks but carried ${chunks.length}`);
+    return { chunks, keys: this.#keysOf(keys, header) };
+  }
+
+  /** Where each key lives; by default also starts a prefetch of the found prefix. */
+  async lookup(keys: ChunkKeys, options: LookupOptions = {}): Promise<LookupResult> {
+    const layout = this.#layout(options.layout, 'lookup');
+    const body: Record<string, unknown> = { ...this.#keyFields(keys), layout: layout.toString() };
+    if (options.prefetch === false) body['prefetch'] = false;
+    if (options.wait) body['wait'] = true;
+    const { header } = await this.#call('lookup', body, [], options.timeoutMs);
+    const tiers = header['tiers'] as Tier[];
+    let prefixLength = 0;
+    while (prefixLength < tiers.length && tiers[prefixLength] !== 'miss') prefixLength++;
+    return {
+      tiers,
+      prefixLength,
+      prefetchId: header['prefetchId'] as number | undefined,
+      ready: header['ready'] as number | undefined,
+      keys: this.#keysOf(keys, header),
+    };
+  }
+
+  /** Leading keys of the prefetch ready and locked, or undefined while loads are pending. */
+  async prefetchStatus(prefetchId: number, options: CallOptions & { wait?: boolean } = {}): Promise<number | undefined> {
+    const { header } = await this.#call('prefetch_status', options.wait ? { prefetchId, wait: true } : { prefetchId }, [], options.timeoutMs);
+    return header['ready'] as number | undefined;
+  }
+
+  /** Releases the locks of a prefetch this client will not retrieve; returns how many. */
+  async release(prefetchId: number, options: CallOptions = {}): Promise<number> {
+    const { header } = await this.#call('release', { prefetchId }, [], options.timeoutMs);
+    return header['released'] as number;
+  }
+
+  /** Drops every unlocked object from L1 (and from L2 with `l2: true`). */
+  async clear(options: CallOptions & { l2?: boolean } = {}): Promise<void> {
+    await this.#call('clear', options.l2 ? { l2: true } : {}, [], options.timeoutMs);
+  }
+
+  async status(options: CallOptions = {}): Promise<ServerStatus> {
+    const { header } = await this.#call('status', {}, [], options.timeoutMs);
+    const { ok: _ok, ...status } = header;
+    return status as unknown as ServerStatus;
+  }
+
+  /** Fails pending calls with ClosedError and closes the socket. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const [id, p] of this.#pending) this.#settle(id, p, 'closed', new ClosedError('TierkvClient', p.type));
+    this.#socket.close();
+    this.#metrics.close();
+  }
+
+  #connect(): Dealer {
+    const socket = new Dealer({
+      routingId: this.#o.clientId,
+      linger: 0,
+      sendHighWaterMark: this.#o.sendHighWaterMark,
+    });
+    socket.connect(this.#o.endpoint);
+    void this.#receiveLoop(socket);
+    return socket;
+  }
+
+  /** Recreates the socket (same identity, so the server keeps this client's session). */
+  #reconnect(): void {
+    const now = performance.now();
+    // Several calls timing out together cost one reconnect.
+    if (this.#closed || now - this.#lastReconnect < Math.min(this.#o.timeoutMs, 1_000)) return;
+    this.#lastReconnect = now;
+    const old = this.#socket;
+    this.#socket = this.#connect();
+    this.#sendChain = Promise.resolve();
+    old.close();
+    this.#metrics.reconnected();
+  }
+
+  async #receiveLoop(socket: Dealer): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await socket.receive();
+      } catch {
+        if (socket.closed) return;
+        continue;
+      }
+      this.#metrics.received(framesBytes(frames));
+      this.#onReply(frames);
+    }
+  }
+
+  #onReply(frames: Buffer[]): void {
+    let id: number;
+    let header: Record<string, unknown>;
+    try {
+      const prelude = decodePrelude(frames[0]);
+      if (prelude.kind !== KIND_REPLY) throw new ProtocolError('not a reply');
+      id = prelude.id;
+      header = decodeHeader(frames[1]);
+    } catch {
+      this.#metrics.unmatched();
+      return;
+    }
+    const p = this.#pending.get(id);
+    if (!p) {
+      this.#metrics.unmatched();
+      return;
+    }
+    if (header['ok'] === true) {
+      this.#settle(id, p, 'ok', undefined, { header, chunks: frames.length > 2 ? frames.slice(2) : [] });
+    } else {
+      const code = header['code'] as ErrorCode;
+      const err = errorFromReply(code, String(header['message'] ?? 'error'), header['field'] as string | undefined, p.type, p.timeoutMs);
+      this.#settle(id, p, code === 'BUSY' ? 'busy' : 'server_error', err);
+    }
+  }
+
+  #settle(id: number, p: Pending, outcome: ClientOutcome, err?: Error, reply?: { header: Record<string, unknown>; chunks: Buffer[] }): void {
+    this.#pending.delete(id);
+    clearTimeout(p.timer);
+    this.#metrics.request(p.type, outcome, (performance.now() - p.started) / 1000);
+    if (err) p.reject(err);
+    else p.resolve(reply!);
+  }
+
+  #call(type: RequestType, body: Record<string, unknown>, chunks: readonly Uint8Array[], timeoutMs = this.#o.timeoutMs): Promise<{ header: Record<string, unknown>; chunks: Buffer[] }> {
+    if (this.#closed) return Promise.reject(new ClosedError('TierkvClient', type));
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
+      return Promise.reject(new InvalidArgumentError('timeoutMs', `expected a positive integer, got ${String(timeoutMs)}`));
+    }
+    const id = this.#nextId;
+    this.#nextId = this.#nextId >= MAX_ID ? 1 : this.#nextId + 1;
+    body['type'] = type;
+    body['timeoutMs'] = timeoutMs;
+    const frames = encodeRequest(id, body, chunks);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const p = this.#pending.get(id);
+        if (!p) return;
+        this.#settle(id, p, 'timeout', new TimeoutError(`${type} request to ${this.#o.endpoint}`, timeoutMs, 'timeoutMs (TierkvClient option or per call)'));
+        if (this.#o.reconnectOnTimeout) this.#reconnect();
+      }, timeoutMs);
+      this.#pending.set(id, { type, started: performance.now(), timeoutMs, timer, resolve, reject });
+      const socket = this.#socket;
+      // zeromq allows one pending send per socket: chain them.
+      this.#sendChain = this.#sendChain.then(() =>
+        socket.send(frames).then(
+          () => this.#metrics.sent(framesBytes(frames)),
+          (err: Error) => {
+            const p = this.#pending.get(id);
+            if (p && !socket.closed) this.#settle(id, p, 'server_error', new ProtocolError(`sending ${type} failed: ${err.message}`, { cause: err }));
+          },
+        ),
+      );
+    });
+  }
+
+  #layout(layout: MemoryLayout | undefined, call: string): MemoryLayout {
+    const l = layout ?? this.#o.layout;
+    if (!l) throw new InvalidArgumentError('layout', `${call}() needs a layout: pass { layout } or set TierkvClientOptions.layout`);
+    return l;
+  }
+
+  #keyFields(keys: ChunkKeys): Record<string, unknown> {
+    if (Array.isArray(keys)) return { keys: (keys as readonly ObjectKey[]).map(encodeKey) };
+    const { tokens, scope } = keys as { tokens: ArrayLike<number>; scope: KeyScope };
+    if (!tokens || !scope) throw new InvalidArgumentError('keys', 'expected ObjectKey[] or { tokens, scope }');
+    const u32 = tokens instanceof Uint32Array ? tokens : Uint32Array.from(tokens as ArrayLike<number>);
+    // Token ids travel as little-endian u32s in one msgpack bin field.
+    const bin = Buffer.from(u32.buffer, u32.byteOffset, u32.byteLength);
+    return { tokens: bin, scope: { modelName: scope.modelName, kvRank: scope.kvRank ?? 0, cacheSalt: scope.cacheSalt ?? '' } };
+  }
+
+  #keysOf(keys: ChunkKeys, header: Record<string, unknown>): readonly ObjectKey[] {
+    if (Array.isArray(keys)) return keys as readonly ObjectKey[];
+    const echoed = header['keys'];
+    return Array.isArray(echoed) ? echoed.map((k) => decodeKey(String(k))) : [];
+  }
+}

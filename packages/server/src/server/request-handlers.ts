@@ -1,0 +1,205 @@
+import { encodeKey, keysEqual, TokenHasher, type MemoryLayout, type ObjectKey } from '@tierkv/core';
+import type { MemoryObj, StorageManager } from '@tierkv/storage';
+import type { LookupReply, PingReply, PrefetchStatusReply, ReleaseReply, RetrieveReply, ServerStatus, StoreReply, WireTier } from '../protocol/messages.js';
+import type { KeyInput, ParsedRequest } from '../protocol/validation.js';
+import { WireError } from '../protocol/wire-error.js';
+import type { ClientSessions, OpenPrefetch } from './client-sessions.js';
+import type { RequestContext } from './request-context.js';
+
+/** A reply: the header fields (besides `ok`) and the chunk frames that follow it. */
+export interface HandlerReply {
+  readonly header: object;
+  readonly chunks?: Uint8Array[];
+}
+
+export interface RequestHandlerDeps {
+  readonly storage: StorageManager;
+  readonly sessions: ClientSessions;
+  readonly hasher: TokenHasher;
+  readonly version: string;
+  readonly uptimeMs: () => number;
+  readonly status: () => ServerStatus;
+}
+
+/** Serves each request type against the StorageManager. */
+export class RequestHandlers {
+  readonly #d: RequestHandlerDeps;
+
+  constructor(deps: RequestHandlerDeps) {
+    this.#d = deps;
+  }
+
+  handle(req: ParsedRequest, chunks: readonly Uint8Array[], ctx: RequestContext): HandlerReply | Promise<HandlerReply> {
+    if (req.type !== 'store' && chunks.length > 0) {
+      throw new WireError('BAD_REQUEST', `a ${req.type} request carries no chunk frames, got ${chunks.length}`, 'frames');
+    }
+    switch (req.type) {
+      case 'ping':
+        return { header: { version: this.#d.version, uptimeMs: Math.round(this.#d.uptimeMs()) } satisfies PingReply };
+      case 'status':
+        return { header: this.#d.status() };
+      case 'store':
+        return this.#store(req, chunks);
+      case 'retrieve':
+        return this.#retrieve(req, ctx);
+      case 'lookup':
+        return this.#lookup(req, ctx);
+      case 'prefetch_status':
+        return this.#prefetchStatus(req, ctx);
+      case 'release':
+        return this.#release(req, ctx);
+      case 'clear':
+        return ctx.within(this.#d.storage.clear({ l2: req.l2 })).then(() => ({ header: { cleared: true } }));
+    }
+  }
+
+  #keys(input: KeyInput): { keys: ObjectKey[]; echo: string[] | undefined } {
+    if ('keys' in input) return { keys: input.keys, echo: undefined };
+    const keys = this.#d.hasher.keysFor(input.tokens, input.scope);
+    return { keys, echo: keys.map(encodeKey) };
+  }
+
+  #store(req: Extract<ParsedRequest, { type: 'store' }>, chunks: readonly Uint8Array[]): HandlerReply {
+    const { keys, echo } = this.#keys(req.input);
+    if (chunks.length !== keys.length) {
+      throw new WireError('BAD_REQUEST', `${keys.length} keys but ${chunks.length} chunk frames; send one frame per key`, 'frames');
+    }
+    const size = req.layout.byteSize;
+    for (let i = 0; i < chunks.length; i++) {
+      if (chunks[i]!.byteLength !== size) {
+        throw new WireError('LAYOUT_MISMATCH', `chunk ${i} has ${chunks[i]!.byteLength} bytes but layout ${req.layout.toString()} needs ${size}`, `frames[${i}]`);
+      }
+    }
+    const storage = this.#d.storage;
+    const objs = storage.reserveWrite(keys, req.layout, req.mode);
+    const reserved: ObjectKey[] = [];
+    const slots: number[] = [];
+    try {
+      for (let i = 0; i < objs.length; i++) {
+        const obj = objs[i];
+        if (!obj) continue;
+        obj.data.set(chunks[i]!);
+        reserved.push(keys[i]!);
+        slots.push(i);
+      }
+    } catch (err) {
+      storage.abortWrite(reserved);
+      throw err;
+    }
+    const stored: boolean[] = new Array(keys.length).fill(false);
+    if (reserved.length > 0) {
+      const ok = storage.finishWrite(reserved);
+      for (let j = 0; j < slots.length; j++) stored[slots[j]!] = ok[j] === true;
+    }
+    const header: StoreReply = echo ? { stored, keys: echo } : { stored };
+    return { header };
+  }
+
+  async #retrieve(req: Extract<ParsedRequest, { type: 'retrieve' }>, ctx: RequestContext): Promise<HandlerReply> {
+    const { keys, echo } = this.#keys(req.input);
+    const sessions = this.#d.sessions;
+    let p: OpenPrefetch;
+    if (req.prefetchId !== undefined) {
+      const owned = sessions.get(ctx.session, req.prefetchId);
+      if (!owned) throw new WireError('NOT_FOUND', `prefetch ${req.prefetchId} is unknown, released or expired; look the keys up again`, 'prefetchId');
+      if (owned.keys.length < keys.length || !keys.every((k, i) => keysEqual(k, owned.keys[i]!))) {
+        throw new WireError('BAD_REQUEST', `the keys are not a prefix of prefetch ${req.prefetchId}'s keys`, 'keys');
+      }
+      p = owned;
+    } else {
+      if (keys.length === 0) return { header: replyOf(0, echo) };
+      p = sessions.open(ctx.session, keys, req.layout, true);
+    }
+    p.users++;
+    try {
+      const ready = Math.min(await ctx.within(p.settled), keys.length);
+      const chunks = ready > 0 ? this.#copyOut(keys.slice(0, ready), req.layout) : [];
+      return { header: replyOf(chunks.length, echo), chunks };
+    } finally {
+      p.users--;
+      // A retrieve consumes its prefetch: the bytes are copied out, so no lock outlives the request.
+      void sessions.release(p);
+    }
+  }
+
+  /**
+   * Copies the locked objects into one reply buffer. The copy is deliberate: ZeroMQ sends a
+   * buffer zero-copy and reads it on its I/O thread after send() resolves, so sending L1 views
+   * and then releasing their locks would let eviction overwrite bytes still being sent to a slow
+   * client. One memcpy per chunk is cheap next to the socket, and locks are held only for it.
+   */
+  #copyOut(keys: readonly ObjectKey[], layout: MemoryLayout): Uint8Array[] {
+    const objs: MemoryObj[] | undefined = this.#d.storage.readPrefetched(keys);
+    if (!objs) return [];
+    const size = layout.byteSize;
+    for (let i = 0; i < objs.length; i++) {
+      if (!objs[i]!.layout.equals(layout)) {
+        throw new WireError('LAYOUT_MISMATCH', `chunk ${i} is stored with layout ${objs[i]!.layout.toString()}, not ${layout.toString()}`, 'layout');
+      }
+    }
+    const out = Buffer.allocUnsafeSlow(size * objs.length);
+    const chunks: Uint8Array[] = new Array(objs.length);
+    for (let i = 0; i < objs.length; i++) {
+      const view = out.subarray(i * size, (i + 1) * size);
+      view.set(objs[i]!.data);
+      chunks[i] = view;
+    }
+    return chunks;
+  }
+
+  async #lookup(req: Extract<ParsedRequest, { type: 'lookup' }>, ctx: RequestContext): Promise<HandlerReply> {
+    const { keys, echo } = this.#keys(req.input);
+    const tiers = (await ctx.within(this.#d.storage.lookup(keys))) as WireTier[];
+    const reply: LookupReply = { tiers };
+    if (echo) reply.keys = echo;
+    if (!req.prefetch || keys.length === 0 || tiers[0] === 'miss') {
+      if (req.prefetch) reply.ready = 0;
+      return { header: reply };
+    }
+    const p = this.#d.sessions.open(ctx.session, keys, req.layout, false);
+    reply.prefetchId = p.id;
+    if (req.wait) {
+      p.users++;
+      try {
+        reply.ready = await ctx.within(p.settled);
+      } catch (err) {
+        void this.#d.sessions.release(p);
+        throw err;
+      } finally {
+        p.users--;
+      }
+    } else if (p.ready !== undefined) {
+      reply.ready = p.ready;
+    }
+    return { header: reply };
+  }
+
+  async #prefetchStatus(req: Extract<ParsedRequest, { type: 'prefetch_status' }>, ctx: RequestContext): Promise<HandlerReply> {
+    const p = this.#d.sessions.get(ctx.session, req.prefetchId);
+    if (!p) throw new WireError('NOT_FOUND', `prefetch ${req.prefetchId} is unknown, released or expired`, 'prefetchId');
+    if (req.wait && p.ready === undefined) {
+      p.users++;
+      try {
+        await ctx.within(p.settled);
+      } catch (err) {
+        // The deadline passed while loads are pending: answer "pending" rather than fail.
+        if (!(err instanceof WireError && err.code === 'TIMEOUT')) throw err;
+      } finally {
+        p.users--;
+      }
+    }
+    const header: PrefetchStatusReply = p.ready === undefined ? {} : { ready: p.ready };
+    return { header };
+  }
+
+  async #release(req: Extract<ParsedRequest, { type: 'release' }>, ctx: RequestContext): Promise<HandlerReply> {
+    const p = this.#d.sessions.get(ctx.session, req.prefetchId);
+    if (!p) throw new WireError('NOT_FOUND', `prefetch ${req.prefetchId} is unknown, released or expired`, 'prefetchId');
+    const released = await ctx.within(this.#d.sessions.release(p));
+    return { header: { released } satisfies ReleaseReply };
+  }
+}
+
+function replyOf(count: number, echo: string[] | undefined): RetrieveReply {
+  return echo ? { count, keys: echo } : { count };
+}

@@ -1,0 +1,117 @@
+import { MeterBinding, type TelemetryOptions } from '@tierkv/core';
+import type { Histogram } from '@opentelemetry/api';
+import { REQUEST_TYPES, type RequestType } from '../protocol/messages.js';
+import { SERVER_PACKAGE_VERSION } from '../version.js';
+
+export type ServerOutcome = 'ok' | 'client_error' | 'busy' | 'timeout' | 'shutting_down' | 'internal_error';
+export type RejectReason = 'busy' | 'too_large' | 'malformed' | 'unknown_type' | 'invalid' | 'shutting_down';
+export type DropReason = 'peer_gone' | 'peer_slow';
+
+const TYPES: readonly (RequestType | 'unknown')[] = [...REQUEST_TYPES, 'unknown'];
+const OUTCOMES: readonly ServerOutcome[] = ['ok', 'client_error', 'busy', 'timeout', 'shutting_down', 'internal_error'];
+const REJECTS: readonly RejectReason[] = ['busy', 'too_large', 'malformed', 'unknown_type', 'invalid', 'shutting_down'];
+const DROPS: readonly DropReason[] = ['peer_gone', 'peer_slow'];
+const TYPE_INDEX = new Map(TYPES.map((t, i) => [t, i]));
+const OUTCOME_INDEX = new Map(OUTCOMES.map((o, i) => [o, i]));
+
+/** Live values the server exposes to the observable instruments. */
+export interface ServerGauges {
+  connectedClients(): number;
+  sessions(): number;
+  inFlight(): number;
+  locksHeld(): number;
+}
+
+/**
+ * `tierkv.server.*` instruments. Counts are plain numbers bumped on the request path and read by
+ * one observable callback at collection time; the duration histogram records once per request.
+ */
+export class ServerMetrics {
+  readonly #binding: MeterBinding<{ duration: Histogram }>;
+  readonly #requests = new Float64Array(TYPES.length * OUTCOMES.length);
+  readonly #rejected = new Float64Array(REJECTS.length);
+  readonly #dropped = new Float64Array(DROPS.length);
+  #received = 0;
+  #sent = 0;
+  #locksExpired = 0;
+  readonly #durationAttrs = TYPES.map((t) => ({ 'tierkv.request.type': t }));
+
+  constructor(gauges: ServerGauges, telemetry: TelemetryOptions = {}) {
+    this.#binding = new MeterBinding(
+      { name: '@tierkv/server', version: SERVER_PACKAGE_VERSION },
+      (f) => {
+        f.observe(
+          [
+            'tierkv.server.requests',
+            'tierkv.server.received',
+            'tierkv.server.sent',
+            'tierkv.server.clients',
+            'tierkv.server.sessions',
+            'tierkv.server.requests.in_flight',
+            'tierkv.server.requests.rejected',
+            'tierkv.server.replies.dropped',
+            'tierkv.server.locks.held',
+            'tierkv.server.locks.expired',
+          ],
+          (observe) => {
+            for (let t = 0; t < TYPES.length; t++) {
+              for (let o = 0; o < OUTCOMES.length; o++) {
+                const v = this.#requests[t * OUTCOMES.length + o]!;
+                if (v > 0) observe('tierkv.server.requests', v, { 'tierkv.request.type': TYPES[t]!, 'tierkv.request.outcome': OUTCOMES[o]! });
+              }
+            }
+            REJECTS.forEach((r, i) => observe('tierkv.server.requests.rejected', this.#rejected[i]!, { 'tierkv.reject.reason': r }));
+            DROPS.forEach((r, i) => observe('tierkv.server.replies.dropped', this.#dropped[i]!, { 'tierkv.drop.reason': r }));
+            observe('tierkv.server.received', this.#received);
+            observe('tierkv.server.sent', this.#sent);
+            observe('tierkv.server.clients', gauges.connectedClients());
+            observe('tierkv.server.sessions', gauges.sessions());
+            observe('tierkv.server.requests.in_flight', gauges.inFlight());
+            observe('tierkv.server.locks.held', gauges.locksHeld());
+            observe('tierkv.server.locks.expired', this.#locksExpired);
+          },
+        );
+        return { duration: f.histogram('tierkv.server.request.duration') };
+      },
+      telemetry,
+    );
+  }
+
+  /** One answered request: its outcome and how long it took. */
+  request(type: RequestType | 'unknown', outcome: ServerOutcome, seconds: number): void {
+    const t = TYPE_INDEX.get(type)!;
+    this.#requests[t * OUTCOMES.length + OUTCOME_INDEX.get(outcome)!]++;
+    this.#binding.instruments.duration.record(seconds, this.#durationAttrs[t]);
+  }
+
+  rejected(reason: RejectReason): void {
+    this.#rejected[REJECTS.indexOf(reason)]++;
+  }
+
+  dropped(reason: DropReason): void {
+    this.#dropped[DROPS.indexOf(reason)]++;
+  }
+
+  received(bytes: number): void {
+    this.#received += bytes;
+  }
+
+  sent(bytes: number): void {
+    this.#sent += bytes;
+  }
+
+  locksExpired(count: number): void {
+    this.#locksExpired += count;
+  }
+
+  /** Requests answered so far, all types and outcomes. */
+  get total(): number {
+    let n = 0;
+    for (const v of this.#requests) n += v;
+    return n;
+  }
+
+  close(): void {
+    this.#binding.close();
+  }
+}

@@ -1,0 +1,122 @@
+import { ConfigError, type TelemetryOptions } from '@tierkv/core';
+import type { StorageManager } from '@tierkv/storage';
+
+/** Something that renders the process's metrics for a scrape (`@tierkv/otel` provides one). */
+export interface MetricsScrape {
+  scrape(): Promise<{ contentType: string; body: string | Uint8Array }>;
+}
+
+export interface TierkvServerOptions extends TelemetryOptions {
+  /** The StorageManager this server serves. Required. */
+  storage: StorageManager;
+  /** Close the StorageManager (flushing pending L2 stores) when the server shuts down. @default true */
+  closeStorage?: boolean;
+  /** Interface the ZeroMQ request socket binds to. Loopback unless told otherwise. @default '127.0.0.1' */
+  host?: string;
+  /** Port of the ZeroMQ request socket; 0 picks a free one (see `TierkvServer.endpoint`). @default 5555 */
+  port?: number;
+  /** Interface of the HTTP side (`/healthz`, `/status`, `/metrics`). @default the `host` */
+  httpHost?: string;
+  /** Port of the HTTP side; 0 picks a free one, `null` disables it. @default 8088 */
+  httpPort?: number | null;
+  /** Serves `/metrics` when set (404 otherwise). */
+  metrics?: MetricsScrape;
+  /** Requests served at once; more are refused with BUSY rather than queued. @default 256 */
+  maxInFlight?: number;
+  /** Requests one client may have in flight; more are refused with BUSY, so one client cannot starve the rest. @default 64 */
+  maxInFlightPerClient?: number;
+  /** Upper bound of a request's deadline; a client may ask for less. @default 30_000 */
+  requestTimeoutMs?: number;
+  /** Largest request (all frames) the server accepts; larger ones are refused with TOO_LARGE. @default 256 MiB */
+  maxPayloadBytes?: number;
+  /** Most keys one request may name. @default 4096 */
+  maxKeysPerRequest?: number;
+  /** Tokens per chunk when a request gives token ids instead of keys. @default 256 */
+  chunkSize?: number;
+  /** Seed of the server-side TokenHasher (must match the clients' when they hash too). @default '' */
+  hashSeed?: string;
+  /** A prefetch's locks are released when its client has not touched it for this long. @default 60_000 */
+  lockLeaseMs?: number;
+  /** A client unseen for this long is forgotten (and its locks released). @default 300_000 */
+  clientIdleMs?: number;
+  /** How often leases and idle clients are checked. @default 1_000 */
+  sweepIntervalMs?: number;
+  /** Replies queued per client before further replies to it are dropped (ZeroMQ send high-water mark). @default 1_000 */
+  sendHighWaterMark?: number;
+  /** How long `shutdown()` lets in-flight requests finish before failing them. @default 10_000 */
+  shutdownTimeoutMs?: number;
+  /** Clock for leases and idle expiry, in ms (tests inject one). @default performance.now */
+  now?: () => number;
+}
+
+export type ResolvedTierkvServerOptions = Required<Omit<TierkvServerOptions, 'metrics' | 'meterProvider'>> &
+  Pick<TierkvServerOptions, 'metrics' | 'meterProvider'>;
+
+export const DEFAULT_SERVER_OPTIONS = Object.freeze({
+  closeStorage: true,
+  host: '127.0.0.1',
+  port: 5555,
+  httpPort: 8088,
+  maxInFlight: 256,
+  maxInFlightPerClient: 64,
+  requestTimeoutMs: 30_000,
+  maxPayloadBytes: 256 * 1024 * 1024,
+  maxKeysPerRequest: 4096,
+  chunkSize: 256,
+  hashSeed: '',
+  lockLeaseMs: 60_000,
+  clientIdleMs: 300_000,
+  sweepIntervalMs: 1_000,
+  sendHighWaterMark: 1_000,
+  shutdownTimeoutMs: 10_000,
+});
+
+/** Fills defaults and checks every field; throws ConfigError naming the field. */
+export function resolveServerOptions(options: TierkvServerOptions): ResolvedTierkvServerOptions {
+  if (!options || typeof options !== 'object' || !options.storage) {
+    throw new ConfigError('server.storage', 'a StorageManager is required (new StorageManager({ l1: { capacityBytes } }))');
+  }
+  const d = DEFAULT_SERVER_OPTIONS;
+  const r: ResolvedTierkvServerOptions = {
+    storage: options.storage,
+    closeStorage: options.closeStorage ?? d.closeStorage,
+    host: options.host ?? d.host,
+    port: options.port ?? d.port,
+    httpHost: options.httpHost ?? options.host ?? d.host,
+    httpPort: options.httpPort === undefined ? d.httpPort : options.httpPort,
+    maxInFlight: options.maxInFlight ?? d.maxInFlight,
+    maxInFlightPerClient: options.maxInFlightPerClient ?? d.maxInFlightPerClient,
+    requestTimeoutMs: options.requestTimeoutMs ?? d.requestTimeoutMs,
+    maxPayloadBytes: options.maxPayloadBytes ?? d.maxPayloadBytes,
+    maxKeysPerRequest: options.maxKeysPerRequest ?? d.maxKeysPerRequest,
+    chunkSize: options.chunkSize ?? d.chunkSize,
+    hashSeed: options.hashSeed ?? d.hashSeed,
+    lockLeaseMs: options.lockLeaseMs ?? d.lockLeaseMs,
+    clientIdleMs: options.clientIdleMs ?? d.clientIdleMs,
+    sweepIntervalMs: options.sweepIntervalMs ?? d.sweepIntervalMs,
+    sendHighWaterMark: options.sendHighWaterMark ?? d.sendHighWaterMark,
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? d.shutdownTimeoutMs,
+    now: options.now ?? (() => performance.now()),
+    metrics: options.metrics,
+    meterProvider: options.meterProvider,
+  };
+  port('server.port', r.port);
+  if (r.httpPort !== null) port('server.httpPort', r.httpPort);
+  for (const field of ['maxInFlight', 'maxInFlightPerClient', 'requestTimeoutMs', 'maxPayloadBytes', 'maxKeysPerRequest', 'chunkSize', 'lockLeaseMs', 'clientIdleMs', 'sweepIntervalMs', 'sendHighWaterMark'] as const) {
+    const v = r[field];
+    if (!Number.isSafeInteger(v) || v <= 0) throw new ConfigError(`server.${field}`, `expected a positive integer, got ${String(v)}`);
+  }
+  if (!Number.isSafeInteger(r.shutdownTimeoutMs) || r.shutdownTimeoutMs < 0) {
+    throw new ConfigError('server.shutdownTimeoutMs', `expected an integer ≥ 0, got ${String(r.shutdownTimeoutMs)}`);
+  }
+  if (r.maxInFlightPerClient > r.maxInFlight) r.maxInFlightPerClient = r.maxInFlight;
+  if (typeof r.host !== 'string' || r.host.length === 0) throw new ConfigError('server.host', 'expected an interface address such as 127.0.0.1');
+  if (typeof r.now !== 'function') throw new ConfigError('server.now', 'expected a function returning milliseconds');
+  return r;
+}
+
+function port(field: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new ConfigError(field, `expected a port in [0, 65535] (0 picks a free one), got ${String(value)}`);
+  }
+}

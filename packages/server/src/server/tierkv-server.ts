@@ -1,0 +1,352 @@
+import { ClosedError, debugLogger, TokenHasher } from '@tierkv/core';
+import { Router } from 'zeromq';
+import { decodeHeader, decodePrelude, encodeErrorReply, encodeHeader, encodePrelude, framesBytes } from '../protocol/codec.js';
+import { KIND_REPLY, KIND_REQUEST, PROTOCOL_VERSION, type ErrorCode, type RequestType, type ServerStatus } from '../protocol/messages.js';
+import { LayoutCache, parseRequest, requestTypeOf, type RequestLimits } from '../protocol/validation.js';
+import { WireError } from '../protocol/wire-error.js';
+import { SERVER_PACKAGE_VERSION } from '../version.js';
+import { ClientSessions, type ClientSession } from './client-sessions.js';
+import { HttpEndpoints } from './http-endpoints.js';
+import { RequestContext } from './request-context.js';
+import { RequestHandlers } from './request-handlers.js';
+import { ServerMetrics, type RejectReason, type ServerOutcome } from './server-metrics.js';
+import { resolveServerOptions, type ResolvedTierkvServerOptions, type TierkvServerOptions } from './server-options.js';
+
+const log = debugLogger('tierkv:server');
+
+/** Where a started server listens. */
+export interface ServerAddresses {
+  /** ZeroMQ endpoint clients connect to, e.g. `tcp://127.0.0.1:5555`. */
+  readonly endpoint: string;
+  /** Base URL of the HTTP side, or undefined when it is disabled. */
+  readonly httpUrl: string | undefined;
+}
+
+export type ServerState = 'created' | 'running' | 'draining' | 'closed';
+
+const OUTCOME_OF: Record<ErrorCode, ServerOutcome> = {
+  MALFORMED: 'client_error',
+  UNKNOWN_TYPE: 'client_error',
+  BAD_REQUEST: 'client_error',
+  TOO_LARGE: 'client_error',
+  LAYOUT_MISMATCH: 'client_error',
+  NOT_FOUND: 'client_error',
+  BUSY: 'busy',
+  TIMEOUT: 'timeout',
+  SHUTTING_DOWN: 'shutting_down',
+  INTERNAL: 'internal_error',
+};
+
+const REJECT_OF: Partial<Record<ErrorCode, RejectReason>> = {
+  MALFORMED: 'malformed',
+  UNKNOWN_TYPE: 'unknown_type',
+  BAD_REQUEST: 'invalid',
+  LAYOUT_MISMATCH: 'invalid',
+  TOO_LARGE: 'too_large',
+  BUSY: 'busy',
+  SHUTTING_DOWN: 'shutting_down',
+};
+
+/**
+ * The MP-mode storage server: one process owns a StorageManager and serves many clients over a
+ * ZeroMQ ROUTER socket (clients use DEALER sockets, see TierkvClient), plus a small HTTP side.
+ *
+ * Requests are served concurrently up to `maxInFlight` (and `maxInFlightPerClient` per client);
+ * beyond that they are refused with BUSY at once, so work never queues without bound. Replies are
+ * routed with ROUTER_MANDATORY and a zero send timeout: a reply to a client whose queue is full is
+ * dropped (and counted) instead of blocking the socket, so a slow client cannot stall the others.
+ */
+export class TierkvServer {
+  readonly #o: ResolvedTierkvServerOptions;
+  readonly #router: Router;
+  readonly #sessions: ClientSessions;
+  readonly #handlers: RequestHandlers;
+  readonly #metrics: ServerMetrics;
+  readonly #layouts = new LayoutCache();
+  readonly #limits: RequestLimits;
+  readonly #http: HttpEndpoints | undefined;
+  readonly #inFlight = new Set<RequestContext>();
+  readonly #startedAt = performance.now();
+  #state: ServerState = 'created';
+  #connected = 0;
+  #addresses: ServerAddresses | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
+  #loop: Promise<void> | undefined;
+  #shutdown: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+
+  constructor(options: TierkvServerOptions) {
+    this.#o = resolveServerOptions(options);
+    const o = this.#o;
+    this.#limits = { maxKeysPerRequest: o.maxKeysPerRequest, maxTokensPerRequest: o.maxKeysPerRequest * o.chunkSize };
+    this.#sessions = new ClientSessions(o.storage, { lockLeaseMs: o.lockLeaseMs, clientIdleMs: o.clientIdleMs, now: o.now }, (n) =>
+      this.#metrics.locksExpired(n),
+    );
+    this.#metrics = new ServerMetrics(
+      {
+        connectedClients: () => this.#connected,
+        sessions: () => this.#sessions.size,
+        inFlight: () => this.#inFlight.size,
+        locksHeld: () => this.#sessions.locksHeld,
+      },
+      { meterProvider: o.meterProvider },
+    );
+    this.#handlers = new RequestHandlers({
+      storage: o.storage,
+      sessions: this.#sessions,
+      hasher: new TokenHasher({ chunkSize: o.chunkSize, seed: o.hashSeed }),
+      version: SERVER_PACKAGE_VERSION,
+      uptimeMs: () => performance.now() - this.#startedAt,
+      status: () => this.status(),
+    });
+    this.#router = new Router({
+      mandatory: true,
+      // A client reconnecting with its identity takes its session (and locks) over.
+      handover: true,
+      sendTimeout: 0,
+      sendHighWaterMark: o.sendHighWaterMark,
+      // Frames beyond twice the payload limit cost a disconnect rather than an allocation.
+      maxMessageSize: Math.min(o.maxPayloadBytes * 2, Number.MAX_SAFE_INTEGER),
+      linger: 2_000,
+    });
+    this.#router.events.on('accept', () => this.#connected++);
+    this.#router.events.on('disconnect', () => (this.#connected = Math.max(0, this.#connected - 1)));
+    this.#http =
+      o.httpPort === null
+        ? undefined
+        : new HttpEndpoints({ healthy: () => this.#state === 'running', status: () => this.status(), metrics: o.metrics });
+  }
+
+  get state(): ServerState {
+    return this.#state;
+  }
+
+  /** The bound addresses; throws before `start()`. */
+  get addresses(): ServerAddresses {
+    if (!this.#addresses) throw new Error('TierkvServer.addresses is known after start() resolves');
+    return this.#addresses;
+  }
+
+  get endpoint(): string {
+    return this.addresses.endpoint;
+  }
+
+  get options(): Readonly<ResolvedTierkvServerOptions> {
+    return this.#o;
+  }
+
+  /** Binds the request socket and the HTTP side and starts serving. */
+  async start(): Promise<ServerAddresses> {
+    if (this.#state !== 'created') throw new Error(`TierkvServer.start() can run once; the server is ${this.#state}`);
+    const o = this.#o;
+    const host = o.host.includes(':') && !o.host.startsWith('[') ? `[${o.host}]` : o.host;
+    await this.#router.bind(`tcp://${host}:${o.port === 0 ? '*' : o.port}`);
+    const endpoint = this.#router.lastEndpoint ?? `tcp://${host}:${o.port}`;
+    let httpUrl: string | undefined;
+    if (this.#http && o.httpPort !== null) {
+      try {
+        const addr = await this.#http.listen(o.httpHost, o.httpPort);
+        const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+        httpUrl = `http://${h}:${addr.port}`;
+      } catch (err) {
+        this.#router.close();
+        throw err;
+      }
+    }
+    this.#addresses = { endpoint, httpUrl };
+    this.#state = 'running';
+    this.#sweeper = setInterval(() => void this.#sessions.sweep(), o.sweepIntervalMs);
+    this.#sweeper.unref();
+    this.#loop = this.#receiveLoop();
+    log('serving on %s (http %s)', endpoint, httpUrl ?? 'off');
+    return this.#addresses;
+  }
+
+  /** A snapshot of usage per tier, clients and requests (also served on `/status`). */
+  status(): ServerStatus {
+    const usage = this.#o.storage.usage();
+    return {
+      version: SERVER_PACKAGE_VERSION,
+      protocolVersion: PROTOCOL_VERSION,
+      uptimeMs: Math.round(performance.now() - this.#startedAt),
+      state: this.#state === 'created' ? 'running' : this.#state,
+      tiers: [
+        { tier: 'l1', usedBytes: usage.l1.usedBytes, capacityBytes: usage.l1.capacityBytes, objects: usage.l1.objects },
+        ...usage.l2.map((u) => ({ tier: `l2:${u.adapter}`, usedBytes: u.usedBytes, capacityBytes: u.capacityBytes ?? null, objects: u.objects })),
+      ],
+      clients: { connected: this.#connected, sessions: this.#sessions.size },
+      requests: { inFlight: this.#inFlight.size, maxInFlight: this.#o.maxInFlight, total: this.#metrics.total },
+      locks: { held: this.#sessions.locksHeld, prefetches: this.#sessions.prefetches },
+      storeQueueDepth: usage.storeQueueDepth,
+      activePrefetches: usage.activePrefetches,
+    };
+  }
+
+  /** Checks leases and idle clients now (the sweeper also does this every `sweepIntervalMs`). */
+  sweep(): Promise<number> {
+    return this.#sessions.sweep();
+  }
+
+  /**
+   * Graceful shutdown: refuse new requests (SHUTTING_DOWN), let in-flight ones finish for up to
+   * `timeoutMs` and fail the rest, release every client lock, close the sockets, then close the
+   * StorageManager, which flushes pending L2 stores. Safe to call more than once.
+   */
+  shutdown(timeoutMs = this.#o.shutdownTimeoutMs): Promise<void> {
+    this.#shutdown ??= this.#doShutdown(timeoutMs);
+    return this.#shutdown;
+  }
+
+  /** Same as `shutdown()` with the configured timeout. */
+  close(): Promise<void> {
+    return this.shutdown();
+  }
+
+  async #doShutdown(timeoutMs: number): Promise<void> {
+    const wasRunning = this.#state === 'running';
+    this.#state = 'draining';
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    if (wasRunning && this.#inFlight.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.#drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#drained = undefined;
+      for (const ctx of this.#inFlight) ctx.abort(new WireError('SHUTTING_DOWN', 'the server shut down before the request finished'));
+      // Aborted handlers answer on the next turns; give them those turns before closing the socket.
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await this.#sessions.releaseAll();
+    this.#router.close();
+    await this.#loop?.catch(() => undefined);
+    await this.#http?.close();
+    this.#state = 'closed';
+    try {
+      if (this.#o.closeStorage) await this.#o.storage.close();
+    } finally {
+      this.#metrics.close();
+      log('closed');
+    }
+  }
+
+  async #receiveLoop(): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await this.#router.receive();
+      } catch (err) {
+        if (this.#router.closed) return;
+        log('receive failed: %s', (err as Error).message);
+        continue;
+      }
+      try {
+        this.#onMessage(frames);
+      } catch (err) {
+        // Never let one message end the loop.
+        log('dropped a message: %s', (err as Error).message);
+      }
+    }
+  }
+
+  #onMessage(frames: Buffer[]): void {
+    const identity = frames[0]!;
+    const bytes = framesBytes(frames, 1);
+    this.#metrics.received(bytes);
+    let id = 0;
+    try {
+      const prelude = decodePrelude(frames[1]);
+      if (prelude.kind !== KIND_REQUEST) throw new WireError('MALFORMED', `frame 0 has kind ${prelude.kind}; requests use kind ${KIND_REQUEST}`);
+      id = prelude.id;
+    } catch (err) {
+      return this.#reject(identity, id, 'unknown', err as WireError);
+    }
+    if (bytes > this.#o.maxPayloadBytes) {
+      return this.#reject(identity, id, 'unknown', new WireError('TOO_LARGE', `the request has ${bytes} bytes; the server's maxPayloadBytes is ${this.#o.maxPayloadBytes}`, 'frames'));
+    }
+    if (this.#state !== 'running') {
+      return this.#reject(identity, id, 'unknown', new WireError('SHUTTING_DOWN', 'the server is shutting down; connect to another server or retry after it restarts'));
+    }
+    const session = this.#sessions.session(identity.toString('latin1'));
+    if (this.#inFlight.size >= this.#o.maxInFlight) {
+      return this.#reject(identity, id, 'unknown', new WireError('BUSY', `the server has ${this.#inFlight.size} requests in flight (maxInFlight); retry shortly`));
+    }
+    if (session.inFlight >= this.#o.maxInFlightPerClient) {
+      return this.#reject(identity, id, 'unknown', new WireError('BUSY', `this client has ${session.inFlight} requests in flight (the server's maxInFlightPerClient); wait for replies before sending more`));
+    }
+    void this.#serve(identity, id, frames, session);
+  }
+
+  async #serve(identity: Buffer, id: number, frames: Buffer[], session: ClientSession): Promise<void> {
+    const started = performance.now();
+    let type: RequestType | 'unknown' = 'unknown';
+    let ctx: RequestContext | undefined;
+    session.inFlight++;
+    let reply: Uint8Array[];
+    let outcome: ServerOutcome = 'ok';
+    try {
+      const header = decodeHeader(frames[2]);
+      type = requestTypeOf(header);
+      const req = parseRequest(header, this.#limits, this.#layouts);
+      const timeoutMs = Math.min(req.timeoutMs ?? this.#o.requestTimeoutMs, this.#o.requestTimeoutMs);
+      ctx = new RequestContext(session, timeoutMs);
+      this.#inFlight.add(ctx);
+      const result = await this.#handlers.handle(req, frames.length > 3 ? frames.slice(3) : [], ctx);
+      if (ctx.failed) throw ctx.failed;
+      const chunks = result.chunks ?? [];
+      reply = new Array(2 + chunks.length);
+      reply[0] = encodePrelude(KIND_REPLY, id);
+      reply[1] = encodeHeader({ ok: true, ...result.header });
+      for (let i = 0; i < chunks.length; i++) reply[2 + i] = chunks[i]!;
+    } catch (err) {
+      const wire = ctx?.failed ?? toWireError(err, type);
+      outcome = OUTCOME_OF[wire.code];
+      const reason = REJECT_OF[wire.code];
+      if (reason) this.#metrics.rejected(reason);
+      reply = encodeErrorReply(id, wire.code, wire.message, wire.field);
+    } finally {
+      session.inFlight--;
+      if (ctx) {
+        ctx.finish();
+        this.#inFlight.delete(ctx);
+      }
+    }
+    this.#metrics.request(type, outcome, (performance.now() - started) / 1000);
+    this.#send(identity, reply, session.id);
+    if (this.#drained && this.#inFlight.size === 0) this.#drained();
+  }
+
+  #reject(identity: Buffer, id: number, type: RequestType | 'unknown', err: WireError): void {
+    const reason = REJECT_OF[err.code];
+    if (reason) this.#metrics.rejected(reason);
+    this.#metrics.request(type, OUTCOME_OF[err.code], 0);
+    this.#send(identity, encodeErrorReply(id, err.code, err.message, err.field), undefined);
+  }
+
+  #send(identity: Buffer, frames: Uint8Array[], sessionId: string | undefined): void {
+    if (this.#router.closed) return;
+    this.#metrics.sent(framesBytes(frames));
+    this.#router.send([identity, ...frames]).catch((err: { code?: string }) => {
+      if (err.code === 'EHOSTUNREACH') {
+        // The client is gone: whatever it held is released now, not at lease expiry.
+        this.#metrics.dropped('peer_gone');
+        if (sessionId !== undefined) void this.#sessions.drop(sessionId);
+      } else if (err.code === 'EAGAIN') {
+        this.#metrics.dropped('peer_slow');
+      } else if (!this.#router.closed) {
+        log('send failed: %s', String((err as Error).message));
+      }
+    });
+  }
+}
+
+function toWireError(err: unknown, type: string): WireError {
+  if (err instanceof WireError) return err;
+  if (err instanceof ClosedError) return new WireError('SHUTTING_DOWN', err.message);
+  const e = err as { code?: string; message?: string; argument?: string };
+  if (e?.code === 'ERR_INVALID_ARGUMENT') return new WireError('BAD_REQUEST', e.message ?? 'invalid argument', e.argument);
+  log('%s failed: %s', type, (err as Error)?.stack ?? String(err));
+  return new WireError('INTERNAL', `${type} failed on the server: ${e?.message ?? String(err)}`);
+}
