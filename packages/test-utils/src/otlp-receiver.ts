@@ -1,0 +1,232 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import protobuf from 'protobufjs';
+
+/**
+ * The official OTLP schema: `$TIERKV_OTLP_PROTO_DIR`, else `../shared/otlp-proto` beside the
+ * repository root (where CI puts it).
+ */
+export function otlpProtoDir(): string {
+  const dir = process.env['TIERKV_OTLP_PROTO_DIR'] ?? fileURLToPath(new URL('../../../../shared/otlp-proto/', import.meta.url));
+  if (!existsSync(join(dir, 'opentelemetry/proto/collector/metrics/v1/metrics_service.proto'))) {
+    throw new Error(`OTLP proto schema not found in ${dir}; set TIERKV_OTLP_PROTO_DIR`);
+  }
+  return dir;
+}
+
+let requestType: protobuf.Type | undefined;
+
+/** `ExportMetricsServiceRequest` from the official .proto files. */
+export function exportMetricsRequestType(): protobuf.Type {
+  if (requestType) return requestType;
+  const dir = otlpProtoDir();
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => (target.startsWith('/') ? target : join(dir, target));
+  root.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto');
+  root.resolveAll();
+  requestType = root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest');
+  return requestType;
+}
+
+const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, bytes: String, defaults: false, arrays: true, oneofs: true };
+
+/** Throws if a JSON field is not in the schema (protobufjs' fromObject would silently drop it). */
+function checkJsonFields(type: protobuf.Type, value: unknown, path: string): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    const field = type.fields[key] ?? Object.values(type.fields).find((f) => f.name === key || (f as { options?: Record<string, unknown> }).options?.['json_name'] === key);
+    if (!field) throw new Error(`OTLP/JSON field ${path}.${key} is not in ${type.fullName}`);
+    const resolved = field.resolve().resolvedType;
+    if (resolved instanceof protobuf.Type) {
+      const items = Array.isArray(v) ? v : [v];
+      for (const item of items) checkJsonFields(resolved, item, `${path}.${key}`);
+    }
+  }
+}
+
+/** Decodes an OTLP/HTTP metrics body (protobuf or JSON) into a plain object with numeric longs. */
+export function decodeExportMetricsRequest(body: Buffer, contentType: string): ExportMetricsRequest {
+  const type = exportMetricsRequestType();
+  if (contentType.startsWith('application/json')) {
+    const json = JSON.parse(body.toString('utf8')) as unknown;
+    checkJsonFields(type, json, 'request');
+    const err = type.verify(type.fromObject(json as Record<string, unknown>));
+    if (err) throw new Error(`OTLP/JSON does not verify: ${err}`);
+    return type.toObject(type.fromObject(json as Record<string, unknown>), TO_OBJECT) as ExportMetricsRequest;
+  }
+  if (contentType.startsWith('application/x-protobuf')) {
+    return type.toObject(type.decode(body), TO_OBJECT) as ExportMetricsRequest;
+  }
+  throw new Error(`unexpected OTLP content-type ${contentType}`);
+}
+
+// The decoded shape (the subset tests read).
+export interface OtlpAnyValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: number;
+  doubleValue?: number;
+}
+export interface OtlpKeyValue {
+  key: string;
+  value?: OtlpAnyValue;
+}
+export interface OtlpNumberPoint {
+  attributes?: OtlpKeyValue[];
+  asDouble?: number;
+  asInt?: number;
+  timeUnixNano?: number;
+}
+export interface OtlpHistogramPoint {
+  attributes?: OtlpKeyValue[];
+  count?: number;
+  sum?: number;
+  bucketCounts?: number[];
+  explicitBounds?: number[];
+}
+export interface OtlpMetric {
+  name: string;
+  unit?: string;
+  description?: string;
+  sum?: { dataPoints?: OtlpNumberPoint[]; isMonotonic?: boolean; aggregationTemporality?: string };
+  gauge?: { dataPoints?: OtlpNumberPoint[] };
+  histogram?: { dataPoints?: OtlpHistogramPoint[]; aggregationTemporality?: string };
+}
+export interface ExportMetricsRequest {
+  resourceMetrics?: {
+    resource?: { attributes?: OtlpKeyValue[] };
+    scopeMetrics?: { scope?: { name?: string; version?: string }; metrics?: OtlpMetric[] }[];
+  }[];
+}
+
+export interface ReceivedExport {
+  readonly protocol: 'http/protobuf' | 'http/json';
+  readonly headers: IncomingHttpHeaders;
+  readonly request: ExportMetricsRequest;
+}
+
+export interface OtlpReceiver {
+  /** The metrics URL to export to. */
+  readonly url: string;
+  readonly exports: ReceivedExport[];
+  /** Bodies that failed to decode (a test should expect none). */
+  readonly errors: Error[];
+  /** HTTP status to answer with (200 by default; 503 simulates a failing collector). */
+  status: number;
+  /** Resolves once at least `n` exports arrived. */
+  waitForExports(n: number, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A loopback OTLP/HTTP metrics receiver that decodes every export with the official schema. */
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+  exportMetricsRequestType();
+  const exports: ReceivedExport[] = [];
+  const errors: Error[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const receiver = { status: 200 };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const contentType = req.headers['content-type'] ?? '';
+      try {
+        if (req.method !== 'POST' || req.url !== '/v1/metrics') throw new Error(`unexpected ${req.method} ${req.url}`);
+        const request = decodeExportMetricsRequest(Buffer.concat(chunks), contentType);
+        exports.push({ protocol: contentType.startsWith('application/json') ? 'http/json' : 'http/protobuf', headers: req.headers, request });
+        for (const w of [...waiters]) {
+          if (exports.length >= w.n) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve();
+          }
+        }
+      } catch (err) {
+        errors.push(err as Error);
+      }
+      res.writeHead(receiver.status, { 'content-type': contentType.startsWith('application/json') ? 'application/json' : 'application/x-protobuf' });
+      res.end(contentType.startsWith('application/json') ? '{}' : undefined);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return Object.assign(receiver, {
+    url: `http://127.0.0.1:${port}/v1/metrics`,
+    exports,
+    errors,
+    waitForExports(n: number, timeoutMs = 10_000) {
+      if (exports.length >= n) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${n} OTLP exports (got ${exports.length})`)), timeoutMs);
+        waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  });
+}
+
+/** One data point of an OTLP export, flattened: attributes as a plain record. */
+export interface OtlpPoint {
+  readonly metric: string;
+  readonly scope: string;
+  readonly type: 'sum' | 'gauge' | 'histogram';
+  readonly monotonic: boolean;
+  readonly attributes: Record<string, string | number | boolean>;
+  /** Sum/gauge value; histogram count. */
+  readonly value: number;
+  readonly sum?: number;
+  readonly bucketCounts?: readonly number[];
+  readonly explicitBounds?: readonly number[];
+}
+
+function attrs(list: OtlpKeyValue[] | undefined): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const kv of list ?? []) {
+    const v = kv.value ?? {};
+    out[kv.key] = v.stringValue ?? v.boolValue ?? v.intValue ?? v.doubleValue ?? '';
+  }
+  return out;
+}
+
+/** Every data point of a decoded export. */
+export function otlpPoints(request: ExportMetricsRequest): OtlpPoint[] {
+  const out: OtlpPoint[] = [];
+  for (const rm of request.resourceMetrics ?? []) {
+    for (const sm of rm.scopeMetrics ?? []) {
+      const scope = sm.scope?.name ?? '';
+      for (const m of sm.metrics ?? []) {
+        for (const p of m.sum?.dataPoints ?? []) {
+          out.push({ metric: m.name, scope, type: 'sum', monotonic: !!m.sum?.isMonotonic, attributes: attrs(p.attributes), value: p.asDouble ?? p.asInt ?? 0 });
+        }
+        for (const p of m.gauge?.dataPoints ?? []) {
+          out.push({ metric: m.name, scope, type: 'gauge', monotonic: false, attributes: attrs(p.attributes), value: p.asDouble ?? p.asInt ?? 0 });
+        }
+        for (const p of m.histogram?.dataPoints ?? []) {
+          out.push({
+            metric: m.name,
+            scope,
+            type: 'histogram',
+            monotonic: false,
+            attributes: attrs(p.attributes),
+            value: p.count ?? 0,
+            sum: p.sum ?? 0,
+            bucketCounts: p.bucketCounts ?? [],
+            explicitBounds: p.explicitBounds ?? [],
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Resource attributes of a decoded export (the first resource). */
+export function otlpResource(request: ExportMetricsRequest): Record<string, string | number | boolean> {
+  return attrs(request.resourceMetrics?.[0]?.resource?.attributes);
+}
