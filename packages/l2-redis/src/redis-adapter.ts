@@ -162,6 +162,11 @@ export class RedisL2Adapter implements L2Adapter {
     return this.#breaker.state;
   }
 
+  /** The Redis key that holds `key` (for diagnostics and tests). */
+  redisKey(key: ObjectKey): string {
+    return redisKeyOf(this.#o.keyPrefix, key);
+  }
+
   /** The ioredis client (for diagnostics; do not close it). */
   get client(): Redis | Cluster {
     return this.#client;
