@@ -29,7 +29,7 @@ interface Commands {
   touch(key: string): unknown;
   expire(key: string, seconds: number): unknown;
   unlink(key: string): unknown;
-  ping(): unknown;
+  strlen(key: string): unknown;
 }
 
 /** Server replies that mean "this Redis cannot serve now" rather than "this key failed". */
@@ -215,16 +215,27 @@ export class RedisL2Adapter implements L2Adapter {
               keys.push(redisKeyOf(this.#o.keyPrefix, item.key, encoded[i]));
               values.push(encodeValue(item.data, keyChecksum(encoded[i]!)));
             }
-            const replies = await this.#run('SET', end - start, (c, j) =>
-              ttl > 0 ? c.set(keys[j]!, values[j]!, 'EX', ttl) : c.set(keys[j]!, values[j]!),
+            // STRLEN first (same round trip) tells whether SET replaces a value and how big it
+            // was, so usage() stays exact for this adapter's own writes.
+            const replies = await this.#run(
+              'SET',
+              end - start,
+              (c, j) => [
+                c.strlen(keys[j]!),
+                ttl > 0 ? c.set(keys[j]!, values[j]!, 'EX', ttl) : c.set(keys[j]!, values[j]!),
+              ],
+              { perItem: 2 },
             );
-            replies.forEach(([err], j) => {
+            for (let j = 0; j < end - start; j++) {
+              const [lenErr, oldLength] = replies[2 * j]!;
+              const [err] = replies[2 * j + 1]!;
               if (!err) {
                 results[start + j] = true;
-                this.#usedBytes += items[start + j]!.data.byteLength;
-                this.#objects++;
+                const previous = lenErr ? 0 : Number(oldLength);
+                this.#usedBytes += values[j]!.length - previous;
+                if (previous === 0) this.#objects++;
               } else if (isTransportError(err)) failure ??= err;
-            });
+            }
           }
           const dropped = results.reduce((n, ok) => (ok ? n : n + 1), 0);
           this.#metrics.droppedStores.error += dropped;
@@ -338,23 +349,25 @@ export class RedisL2Adapter implements L2Adapter {
           const rkeys = keys.map((k) => redisKeyOf(this.#o.keyPrefix, k));
           const todo = rkeys.map((_, i) => i).filter((i) => !this.#pins.has(rkeys[i]!));
           if (todo.length === 0) return { value: results };
-          const replies = await this.#run('UNLINK', todo.length, (c, j) => c.unlink(rkeys[todo[j]!]!));
+          const replies = await this.#run('UNLINK', todo.length, (c, j) => [c.strlen(rkeys[todo[j]!]!), c.unlink(rkeys[todo[j]!]!)], {
+            perItem: 2,
+          });
           let failure: Error | undefined;
-          let removed = 0;
-          replies.forEach(([err, value], j) => {
+          for (let j = 0; j < todo.length; j++) {
+            const [lenErr, length] = replies[2 * j]!;
+            const [err, value] = replies[2 * j + 1]!;
             if (err) {
               failure ??= err;
-              return;
+              continue;
             }
             if (Number(value) >= 1) {
               results[todo[j]!] = true;
-              removed++;
+              this.#forget(1, lenErr ? 0 : Number(length));
             }
-          });
+          }
           if (failure && isTransportError(failure)) {
             throw new UnavailableError(`Redis L2 delete failed: ${failure.message}`, { cause: failure });
           }
-          this.#forget(removed);
           return { value: results };
         },
       ),
@@ -391,14 +404,18 @@ export class RedisL2Adapter implements L2Adapter {
               }
               const todo = batch.filter((k) => !this.#pins.has(k));
               if (todo.length === 0) continue;
-              const replies = await this.#run('UNLINK', todo.length, (c, j) => c.unlink(todo[j]!), node);
-              for (const [err, value] of replies) {
+              const replies = await this.#run('UNLINK', todo.length, (c, j) => [c.strlen(todo[j]!), c.unlink(todo[j]!)], { perItem: 2, node });
+              for (let j = 0; j < todo.length; j++) {
+                const [lenErr, length] = replies[2 * j]!;
+                const [err, value] = replies[2 * j + 1]!;
                 if (err && isTransportError(err)) throw new UnavailableError(`Redis L2 clear failed: ${err.message}`, { cause: err });
-                if (!err && Number(value) >= 1) removed++;
+                if (!err && Number(value) >= 1) {
+                  removed++;
+                  this.#forget(1, lenErr ? 0 : Number(length));
+                }
               }
             } while (cursor !== '0');
           }
-          this.#forget(removed);
           return { value: removed };
         },
       ),
@@ -406,9 +423,10 @@ export class RedisL2Adapter implements L2Adapter {
   }
 
   /**
-   * Bytes and objects this adapter instance stored minus those it deleted (an estimate of its own
-   * footprint: Redis-side expiry, eviction, overwrites and other writers are not seen).
-   * `capacityBytes` is undefined: Redis enforces its own `maxmemory`.
+   * Value bytes (header included) and objects this adapter instance added to Redis minus those it
+   * replaced or removed: exact for its own writes (each SET and UNLINK is paired with a STRLEN in
+   * the same round trip), blind to Redis-side expiry and eviction and to other writers sharing the
+   * prefix. `capacityBytes` is undefined: Redis enforces its own `maxmemory`.
    */
   usage(): L2Usage {
     return { usedBytes: this.#usedBytes, capacityBytes: undefined, objects: this.#objects };
@@ -438,11 +456,9 @@ export class RedisL2Adapter implements L2Adapter {
     if (this.#closing) throw new ClosedError('RedisL2Adapter', operation);
   }
 
-  #forget(removed: number): void {
-    if (removed === 0 || this.#objects === 0) return;
-    const average = this.#usedBytes / this.#objects;
-    this.#objects = Math.max(0, this.#objects - removed);
-    this.#usedBytes = this.#objects === 0 ? 0 : Math.max(0, Math.round(this.#usedBytes - average * removed));
+  #forget(objects: number, bytes: number): void {
+    this.#objects = Math.max(0, this.#objects - objects);
+    this.#usedBytes = Math.max(0, this.#usedBytes - bytes);
   }
 
   /** Runs `body` if the breaker allows; a transport failure it reports (or throws) counts against the breaker. */
@@ -471,37 +487,49 @@ export class RedisL2Adapter implements L2Adapter {
   }
 
   /**
-   * Sends `count` commands in one round trip: one pipeline (single node) or per-key commands that
-   * ioredis routes per slot and auto-pipelines per node (cluster). Never rejects: a failed or late
-   * round trip becomes an error reply for every command. Records one duration per round trip.
+   * Sends `count` × `perItem` commands in one round trip: one pipeline (single node) or per-key
+   * commands that ioredis routes per slot and auto-pipelines per node (cluster). `issue` sends
+   * item i's commands (returning their promises, which the cluster path awaits). Never rejects: a
+   * failed or late round trip becomes an error reply for every command. Records one duration per
+   * round trip. Replies are flat: item i's k-th command is at i * perItem + k.
    */
-  async #run(command: RedisCommand, count: number, issue: (c: Commands, i: number) => unknown, node?: Redis): Promise<Reply[]> {
+  async #run(
+    command: RedisCommand,
+    count: number,
+    issue: (c: Commands, i: number) => unknown,
+    options: { perItem?: number; node?: Redis } = {},
+  ): Promise<Reply[]> {
+    const perItem = options.perItem ?? 1;
+    const total = count * perItem;
     const started = performance.now();
     let replies: Reply[];
     try {
       let pending: Promise<Reply[]>;
-      if (this.#isCluster && !node) {
+      if (this.#isCluster && !options.node) {
         const client = this.#client as unknown as Commands;
         const all: Promise<Reply>[] = [];
         for (let i = 0; i < count; i++) {
-          all.push(
-            Promise.resolve(issue(client, i)).then(
-              (v): Reply => [null, v],
-              (e: Error): Reply => [e, null],
-            ),
-          );
+          const sent = issue(client, i);
+          for (const p of perItem === 1 ? [sent] : (sent as unknown[])) {
+            all.push(
+              Promise.resolve(p).then(
+                (v): Reply => [null, v],
+                (e: Error): Reply => [e, null],
+              ),
+            );
+          }
         }
         pending = Promise.all(all);
       } else {
-        const pipeline = (node ?? (this.#client as Redis)).pipeline();
+        const pipeline = (options.node ?? (this.#client as Redis)).pipeline();
         for (let i = 0; i < count; i++) issue(pipeline as unknown as Commands, i);
         pending = pipeline.exec().then((r) => (r ?? []) as Reply[]);
       }
       replies = await withDeadline(pending, this.#o.operationTimeoutMs, `Redis ${command} x${count}`);
-      if (replies.length !== count) throw new UnavailableError(`Redis returned ${replies.length} replies for ${count} commands`);
+      if (replies.length !== total) throw new UnavailableError(`Redis returned ${replies.length} replies for ${total} commands`);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
-      replies = new Array<Reply>(count).fill([error, null]);
+      replies = new Array<Reply>(total).fill([error, null]);
     }
     let errorType: RedisErrorType | undefined;
     for (const [err] of replies) {

@@ -5,6 +5,7 @@ import { ClosedError, MemoryLayout, UnavailableError, objectKey, refreshTelemetr
 import { RedisL2Adapter, VALUE_HEADER_BYTES, type RedisL2Options } from '@tierkv/l2-redis';
 import { createTestMeterProvider, freePort, valueOf, waitFor, type TestMeterProvider } from '@tierkv/test-utils';
 import { RedisServer, requireRedisServer } from '@tierkv/test-utils/redis-server';
+import { registerL2AdapterSuite } from '@tierkv/storage/testing';
 
 const MiB = 1024 * 1024;
 let keySeq = 0;
@@ -77,6 +78,12 @@ describe('RedisL2Adapter (real redis-server)', function () {
     expect(unhandled, 'unhandled rejections').to.deep.equal([]);
   });
 
+  registerL2AdapterSuite('RedisL2Adapter, single node', async () => {
+    const a = new RedisL2Adapter({ url: server.url, keyPrefix: `suite${++keySeq}:` });
+    await a.ready();
+    return a;
+  });
+
   async function adapter(options: RedisL2Options = {}): Promise<RedisL2Adapter> {
     const a = new RedisL2Adapter(
       { url: server.url, keyPrefix: `t${++keySeq}:`, ...options },
@@ -97,7 +104,7 @@ describe('RedisL2Adapter (real redis-server)', function () {
     expect(await a.load(keys, targets)).to.deep.equal([true, true, true]);
     targets.forEach((t, i) => expect(Buffer.compare(t, datas[i]!), `value ${i}`).to.equal(0));
     await a.unlock(keys);
-    expect(a.usage()).to.deep.equal({ usedBytes: 24 * MiB, capacityBytes: undefined, objects: 3 });
+    expect(a.usage()).to.deep.equal({ usedBytes: 3 * (8 * MiB + VALUE_HEADER_BYTES), capacityBytes: undefined, objects: 3 });
   });
 
   it('keeps values binary: the Redis value is the 24-byte header followed by the raw payload', async () => {
