@@ -3,7 +3,6 @@ import type { CommandResult } from '../cli.js';
 import { CONTROLLER_CONFIG_FIELDS, DEFAULT_CONTROLLER_CONFIG, controllerConfigSchema, type ControllerConfig } from '../config/controller-config.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import { loadConfigFile } from '../config/config-file.js';
-import { startControllerStack } from '../runtime/controller-stack.js';
 import { waitForShutdownSignal } from '../runtime/shutdown-signal.js';
 import { addConfigOptions, flagValues } from './config-options.js';
 
@@ -32,6 +31,7 @@ export function registerControllerCommand(program: Command, result: CommandResul
       process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
       return;
     }
+    const { startControllerStack } = await import('../runtime/controller-stack.js');
     const stack = await startControllerStack(config, { log: (line) => process.stdout.write(`${line}\n`) });
     const signal = await waitForShutdownSignal();
     process.stdout.write(`tierkv controller: ${signal === 'abort' ? 'stopping' : `${signal} received`}, shutting down\n`);

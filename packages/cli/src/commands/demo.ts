@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import type { CommandResult } from '../cli.js';
 import { DEFAULT_DEMO_CONFIG, DEMO_CONFIG_FIELDS, demoConfigSchema, type DemoConfig } from '../config/demo-config.js';
 import { resolveConfig } from '../config/resolve-config.js';
-import { runDemo } from '../demo/demo-runner.js';
 import { addConfigOptions, flagValues } from './config-options.js';
 
 export function resolveDemoCommandConfig(command: Command, env: Readonly<Record<string, string | undefined>> = process.env): DemoConfig {
@@ -29,6 +28,7 @@ http://127.0.0.1:9464/metrics; OTLP too when OTEL_EXPORTER_OTLP_ENDPOINT is set
   );
   command.action(async (_opts: unknown, cmd: Command) => {
     const config = resolveDemoCommandConfig(cmd);
+    const { runDemo } = await import('../demo/demo-runner.js');
     result.code = await runDemo(config);
   });
   return command;

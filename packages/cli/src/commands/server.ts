@@ -3,7 +3,6 @@ import type { CommandResult } from '../cli.js';
 import { loadConfigFile } from '../config/config-file.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import { DEFAULT_SERVER_CONFIG, SERVER_CONFIG_FIELDS, serverConfigSchema, type ServerConfig } from '../config/server-config.js';
-import { startServerStack } from '../runtime/server-stack.js';
 import { waitForShutdownSignal } from '../runtime/shutdown-signal.js';
 import { addConfigOptions, flagValues } from './config-options.js';
 
@@ -39,6 +38,8 @@ OTEL_EXPORTER_OTLP_ENDPOINT, ...). SIGTERM/SIGINT drain requests, flush L2 and e
       process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
       return;
     }
+    // Loaded on demand: --help and config errors stay fast without zeromq and the SDK.
+    const { startServerStack } = await import('../runtime/server-stack.js');
     const stack = await startServerStack(config, { log: (line) => process.stdout.write(`${line}\n`) });
     const signal = await waitForShutdownSignal();
     process.stdout.write(`tierkv server: ${signal === 'abort' ? 'stopping' : `${signal} received`}, shutting down\n`);

@@ -1,7 +1,133 @@
-import { UnavailableError } from '@tierkv/core';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { TierkvClient } from '@tierkv/server';
 import type { DemoConfig } from '../config/demo-config.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { startCliTelemetry } from '../runtime/cli-telemetry.js';
+import { startServerStack } from '../runtime/server-stack.js';
+import { waitForShutdownSignal } from '../runtime/shutdown-signal.js';
+import { withTimeout } from '../runtime/step-timeout.js';
+import { runClientLoop } from './client-loop.js';
+import { demoLayout } from './demo-layout.js';
+import { DemoStats } from './demo-stats.js';
+import { formatSize } from './format.js';
+import { ProgressReporter } from './progress.js';
+import { renderSummary } from './summary.js';
+import { InferenceWorkload } from './workload.js';
 
-export async function runDemo(config: DemoConfig): Promise<number> {
-  void config;
-  throw new UnavailableError('the demo is not available yet');
+export interface DemoIo {
+  readonly out: NodeJS.WriteStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * `tierkv demo`: telemetry (Prometheus on 127.0.0.1:9464, OTLP per OTEL_*), the cache controller,
+ * the storage server with L1 + filesystem L2 on loopback, then `clients` TierkvClients running the
+ * synthetic inference workload for `duration` seconds (or until Ctrl-C), then a clean shutdown
+ * and the summary. Resolves with the exit code.
+ */
+export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.stdout, env: process.env }): Promise<number> {
+  const out = (line: string) => io.out.write(`${line}\n`);
+  const dataDir = resolve(config.dataDir);
+  const l2Dir = join(dataDir, 'l2');
+  if (config.fresh) await rm(l2Dir, { recursive: true, force: true });
+
+  const telemetry = await startCliTelemetry({
+    exporters: config.metrics.exporters,
+    serviceName: 'tierkv-demo',
+    prometheus: { host: config.metrics.host, port: config.metrics.port },
+    defaultExportIntervalMillis: 5_000,
+    env: io.env,
+  });
+  const notes: string[] = [];
+  const closers: { what: string; close: () => Promise<unknown> }[] = [{ what: 'telemetry', close: () => telemetry.shutdown() }];
+  const closeAll = async () => {
+    for (const c of closers.splice(0).reverse()) {
+      await withTimeout(c.what, 20_000, c.close()).catch((err: unknown) => notes.push(`${c.what}: ${(err as Error).message}`));
+    }
+  };
+
+  try {
+    const serverConfig: ServerConfig = {
+      l1: { size: config.l1.size, eviction: config.l1.eviction, watermark: 0.8, evictionRatio: 0.1 },
+      chunkSize: config.chunkTokens,
+      l2: { fs: { enabled: true, path: l2Dir, budget: config.l2.fsBudget }, redis: { url: config.l2.redisUrl } },
+      // Free loopback ports: a demo must not collide with a real server on the default ports.
+      server: { host: '127.0.0.1', port: 0, httpHost: '127.0.0.1', httpPort: 0 },
+      metrics: {},
+      controller: {},
+    };
+    const stack = await startServerStack(serverConfig, { telemetry, env: io.env });
+    closers.push({ what: 'server', close: () => stack.close() });
+
+    const layout = demoLayout(config.chunkTokens, config.chunkBytes);
+    const clients = Array.from({ length: config.clients }, () => new TierkvClient({ endpoint: stack.addresses.endpoint, layout, timeoutMs: 30_000 }));
+    closers.push({ what: 'clients', close: async () => clients.forEach((c) => c.close()) });
+    await Promise.all(clients.map((c) => c.ping({ timeoutMs: 10_000 })));
+
+    const endpoints: { name: string; url: string }[] = [];
+    if (telemetry.prometheusUrl) endpoints.push({ name: 'metrics (Prometheus)', url: telemetry.prometheusUrl });
+    if (telemetry.exporters.includes('otlp')) endpoints.push({ name: 'metrics (OTLP push)', url: telemetry.config.otlp.endpoint });
+    if (stack.addresses.httpUrl) {
+      endpoints.push({ name: 'server status', url: `${stack.addresses.httpUrl}/status` });
+      if (telemetry.exporters.includes('prometheus')) endpoints.push({ name: 'server metrics', url: `${stack.addresses.httpUrl}/metrics` });
+    }
+    endpoints.push({ name: 'server (ZeroMQ)', url: stack.addresses.endpoint });
+
+    out(
+      `tierkv demo: ${config.clients} client${config.clients === 1 ? '' : 's'} for ${config.duration} s (seed ${config.seed}); ` +
+        `L1 ${formatSize(config.l1.size)}, fs L2 ${l2Dir} (budget ${formatSize(config.l2.fsBudget)})${config.l2.redisUrl ? `, redis L2 ${config.l2.redisUrl}` : ''}; ` +
+        `chunks of ${config.chunkTokens} tokens, ${formatSize(layout.byteSize)} (${layout.toString()})`,
+    );
+    for (const e of endpoints) out(`  ${e.name.padEnd(22)} ${e.url}`);
+
+    const stats = new DemoStats();
+    const abort = new AbortController();
+    const signalled = waitForShutdownSignal({ abort: abort.signal });
+    void signalled.then((s) => {
+      if (s !== 'abort') {
+        notes.push(`stopped early by ${s}`);
+        abort.abort();
+      }
+    });
+    const usageText = () => {
+      const u = stack.storage.usage();
+      const l2 = u.l2.map((t) => `${t.adapter} ${formatSize(t.usedBytes)}`).join(' ');
+      return `L1 ${formatSize(u.l1.usedBytes)}/${formatSize(u.l1.capacityBytes)} ${l2}`;
+    };
+    const progress = new ProgressReporter(stats, { stream: io.out, durationS: config.duration, extra: usageText });
+    progress.start();
+    const deadline = performance.now() + config.duration * 1000;
+    await Promise.all(
+      clients.map((client, i) =>
+        runClientLoop({
+          client,
+          workload: new InferenceWorkload(i, { seed: config.seed, chunkTokens: config.chunkTokens, sessionsPerClient: config.sessions }),
+          layout,
+          stats,
+          deadline,
+          signal: abort.signal,
+        }),
+      ),
+    );
+    const elapsedS = (performance.now() - stats.startedAt) / 1000;
+    progress.stop();
+    abort.abort();
+
+    const usage = stack.storage.usage();
+    const tiers = [
+      { name: 'L1', usage: `${formatSize(usage.l1.usedBytes)} of ${formatSize(usage.l1.capacityBytes)}, ${usage.l1.objects} chunks` },
+      ...usage.l2.map((t) => ({
+        name: `L2 ${t.adapter}`,
+        usage: `${formatSize(t.usedBytes)}${t.capacityBytes !== undefined ? ` of ${formatSize(t.capacityBytes)}` : ''}, ${t.objects} chunks`,
+      })),
+    ];
+    await closeAll();
+    io.out.write(
+      renderSummary({ stats, elapsedS, clients: config.clients, seed: config.seed, chunkBytes: layout.byteSize, tiers, endpoints, notes }),
+    );
+    return stats.requests > 0 && stats.verifyFailures === 0 ? 0 : 1;
+  } finally {
+    await closeAll();
+  }
 }

@@ -9,6 +9,8 @@ export interface CliTelemetryOptions {
   /** The flag that sets the Prometheus port, for the "port in use" message. @default '--metrics-port' */
   readonly portFlag?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Push interval when OTEL_METRIC_EXPORT_INTERVAL is unset (the demo exports every few seconds). */
+  readonly defaultExportIntervalMillis?: number;
 }
 
 /**
@@ -26,6 +28,9 @@ export async function startCliTelemetry(options: CliTelemetryOptions): Promise<T
     env,
     // OTEL_SERVICE_NAME still wins: it is the operator's name for this process.
     ...(env.OTEL_SERVICE_NAME ? {} : { serviceName: options.serviceName }),
+    ...(options.defaultExportIntervalMillis !== undefined && !env.OTEL_METRIC_EXPORT_INTERVAL && !env.OTEL_METRIC_EXPORT_TIMEOUT
+      ? { exportIntervalMillis: options.defaultExportIntervalMillis }
+      : {}),
     ...(options.exporters !== undefined ? { exporters: options.exporters as StartTelemetryOptions['exporters'] } : {}),
   };
   try {

