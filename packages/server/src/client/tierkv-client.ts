@@ -282,7 +282,9 @@ export class TierkvClient {
     const id = this.#nextId;
     this.#nextId = this.#nextId >= MAX_ID ? 1 : this.#nextId + 1;
     body['type'] = type;
-    body['timeoutMs'] = timeoutMs;
+    // The server gives up a little earlier, so a slow request ends in its typed TIMEOUT reply
+    // rather than in a local timeout that leaves the reply to arrive late.
+    body['timeoutMs'] = Math.max(1, timeoutMs - Math.min(100, Math.floor(timeoutMs / 10)));
     const frames = encodeRequest(id, body, chunks);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

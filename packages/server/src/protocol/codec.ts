@@ -48,7 +48,8 @@ export function decodeHeader(frame: Uint8Array | undefined): Record<string, unkn
   } catch (err) {
     throw new WireError('MALFORMED', `frame 1 is not valid msgpack: ${(err as Error).message}`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+  // Only a plain map: msgpack extensions decode to other objects (Date, Error, Set …).
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) {
     throw new WireError('MALFORMED', 'frame 1 must be a msgpack map (the request header)');
   }
   return value as Record<string, unknown>;
