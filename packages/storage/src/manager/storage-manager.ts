@@ -82,6 +82,15 @@ export class StorageManager {
     this.#check('reserveWrite');
     const results = this.#l1.reserveWrite(keys, layout, mode);
     const out = results.map((r) => (r.code === 'SUCCESS' ? r.obj : undefined));
+    if (keys.length > 1 && results.some((r) => r.code === 'OUT_OF_MEMORY')) {
+      // L1 batches are all-or-nothing on memory; like LMCache, hand out what fits, in key order.
+      for (let i = 0; i < keys.length; i++) {
+        if (results[i]!.code !== 'OUT_OF_MEMORY') continue;
+        const [one] = this.#l1.reserveWrite([keys[i]!], layout, mode);
+        if (one!.code === 'SUCCESS') out[i] = one!.obj;
+        else if (one!.code === 'OUT_OF_MEMORY') break;
+      }
+    }
     const ok: ObjectKey[] = [];
     const failed: ObjectKey[] = [];
     out.forEach((o, i) => (o ? ok : failed).push(keys[i]!));
@@ -183,9 +192,9 @@ export class StorageManager {
   async delete(keys: readonly ObjectKey[]): Promise<void> {
     this.#check('delete');
     if (keys.length === 0) return;
-    const l1 = this.#l1.delete(keys);
-    // A write-through still in flight would bring a deleted key back into L2: let it land first.
+    // A write-through in flight holds an L1 read lock and would bring the key back into L2: let it land first.
     if (keys.some((k) => this.#store.isPending(k))) await this.#store.flush();
+    const l1 = this.#l1.delete(keys);
     const l2 = await Promise.all(this.#adapters.map((a) => a.delete(keys)));
     const gone = keys.filter((_, i) => l1[i]!.code === 'SUCCESS' || l2.some((r) => r[i]));
     if (gone.length > 0) this.#emit((l) => l.onSmKeysDeleted?.(gone));
@@ -194,11 +203,10 @@ export class StorageManager {
   /** Drops every unlocked object from L1 (and, with `{ l2: true }`, clears L2 too). */
   async clear(options: { l2?: boolean } = {}): Promise<void> {
     this.#check('clear');
+    // Pending write-throughs hold read locks: let them land so clear() finds their objects unlocked.
+    await this.#store.flush();
     this.#l1.clear();
-    if (options.l2) {
-      await this.#store.flush();
-      await Promise.all(this.#adapters.map((a) => a.clear()));
-    }
+    if (options.l2) await Promise.all(this.#adapters.map((a) => a.clear()));
   }
 
   usage(): StorageUsage {
