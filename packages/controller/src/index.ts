@@ -1,1 +1,36 @@
-export {};
+export { CacheController } from './controller/cache-controller.js';
+export type { ControllerAddresses } from './controller/cache-controller.js';
+export {
+  DEFAULT_CONTROLLER_OPTIONS,
+  resolveControllerOptions,
+  controllerOptionsFromEnv,
+} from './controller/controller-options.js';
+export type { CacheControllerOptions, ResolvedCacheControllerOptions, MetricsScrape } from './controller/controller-options.js';
+export type { ControllerStats } from './controller/controller-stats.js';
+
+export { WorkerClient } from './worker-client/worker-client.js';
+export type { WorkerStorage } from './worker-client/worker-client.js';
+export { DEFAULT_WORKER_CLIENT_OPTIONS } from './worker-client/worker-client-options.js';
+export type {
+  WorkerClientOptions,
+  ResolvedWorkerClientOptions,
+  ControllerEndpoints,
+  WorkerFaults,
+} from './worker-client/worker-client-options.js';
+
+export { ControllerClient } from './client/controller-client.js';
+export type { ControllerClientOptions } from './client/controller-client.js';
+
+export { encodeMessage, decodeMessage, decodeReply } from './protocol/codec.js';
+export { PROTOCOL_VERSION, OP_ADMIT, OP_EVICT } from './protocol/messages.js';
+export type {
+  ControllerMsg,
+  ReplyMsg,
+  WireScope,
+  LookupHolder,
+  WorkerInfo,
+  WorkerCommand,
+  FullSyncReason,
+  SyncState,
+} from './protocol/messages.js';
+export { hashesToBytes, bytesToHashes } from './pool/chunk-hash.js';

@@ -1,0 +1,47 @@
+import { ProtocolError } from '@tierkv/core';
+import { hashesToBytes } from '../pool/chunk-hash.js';
+import { decodeReply, encodeMessage } from '../protocol/codec.js';
+import type { ControllerMsg, LookupHolder, ReplyMsg, WireScope, WorkerInfo } from '../protocol/messages.js';
+import { RequestChannel } from '../protocol/request-channel.js';
+
+export interface ControllerClientOptions {
+  /** The controller's ROUTER endpoint, e.g. `tcp://127.0.0.1:9301`. */
+  router: string;
+  /** Deadline per request; the socket is recreated after one passes. @default 3_000 */
+  timeoutMs?: number;
+}
+
+/** Asks a controller over ZeroMQ which workers hold a prefix (what a KV-aware router needs). */
+export class ControllerClient {
+  readonly #channel: RequestChannel;
+
+  constructor(options: ControllerClientOptions) {
+    this.#channel = new RequestChannel(options.router, options.timeoutMs ?? 3_000);
+  }
+
+  /** Holders of the longest prefixes of `hashes` (16-hex-char chunk hashes) or `tokens`, longest first. */
+  async lookup(input: { hashes: readonly string[] } | { tokens: readonly number[] }, scope: Partial<WireScope> & { modelName: string }): Promise<LookupHolder[]> {
+    const s: WireScope = { modelName: scope.modelName, kvRank: scope.kvRank ?? 0, cacheSalt: scope.cacheSalt ?? '' };
+    const msg: ControllerMsg = 'hashes' in input ? { t: 'lookup', scope: s, hashes: hashesToBytes(input.hashes) } : { t: 'lookup', scope: s, tokens: input.tokens };
+    const reply = await this.#request(msg);
+    if (reply.t !== 'lookup_ok') throw new ProtocolError(`unexpected reply ${reply.t} to lookup`);
+    return [...reply.holders];
+  }
+
+  async workers(): Promise<WorkerInfo[]> {
+    const reply = await this.#request({ t: 'query_workers' });
+    if (reply.t !== 'workers_ok') throw new ProtocolError(`unexpected reply ${reply.t} to query_workers`);
+    return [...reply.workers];
+  }
+
+  async #request(msg: ControllerMsg): Promise<ReplyMsg> {
+    const d = decodeReply(await this.#channel.request(encodeMessage(msg)));
+    if (!d.ok) throw new ProtocolError(`invalid reply from the controller: ${d.detail}`);
+    if (d.msg.t === 'error') throw new ProtocolError(`controller refused ${msg.t}: ${d.msg.message}`);
+    return d.msg;
+  }
+
+  close(): void {
+    this.#channel.close();
+  }
+}

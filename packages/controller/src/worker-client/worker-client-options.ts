@@ -1,0 +1,117 @@
+import { ConfigError, type TelemetryOptions } from '@tierkv/core';
+
+/** Where the controller listens (see CacheController.addresses). */
+export interface ControllerEndpoints {
+  /** The controller's PULL socket, e.g. `tcp://127.0.0.1:9300`. */
+  readonly pull: string;
+  /** The controller's ROUTER socket, e.g. `tcp://127.0.0.1:9301`. */
+  readonly router: string;
+  /** The separate heartbeat ROUTER, if the controller has one. */
+  readonly heartbeat?: string;
+}
+
+/** Test hook: decide to lose an outbound PUSH message (the worker still numbers it). */
+export interface WorkerFaults {
+  dropPush?(type: 'kv_batch' | 'sync_batch'): boolean;
+}
+
+export interface WorkerClientOptions extends TelemetryOptions {
+  controller: ControllerEndpoints;
+  /** The serving instance this worker belongs to. Required. */
+  instanceId: string;
+  /** The worker's number within its instance. @default 0 */
+  workerId?: number;
+  /** Location name for L1 events. @default 'l1' */
+  location?: string;
+  /** Also report L2 stores/deletes, under location `l2:<adapter>`. @default false */
+  trackL2?: boolean;
+  /** Send a batch once this many events are pending. @default 512 */
+  batchSize?: number;
+  /** Send pending events at least this often. @default 20 */
+  flushIntervalMs?: number;
+  /** @default 1_000 */
+  heartbeatIntervalMs?: number;
+  /** Deadline for one request/reply; after it the DEALER is recreated. @default 3_000 */
+  requestTimeoutMs?: number;
+  /** Deadline for one PUSH send (blocked by a full queue). @default 1_000 */
+  sendTimeoutMs?: number;
+  /** Keys per full sync batch. @default 5_000 */
+  syncBatchSize?: number;
+  /** Rounds of resending missing sync batches before giving up. @default 5 */
+  syncResendRounds?: number;
+  /** Wait before asking for the status of a sync whose batches are still in flight. @default 50 */
+  syncPollIntervalMs?: number;
+  /** Events buffered at most (while the controller is slow or a sync runs); beyond it they are dropped and a gap tells the controller. @default 1_000_000 */
+  maxPendingEvents?: number;
+  /** Fault injection for tests. */
+  faults?: WorkerFaults;
+}
+
+export interface ResolvedWorkerClientOptions {
+  readonly controller: ControllerEndpoints;
+  readonly instanceId: string;
+  readonly workerId: number;
+  readonly location: string;
+  readonly trackL2: boolean;
+  readonly batchSize: number;
+  readonly flushIntervalMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly requestTimeoutMs: number;
+  readonly sendTimeoutMs: number;
+  readonly syncBatchSize: number;
+  readonly syncResendRounds: number;
+  readonly syncPollIntervalMs: number;
+  readonly maxPendingEvents: number;
+  readonly faults: WorkerFaults | undefined;
+}
+
+export const DEFAULT_WORKER_CLIENT_OPTIONS = Object.freeze({
+  workerId: 0,
+  location: 'l1',
+  trackL2: false,
+  batchSize: 512,
+  flushIntervalMs: 20,
+  heartbeatIntervalMs: 1_000,
+  requestTimeoutMs: 3_000,
+  sendTimeoutMs: 1_000,
+  syncBatchSize: 5_000,
+  syncResendRounds: 5,
+  syncPollIntervalMs: 50,
+  maxPendingEvents: 1_000_000,
+});
+
+export function resolveWorkerClientOptions(o: WorkerClientOptions): ResolvedWorkerClientOptions {
+  const d = DEFAULT_WORKER_CLIENT_OPTIONS;
+  if (!o || typeof o.controller?.pull !== 'string' || typeof o.controller?.router !== 'string') {
+    throw new ConfigError('worker.controller', 'expected { pull, router } endpoints, e.g. the CacheController\'s addresses');
+  }
+  if (typeof o.instanceId !== 'string' || o.instanceId.length === 0 || o.instanceId.length > 256) {
+    throw new ConfigError('worker.instanceId', 'expected a non-empty string of at most 256 characters');
+  }
+  const pos = (field: string, v: number | undefined, dflt: number, integer = true): number => {
+    const n = v ?? dflt;
+    if (typeof n !== 'number' || !(n > 0) || (integer && !Number.isInteger(n))) throw new ConfigError(`worker.${field}`, `expected a positive ${integer ? 'integer' : 'number'}, got ${n}`);
+    return n;
+  };
+  const workerId = o.workerId ?? d.workerId;
+  if (!Number.isInteger(workerId) || workerId < 0 || workerId > 0xffff_ffff) throw new ConfigError('worker.workerId', `expected an integer in [0, 2^32), got ${workerId}`);
+  const location = o.location ?? d.location;
+  if (typeof location !== 'string' || location.length === 0 || location.length > 256) throw new ConfigError('worker.location', 'expected a non-empty string');
+  return {
+    controller: o.controller,
+    instanceId: o.instanceId,
+    workerId,
+    location,
+    trackL2: o.trackL2 ?? d.trackL2,
+    batchSize: pos('batchSize', o.batchSize, d.batchSize),
+    flushIntervalMs: pos('flushIntervalMs', o.flushIntervalMs, d.flushIntervalMs, false),
+    heartbeatIntervalMs: pos('heartbeatIntervalMs', o.heartbeatIntervalMs, d.heartbeatIntervalMs, false),
+    requestTimeoutMs: pos('requestTimeoutMs', o.requestTimeoutMs, d.requestTimeoutMs),
+    sendTimeoutMs: pos('sendTimeoutMs', o.sendTimeoutMs, d.sendTimeoutMs),
+    syncBatchSize: pos('syncBatchSize', o.syncBatchSize, d.syncBatchSize),
+    syncResendRounds: pos('syncResendRounds', o.syncResendRounds, d.syncResendRounds),
+    syncPollIntervalMs: pos('syncPollIntervalMs', o.syncPollIntervalMs, d.syncPollIntervalMs, false),
+    maxPendingEvents: pos('maxPendingEvents', o.maxPendingEvents, d.maxPendingEvents),
+    faults: o.faults,
+  };
+}

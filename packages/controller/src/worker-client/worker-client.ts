@@ -1,0 +1,279 @@
+import { ClosedError, debugLogger, type ObjectKey } from '@tierkv/core';
+import type { L1Listener, L2Listener, StorageManagerListener } from '@tierkv/storage';
+import { OP_ADMIT, OP_EVICT, type ReplyMsg, type WorkerCommand } from '../protocol/messages.js';
+import { ControllerConnection } from './controller-connection.js';
+import { EventBatcher } from './event-batcher.js';
+import { runFullSync } from './full-sync-sender.js';
+import { KeyTracker } from './key-tracker.js';
+import { resolveWorkerClientOptions, type ResolvedWorkerClientOptions, type WorkerClientOptions } from './worker-client-options.js';
+import { WorkerMetrics } from './worker-metrics.js';
+import { WorkerStats } from './worker-stats.js';
+
+const log = debugLogger('tierkv:worker');
+
+/** What the worker client needs from its storage: a StorageManager (or an L1Manager) fits. */
+export interface WorkerStorage {
+  addListener(listener: StorageManagerListener & L1Listener & L2Listener): () => void;
+  /** Used by the controller's `clear` command. */
+  clear?(): unknown;
+}
+
+/**
+ * Reports a StorageManager's keys to the cache controller: admits on L1 write finished, evicts on
+ * L1 delete/eviction, batched and numbered per location; registers, heartbeats, and runs the full
+ * syncs the controller asks for. Sending never blocks the storage path: listener callbacks only
+ * append to a buffer.
+ */
+export class WorkerClient {
+  readonly options: ResolvedWorkerClientOptions;
+  readonly stats = new WorkerStats();
+  readonly #tracker = new KeyTracker();
+  readonly #batcher: EventBatcher;
+  readonly #metrics: WorkerMetrics;
+  #conn: ControllerConnection | undefined;
+  #detach: (() => void) | undefined;
+  #storage: WorkerStorage | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+  #heartbeatRunning = false;
+  #syncRunning: Promise<void> | undefined;
+  #registered = false;
+  #epoch: string | undefined;
+  #state: 'new' | 'running' | 'closed' = 'new';
+
+  constructor(options: WorkerClientOptions) {
+    this.options = resolveWorkerClientOptions(options);
+    this.#batcher = new EventBatcher(this.options.instanceId, this.options.workerId, this.options.maxPendingEvents);
+    this.#metrics = new WorkerMetrics(this.stats, { pending: () => this.#batcher.pending, tracked: () => this.#tracker.size }, { meterProvider: options.meterProvider });
+  }
+
+  /** Whether the controller has accepted this worker's registration (and not forgotten it since). */
+  get registered(): boolean {
+    return this.#registered;
+  }
+
+  get syncing(): boolean {
+    return this.#syncRunning !== undefined;
+  }
+
+  /** Keys reported as held (what a full sync would send). */
+  get trackedKeys(): number {
+    return this.#tracker.size;
+  }
+
+  /** Connects, attaches to `storage`, and registers (retried by the heartbeat loop until it works). */
+  async start(storage?: WorkerStorage): Promise<void> {
+    if (this.#state === 'closed') throw new ClosedError('WorkerClient', 'start');
+    if (this.#state === 'running') throw new Error('WorkerClient.start() was already called');
+    this.#state = 'running';
+    const o = this.options;
+    this.#conn = new ControllerConnection(o.controller, o, this.stats, this.#metrics);
+    if (storage) this.attach(storage);
+    this.#flushTimer = setInterval(() => void this.flush(), o.flushIntervalMs);
+    this.#flushTimer.unref();
+    this.#heartbeatTimer = setInterval(() => void this.heartbeat(), o.heartbeatIntervalMs);
+    this.#heartbeatTimer.unref();
+    await this.#register().catch((err: unknown) => log('register failed (will retry): %s', (err as Error).message));
+  }
+
+  /** Listens to a storage's events (start() does this when given a storage). */
+  attach(storage: WorkerStorage): void {
+    this.#detach?.();
+    this.#storage = storage;
+    const loc = this.options.location;
+    const listener: StorageManagerListener & L1Listener & L2Listener = {
+      onL1KeysWriteFinished: (keys) => this.admit(keys, loc),
+      onL1KeysDeleted: (keys) => this.evict(keys, loc),
+      onL1KeysEvicted: (keys) => this.evict(keys, loc),
+    };
+    if (this.options.trackL2) {
+      listener.onL2KeysStored = (adapter, keys) => this.admit(keys, `l2:${adapter}`);
+      listener.onL2KeysDeleted = (adapter, keys) => this.evict(keys, `l2:${adapter}`);
+    }
+    this.#detach = storage.addListener(listener);
+  }
+
+  /** Reports keys as now held at `location` (the listener calls this; other sources may too). */
+  admit(keys: readonly ObjectKey[], location = this.options.location): void {
+    this.#record(keys, location, OP_ADMIT);
+  }
+
+  /** Reports keys as gone from `location`. */
+  evict(keys: readonly ObjectKey[], location = this.options.location): void {
+    this.#record(keys, location, OP_EVICT);
+  }
+
+  #record(keys: readonly ObjectKey[], location: string, op: typeof OP_ADMIT | typeof OP_EVICT): void {
+    if (this.#state === 'closed') return;
+    for (const k of keys) {
+      const p = this.#tracker.partition(location, k);
+      const changed = op === OP_ADMIT ? this.#tracker.admit(p, k.chunkHash) : this.#tracker.evict(p, k.chunkHash);
+      if (changed) this.#batcher.add(p, op, k.chunkHash);
+    }
+    if (this.#batcher.pending >= this.options.batchSize && !this.#batcher.frozen) queueMicrotask(() => void this.flush());
+  }
+
+  /** Sends every pending event now (resolves when handed to ZeroMQ). */
+  flush(): Promise<void> {
+    if (!this.#flushing) {
+      this.#flushing = this.#flushNow().finally(() => (this.#flushing = undefined));
+      return this.#flushing;
+    }
+    // A flush is running: chain one more so events added meanwhile go too.
+    return this.#flushing.then(() => this.flush());
+  }
+
+  async #flushNow(): Promise<void> {
+    const conn = this.#conn;
+    if (!conn || this.#state !== 'running') return;
+    for (;;) {
+      const msgs = this.#batcher.drain(this.options.batchSize);
+      if (msgs.length === 0) return;
+      for (const m of msgs) {
+        const n = m.ops.length;
+        if (this.options.faults?.dropPush?.('kv_batch')) {
+          this.stats.dropped.fault += n;
+          continue;
+        }
+        if (!(await conn.push(m))) {
+          this.stats.dropped.send_failed += n;
+          continue;
+        }
+        this.stats.batchesSent++;
+        this.#metrics.batch(n);
+        for (let i = 0; i < n; i++) m.ops[i] === OP_ADMIT ? this.stats.admitsSent++ : this.stats.evictsSent++;
+      }
+    }
+  }
+
+  async #register(): Promise<void> {
+    const conn = this.#conn;
+    if (!conn) return;
+    const o = this.options;
+    await this.flush();
+    const reply = await conn.request('register', {
+      t: 'register',
+      instanceId: o.instanceId,
+      workerId: o.workerId,
+      version: 1,
+      seqs: this.#batcher.seqs(),
+      keyCount: this.#tracker.size,
+    });
+    if (reply.t !== 'register_ok') throw new Error(`unexpected reply ${reply.t} to register`);
+    this.#registered = true;
+    this.#epoch = reply.epoch;
+    this.stats.registrations++;
+    log('registered with controller %s', reply.epoch);
+    this.#execute(reply.commands);
+  }
+
+  /** One heartbeat round trip (the timer calls this; tests may call it directly). */
+  async heartbeat(): Promise<void> {
+    if (this.#heartbeatRunning || this.#state !== 'running' || !this.#conn) return;
+    this.#heartbeatRunning = true;
+    try {
+      if (!this.#registered) {
+        await this.#register();
+        return;
+      }
+      // Report the numbers of events already handed to the PUSH socket only.
+      await this.flush();
+      const reply: ReplyMsg = await this.#conn.request('heartbeat', {
+        t: 'heartbeat',
+        instanceId: this.options.instanceId,
+        workerId: this.options.workerId,
+        seqs: this.#batcher.seqs(),
+        keyCount: this.#tracker.size,
+      });
+      if (reply.t !== 'heartbeat_ok') return;
+      if (!reply.known || reply.epoch !== this.#epoch) {
+        // The controller restarted or forgot us: register again; it will ask for a full sync.
+        this.#registered = false;
+        await this.#register();
+        return;
+      }
+      this.#execute(reply.commands);
+    } catch (err) {
+      log('heartbeat failed: %s', (err as Error).message);
+    } finally {
+      this.#heartbeatRunning = false;
+    }
+  }
+
+  #execute(commands: readonly WorkerCommand[]): void {
+    for (const c of commands) {
+      if (c.c === 'full_sync') void this.fullSync(c.reason);
+      else if (c.c === 'register') this.#registered = false;
+      else if (c.c === 'clear') {
+        try {
+          void Promise.resolve(this.#storage?.clear?.()).catch((err: unknown) => log('clear failed: %s', (err as Error).message));
+        } catch (err) {
+          log('clear failed: %s', (err as Error).message);
+        }
+      }
+    }
+  }
+
+  /** Runs one full sync now (the controller's command does this); resolves when it ends. */
+  fullSync(reason = 'manual'): Promise<void> {
+    if (this.#syncRunning) return this.#syncRunning;
+    this.#syncRunning = this.#fullSyncNow(reason).finally(() => (this.#syncRunning = undefined));
+    return this.#syncRunning;
+  }
+
+  async #fullSyncNow(reason: string): Promise<void> {
+    const conn = this.#conn;
+    if (!conn || this.#state !== 'running') return;
+    const o = this.options;
+    log('full sync (%s): %d keys', reason, this.#tracker.size);
+    // Freeze: everything numbered so far goes out first; later events wait and follow the snapshot.
+    await this.flush();
+    this.#batcher.frozen = true;
+    let outcome: 'completed' | 'failed' | 'rejected' = 'failed';
+    try {
+      outcome = await runFullSync(conn, this.stats, {
+        instanceId: o.instanceId,
+        workerId: o.workerId,
+        snapshot: this.#tracker.snapshot(),
+        seqs: this.#batcher.seqs(),
+        batchSize: o.syncBatchSize,
+        resendRounds: o.syncResendRounds,
+        pollIntervalMs: o.syncPollIntervalMs,
+        dropPush: o.faults?.dropPush ? () => o.faults!.dropPush!('sync_batch') : undefined,
+      });
+    } catch (err) {
+      log('full sync failed: %s', (err as Error).message);
+    } finally {
+      this.stats.syncRuns[outcome]++;
+      this.#batcher.frozen = false;
+    }
+    if (this.#state === 'running') await this.flush();
+  }
+
+  /** Deregisters (best effort, bounded by the request timeout) and closes the sockets. */
+  async close(options: { deregister?: boolean } = {}): Promise<void> {
+    if (this.#state === 'closed') return;
+    const conn = this.#conn;
+    if (conn && this.#state === 'running' && options.deregister !== false) {
+      await this.flush().catch(() => undefined);
+      if (this.#registered) {
+        await conn
+          .request('deregister', { t: 'deregister', instanceId: this.options.instanceId, workerId: this.options.workerId })
+          .catch((err: unknown) => log('deregister failed: %s', (err as Error).message));
+      }
+    }
+    this.#state = 'closed';
+    this.#detach?.();
+    clearInterval(this.#flushTimer);
+    clearInterval(this.#heartbeatTimer);
+    conn?.close();
+    await this.#syncRunning?.catch(() => undefined);
+    this.#metrics.close();
+  }
+
+  /** Closes without deregistering or flushing, as a crash would (tests). */
+  kill(): Promise<void> {
+    return this.close({ deregister: false });
+  }
+}
