@@ -4,6 +4,7 @@ import { TierkvClient } from '@tierkv/server';
 import type { DemoConfig } from '../config/demo-config.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { startCliTelemetry } from '../runtime/cli-telemetry.js';
+import { startControllerStack, type RunningControllerStack } from '../runtime/controller-stack.js';
 import { startServerStack } from '../runtime/server-stack.js';
 import { waitForShutdownSignal } from '../runtime/shutdown-signal.js';
 import { withTimeout } from '../runtime/step-timeout.js';
@@ -48,6 +49,14 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
   };
 
   try {
+    let controller: RunningControllerStack | undefined;
+    if (config.controller.enabled) {
+      controller = await startControllerStack(
+        { host: '127.0.0.1', pullPort: 0, routerPort: 0, httpHost: '127.0.0.1', httpPort: 0, chunkSize: config.chunkTokens, metrics: {} },
+        { telemetry, env: io.env },
+      );
+      closers.push({ what: 'controller', close: () => controller!.close() });
+    }
     const serverConfig: ServerConfig = {
       l1: { size: config.l1.size, eviction: config.l1.eviction, watermark: 0.8, evictionRatio: 0.1 },
       chunkSize: config.chunkTokens,
@@ -55,7 +64,9 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
       // Free loopback ports: a demo must not collide with a real server on the default ports.
       server: { host: '127.0.0.1', port: 0, httpHost: '127.0.0.1', httpPort: 0 },
       metrics: {},
-      controller: {},
+      controller: controller
+        ? { url: controller.addresses.router, pullUrl: controller.addresses.pull, instanceId: 'tierkv-demo', workerId: 0 }
+        : {},
     };
     const stack = await startServerStack(serverConfig, { telemetry, env: io.env });
     closers.push({ what: 'server', close: () => stack.close() });
@@ -73,6 +84,7 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
       if (telemetry.exporters.includes('prometheus')) endpoints.push({ name: 'server metrics', url: `${stack.addresses.httpUrl}/metrics` });
     }
     endpoints.push({ name: 'server (ZeroMQ)', url: stack.addresses.endpoint });
+    if (controller?.addresses.http) endpoints.push({ name: 'controller workers', url: `${controller.addresses.http}/workers` });
 
     out(
       `tierkv demo: ${config.clients} client${config.clients === 1 ? '' : 's'} for ${config.duration} s (seed ${config.seed}); ` +
@@ -122,6 +134,13 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
         usage: `${formatSize(t.usedBytes)}${t.capacityBytes !== undefined ? ` of ${formatSize(t.capacityBytes)}` : ''}, ${t.objects} chunks`,
       })),
     ];
+    if (controller) {
+      await stack.worker?.flush().catch(() => undefined);
+      const pool = controller.controller.poolUsage();
+      tiers.push({ name: 'controller', usage: `${pool.keys} chunks tracked for ${pool.workers} worker${pool.workers === 1 ? '' : 's'}` });
+    } else {
+      notes.push('ran without the cache controller (--no-controller)');
+    }
     await closeAll();
     io.out.write(
       renderSummary({ stats, elapsedS, clients: config.clients, seed: config.seed, chunkBytes: layout.byteSize, tiers, endpoints, notes }),

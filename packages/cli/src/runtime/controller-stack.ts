@@ -1,12 +1,73 @@
-import { UnavailableError } from '@tierkv/core';
+import { CacheController, type ControllerAddresses } from '@tierkv/controller';
+import type { TelemetryHandle } from '@tierkv/otel';
 import type { ControllerConfig } from '../config/controller-config.js';
+import { startCliTelemetry } from './cli-telemetry.js';
+import { withTimeout } from './step-timeout.js';
+
+export interface ControllerStackOptions {
+  log?: (line: string) => void;
+  /** Use this telemetry (the demo's) instead of starting one; it is then not shut down here. */
+  telemetry?: TelemetryHandle;
+  env?: Readonly<Record<string, string | undefined>>;
+}
 
 export interface RunningControllerStack {
+  readonly controller: CacheController;
+  readonly addresses: ControllerAddresses;
+  readonly telemetry: TelemetryHandle;
+  /** Close the sockets and the HTTP API, then the final metric export. */
   close(): Promise<void>;
 }
 
-export async function startControllerStack(config: ControllerConfig, options: { log?: (line: string) => void } = {}): Promise<RunningControllerStack> {
-  void config;
-  void options;
-  throw new UnavailableError('the cache controller is not available yet');
+/**
+ * `tierkv controller`'s process: telemetry (Prometheus on the HTTP API's `/metrics`, plus a
+ * standalone endpoint when a metrics port is given; OTLP per OTEL_*) and the CacheController.
+ */
+export async function startControllerStack(config: ControllerConfig, options: ControllerStackOptions = {}): Promise<RunningControllerStack> {
+  const log = options.log ?? (() => undefined);
+  const env = options.env ?? process.env;
+  const ownTelemetry = options.telemetry === undefined;
+  const standalonePrometheus = config.metrics.port !== undefined || Boolean(env.OTEL_EXPORTER_PROMETHEUS_PORT);
+  const telemetry =
+    options.telemetry ??
+    (await startCliTelemetry({
+      exporters: config.metrics.exporters,
+      serviceName: 'tierkv-controller',
+      prometheus: { host: config.metrics.host, port: config.metrics.port, preventServerStart: !standalonePrometheus },
+      env,
+    }));
+  try {
+    const controller = new CacheController({
+      host: config.host,
+      pullPort: config.pullPort,
+      routerPort: config.routerPort,
+      ...(config.heartbeatPort !== undefined ? { heartbeatPort: config.heartbeatPort } : {}),
+      httpHost: config.httpHost,
+      httpPort: config.httpPort,
+      ...(config.authToken !== undefined ? { authToken: config.authToken } : {}),
+      ...(config.workerTimeoutMs !== undefined ? { workerTimeoutMs: config.workerTimeoutMs } : {}),
+      ...(config.syncTimeoutMs !== undefined ? { syncTimeoutMs: config.syncTimeoutMs } : {}),
+      chunkSize: config.chunkSize,
+      ...(telemetry.exporters.includes('prometheus') ? { metrics: telemetry } : {}),
+    });
+    const addresses = await controller.start();
+    log(`tierkv controller: events (PULL) ${addresses.pull}, requests (ROUTER) ${addresses.router}${addresses.heartbeat ? `, heartbeats ${addresses.heartbeat}` : ''}`);
+    if (addresses.http) log(`tierkv controller: http ${addresses.http} (GET /health /workers /keys/stats /metrics, POST /lookup)`);
+    if (telemetry.prometheusUrl) log(`tierkv controller: prometheus ${telemetry.prometheusUrl}`);
+    log(`tierkv controller: servers connect with --controller-url ${addresses.router} --controller-pull-url ${addresses.pull}`);
+    let closing: Promise<void> | undefined;
+    return {
+      controller,
+      addresses,
+      telemetry,
+      close: () =>
+        (closing ??= (async () => {
+          await withTimeout('controller close', 10_000, controller.close()).catch((err: unknown) => log(`tierkv controller: ${(err as Error).message}`));
+          if (ownTelemetry) await withTimeout('final metric export', 15_000, telemetry.shutdown()).catch(() => undefined);
+        })()),
+    };
+  } catch (err) {
+    if (ownTelemetry) await telemetry.shutdown().catch(() => undefined);
+    throw err;
+  }
 }

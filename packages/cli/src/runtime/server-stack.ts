@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import { DEFAULT_CONTROLLER_OPTIONS, WorkerClient } from '@tierkv/controller';
 import type { TelemetryHandle } from '@tierkv/otel';
 import { TierkvServer, type ServerAddresses } from '@tierkv/server';
 import type { StorageManager } from '@tierkv/storage';
@@ -18,6 +20,8 @@ export interface RunningServerStack {
   readonly storage: StorageManager;
   readonly addresses: ServerAddresses;
   readonly telemetry: TelemetryHandle;
+  /** The controller worker client, when a controller URL is configured. */
+  readonly worker: WorkerClient | undefined;
   /** Drain the server, flush L2 stores (closing storage), stop reporting, final metric export. */
   close(): Promise<void>;
 }
@@ -50,7 +54,7 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
       redisUrl: config.l2.redis.url,
     });
     cleanup.unshift(() => storage.close());
-    const worker = config.controller.url ? await attachWorkerClient(storage, config.controller.url, config.server) : undefined;
+    const worker = config.controller.url ? await attachWorkerClient(storage, config) : undefined;
     if (worker) cleanup.unshift(() => worker.close());
     const server = new TierkvServer({
       storage,
@@ -74,6 +78,7 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
       storage,
       addresses,
       telemetry,
+      worker,
       close: () =>
         (closing ??= (async () => {
           // server.shutdown drains requests and closes the StorageManager, which flushes L2 stores.
@@ -88,13 +93,18 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
   }
 }
 
-interface WorkerHandle {
-  close(): Promise<void>;
-}
-
-async function attachWorkerClient(storage: StorageManager, url: string, server: ServerConfig['server']): Promise<WorkerHandle | undefined> {
-  void storage;
-  void url;
-  void server;
-  return undefined;
+/**
+ * Reports the storage's chunks to the controller. Registration is retried by the worker client's
+ * heartbeat loop, so a controller that starts later (or restarts) still gets a full sync.
+ */
+async function attachWorkerClient(storage: StorageManager, config: ServerConfig): Promise<WorkerClient> {
+  const router = config.controller.url!;
+  const pull = config.controller.pullUrl ?? `tcp://${new URL(router).hostname}:${DEFAULT_CONTROLLER_OPTIONS.pullPort}`;
+  const worker = new WorkerClient({
+    controller: { router, pull },
+    instanceId: config.controller.instanceId ?? `tierkv-server@${hostname()}:${config.server.port}`,
+    workerId: config.controller.workerId ?? 0,
+  });
+  await worker.start(storage);
+  return worker;
 }
