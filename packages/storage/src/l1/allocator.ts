@@ -9,11 +9,15 @@ export const NO_BLOCK = -1;
 // (first, second) class has a doubly linked free list; two bitmaps say which lists are non-empty,
 // so finding a block is a couple of bit scans (O(1)), with no walk over blocks. Freeing coalesces
 // with the physical neighbours through prev/next links (O(1)). "Good fit" search rounds the request
-// up to the next class so that any block of the class found fits; the waste this costs is bounded
-// by 1/16 of the request, and splitting returns the tail to the free lists.
+// up to the next class so that any block of the class found fits, and splitting returns the tail
+// to the free lists. Before that, the head of the request's exact class is tried (an exact-size
+// hole is the common case when chunks share one layout), and when good fit fails a few blocks of
+// the exact class are probed, so a request can use a block of its own class that happens to fit.
 const SL_BITS = 4;
 const SL_COUNT = 1 << SL_BITS;
 const FL_COUNT = 64;
+/** Blocks of the request's own class examined when good fit finds nothing (bounds the work). */
+const EXACT_CLASS_PROBES = 16;
 
 const FLAG_UNUSED = 0;
 const FLAG_FREE = 1;
@@ -109,12 +113,26 @@ export class TlsfAllocator {
   allocate(bytes: number): BlockId | typeof NO_BLOCK {
     const need = this.roundUp(bytes);
     if (need > this.segmentBytes) return NO_BLOCK;
-    let units = need / this.alignBytes;
-    if (units >= SL_COUNT) {
-      // Round up to the next class boundary so every block of the class found is large enough.
-      units += 2 ** (floorLog2(units) - SL_BITS) - 1;
+    const units = need / this.alignBytes;
+    // 1. The head of the request's own class, when it fits: KV chunks mostly share one size, so
+    //    this reuses the hole an evicted chunk left behind instead of splitting a larger block.
+    this.#map(units);
+    const exactFl = this.#fl;
+    const exactIndex = exactFl * SL_COUNT + this.#sl;
+    let block = exactFl < FL_COUNT ? this.#heads[exactIndex]! : -1;
+    if (block >= 0 && this.#size[block]! < need) block = -1;
+    // 2. Good fit: round up to the next class boundary, so any block of the class found fits.
+    if (block < 0) block = this.#findFree(units >= SL_COUNT ? units + 2 ** (floorLog2(units) - SL_BITS) - 1 : units);
+    // 3. Last resort, a bounded probe of the request's own class (blocks there may be smaller).
+    if (block < 0 && exactFl < FL_COUNT) {
+      let probe = this.#heads[exactIndex]!;
+      for (let i = 0; probe >= 0 && i < EXACT_CLASS_PROBES; i++, probe = this.#nextFree[probe]!) {
+        if (this.#size[probe]! >= need) {
+          block = probe;
+          break;
+        }
+      }
     }
-    const block = this.#findFree(units);
     if (block < 0) return NO_BLOCK;
     this.#removeFree(block);
     const rest = this.#size[block]! - need;

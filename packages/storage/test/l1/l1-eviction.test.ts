@@ -1,0 +1,97 @@
+import { expect } from 'chai';
+import { MemoryLayout, type ObjectKey } from '@tierkv/core';
+import type { EvictionReason } from '../../src/l1/l1-listener.js';
+import { KIB, closeAll, codes, key, keys, layout1k, manager, put } from './helpers.js';
+
+const ids = (ks: readonly ObjectKey[]) => ks.map((k) => parseInt(k.chunkHash, 16));
+
+describe('L1Manager eviction', () => {
+  afterEach(closeAll);
+
+  function recorder() {
+    const events: [number[], EvictionReason][] = [];
+    return { events, listener: { onL1KeysEvicted: (ks: readonly ObjectKey[], reason: EvictionReason) => events.push([ids(ks), reason]) } };
+  }
+
+  it('on demand: a full arena evicts least recently used objects to make room', () => {
+    // Watermark 1.0: only on-demand eviction runs.
+    const m = manager({ capacityBytes: 8 * KIB, triggerWatermark: 1 });
+    const { events, listener } = recorder();
+    m.addListener(listener);
+    put(m, keys(0, 8));
+    // Use 0 and 1 (read → released), so 2 and 3 are the coldest.
+    for (const k of [key(0), key(1)]) {
+      m.reserveRead([k]);
+      m.finishRead([k]);
+    }
+    expect(codes(m.reserveWrite([key(100), key(101)], layout1k))).to.deep.equal(['SUCCESS', 'SUCCESS']);
+    expect(events).to.deep.equal([[[2, 3], 'on_demand']]);
+    expect(m.contains(keys(0, 8))).to.deep.equal([true, true, false, false, true, true, true, true]);
+    expect(m.memcheck().problems).to.deep.equal([]);
+  });
+
+  it('touch counts as a use for LRU', () => {
+    const m = manager({ capacityBytes: 4 * KIB, triggerWatermark: 1 });
+    put(m, keys(0, 4));
+    m.touch([key(0)]);
+    m.reserveWrite([key(9)], layout1k);
+    expect(m.contains(keys(0, 4))).to.deep.equal([true, false, true, true]);
+  });
+
+  it('never evicts locked objects; OOM when only locked objects remain', () => {
+    const m = manager({ capacityBytes: 4 * KIB, triggerWatermark: 1 });
+    const { events, listener } = recorder();
+    m.addListener(listener);
+    put(m, keys(0, 3));
+    m.reserveRead([key(0), key(1)]);
+    m.reserveWrite([key(3)], layout1k); // write-locked
+    // Room for one: key(2) is the only evictable object.
+    expect(codes(m.reserveWrite([key(10)], layout1k))).to.deep.equal(['SUCCESS']);
+    expect(events).to.deep.equal([[[2], 'on_demand']]);
+    expect(codes(m.reserveWrite([key(11)], layout1k))).to.deep.equal(['OUT_OF_MEMORY']);
+    expect(m.contains([key(0), key(1)])).to.deep.equal([true, true]);
+    expect(m.inspect(key(3))).to.include({ state: 'write_locked' });
+    expect(m.memcheck().problems).to.deep.equal([]);
+  });
+
+  it('does not evict anything when eviction could not make enough room', () => {
+    const m = manager({ capacityBytes: 4 * KIB, triggerWatermark: 1 });
+    put(m, keys(0, 2));
+    m.reserveRead([key(0)]);
+    // Needs 4 KiB; free 2 KiB + evictable 1 KiB is not enough: nothing is evicted.
+    expect(codes(m.reserveWrite([key(9)], MemoryLayout.bytes(4 * KIB)))).to.deep.equal(['OUT_OF_MEMORY']);
+    expect(m.contains([key(1)])).to.deep.equal([true]);
+  });
+
+  it('watermark: after a write passes the trigger, evicts evictionRatio of capacity below it', () => {
+    const m = manager({ capacityBytes: 10 * KIB, triggerWatermark: 0.5, evictionRatio: 0.2 });
+    const { events, listener } = recorder();
+    m.addListener(listener);
+    put(m, keys(0, 5)); // 5 KiB = the trigger exactly: nothing happens
+    expect(events).to.deep.equal([]);
+    // Writing key 5 takes usage to 6 KiB > 5 KiB: free 1 KiB + 2 KiB (ratio) = 3 objects, coldest first.
+    m.reserveWrite([key(5)], layout1k);
+    expect(events).to.deep.equal([[[0, 1, 2], 'watermark']]);
+    expect(m.usage().usedBytes).to.equal(3 * KIB);
+    expect(m.memcheck().problems).to.deep.equal([]);
+  });
+
+  it('watermark eviction skips locked objects', () => {
+    const m = manager({ capacityBytes: 10 * KIB, triggerWatermark: 0.5, evictionRatio: 0 });
+    const { events, listener } = recorder();
+    m.addListener(listener);
+    put(m, keys(0, 5));
+    m.reserveRead([key(0), key(1)]);
+    m.reserveWrite([key(5)], layout1k);
+    expect(events).to.deep.equal([[[2], 'watermark']]);
+  });
+
+  it('one batch can evict several objects on demand', () => {
+    const m = manager({ capacityBytes: 2 * KIB, triggerWatermark: 1 });
+    put(m, keys(0, 2));
+    expect(m.usage().objects).to.equal(2);
+    const r = m.reserveWrite(keys(5, 2), layout1k);
+    expect(codes(r)).to.deep.equal(['SUCCESS', 'SUCCESS']);
+    expect(m.usage().objects).to.equal(2);
+  });
+});

@@ -1,0 +1,110 @@
+import { expect } from 'chai';
+import { metrics } from '@opentelemetry/api';
+import { MemoryLayout, refreshTelemetryBindings } from '@tierkv/core';
+import { createTestMeterProvider, valueOf, type TestMeterProvider } from '@tierkv/test-utils';
+import { L1Manager } from '../../src/l1/l1-manager.js';
+import { FakeClock, KIB, key, keys, layout1k } from './helpers.js';
+
+describe('L1Manager metrics', () => {
+  const providers: TestMeterProvider[] = [];
+  const managers: L1Manager[] = [];
+  const provider = () => {
+    const p = createTestMeterProvider();
+    providers.push(p);
+    return p;
+  };
+  const track = (m: L1Manager) => {
+    managers.push(m);
+    return m;
+  };
+
+  afterEach(async () => {
+    managers.splice(0).forEach((m) => m.close());
+    metrics.disable();
+    await Promise.all(providers.splice(0).map((p) => p.shutdown()));
+  });
+
+  it('counts equal the operations performed', async () => {
+    const { meterProvider, collect } = provider();
+    const clock = new FakeClock();
+    const m = track(new L1Manager({ capacityBytes: 8 * KIB, triggerWatermark: 1, lockSweepIntervalMs: 0, now: clock.now, writeLockTtlMs: 100 }, { meterProvider }));
+    m.addListener({
+      onL1KeysDeleted: () => {
+        throw new Error('listener bug');
+      },
+    });
+    m.reserveWrite(keys(0, 4), layout1k); // reserve_write #1
+    m.finishWrite(keys(0, 4)); // 4 writes
+    m.reserveRead([key(0), key(1), key(9)]); // 2 locks, 1 miss (not_found)
+    m.reserveWrite([key(7)], layout1k); // reserve_write #2
+    m.reserveRead([key(7)]); // miss (write_locked)
+    m.finishRead([key(0), key(1)]); // 2 reads
+    m.reserveRead([key(2)]); // read-locked now
+    m.delete([key(3)]); // 1 deleted, listener throws once
+    m.reserveWrite(keys(10, 5), layout1k); // 8 KiB arena holds 4 objects (5 KiB): 1 on-demand eviction → OK
+    m.reserveWrite([key(20)], MemoryLayout.bytes(16 * KIB)); // OOM
+    clock.advance(100); // key(7) and keys 10..14 write locks expire
+    m.sweepExpiredLocks();
+    const rm = await collect();
+    expect(valueOf(rm, 'tierkv.l1.write')).to.equal(4);
+    expect(valueOf(rm, 'tierkv.l1.read')).to.equal(2);
+    expect(valueOf(rm, 'tierkv.l1.read.misses', { reason: 'not_found' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.read.misses', { reason: 'write_locked' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.deleted')).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.listener.errors')).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.allocation.failures')).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.evicted', { reason: 'on_demand' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.eviction.runs', { trigger: 'on_demand' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.evicted', { reason: 'lock_expired' })).to.equal(6);
+    expect(valueOf(rm, 'tierkv.l1.lock.expired', { lock: 'write' })).to.equal(6);
+    expect(valueOf(rm, 'tierkv.l1.lock.expired', { lock: 'read' })).to.equal(0);
+    expect(valueOf(rm, 'tierkv.l1.memory.limit')).to.equal(8 * KIB);
+    expect(valueOf(rm, 'tierkv.l1.memory.used')).to.equal(m.usage().usedBytes);
+    expect(valueOf(rm, 'tierkv.l1.objects', { state: 'read_locked' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.objects', { state: 'ready' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.objects', { state: 'write_locked' })).to.equal(0);
+    // One histogram point per batch, not per key.
+    expect(valueOf(rm, 'tierkv.l1.batch.duration', { operation: 'reserve_write' })).to.equal(4);
+    expect(valueOf(rm, 'tierkv.l1.batch.duration', { operation: 'reserve_read' })).to.equal(3);
+    expect(valueOf(rm, 'tierkv.l1.batch.duration', { operation: 'finish_write' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.batch.duration', { operation: 'delete' })).to.equal(1);
+  });
+
+  it('two managers on one provider report the sum', async () => {
+    const { meterProvider, collect } = provider();
+    const a = track(new L1Manager({ capacityBytes: 4 * KIB, lockSweepIntervalMs: 0 }, { meterProvider }));
+    const b = track(new L1Manager({ capacityBytes: 8 * KIB, lockSweepIntervalMs: 0 }, { meterProvider }));
+    a.reserveWrite([key(1)], layout1k);
+    a.finishWrite([key(1)]);
+    b.reserveWrite([key(1)], layout1k);
+    b.finishWrite([key(1)]);
+    const rm = await collect();
+    expect(valueOf(rm, 'tierkv.l1.write')).to.equal(2);
+    expect(valueOf(rm, 'tierkv.l1.memory.limit')).to.equal(12 * KIB);
+  });
+
+  it('late binding: a manager created before the global provider exports once it is set', async () => {
+    const m = track(new L1Manager({ capacityBytes: 4 * KIB, lockSweepIntervalMs: 0 }));
+    m.reserveWrite([key(1)], layout1k);
+    m.finishWrite([key(1)]);
+    const { meterProvider, collect } = provider();
+    metrics.setGlobalMeterProvider(meterProvider);
+    refreshTelemetryBindings();
+    m.reserveRead([key(1)]);
+    m.finishRead([key(1)]);
+    const rm = await collect();
+    // Observable counts include what happened before the provider existed.
+    expect(valueOf(rm, 'tierkv.l1.write')).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.read')).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.batch.duration', { operation: 'finish_read' })).to.equal(1);
+  });
+
+  it('a closed manager stops reporting', async () => {
+    const { meterProvider, collect } = provider();
+    const m = new L1Manager({ capacityBytes: 4 * KIB, lockSweepIntervalMs: 0 }, { meterProvider });
+    m.reserveWrite([key(1)], layout1k);
+    m.close();
+    const rm = await collect();
+    expect(valueOf(rm, 'tierkv.l1.memory.limit') ?? 0).to.equal(0);
+  });
+});
