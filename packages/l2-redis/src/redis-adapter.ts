@@ -112,7 +112,7 @@ export class RedisL2Adapter implements L2Adapter {
     this.#o = o;
     this.name = o.name;
     this.#breaker = new CircuitBreaker(o.breaker, o.now, (to) => this.#onTransition(to));
-    this.#metrics = new RedisMetrics(() => this.#breaker.state, telemetry);
+    this.#metrics = new RedisMetrics(o.name, () => this.#breaker.state, telemetry);
     if (o.client) {
       this.#client = o.client;
       this.#owned = false;
@@ -292,6 +292,7 @@ export class RedisL2Adapter implements L2Adapter {
         async () => {
           const encoded = keys.map((k) => encodeKey(k));
           let failure: Error | undefined;
+          const broken: string[] = [];
           for (const [start, end] of groups(targets.map((t) => t.byteLength), this.#o.maxPipelineBytes)) {
             if (failure) break; // Redis just failed: the rest are misses.
             const rkeys: string[] = [];
@@ -310,8 +311,19 @@ export class RedisL2Adapter implements L2Adapter {
               } else {
                 this.#metrics.corrupt[reason]++;
                 log('load %s: %s value treated as a miss', rkeys[j], reason);
+                // A damaged value is removed (even if pinned: no load can succeed on it) so it is
+                // not read and counted again; an intact value of another size is left alone.
+                if (reason !== 'size_mismatch') broken.push(rkeys[j]!);
               }
             });
+          }
+          if (broken.length > 0 && !failure) {
+            const replies = await this.#run('UNLINK', broken.length, (c, j) => [c.strlen(broken[j]!), c.unlink(broken[j]!)], { perItem: 2 });
+            for (let j = 0; j < broken.length; j++) {
+              const [lenErr, length] = replies[2 * j]!;
+              const [err, value] = replies[2 * j + 1]!;
+              if (!err && Number(value) >= 1) this.#forget(1, lenErr ? 0 : Number(length));
+            }
           }
           return { value: results, failure };
         },

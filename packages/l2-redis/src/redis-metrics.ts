@@ -7,6 +7,9 @@ export type RedisCommand = 'GET' | 'SET' | 'TOUCH' | 'EXPIRE' | 'UNLINK' | 'SCAN
 export type RedisErrorType = 'timeout' | 'connection' | 'server';
 export type ShortCircuitedOperation = 'store' | 'lookup' | 'load' | 'delete';
 
+/** The instrumentation scope of `@tierkv/storage`'s L2 metrics (its L2_METER_SCOPE, which it does not export). */
+const L2_METER_SCOPE = Object.freeze({ name: '@tierkv/storage', version: '0.1.0' });
+
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half_open'];
 const CORRUPT_REASONS: readonly CorruptReason[] = ['truncated', 'bad_header', 'checksum', 'key_mismatch', 'size_mismatch'];
 const SHORT_CIRCUITED: readonly ShortCircuitedOperation[] = ['store', 'lookup', 'load', 'delete'];
@@ -39,13 +42,27 @@ function durationAttributes(): Map<string, Attributes> {
  */
 export class RedisMetrics {
   readonly #binding: MeterBinding<Instruments>;
+  readonly #l2Binding: MeterBinding<void>;
   readonly #attributes = durationAttributes();
   readonly droppedStores = { breaker_open: 0, error: 0 };
   readonly corrupt: Record<CorruptReason, number> = { truncated: 0, bad_header: 0, checksum: 0, key_mismatch: 0, size_mismatch: 0 };
   readonly shortCircuited: Record<ShortCircuitedOperation, number> = { store: 0, lookup: 0, load: 0, delete: 0 };
   readonly transitions: Record<BreakerState, number> = { closed: 0, open: 0, half_open: 0 };
 
-  constructor(breakerState: () => BreakerState, telemetry: TelemetryOptions) {
+  constructor(adapterName: string, breakerState: () => BreakerState, telemetry: TelemetryOptions) {
+    // The generic `tierkv.l2.corrupt` every verifying adapter reports, under the scope the storage
+    // package's adapters use, so one dashboard series covers fs, memory and redis.
+    this.#l2Binding = new MeterBinding(
+      L2_METER_SCOPE,
+      (f) => {
+        f.observe(['tierkv.l2.corrupt'], (observe) => {
+          let total = 0;
+          for (const reason of CORRUPT_REASONS) total += this.corrupt[reason];
+          observe('tierkv.l2.corrupt', total, { 'tierkv.l2.adapter': adapterName });
+        });
+      },
+      telemetry,
+    );
     this.#binding = new MeterBinding(
       { name: '@tierkv/l2-redis', version: '0.1.0' },
       (f) => {
@@ -89,5 +106,6 @@ export class RedisMetrics {
 
   close(): void {
     this.#binding.close();
+    this.#l2Binding.close();
   }
 }

@@ -141,7 +141,11 @@ describe('RedisL2Adapter (real redis-server)', function () {
     const target = new Uint8Array(data.length);
     expect(await a.load([k], [target])).to.deep.equal([false]);
     await a.unlock([k]);
-    expect(valueOf(await tmp.collect(), 'tierkv.l2.redis.corrupt', { reason: 'truncated' })).to.equal(1);
+    const rm = await tmp.collect();
+    expect(valueOf(rm, 'tierkv.l2.redis.corrupt', { reason: 'truncated' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l2.corrupt', { 'tierkv.l2.adapter': 'redis' })).to.equal(1);
+    expect(await raw.exists(rkey), 'the damaged value is removed').to.equal(0);
+    expect(await a.lookupAndLock([k])).to.deep.equal([false]);
   });
 
   it('treats a flipped bit, a foreign value and a wrong-sized target as misses, by reason', async () => {
