@@ -1,0 +1,156 @@
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MemoryLayout, type ObjectKey } from '@tierkv/core';
+import { FsL2Adapter, type L2Adapter, type L2StoreItem } from '@tierkv/storage';
+import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.js';
+import { benchKeys } from '../support/bench-keys.js';
+import { QUICK_BUDGET_MS, rateAsync } from '../timing.js';
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+/** Keys per L2 call: one request's chunks. */
+const BATCH = 16;
+/** Distinct objects per size; later rounds overwrite them. */
+const OBJECTS = 64;
+
+function pattern(len: number, seed: number): Uint8Array {
+  const a = new Uint8Array(len);
+  for (let i = 0; i < len; i++) a[i] = (i * 131 + seed) & 0xff;
+  return a;
+}
+
+function allTrue(what: string, results: readonly boolean[]): void {
+  const bad = results.indexOf(false);
+  if (bad >= 0) throw new Error(`${what}: key ${bad} of ${results.length} failed`);
+}
+
+/** The reference: one file per object, written to a temp name and renamed, read with open/read/close. */
+class RawFs {
+  readonly #dir: string;
+  #seq = 0;
+  constructor(dir: string) {
+    this.#dir = dir;
+  }
+  #path(i: number): string {
+    return join(this.#dir, `obj-${i}`);
+  }
+  async store(ids: readonly number[], data: readonly Uint8Array[]): Promise<void> {
+    await Promise.all(
+      ids.map(async (id, j) => {
+        const tmp = join(this.#dir, `.tmp-${this.#seq++}`);
+        await writeFile(tmp, data[j]!);
+        await rename(tmp, this.#path(id));
+      }),
+    );
+  }
+  async load(ids: readonly number[], targets: readonly Uint8Array[]): Promise<void> {
+    await Promise.all(
+      ids.map(async (id, j) => {
+        const fh = await open(this.#path(id), 'r');
+        try {
+          const target = targets[j]!;
+          const { bytesRead } = await fh.read(target, 0, target.byteLength, 0);
+          if (bytesRead !== target.byteLength) throw new Error(`raw read of obj-${id} returned ${bytesRead} bytes`);
+        } finally {
+          await fh.close();
+        }
+      }),
+    );
+  }
+}
+
+interface Figures {
+  rawStore: number;
+  rawLoad: number;
+  fsStore: number;
+  fsLoad: number;
+}
+
+async function measureSize(ctx: BenchContext, size: number, label: string): Promise<Figures> {
+  const budget = ctx.budgetMs ?? QUICK_BUDGET_MS;
+  const layout = MemoryLayout.bytes(size);
+  const keys = benchKeys(OBJECTS);
+  const batches: number[][] = [];
+  for (let i = 0; i < OBJECTS; i += BATCH) batches.push(Array.from({ length: BATCH }, (_, j) => i + j));
+  const sources = Array.from({ length: BATCH }, (_, j) => pattern(size, j));
+  const targets = Array.from({ length: BATCH }, () => new Uint8Array(size));
+  const rawDir = join(ctx.tmpDir, `raw-${label}-${ctx.repetition ?? 0}`);
+  const fsDir = join(ctx.tmpDir, `fs-${label}-${ctx.repetition ?? 0}`);
+  await mkdir(rawDir, { recursive: true });
+  await mkdir(fsDir, { recursive: true });
+
+  const raw = new RawFs(rawDir);
+  const adapter: L2Adapter = await FsL2Adapter.open({ path: fsDir, capacityBytes: 4 * OBJECTS * size });
+  try {
+    const itemsOf = (ids: readonly number[]): L2StoreItem[] => ids.map((id, j) => ({ key: keys[id]!, layout, data: sources[j]! }));
+    const keysOf = (ids: readonly number[]): ObjectKey[] => ids.map((id) => keys[id]!);
+    const storeItems = batches.map(itemsOf);
+    const loadKeys = batches.map(keysOf);
+
+    // Store rounds over the ring; every object exists after the first lap, so loads always hit.
+    let s = 0;
+    const rawStore = (): Promise<number> => raw.store(batches[s++ % batches.length]!, sources).then(() => BATCH * size);
+    const fsStore = async (): Promise<number> => {
+      allTrue('FsL2Adapter.store', await adapter.store(storeItems[s++ % batches.length]!));
+      return BATCH * size;
+    };
+    let l = 0;
+    const rawLoad = (): Promise<number> => raw.load(batches[l++ % batches.length]!, targets).then(() => BATCH * size);
+    const fsLoad = async (): Promise<number> => {
+      const ks = loadKeys[l++ % batches.length]!;
+      allTrue('FsL2Adapter.lookupAndLock', await adapter.lookupAndLock(ks));
+      try {
+        allTrue('FsL2Adapter.load', await adapter.load(ks, targets));
+      } finally {
+        await adapter.unlock(ks);
+      }
+      return BATCH * size;
+    };
+
+    const f: Figures = { rawStore: 0, rawLoad: 0, fsStore: 0, fsLoad: 0 };
+    const minRounds = batches.length; // at least one full lap, so every file exists before loading
+    const stores = async (): Promise<void> => {
+      s = 0;
+      f.rawStore = await rateAsync(budget, rawStore, minRounds);
+      s = 0;
+      f.fsStore = await rateAsync(budget, fsStore, minRounds);
+    };
+    const loads = async (): Promise<void> => {
+      l = 0;
+      f.rawLoad = await rateAsync(budget, rawLoad, minRounds);
+      l = 0;
+      f.fsLoad = await rateAsync(budget, fsLoad, minRounds);
+    };
+    await stores();
+    await loads();
+    // The last load filled targets from the object written with sources[j]: check the bytes.
+    for (let j = 0; j < BATCH; j++) {
+      if (targets[j]![size - 1] !== sources[j]![size - 1] || targets[j]![0] !== sources[j]![0]) throw new Error(`loaded object ${j} differs from what was stored`);
+    }
+    return f;
+  } finally {
+    await adapter.close();
+  }
+}
+
+async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
+  const out: BenchMeasurement[] = [];
+  const sizes = ctx.quick ? ([[1 * MIB, '1 MiB']] as const) : ([[256 * KIB, '256 KiB'], [1 * MIB, '1 MiB']] as const);
+  for (const [size, label] of sizes) {
+    const f = await measureSize(ctx, size, label.replace(' ', ''));
+    const note = `batches of ${BATCH} over ${OBJECTS} objects`;
+    const rawStore = `fs writeFile+rename ${label} (raw)`;
+    const rawLoad = `fs open+read ${label} (raw)`;
+    out.push({ subject: rawStore, value: f.rawStore, unit: 'B/s', note });
+    out.push({ subject: `tierkv FsL2Adapter store ${label}`, value: f.fsStore, unit: 'B/s', reference: rawStore, goal: 0.7 });
+    out.push({ subject: rawLoad, value: f.rawLoad, unit: 'B/s', note });
+    out.push({ subject: `tierkv FsL2Adapter lookup+load+unlock ${label}`, value: f.fsLoad, unit: 'B/s', reference: rawLoad, goal: 0.7 });
+  }
+  return out;
+}
+
+export const fsL2Scenario: BenchScenario = {
+  name: 'l2.fs',
+  description: 'filesystem L2 store/load vs raw fs temp+rename writes and open+read of the same files',
+  run,
+};
