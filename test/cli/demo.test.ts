@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { freePort, waitFor } from '@tierkv/test-utils';
+import { runCli, startCli, type RunningCli } from './helpers/run-cli.js';
+
+/** The number in a summary row such as `│ hit ratio L2 │ 12.3% (456 chunks) │`. */
+function summaryChunks(stdout: string, row: string): number {
+  const match = new RegExp(`│ ${row}\\s+│ [0-9.]+% \\(([0-9,]+) chunks\\)`).exec(stdout);
+  if (!match) throw new Error(`summary row "${row}" not found in:\n${stdout}`);
+  return Number(match[1]!.replace(/,/g, ''));
+}
+
+describe('tierkv demo (child process)', function () {
+  this.timeout(90_000);
+  let dir: string;
+  let running: RunningCli | undefined;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tierkv-demo-'));
+  });
+  afterEach(() => {
+    running?.kill();
+    running = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs the workload, serves tierkv_ metrics while running, prints the summary and exits 0', async () => {
+    const metricsPort = await freePort();
+    // A small L1 makes the working set spill to the filesystem L2 within seconds.
+    running = startCli(
+      ['demo', '--duration', '4', '--clients', '2', '--l1-size', '8MiB', '--metrics-port', String(metricsPort), '--data-dir', join(dir, 'data')],
+      { cwd: dir },
+    );
+    const cli = running;
+    const scrape = await waitFor(
+      async () => {
+        if (cli.child.exitCode !== null) throw new Error(`demo exited early (${cli.child.exitCode}):\n${cli.stdout()}\n${cli.stderr()}`);
+        try {
+          const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+          const body = await res.text();
+          return res.ok && /^tierkv_server_requests_total\{/m.test(body) ? body : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      'the demo to serve tierkv_ metrics',
+      30_000,
+      100,
+    );
+    for (const family of ['tierkv_server_requests_total', 'tierkv_l1_memory_used', 'tierkv_l2_stored_total', 'tierkv_client_requests_total', 'tierkv_controller_kv_pool_keys']) {
+      expect(scrape, family).to.match(new RegExp(`^${family}[{ ]`, 'm'));
+    }
+
+    const result = await cli.exited;
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout).to.contain('tierkv demo summary');
+    expect(result.stdout).to.match(/│ requests\s+│ [1-9][0-9,]* \(/);
+    expect(result.stdout).to.contain('every retrieved byte matched');
+    expect(result.stdout).to.contain(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(summaryChunks(result.stdout, 'hit ratio L1')).to.be.greaterThan(0);
+    expect(summaryChunks(result.stdout, 'hit ratio L2'), 'the filesystem L2 served hits').to.be.greaterThan(0);
+    expect(result.stdout).to.match(/│ L2 fs usage\s+│ /);
+    // Not a terminal: plain progress lines, no carriage returns.
+    expect(result.stdout).to.not.contain('\r');
+  });
+
+  it('fails with a clear message when the metrics port is taken', async () => {
+    const port = await freePort();
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    try {
+      const r = await runCli(['demo', '--duration', '1', '--metrics-port', String(port), '--data-dir', join(dir, 'data')], { cwd: dir });
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.contain(`127.0.0.1:${port}`);
+      expect(r.stderr).to.contain('--metrics-port');
+      expect(r.stderr).to.not.match(/\n\s+at /);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+});

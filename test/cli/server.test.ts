@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { MemoryLayout, TokenHasher } from '@tierkv/core';
+import { TierkvClient } from '@tierkv/server';
+import { freePort, waitFor } from '@tierkv/test-utils';
+import { startCli, type RunningCli } from './helpers/run-cli.js';
+
+describe('tierkv server and controller (child processes)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  const running: RunningCli[] = [];
+  const clients: TierkvClient[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tierkv-server-'));
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+    for (const r of running.splice(0)) r.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const waitForLine = (cli: RunningCli, pattern: RegExp, what: string) =>
+    waitFor(
+      () => {
+        if (cli.child.exitCode !== null) throw new Error(`${what}: process exited (${cli.child.exitCode}):\n${cli.stdout()}\n${cli.stderr()}`);
+        return pattern.exec(cli.stdout());
+      },
+      what,
+      20_000,
+    );
+
+  it('starts, answers a TierkvClient ping and /healthz, serves /metrics, and exits 0 on SIGTERM', async () => {
+    const [port, httpPort] = [await freePort(), await freePort()];
+    const cli = startCli(['server', '--port', String(port), '--http-port', String(httpPort), '--l1-size', '16MiB', '--fs-path', join(dir, 'l2')], { cwd: dir });
+    running.push(cli);
+    await waitForLine(cli, /serving tcp:\/\/127\.0\.0\.1:\d+/, 'the server to listen');
+
+    const layout = MemoryLayout.bytes(4096);
+    const client = new TierkvClient({ endpoint: `tcp://127.0.0.1:${port}`, layout, timeoutMs: 5_000 });
+    clients.push(client);
+    const pong = await client.ping();
+    expect(pong.version).to.match(/^\d+\.\d+\.\d+/);
+    const keys = new TokenHasher({ chunkSize: 4 }).keysFor([1, 2, 3, 4, 5, 6, 7, 8], { modelName: 'm' });
+    const stored = await client.store(keys, keys.map(() => new Uint8Array(4096).fill(7)));
+    expect(stored.stored).to.deep.equal([true, true]);
+
+    const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+    expect(health.status).to.equal(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    expect(metrics).to.match(/^tierkv_server_requests_total\{/m);
+
+    cli.child.kill('SIGTERM');
+    const result = await cli.exited;
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout).to.contain('SIGTERM received, shutting down');
+    expect(result.stdout).to.contain('stopped');
+  });
+
+  it('a server started with --controller-url registers with a `tierkv controller`', async () => {
+    const [pullPort, routerPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+    const controller = startCli(['controller', '--pull-port', String(pullPort), '--router-port', String(routerPort), '--http-port', String(httpPort)], { cwd: dir });
+    running.push(controller);
+    await waitForLine(controller, /tierkv controller: http http:\/\/127\.0\.0\.1:\d+/, 'the controller to listen');
+    expect((await fetch(`http://127.0.0.1:${httpPort}/health`)).status).to.equal(200);
+
+    const [port, serverHttp] = [await freePort(), await freePort()];
+    const server = startCli(
+      [
+        'server', '--port', String(port), '--http-port', String(serverHttp), '--l1-size', '16MiB', '--fs-path', join(dir, 'l2'),
+        '--controller-url', `tcp://127.0.0.1:${routerPort}`, '--controller-pull-url', `tcp://127.0.0.1:${pullPort}`, '--instance-id', 'test-server',
+      ],
+      { cwd: dir },
+    );
+    running.push(server);
+    await waitForLine(server, /serving tcp:\/\//, 'the server to listen');
+    const client = new TierkvClient({ endpoint: `tcp://127.0.0.1:${port}`, layout: MemoryLayout.bytes(1024), timeoutMs: 5_000 });
+    clients.push(client);
+    const keys = new TokenHasher({ chunkSize: 4 }).keysFor([9, 8, 7, 6], { modelName: 'm' });
+    await client.store(keys, [new Uint8Array(1024)]);
+
+    const workers = await waitFor(
+      async () => {
+        const body = (await (await fetch(`http://127.0.0.1:${httpPort}/workers`)).json()) as { workers: { instanceId: string }[] };
+        return body.workers.some((w) => w.instanceId === 'test-server') ? body.workers : undefined;
+      },
+      'the server to register with the controller',
+      20_000,
+    );
+    expect(workers.map((w) => w.instanceId)).to.include('test-server');
+
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).to.equal(0);
+    controller.child.kill('SIGINT');
+    const c = await controller.exited;
+    expect(c.code, c.stderr).to.equal(0);
+  });
+});
