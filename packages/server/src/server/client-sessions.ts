@@ -15,6 +15,8 @@ export interface OpenPrefetch {
   /** Requests using its locks right now (a lease never expires under them). */
   users: number;
   released: boolean;
+  /** The storage already dropped these locks (readPrefetched failed): release must not drop them twice. */
+  locksGone: boolean;
   /** Internal to one request (retrieve without a prefetch id); released by that request. */
   readonly ephemeral: boolean;
 }
@@ -96,6 +98,7 @@ export class ClientSessions {
       lastTouch: this.#options.now(),
       users: 0,
       released: false,
+      locksGone: false,
       ephemeral,
     };
     this.#prefetchCount++;
@@ -125,7 +128,8 @@ export class ClientSessions {
     if (!p.ephemeral) p.session.prefetches.delete(p.id);
     const n = await p.settled;
     if (n > 0) {
-      this.#storage.finishReadPrefetched(p.keys.slice(0, n));
+      // Locks are counted per key across prefetches: releasing twice would steal another client's.
+      if (!p.locksGone) this.#storage.finishReadPrefetched(p.keys.slice(0, n));
       this.#locksHeld -= n;
     }
     this.#prefetchCount--;

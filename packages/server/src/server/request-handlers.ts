@@ -113,7 +113,13 @@ export class RequestHandlers {
     p.users++;
     try {
       const ready = Math.min(await ctx.within(p.settled), keys.length);
-      const chunks = ready > 0 ? this.#copyOut(keys.slice(0, ready), req.layout) : [];
+      let chunks: Uint8Array[] = [];
+      if (ready > 0) {
+        const out = this.#copyOut(keys.slice(0, ready), req.layout);
+        // readPrefetched failing released the locks itself (a lock TTL ran out under us).
+        if (!out) p.locksGone = true;
+        else chunks = out;
+      }
       return { header: replyOf(chunks.length, echo), chunks };
     } finally {
       p.users--;
@@ -128,9 +134,9 @@ export class RequestHandlers {
    * and then releasing their locks would let eviction overwrite bytes still being sent to a slow
    * client. One memcpy per chunk is cheap next to the socket, and locks are held only for it.
    */
-  #copyOut(keys: readonly ObjectKey[], layout: MemoryLayout): Uint8Array[] {
+  #copyOut(keys: readonly ObjectKey[], layout: MemoryLayout): Uint8Array[] | undefined {
     const objs: MemoryObj[] | undefined = this.#d.storage.readPrefetched(keys);
-    if (!objs) return [];
+    if (!objs) return undefined;
     const size = layout.byteSize;
     for (let i = 0; i < objs.length; i++) {
       if (!objs[i]!.layout.equals(layout)) {
