@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { freePort, waitFor } from '@tierkv/test-utils';
+import { otlpPoints, startOtlpReceiver } from '@tierkv/test-utils/otlp-receiver';
 import { runCli, startCli, type RunningCli } from './helpers/run-cli.js';
 
 /** The number in a summary row such as `│ hit ratio L2 │ 12.3% (456 chunks) │`. */
@@ -64,6 +65,43 @@ describe('tierkv demo (child process)', function () {
     expect(result.stdout).to.match(/│ L2 fs usage\s+│ /);
     // Not a terminal: plain progress lines, no carriage returns.
     expect(result.stdout).to.not.contain('\r');
+  });
+
+  it('OTEL_METRICS_EXPORTER=prometheus,otlp exports both ways (OTLP push arrives, Prometheus answers)', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const metricsPort = await freePort();
+      running = startCli(['demo', '--duration', '2', '--clients', '1', '--metrics-port', String(metricsPort), '--data-dir', join(dir, 'data')], {
+        cwd: dir,
+        env: {
+          OTEL_METRICS_EXPORTER: 'prometheus,otlp',
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url.replace(/\/v1\/metrics$/, ''),
+          OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/protobuf',
+        },
+      });
+      const cli = running;
+      await waitFor(
+        async () => {
+          if (cli.child.exitCode !== null) throw new Error(`demo exited early:\n${cli.stdout()}\n${cli.stderr()}`);
+          const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => undefined);
+          return res?.ok && /^tierkv_server_requests_total\{/m.test(await res.text());
+        },
+        'the Prometheus endpoint',
+        30_000,
+        100,
+      );
+      const result = await cli.exited;
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.match(/metrics \(OTLP push\)/);
+      // The final export on shutdown arrives at the latest.
+      await receiver.waitForExports(1, 10_000);
+      expect(receiver.errors).to.deep.equal([]);
+      const points = receiver.exports.flatMap((e) => otlpPoints(e.request));
+      const requests = points.filter((p) => p.metric === 'tierkv.server.requests').reduce((a, p) => a + p.value, 0);
+      expect(requests, 'tierkv.server.requests via OTLP').to.be.greaterThan(0);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('fails with a clear message when the metrics port is taken', async () => {
