@@ -1,0 +1,129 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { metrics } from '@opentelemetry/api';
+import { startTelemetry, type TelemetryHandle } from '@tierkv/otel';
+import { startOtlpReceiver, type OtlpReceiver } from '@tierkv/test-utils/otlp-receiver';
+import { parsePrometheusText, promValue } from '@tierkv/test-utils/prometheus-text';
+import { runServerAndController, type RunningStack } from './helpers/full-stack.js';
+import { hasBinary, startPrometheus, type PrometheusServer } from './helpers/prometheus-server.js';
+import { runStorageWorkload, type StorageWorkload } from './helpers/storage-workload.js';
+
+interface DashboardTarget {
+  readonly panel: string;
+  readonly row: string;
+  readonly expr: string;
+}
+
+/** Every PromQL expression of docs/grafana-dashboard.json, with the row it belongs to. */
+function dashboardTargets(): DashboardTarget[] {
+  const dashboard = JSON.parse(readFileSync(new URL('../../docs/grafana-dashboard.json', import.meta.url), 'utf8')) as {
+    panels: { type: string; title: string; targets?: { expr: string }[] }[];
+  };
+  const out: DashboardTarget[] = [];
+  let row = '';
+  for (const p of dashboard.panels) {
+    if (p.type === 'row') row = p.title;
+    for (const t of p.targets ?? []) out.push({ panel: p.title, row, expr: t.expr });
+  }
+  return out;
+}
+
+/** Grafana's variables, as a query over the last few minutes would see them. */
+function instantiate(expr: string): string {
+  return expr.replaceAll('$__rate_interval', '1m').replaceAll('$__range', '5m').replaceAll('$instance', '.*');
+}
+
+describe('a real Prometheus scraping tierkv', function () {
+  this.timeout(90_000);
+  const available = hasBinary('prometheus') && hasBinary('promtool');
+  let handle: TelemetryHandle;
+  let receiver: OtlpReceiver;
+  let workload: StorageWorkload;
+  let stack: RunningStack | undefined;
+  let stackError: unknown;
+  let prometheus: PrometheusServer;
+  let scrape: string;
+
+  before(async function () {
+    if (!available) {
+      if (process.env['CI'] === 'true') throw new Error('prometheus/promtool not installed; CI must install them (apt-get install prometheus)');
+      this.skip();
+    }
+    receiver = await startOtlpReceiver();
+    handle = await startTelemetry({
+      env: {},
+      warn: () => undefined,
+      serviceName: 'tierkv-prometheus-test',
+      exporters: ['prometheus', 'otlp'],
+      prometheus: { port: 0 },
+      otlp: { endpoint: receiver.url },
+      exportIntervalMillis: 600_000,
+    });
+    workload = await runStorageWorkload();
+    try {
+      stack = await runServerAndController(workload.manager);
+    } catch (err) {
+      stackError = err;
+    }
+    await handle.forceFlush(); // one OTLP export, so the exporter-health metrics exist
+    const url = new URL(handle.prometheusUrl!);
+    const started = Date.now();
+    prometheus = await startPrometheus([{ host: url.hostname, port: Number(url.port), path: url.pathname }]);
+    // Three scrapes after the workload: enough samples for rate() over the dashboard's windows.
+    await prometheus.waitForScrapeAfter(started);
+    await prometheus.waitForScrapeAfter(Date.now());
+    await prometheus.waitForScrapeAfter(Date.now());
+    scrape = (await handle.scrape()).body;
+  });
+
+  after(async () => {
+    await prometheus?.stop();
+    await stack?.close();
+    await workload?.close();
+    await handle?.shutdown();
+    await receiver?.close();
+    metrics.disable();
+  });
+
+  it('answers a PromQL query for one of our counters with the right value', async () => {
+    const [sample] = await prometheus.query('sum(tierkv_storage_write_succeeded_keys_total{job="tierkv0"})');
+    // The storage workload wrote 16 batches of 8 chunks; the server's client stored 8 more.
+    const expected = promValue(parsePrometheusText(scrape), 'tierkv_storage_write_succeeded_keys_total');
+    expect(expected).to.equal(stack ? 136 : 128);
+    expect(Number(sample!.value[1])).to.equal(expected);
+  });
+
+  it('carries the resource as target_info', async () => {
+    const result = await prometheus.query('target_info{service_name="tierkv-prometheus-test"}');
+    expect(result).to.have.length(1);
+    expect(result[0]!.metric['service_instance_id']).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('promtool check metrics finds no problems in our exposition', () => {
+    const res = spawnSync('promtool', ['check', 'metrics'], { input: scrape, encoding: 'utf8' });
+    expect(`${res.stdout}${res.stderr}`.trim()).to.equal('');
+    expect(res.status).to.equal(0);
+  });
+
+  for (const row of ['L1 memory tier', 'L2 tiers', 'Storage manager', 'Telemetry pipeline', 'MP-mode server', 'Cache controller']) {
+    it(`every PromQL expression of the Grafana dashboard's "${row}" row returns data`, async () => {
+      if (row === 'MP-mode server' || row === 'Cache controller') {
+        if (stackError) throw new Error(`could not drive the server and controller: ${String(stackError)}`);
+      }
+      const targets = dashboardTargets().filter((t) => t.row === row);
+      expect(targets.length).to.be.greaterThan(0);
+      const empty: string[] = [];
+      for (const t of targets) {
+        const result = await prometheus.query(instantiate(t.expr));
+        if (result.length === 0) empty.push(`${t.panel}: ${t.expr}`);
+      }
+      expect(empty, 'expressions without data').to.deep.equal([]);
+    });
+  }
+
+  it('the dashboard has no row this test does not cover', () => {
+    const rows = new Set(dashboardTargets().map((t) => t.row));
+    expect([...rows].sort()).to.deep.equal(['Cache controller', 'L1 memory tier', 'L2 tiers', 'MP-mode server', 'Storage manager', 'Telemetry pipeline']);
+  });
+});
