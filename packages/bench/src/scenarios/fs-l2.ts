@@ -1,4 +1,4 @@
-import { mkdir, open, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemoryLayout, type ObjectKey } from '@tierkv/core';
 import { FsL2Adapter, type L2Adapter, type L2StoreItem } from '@tierkv/storage';
@@ -130,6 +130,9 @@ async function measureSize(ctx: BenchContext, size: number, label: string): Prom
     return f;
   } finally {
     await adapter.close();
+    // Full runs write ~0.5 GiB per repetition: do not let it pile up until the end of the run.
+    await rm(rawDir, { recursive: true, force: true });
+    await rm(fsDir, { recursive: true, force: true });
   }
 }
 
