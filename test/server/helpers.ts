@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { MemoryLayout, objectKey, type ObjectKey } from '@tierkv/core';
-import { FsL2Adapter, StorageManager } from '@tierkv/storage';
+import { FsL2Adapter, StorageManager, type L2Adapter } from '@tierkv/storage';
 import { TierkvClient, TierkvServer, type TierkvServerOptions } from '@tierkv/server';
 
 /** A deterministic key for index `i`. */
@@ -39,9 +39,14 @@ export interface Stack {
 }
 
 /** A StorageManager (L1 + filesystem L2 in `dir`) served by a TierkvServer on free loopback ports. */
-export async function startStack(dir: string, l1Bytes: number, options: Partial<TierkvServerOptions> = {}): Promise<Stack> {
+export async function startStack(
+  dir: string,
+  l1Bytes: number,
+  options: Partial<TierkvServerOptions> = {},
+  wrapL2: (fs: L2Adapter) => L2Adapter = (fs) => fs,
+): Promise<Stack> {
   const fs = await FsL2Adapter.open({ path: dir, capacityBytes: 1 << 30 });
-  const storage = new StorageManager({ l1: { capacityBytes: l1Bytes }, l2: [fs] });
+  const storage = new StorageManager({ l1: { capacityBytes: l1Bytes }, l2: [wrapL2(fs)] });
   const server = new TierkvServer({ storage, port: 0, httpPort: 0, ...options });
   await server.start();
   const clients: TierkvClient[] = [];
