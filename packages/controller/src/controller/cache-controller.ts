@@ -49,6 +49,7 @@ export class CacheController {
     this.#service = new ControllerService({
       workerTimeoutMs: o.workerTimeoutMs,
       syncTimeoutMs: o.syncTimeoutMs,
+      gapGraceMs: o.gapGraceMs,
       chunkSize: o.chunkSize,
       hashSeed: o.hashSeed,
       now: o.now,

@@ -28,6 +28,11 @@ export interface CacheControllerOptions extends TelemetryOptions {
   reapIntervalMs?: number;
   /** A full sync with no progress for this long fails; the worker is asked again. @default 60_000 */
   syncTimeoutMs?: number;
+  /**
+   * A worker's heartbeat reports how many events it has sent; once that report is this old, every
+   * one of them must have arrived or the tail was lost (a gap). @default 2_000
+   */
+  gapGraceMs?: number;
   /** Tokens per chunk for lookups given as tokens (must match the workers' TokenHasher). @default 256 */
   chunkSize?: number;
   /** TokenHasher seed for lookups given as tokens. @default '' */
@@ -50,6 +55,7 @@ export interface ResolvedCacheControllerOptions {
   readonly workerTimeoutMs: number;
   readonly reapIntervalMs: number;
   readonly syncTimeoutMs: number;
+  readonly gapGraceMs: number;
   readonly chunkSize: number;
   readonly hashSeed: string;
   readonly sendTimeoutMs: number;
@@ -64,6 +70,7 @@ export const DEFAULT_CONTROLLER_OPTIONS = Object.freeze({
   workerTimeoutMs: 30_000,
   reapIntervalMs: 1_000,
   syncTimeoutMs: 60_000,
+  gapGraceMs: 2_000,
   chunkSize: DEFAULT_CHUNK_SIZE,
   hashSeed: '',
   sendTimeoutMs: 1_000,
@@ -100,6 +107,7 @@ export function resolveControllerOptions(o: CacheControllerOptions = {}): Resolv
     workerTimeoutMs: positive('controller.workerTimeoutMs', o.workerTimeoutMs, d.workerTimeoutMs),
     reapIntervalMs: positive('controller.reapIntervalMs', o.reapIntervalMs, d.reapIntervalMs),
     syncTimeoutMs: positive('controller.syncTimeoutMs', o.syncTimeoutMs, d.syncTimeoutMs),
+    gapGraceMs: positive('controller.gapGraceMs', o.gapGraceMs, d.gapGraceMs),
     chunkSize: positive('controller.chunkSize', o.chunkSize, d.chunkSize),
     hashSeed: o.hashSeed ?? d.hashSeed,
     sendTimeoutMs: positive('controller.sendTimeoutMs', o.sendTimeoutMs, d.sendTimeoutMs),

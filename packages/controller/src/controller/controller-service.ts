@@ -30,6 +30,8 @@ const log = debugLogger('tierkv:controller');
 export interface ControllerServiceOptions {
   readonly workerTimeoutMs: number;
   readonly syncTimeoutMs: number;
+  /** A heartbeat's numbers are checked against arrivals only once they are this old (events may be in flight). */
+  readonly gapGraceMs: number;
   readonly chunkSize: number;
   readonly hashSeed: string;
   readonly now: () => number;
@@ -139,12 +141,20 @@ export class ControllerService {
     if (!state) return { t: 'heartbeat_ok', epoch: this.#o.epoch, known: false, commands: [{ c: 'register' }] };
     state.lastSeen = this.#o.now();
     if (!state.syncing) {
-      // Numbers the worker had sent a heartbeat ago must have arrived by now; if not, the tail was lost.
-      if (state.reportedSeqs && state.seq.behind(state.reportedSeqs).length > 0) {
-        this.stats.discontinuities++;
-        this.#requestSync(state, 'sequence_gap');
+      // Events the worker had sent by an earlier heartbeat must have arrived by now (after a grace
+      // period for frames still in flight on the PUSH socket); if not, the tail of the stream was lost.
+      const now = state.lastSeen;
+      if (!state.reportedSeqs) {
+        state.reportedSeqs = msg.seqs;
+        state.reportedAt = now;
+      } else if (now - state.reportedAt >= this.#o.gapGraceMs) {
+        if (state.seq.behind(state.reportedSeqs).length > 0) {
+          this.stats.discontinuities++;
+          this.#requestSync(state, 'sequence_gap');
+        }
+        state.reportedSeqs = msg.seqs;
+        state.reportedAt = now;
       }
-      state.reportedSeqs = msg.seqs;
     } else {
       state.reportedSeqs = undefined;
     }

@@ -22,13 +22,14 @@ export function checkSequence(expected: number | undefined, seq: number, count: 
 export class SequenceTracker {
   readonly #expected = new Map<string, number>();
 
-  expected(location: string): number | undefined {
-    return this.#expected.get(location);
+  /** Every location's numbering starts at 0, so a location not seen yet expects 0. */
+  expected(location: string): number {
+    return this.#expected.get(location) ?? 0;
   }
 
   /** Checks a batch and advances the expectation past it. */
   accept(location: string, seq: number, count: number): SeqCheck {
-    const check = checkSequence(this.#expected.get(location), seq, count);
+    const check = checkSequence(this.expected(location), seq, count);
     this.#expected.set(location, check.next);
     return check;
   }

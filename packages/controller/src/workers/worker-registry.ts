@@ -13,6 +13,7 @@ export class WorkerState {
   readonly seq = new SequenceTracker();
   /** Next numbers the previous heartbeat reported; checked at the next one to catch lost trailing events. */
   reportedSeqs: SeqMap | undefined;
+  reportedAt = 0;
   /** Set while a full sync should be requested (cleared when one starts). */
   needsSync: FullSyncReason | undefined;
   /** Commands waiting for the next heartbeat reply. */

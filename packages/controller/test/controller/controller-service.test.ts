@@ -68,11 +68,14 @@ describe('ControllerService', () => {
     });
 
     it('detects lost trailing events: a number reported a heartbeat ago that never arrived', () => {
-      const { service } = makeService();
+      const { service, clock } = makeService();
       register(service, 'i1');
       service.handleEvent(admits('i1', 0, [1, 2]));
       const hb = (n: number) => service.handleRequest({ t: 'heartbeat', instanceId: 'i1', workerId: 0, seqs: { l1: n }, keyCount: 3 });
       expect(hb(3)).to.deep.include({ commands: [] }); // event 2 may still be in flight
+      clock.now += 100;
+      expect(hb(3)).to.deep.include({ commands: [] }); // still within the grace period
+      clock.now += 500;
       expect(hb(3)).to.deep.include({ commands: [{ c: 'full_sync', reason: 'sequence_gap' }] });
       expect(service.stats.discontinuities).to.equal(1);
     });

@@ -12,6 +12,7 @@ export function makeService(opts: { workerTimeoutMs?: number; syncTimeoutMs?: nu
   const service = new ControllerService({
     workerTimeoutMs: opts.workerTimeoutMs ?? 10_000,
     syncTimeoutMs: opts.syncTimeoutMs ?? 5_000,
+    gapGraceMs: 500,
     chunkSize: opts.chunkSize ?? 256,
     hashSeed: '',
     now: () => clock.now,
