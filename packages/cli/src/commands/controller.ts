@@ -31,9 +31,11 @@ export function registerControllerCommand(program: Command, result: CommandResul
       process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
       return;
     }
+    // Listening before startup: a signal while starting still ends in a clean shutdown.
+    const signalled = waitForShutdownSignal();
     const { startControllerStack } = await import('../runtime/controller-stack.js');
     const stack = await startControllerStack(config, { log: (line) => process.stdout.write(`${line}\n`) });
-    const signal = await waitForShutdownSignal();
+    const signal = await signalled;
     process.stdout.write(`tierkv controller: ${signal === 'abort' ? 'stopping' : `${signal} received`}, shutting down\n`);
     await stack.close();
     process.stdout.write('tierkv controller: stopped\n');

@@ -29,6 +29,15 @@ export interface DemoIo {
  */
 export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.stdout, env: process.env }): Promise<number> {
   const out = (line: string) => io.out.write(`${line}\n`);
+  const notes: string[] = [];
+  // Listen from the start: Ctrl-C during startup still shuts down what was started.
+  const abort = new AbortController();
+  void waitForShutdownSignal({ abort: abort.signal }).then((s) => {
+    if (s !== 'abort') {
+      notes.push(`stopped early by ${s}`);
+      abort.abort();
+    }
+  });
   const dataDir = resolve(config.dataDir);
   const l2Dir = join(dataDir, 'l2');
   if (config.fresh) await rm(l2Dir, { recursive: true, force: true });
@@ -40,7 +49,6 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
     defaultExportIntervalMillis: 5_000,
     env: io.env,
   });
-  const notes: string[] = [];
   const closers: { what: string; close: () => Promise<unknown> }[] = [{ what: 'telemetry', close: () => telemetry.shutdown() }];
   const closeAll = async () => {
     for (const c of closers.splice(0).reverse()) {
@@ -75,6 +83,11 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
     const clients = Array.from({ length: config.clients }, () => new TierkvClient({ endpoint: stack.addresses.endpoint, layout, timeoutMs: 30_000 }));
     closers.push({ what: 'clients', close: async () => clients.forEach((c) => c.close()) });
     await Promise.all(clients.map((c) => c.ping({ timeoutMs: 10_000 })));
+    if (abort.signal.aborted) {
+      await closeAll();
+      out(`tierkv demo: ${notes.join('; ')} before the workload started`);
+      return 0;
+    }
 
     const endpoints: { name: string; url: string }[] = [];
     if (telemetry.prometheusUrl) endpoints.push({ name: 'metrics (Prometheus)', url: telemetry.prometheusUrl });
@@ -94,14 +107,6 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
     for (const e of endpoints) out(`  ${e.name.padEnd(22)} ${e.url}`);
 
     const stats = new DemoStats();
-    const abort = new AbortController();
-    const signalled = waitForShutdownSignal({ abort: abort.signal });
-    void signalled.then((s) => {
-      if (s !== 'abort') {
-        notes.push(`stopped early by ${s}`);
-        abort.abort();
-      }
-    });
     const usageText = () => {
       const u = stack.storage.usage();
       const l2 = u.l2.map((t) => `${t.adapter} ${formatSize(t.usedBytes)}`).join(' ');
@@ -124,7 +129,6 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
     );
     const elapsedS = (performance.now() - stats.startedAt) / 1000;
     progress.stop();
-    abort.abort();
 
     const usage = stack.storage.usage();
     const tiers = [
@@ -147,6 +151,7 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
     );
     return stats.requests > 0 && stats.verifyFailures === 0 ? 0 : 1;
   } finally {
+    abort.abort();
     await closeAll();
   }
 }

@@ -24,7 +24,8 @@ export class ProgressReporter {
   readonly #tty: boolean;
   readonly #options: ProgressOptions;
   #timer: NodeJS.Timeout | undefined;
-  #last = { at: 0, requests: 0, bytes: 0 };
+  /** Recent samples: the shown rates cover about the last two seconds, steady on a fast redraw. */
+  #samples: { at: number; requests: number; bytes: number }[] = [];
 
   constructor(stats: DemoStats, options: ProgressOptions) {
     this.#stats = stats;
@@ -35,7 +36,7 @@ export class ProgressReporter {
 
   start(): void {
     const interval = this.#tty ? (this.#options.ttyIntervalMs ?? 250) : (this.#options.plainIntervalMs ?? 2000);
-    this.#last = { at: performance.now(), requests: 0, bytes: 0 };
+    this.#samples = [{ at: performance.now(), requests: 0, bytes: 0 }];
     this.#timer = setInterval(() => this.#draw(), interval);
     this.#timer.unref();
   }
@@ -51,10 +52,12 @@ export class ProgressReporter {
     const s = this.#stats;
     const now = performance.now();
     const elapsed = (now - s.startedAt) / 1000;
-    const window = (now - this.#last.at) / 1000;
     const bytes = s.bytesRetrieved + s.bytesStored;
-    const recent = `${rate(s.requests - this.#last.requests, window)} req/s, ${bytesRate(bytes - this.#last.bytes, window)}`;
-    this.#last = { at: now, requests: s.requests, bytes };
+    this.#samples.push({ at: now, requests: s.requests, bytes });
+    while (this.#samples.length > 2 && now - this.#samples[1]!.at >= 2000) this.#samples.shift();
+    const first = this.#samples[0] ?? { at: s.startedAt, requests: 0, bytes: 0 };
+    const window = (now - first.at) / 1000;
+    const recent = `${rate(s.requests - first.requests, window)} req/s, ${bytesRate(bytes - first.bytes, window)}`;
     const total = s.lookedUpChunks;
     const extra = this.#options.extra?.() ?? '';
     return (
