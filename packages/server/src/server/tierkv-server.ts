@@ -189,8 +189,8 @@ export class TierkvServer {
 
   /**
    * Graceful shutdown: refuse new requests (SHUTTING_DOWN), let in-flight ones finish for up to
-   * `timeoutMs` and fail the rest, release every client lock, close the sockets, then close the
-   * StorageManager, which flushes pending L2 stores. Safe to call more than once.
+   * `timeoutMs` and fail the rest, release every client lock, close the StorageManager (which
+   * flushes pending L2 stores), then close the sockets. Safe to call more than once.
    */
   shutdown(timeoutMs = this.#o.shutdownTimeoutMs): Promise<void> {
     this.#shutdown ??= this.#doShutdown(timeoutMs);
@@ -220,16 +220,20 @@ export class TierkvServer {
       await new Promise((r) => setTimeout(r, 10));
     }
     await this.#sessions.releaseAll();
+    // Flush while the socket still answers SHUTTING_DOWN, so clients fail fast instead of timing out.
+    let storageError: unknown;
+    try {
+      if (this.#o.closeStorage) await this.#o.storage.close();
+    } catch (err) {
+      storageError = err;
+    }
     this.#router.close();
     await this.#loop?.catch(() => undefined);
     await this.#http?.close();
     this.#state = 'closed';
-    try {
-      if (this.#o.closeStorage) await this.#o.storage.close();
-    } finally {
-      this.#metrics.close();
-      log('closed');
-    }
+    this.#metrics.close();
+    log('closed');
+    if (storageError) throw storageError;
   }
 
   async #receiveLoop(): Promise<void> {
