@@ -5,6 +5,7 @@ import type { InstrumentedL2Adapter } from '../l2/instrumented-l2-adapter.js';
 import { Semaphore } from '../l2/semaphore.js';
 import { PrefetchTask } from './prefetch-handle.js';
 import type { PrefetchLocks } from './prefetch-locks.js';
+import { reserveInOrder } from './reserve-in-order.js';
 import type { ResolvedStorageManagerOptions } from './storage-options.js';
 import type { StorageMetrics } from './storage-metrics.js';
 
@@ -125,7 +126,7 @@ export class PrefetchController {
     if (q === 0) return;
 
     // 2. Reserve L1 memory for the prefix; the prefix ends at the first key that cannot be reserved.
-    const reserved = this.#l1.reserveWrite(rest.slice(0, q), layout, 'new', { temporary: false });
+    const reserved = reserveInOrder(this.#l1, rest.slice(0, q), layout, 'new', { temporary: false });
     let r = 0;
     while (r < q && reserved[r]!.code === 'SUCCESS') r++;
     const extra = reserved.slice(r).flatMap((res, i) => (res.code === 'SUCCESS' ? [rest[r + i]!] : []));

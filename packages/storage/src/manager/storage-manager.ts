@@ -8,6 +8,7 @@ import type { L2Listener } from '../l2/l2-listener.js';
 import { PrefetchController } from './prefetch-controller.js';
 import type { PrefetchHandle, PrefetchTask } from './prefetch-handle.js';
 import { PrefetchLocks } from './prefetch-locks.js';
+import { reserveInOrder } from './reserve-in-order.js';
 import type { StorageManagerListener } from './storage-listener.js';
 import { StorageMetrics } from './storage-metrics.js';
 import { resolveStorageManagerOptions, type ResolvedStorageManagerOptions, type StorageManagerOptions } from './storage-options.js';
@@ -80,17 +81,8 @@ export class StorageManager {
   /** Reserves L1 memory for each key; returns one entry per key: the object, or undefined if not reserved. */
   reserveWrite(keys: readonly ObjectKey[], layout: MemoryLayout, mode: WriteMode = 'new'): (MemoryObj | undefined)[] {
     this.#check('reserveWrite');
-    const results = this.#l1.reserveWrite(keys, layout, mode);
+    const results = reserveInOrder(this.#l1, keys, layout, mode);
     const out = results.map((r) => (r.code === 'SUCCESS' ? r.obj : undefined));
-    if (keys.length > 1 && results.some((r) => r.code === 'OUT_OF_MEMORY')) {
-      // L1 batches are all-or-nothing on memory; like LMCache, hand out what fits, in key order.
-      for (let i = 0; i < keys.length; i++) {
-        if (results[i]!.code !== 'OUT_OF_MEMORY') continue;
-        const [one] = this.#l1.reserveWrite([keys[i]!], layout, mode);
-        if (one!.code === 'SUCCESS') out[i] = one!.obj;
-        else if (one!.code === 'OUT_OF_MEMORY') break;
-      }
-    }
     const ok: ObjectKey[] = [];
     const failed: ObjectKey[] = [];
     out.forEach((o, i) => (o ? ok : failed).push(keys[i]!));
