@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { createProgram } from '../../src/cli.js';
+import { longFlag } from '../../src/config/config-field.js';
+import { CONTROLLER_CONFIG_FIELDS } from '../../src/config/controller-config.js';
+import { DEMO_CONFIG_FIELDS } from '../../src/config/demo-config.js';
+import { SERVER_CONFIG_FIELDS } from '../../src/config/server-config.js';
+
+const doc = readFileSync(new URL('../../../../docs/cli.md', import.meta.url), 'utf8');
+
+/** The part of docs/cli.md about one command. */
+function section(command: string): string {
+  const start = doc.indexOf(`## \`tierkv ${command}\``);
+  expect(start, `docs/cli.md has a section for tierkv ${command}`).to.be.greaterThan(-1);
+  const end = doc.indexOf('\n## ', start + 1);
+  return doc.slice(start, end < 0 ? undefined : end);
+}
+
+describe('docs/cli.md', () => {
+  for (const [command, fields] of [['server', SERVER_CONFIG_FIELDS], ['controller', CONTROLLER_CONFIG_FIELDS], ['demo', DEMO_CONFIG_FIELDS]] as const) {
+    it(`documents every flag and env var of tierkv ${command}`, () => {
+      const text = section(command);
+      for (const field of fields) {
+        expect(text, longFlag(field)).to.contain(`\`${longFlag(field)}`);
+        if (field.env) expect(text, field.env).to.contain(`\`${field.env}\``);
+      }
+    });
+  }
+
+  it('documents every option commander knows, for every command', () => {
+    for (const command of createProgram().commands) {
+      const text = section(command.name());
+      for (const option of command.options) expect(text, `${command.name()} ${option.long}`).to.contain(`\`${option.long}`);
+    }
+  });
+});
