@@ -71,6 +71,10 @@ export class L1Manager {
   readonly #stats = new L1Stats();
   readonly #metrics: L1Metrics;
   readonly #now: () => number;
+  // The default lock clock reads performance.now at most once per millisecond (as lru-cache's
+  // ttlResolution does): lock TTLs are minutes, and a clock read costs as much as a small operation.
+  #cachedNow = 0;
+  #clockTimer: NodeJS.Timeout | undefined;
   #listeners: L1Listener[] = [];
   #sweepTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -87,7 +91,7 @@ export class L1Manager {
   constructor(options: L1Options, telemetry: TelemetryOptions = {}) {
     this.#options = resolveL1Options(options);
     const o = this.#options;
-    this.#now = o.now;
+    this.#now = options.now === undefined ? this.#coarseNow : o.now;
     this.#arena = new Arena(Math.floor(o.capacityBytes / o.alignBytes) * o.alignBytes, o.segmentBytes);
     this.#allocator = new TlsfAllocator(o.capacityBytes, o.alignBytes, o.segmentBytes);
     this.#locks = new LockTable(o.writeLockTtlMs, o.readLockTtlMs);
@@ -117,9 +121,16 @@ export class L1Manager {
   reserveWrite(keys: readonly ObjectKey[], layout: MemoryLayout, mode: WriteMode = 'new', options: ReserveWriteOptions = {}): L1KeyResult<MemoryObj>[] {
     this.#assertOpen('reserveWrite');
     checkKeys(keys);
+    // New keys enter the index, so they must be well formed; checked before anything changes.
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      if (k === null || typeof k !== 'object' || typeof k.chunkHash !== 'string' || typeof k.modelName !== 'string' || typeof k.kvRank !== 'number' || typeof k.cacheSalt !== 'string') {
+        throw new InvalidArgumentError(`keys[${i}]`, 'expected an ObjectKey {chunkHash, modelName, kvRank, cacheSalt}; build one with objectKey()');
+      }
+    }
     if (!(layout instanceof MemoryLayout)) throw new InvalidArgumentError('layout', 'expected a MemoryLayout instance');
     if (!WRITE_MODES.has(mode)) throw new InvalidArgumentError('mode', `expected 'new', 'update' or 'all', got ${JSON.stringify(mode)}`);
-    const start = performance.now();
+    const start = this.#metrics.startBatch();
     const now = this.#now();
     const temporary = options.temporary === true ? 1 : 0;
     const byteSize = layout.byteSize;
@@ -133,8 +144,7 @@ export class L1Manager {
 
     for (let i = 0; i < n; i++) {
       const key = keys[i]!;
-      const encoded = encodeKey(key);
-      let slot = slots.get(encoded);
+      let slot = slots.find(key);
       if (slot >= 0 && !this.#reclaimIfExpired(slot as SlotId, now)) slot = -1;
       if (slot < 0) {
         if (mode === 'update') {
@@ -142,7 +152,7 @@ export class L1Manager {
           continue;
         }
         // Take the slot now so a duplicate key later in the batch sees it write-locked.
-        const s = slots.insert(encoded, key);
+        const s = slots.insert(key);
         slots.state[s] = STATE_WRITE_LOCKED;
         slots.bytes[s] = byteSize;
         slots.temporary[s] = temporary;
@@ -216,7 +226,7 @@ export class L1Manager {
   abortWrite(keys: readonly ObjectKey[]): L1KeyResult<void>[] {
     this.#assertOpen('abortWrite');
     checkKeys(keys);
-    const start = performance.now();
+    const start = this.#metrics.startBatch();
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<void>>(n);
@@ -240,7 +250,7 @@ export class L1Manager {
     this.#assertOpen('reserveRead');
     checkKeys(keys);
     const count = checkReadLocks(readLocks);
-    const start = performance.now();
+    const start = this.#metrics.startBatch();
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<MemoryObj>>(n);
@@ -293,7 +303,7 @@ export class L1Manager {
     this.#assertOpen('finishRead');
     checkKeys(keys);
     const count = checkReadLocks(readLocks);
-    const start = performance.now();
+    const start = this.#metrics.startBatch();
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<void>>(n);
@@ -335,7 +345,7 @@ export class L1Manager {
   delete(keys: readonly ObjectKey[]): L1KeyResult<void>[] {
     this.#assertOpen('delete');
     checkKeys(keys);
-    const start = performance.now();
+    const start = this.#metrics.startBatch();
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<void>>(n);
@@ -374,7 +384,7 @@ export class L1Manager {
     this.#assertOpen('touch');
     checkKeys(keys);
     for (const key of keys) {
-      const s = this.#slots.get(encodeKey(key));
+      const s = this.#slots.find(key);
       if (s >= 0 && this.#policy.has(s as SlotId)) this.#policy.onAccess(s as SlotId);
     }
   }
@@ -466,7 +476,7 @@ export class L1Manager {
       objects++;
       const block = slots.block[s]!;
       if (!this.#allocator.isAllocated(block)) {
-        problems.push(`slot ${s} (${slots.encoded[s]}) points at block ${block}, which is not allocated`);
+        problems.push(`slot ${s} (${encodeKey(slots.keys[s]!)}) points at block ${block}, which is not allocated`);
         continue;
       }
       if (seenBlocks.has(block)) problems.push(`block ${block} is shared by two objects`);
@@ -513,7 +523,9 @@ export class L1Manager {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    if (this.#clockTimer) clearTimeout(this.#clockTimer);
     this.#sweepTimer = undefined;
+    this.#clockTimer = undefined;
     this.#metrics.close();
     this.#listeners = [];
     this.#policy.reset();
@@ -523,10 +535,23 @@ export class L1Manager {
 
   // ---------------------------------------------------------------------------------------------
 
+  readonly #coarseNow = (): number => {
+    if (this.#clockTimer === undefined) {
+      this.#cachedNow = performance.now();
+      this.#clockTimer = setTimeout(this.#expireNow, 1);
+      this.#clockTimer.unref();
+    }
+    return this.#cachedNow;
+  };
+
+  readonly #expireNow = (): void => {
+    this.#clockTimer = undefined;
+  };
+
   #finishWrite(keys: readonly ObjectKey[], readLocks: number, method: string, operation: L1Operation): L1KeyResult<unknown>[] {
     this.#assertOpen(method);
     checkKeys(keys);
-    const start = performance.now();
+    const start = this.#metrics.startBatch();
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<unknown>>(n);
@@ -627,7 +652,7 @@ export class L1Manager {
 
   /** Slot of a live key after lazily reclaiming an expired lock, or -1. */
   #find(key: ObjectKey, now: number): number {
-    const s = this.#slots.get(encodeKey(key));
+    const s = this.#slots.find(key);
     if (s < 0) return -1;
     return this.#reclaimIfExpired(s as SlotId, now) ? s : -1;
   }
@@ -641,7 +666,7 @@ export class L1Manager {
       this.#stats.writeLocksExpired++;
       this.#stats.evictedLockExpired++;
       this.#queueEvicted(slots.keys[s]!, 'lock_expired');
-      if (log.enabled) log('write lock on %s expired; the reservation is dropped', slots.encoded[s]);
+      if (log.enabled) log('write lock on %s expired; the reservation is dropped', encodeKey(slots.keys[s]!));
       this.#removeObject(s);
       return false;
     }
@@ -649,7 +674,7 @@ export class L1Manager {
     this.#stats.readLocksExpired++;
     locks.readCount[s] = 0;
     this.#readLocked--;
-    if (log.enabled) log('read locks on %s expired', slots.encoded[s]);
+    if (log.enabled) log('read locks on %s expired', encodeKey(slots.keys[s]!));
     if (slots.temporary[s] === 1) {
       this.#stats.evictedTemporary++;
       this.#queueEvicted(slots.keys[s]!, 'temporary_released');

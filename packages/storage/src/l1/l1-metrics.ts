@@ -1,5 +1,5 @@
 import { MeterBinding, type TelemetryOptions } from '@tierkv/core';
-import type { Attributes, Histogram } from '@opentelemetry/api';
+import { createNoopMeter, type Attributes, type Histogram } from '@opentelemetry/api';
 import type { EvictionReason } from './l1-listener.js';
 import type { L1Usage } from './l1-usage.js';
 
@@ -92,7 +92,11 @@ const OBSERVED = [
 
 interface L1Instruments {
   batchDuration: Histogram;
+  /** False while the provider is the API's no-op one: then batches are not even timed. */
+  timing: boolean;
 }
+
+const NOOP_HISTOGRAM = createNoopMeter().createHistogram('tierkv.noop');
 
 /** The L1 manager's instruments (`tierkv.l1.*`), bound late to the MeterProvider. */
 export class L1Metrics {
@@ -125,14 +129,24 @@ export class L1Metrics {
           observe('tierkv.l1.objects', u.byState.ready, STATE_READY);
           observe('tierkv.l1.objects', u.byState.readLocked, STATE_READ_LOCKED);
         });
-        return { batchDuration: f.histogram('tierkv.l1.batch.duration') };
+        const batchDuration = f.histogram('tierkv.l1.batch.duration');
+        return { batchDuration, timing: batchDuration !== NOOP_HISTOGRAM };
       },
       telemetry,
     );
   }
 
-  /** Records one batch that started at `startMs` (performance.now()). */
+  /**
+   * The start time of a batch for `recordBatch`, or 0 when no SDK is listening (reading the clock
+   * costs about as much as a small L1 operation).
+   */
+  startBatch(): number {
+    return this.#binding.instruments.timing ? performance.now() : 0;
+  }
+
+  /** Records one batch that started at `startMs` (from startBatch). */
   recordBatch(operation: L1Operation, startMs: number): void {
+    if (startMs === 0) return;
     this.#binding.instruments.batchDuration.record((performance.now() - startMs) / 1000, OPERATION_ATTRIBUTES[operation]);
   }
 
