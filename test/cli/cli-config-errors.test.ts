@@ -26,6 +26,13 @@ describe('tierkv: help, version and configuration errors', function () {
     }
   });
 
+  it('bench --list runs the bench package', async () => {
+    const r = await runCli(['bench', '--list']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout.trim().split('\n').length).to.be.greaterThan(0);
+    expect(r.stdout).to.match(/^[a-z0-9-]+\.[a-z0-9.-]+\s+\S/m);
+  });
+
   it('--version prints the version', async () => {
     const r = await runCli(['--version']);
     expect(r.code).to.equal(0);

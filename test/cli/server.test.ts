@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { MemoryLayout, TokenHasher } from '@tierkv/core';
 import { TierkvClient } from '@tierkv/server';
 import { freePort, waitFor } from '@tierkv/test-utils';
+import { otlpPoints, startOtlpReceiver, type OtlpReceiver } from '@tierkv/test-utils/otlp-receiver';
 import { startCli, type RunningCli } from './helpers/run-cli.js';
 
 describe('tierkv server and controller (child processes)', function () {
@@ -31,9 +32,20 @@ describe('tierkv server and controller (child processes)', function () {
       20_000,
     );
 
-  it('starts, answers a TierkvClient ping and /healthz, serves /metrics, and exits 0 on SIGTERM', async () => {
+  let receiver: OtlpReceiver | undefined;
+  afterEach(async () => {
+    await receiver?.close();
+    receiver = undefined;
+  });
+
+  it('starts, answers a TierkvClient ping and /healthz, serves /metrics, and exits 0 on SIGTERM after a final OTLP export', async () => {
+    receiver = await startOtlpReceiver();
     const [port, httpPort] = [await freePort(), await freePort()];
-    const cli = startCli(['server', '--port', String(port), '--http-port', String(httpPort), '--l1-size', '16MiB', '--fs-path', join(dir, 'l2')], { cwd: dir });
+    const cli = startCli(['server', '--port', String(port), '--http-port', String(httpPort), '--l1-size', '16MiB', '--fs-path', join(dir, 'l2')], {
+      cwd: dir,
+      // A long interval: the export that arrives is the one made at shutdown.
+      env: { OTEL_METRICS_EXPORTER: 'prometheus,otlp', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: receiver.url, OTEL_METRIC_EXPORT_INTERVAL: '600000' },
+    });
     running.push(cli);
     await waitForLine(cli, /serving tcp:\/\/127\.0\.0\.1:\d+/, 'the server to listen');
 
@@ -56,6 +68,10 @@ describe('tierkv server and controller (child processes)', function () {
     expect(result.code, result.stderr).to.equal(0);
     expect(result.stdout).to.contain('SIGTERM received, shutting down');
     expect(result.stdout).to.contain('stopped');
+    await receiver.waitForExports(1, 5_000);
+    const points = receiver.exports.flatMap((e) => otlpPoints(e.request));
+    const stores = points.filter((p) => p.metric === 'tierkv.server.requests' && p.attributes['tierkv.request.type'] === 'store');
+    expect(stores.reduce((a, p) => a + p.value, 0), 'the store request, in the final export').to.be.greaterThan(0);
   });
 
   it('a server started with --controller-url registers with a `tierkv controller`', async () => {
