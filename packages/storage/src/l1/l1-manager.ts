@@ -24,6 +24,12 @@ export type WriteMode = 'new' | 'update' | 'all';
 export interface ReserveWriteOptions {
   /** Temporary objects are freed when their last reader finishes, and are never reported as written. */
   temporary?: boolean;
+  /**
+   * Reserve what fits, in key order: new keys get memory until the first that cannot fit (even
+   * after eviction); it and every later new key answer OUT_OF_MEMORY. Without it (LMCache's
+   * contract) the new keys of a batch all succeed or all answer OUT_OF_MEMORY.
+   */
+  partial?: boolean;
 }
 
 /** What `inspect(key)` reports about one object (debugging and tests). */
@@ -116,7 +122,8 @@ export class L1Manager {
   /**
    * Reserves memory for each key (write-locked). `temporary` objects are freed after their last
    * read. Allocations of one call succeed or fail together: when the new keys do not fit even after
-   * evicting unlocked objects, every one of them answers OUT_OF_MEMORY (LMCache's contract).
+   * evicting unlocked objects, every one of them answers OUT_OF_MEMORY (LMCache's contract), unless
+   * `partial` asks for the leading keys that fit.
    */
   reserveWrite(keys: readonly ObjectKey[], layout: MemoryLayout, mode: WriteMode = 'new', options: ReserveWriteOptions = {}): L1KeyResult<MemoryObj>[] {
     this.#assertOpen('reserveWrite');
@@ -187,17 +194,21 @@ export class L1Manager {
     }
 
     if (pending !== undefined) {
-      if (this.#allocateAll(pending, needBytes, byteSize)) {
-        for (let p = 0; p < pending.length; p += 2) {
-          const s = pending[p + 1]! as SlotId;
-          this.#setObj(s, keys[pending[p]!]!, layout, slots.blockOf(s));
-          results[pending[p]!] = slots.success[s]!;
+      const partial = options.partial === true;
+      const allocated = this.#allocateAll(pending, needBytes, byteSize, partial);
+      for (let p = 0; p < pending.length; p += 2) {
+        const i = pending[p]!;
+        const s = pending[p + 1]! as SlotId;
+        const oldBlock = replaced === undefined ? -1 : oldBlockOf(replaced, s);
+        if (p / 2 < allocated) {
+          this.#setObj(s, keys[i]!, layout, slots.blockOf(s));
+          results[i] = slots.success[s]!;
+          if (oldBlock >= 0) this.#allocator.free(oldBlock as BlockId);
+        } else {
+          results[i] = OUT_OF_MEMORY;
+          this.#stats.allocationFailures++;
+          this.#rollback(s, oldBlock);
         }
-        if (replaced !== undefined) for (let r = 0; r < replaced.length; r += 2) this.#allocator.free(replaced[r + 1]! as BlockId);
-      } else {
-        this.#stats.allocationFailures += pending.length / 2;
-        for (let p = 0; p < pending.length; p += 2) results[pending[p]!] = OUT_OF_MEMORY;
-        this.#rollback(pending, replaced);
       }
     }
 
@@ -589,15 +600,22 @@ export class L1Manager {
     return results;
   }
 
-  /** Allocates a block for every pending slot, evicting on demand; false (nothing kept) on OOM. */
-  #allocateAll(pending: number[], needBytes: number, byteSize: number): boolean {
+  /**
+   * Allocates blocks for the pending slots in key order, evicting on demand; returns how many got
+   * one. All-or-nothing unless `partial`: then it stops at the first key that cannot fit.
+   */
+  #allocateAll(pending: number[], needBytes: number, byteSize: number, partial: boolean): number {
     const allocator = this.#allocator;
     const slots = this.#slots;
-    // Freed by the replaced blocks once the call succeeds; not usable before then.
-    if (needBytes > allocator.freeBytes + this.#evictableBytes || allocator.roundUp(byteSize) > allocator.segmentBytes) return false;
+    const blockBytes = allocator.roundUp(byteSize);
+    // Blocks of replaced objects are freed only once the call succeeds, so they do not count here.
+    // When even evicting everything evictable could not cover the batch, evict nothing.
+    if (blockBytes > allocator.segmentBytes) return 0;
+    if (!partial && needBytes > allocator.freeBytes + this.#evictableBytes) return 0;
     let ranOnDemand = false;
+    let done = 0;
     for (let p = 1; p < pending.length; p += 2) {
-      const s = pending[p]! as SlotId;
+      if (partial && blockBytes > allocator.freeBytes + this.#evictableBytes) break;
       let block = allocator.allocate(byteSize);
       while (block === NO_BLOCK) {
         const victim = this.#policy.coldest();
@@ -609,39 +627,38 @@ export class L1Manager {
         this.#evictOne(victim as SlotId, 'on_demand');
         block = allocator.allocate(byteSize);
       }
-      if (block === NO_BLOCK) return false;
-      slots.block[s] = block;
+      if (block === NO_BLOCK) break;
+      slots.block[pending[p]!] = block;
+      done++;
     }
-    return true;
+    if (!partial && done < pending.length / 2) {
+      for (let p = 1; p < pending.length; p += 2) {
+        const s = pending[p]!;
+        if (slots.block[s]! >= 0) allocator.free(slots.blockOf(s as SlotId));
+        slots.block[s] = -1;
+      }
+      return 0;
+    }
+    return done;
   }
 
-  /** Undoes a failed reservation: new slots go away, replaced objects get their old block back. */
-  #rollback(pending: number[], replaced: number[] | undefined): void {
+  /** Undoes one failed reservation: a new slot goes away, a replaced object gets its old block back. */
+  #rollback(s: SlotId, oldBlock: number): void {
     const slots = this.#slots;
-    const restored = new Set<number>();
-    if (replaced !== undefined) {
-      for (let r = 0; r < replaced.length; r += 2) {
-        const s = replaced[r]! as SlotId;
-        if (slots.block[s]! >= 0) this.#allocator.free(slots.blockOf(s));
-        slots.block[s] = replaced[r + 1]!;
-        slots.bytes[s] = slots.objs[s]!.layout.byteSize;
-        slots.state[s] = STATE_READY;
-        slots.temporary[s] = 0;
-        this.#locks.writeExpiry[s] = 0;
-        this.#writeLocked--;
-        this.#enpolicy(s);
-        restored.add(s);
-      }
+    if (slots.block[s]! >= 0) this.#allocator.free(slots.blockOf(s));
+    this.#writeLocked--;
+    if (oldBlock >= 0) {
+      slots.block[s] = oldBlock;
+      slots.bytes[s] = slots.objs[s]!.layout.byteSize;
+      slots.state[s] = STATE_READY;
+      slots.temporary[s] = 0;
+      this.#locks.writeExpiry[s] = 0;
+      this.#enpolicy(s);
+      return;
     }
-    for (let p = 1; p < pending.length; p += 2) {
-      const s = pending[p]! as SlotId;
-      if (restored.has(s)) continue;
-      if (slots.block[s]! >= 0) this.#allocator.free(slots.blockOf(s));
-      slots.block[s] = -1;
-      this.#writeLocked--;
-      this.#locks.clear(s);
-      slots.remove(s);
-    }
+    slots.block[s] = -1;
+    this.#locks.clear(s);
+    slots.remove(s);
   }
 
   #setObj(s: SlotId, key: ObjectKey, layout: MemoryLayout, block: BlockId): void {
@@ -775,6 +792,12 @@ export class L1Manager {
   #assertOpen(operation: string): void {
     if (this.#closed) throw new ClosedError('L1Manager', operation);
   }
+}
+
+/** The old block of a slot whose object moves to a new block (`replaced` holds slot, block pairs). */
+function oldBlockOf(replaced: readonly number[], slot: number): number {
+  for (let r = 0; r < replaced.length; r += 2) if (replaced[r] === slot) return replaced[r + 1]!;
+  return -1;
 }
 
 function checkKeys(keys: readonly ObjectKey[]): void {

@@ -93,6 +93,7 @@ class ReserveWrite implements fc.Command<Model, Real> {
     readonly ids: number[],
     readonly mode: WriteMode,
     readonly temporary: boolean,
+    readonly partial = false,
   ) {}
   check = () => true;
   run(m: Model, r: Real): void {
@@ -119,16 +120,28 @@ class ReserveWrite implements fc.Command<Model, Real> {
     const free = CAPACITY - m.objects.size * SIZE;
     const need = pending.length * SIZE;
     let onDemand = 0;
-    let oom = false;
-    if (need > 0) {
-      if (need > free + evictableCount(m) * SIZE) oom = true;
-      else onDemand = Math.max(0, need - free) / SIZE;
+    let fits = 0; // how many pending keys get memory, in key order
+    if (this.partial) {
+      let left = free;
+      let evictableLeft = evictableCount(m);
+      for (let p = 0; p < pending.length; p++) {
+        if (left >= SIZE) left -= SIZE;
+        else if (evictableLeft > 0) {
+          evictableLeft--;
+          onDemand++;
+        } else break;
+        fits++;
+      }
+    } else if (need > 0 && need <= free + evictableCount(m) * SIZE) {
+      onDemand = Math.max(0, need - free) / SIZE;
+      fits = pending.length;
     }
-    const results = r.l1.reserveWrite(this.ids.map(toKey), layout, this.mode, { temporary: this.temporary });
+    const results = r.l1.reserveWrite(this.ids.map(toKey), layout, this.mode, { temporary: this.temporary, partial: this.partial });
     applyEvictions(m, r, onDemand, 'on_demand');
+    let seenPending = 0;
     for (let i = 0; i < this.ids.length; i++) {
       if (expected[i] !== 'PENDING') continue;
-      if (oom) expected[i] = 'OUT_OF_MEMORY';
+      if (seenPending++ >= fits) expected[i] = 'OUT_OF_MEMORY';
       else {
         expected[i] = 'SUCCESS';
         m.objects.set(this.ids[i]!, { writeLocked: true, readers: 0, temporary: this.temporary, writeExpiry: m.now + WRITE_TTL, readExpiry: 0, marker: ++m.marker & 0xff });
@@ -151,7 +164,7 @@ class ReserveWrite implements fc.Command<Model, Real> {
     applyEvictions(m, r, watermark, 'watermark');
     checkInvariants(m, r);
   }
-  toString = () => `reserveWrite(${this.ids}, ${this.mode}${this.temporary ? ', temporary' : ''})`;
+  toString = () => `reserveWrite(${this.ids}, ${this.mode}${this.temporary ? ', temporary' : ''}${this.partial ? ', partial' : ''})`;
 }
 
 class FinishWrite implements fc.Command<Model, Real> {
@@ -348,9 +361,9 @@ class ReleaseReaders implements fc.Command<Model, Real> {
   toString = () => 'releaseReaders()';
 }
 
-const ids = fc.array(fc.integer({ min: 0, max: KEY_SPACE - 1 }), { minLength: 1, maxLength: 4 });
+const ids = fc.array(fc.integer({ min: 0, max: KEY_SPACE - 1 }), { minLength: 1, maxLength: 6 });
 const commands = [
-  fc.tuple(ids, fc.constantFrom<WriteMode>('new', 'update', 'all'), fc.boolean()).map(([k, mode, t]) => new ReserveWrite(k, mode, t && mode === 'new')),
+  fc.tuple(ids, fc.constantFrom<WriteMode>('new', 'update', 'all'), fc.boolean(), fc.boolean()).map(([k, mode, t, partial]) => new ReserveWrite(k, mode, t && mode === 'new', partial)),
   fc.tuple(ids, fc.constantFrom(0, 0, 1, 2)).map(([k, n]) => new FinishWrite(k, n)),
   ids.map((k) => new AbortWrite(k)),
   fc.tuple(ids, fc.integer({ min: 1, max: 3 })).map(([k, n]) => new ReserveRead(k, n)),

@@ -199,6 +199,27 @@ describe('L1Manager', () => {
       expect(codes(m.reserveWrite([key(9)], big))).to.deep.equal(['OUT_OF_MEMORY']);
     });
 
+    it('partial: reserves the leading keys that fit, in key order', () => {
+      const m = manager({ capacityBytes: 16 * KIB, triggerWatermark: 1 });
+      const big = MemoryLayout.bytes(4 * KIB);
+      put(m, [key(100)], big);
+      m.reserveRead([key(100)]);
+      const r = m.reserveWrite([key(0), key(100), key(1), key(2), key(3)], big, 'new', { partial: true });
+      expect(codes(r)).to.deep.equal(['SUCCESS', 'KEY_NOT_WRITABLE', 'SUCCESS', 'SUCCESS', 'OUT_OF_MEMORY']);
+      expect(m.usage().objects).to.equal(4);
+      expect(m.memcheck().problems).to.deep.equal([]);
+    });
+
+    it('partial: evicts on demand for each key that needs room', () => {
+      const m = manager({ capacityBytes: 4 * KIB, triggerWatermark: 1 });
+      put(m, keys(0, 4));
+      m.reserveRead([key(3)]);
+      const r = m.reserveWrite(keys(10, 5), layout1k, 'new', { partial: true });
+      expect(codes(r)).to.deep.equal(['SUCCESS', 'SUCCESS', 'SUCCESS', 'OUT_OF_MEMORY', 'OUT_OF_MEMORY']);
+      expect(m.contains(keys(0, 4))).to.deep.equal([false, false, false, true]);
+      expect(m.memcheck().problems).to.deep.equal([]);
+    });
+
     it('keeps non-allocating results when the allocations of the batch fail', () => {
       const m = manager({ capacityBytes: 8 * KIB });
       put(m, [key(1)]);
