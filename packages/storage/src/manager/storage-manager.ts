@@ -45,6 +45,7 @@ export class StorageManager {
   readonly #tasks = new Map<number, PrefetchTask>();
   readonly #settled: number[] = [];
   readonly #listeners = new Set<StorageManagerListener>();
+  readonly #ops = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
 
   constructor(options: StorageManagerOptions) {
@@ -69,6 +70,8 @@ export class StorageManager {
         // A lock TTL expiry takes a prefetched object away: nothing is left to release for it.
         if (reason === 'lock_expired') this.#locks.forget(keys);
         this.#emit((l) => l.onSmKeysEvicted?.(keys));
+        // Without an L2 tier an evicted key is gone from the manager entirely.
+        if (this.#adapters.length === 0) this.#emit((l) => l.onSmKeysDeleted?.(keys));
       },
     });
   }
@@ -163,8 +166,11 @@ export class StorageManager {
   }
 
   /** Where each key lives now, without loading (L2 pins taken to look are dropped at once). */
-  async lookup(keys: readonly ObjectKey[]): Promise<Tier[]> {
-    this.#check('lookup');
+  lookup(keys: readonly ObjectKey[]): Promise<Tier[]> {
+    return this.#track('lookup', () => this.#lookup(keys));
+  }
+
+  async #lookup(keys: readonly ObjectKey[]): Promise<Tier[]> {
     const out: Tier[] = this.#l1.contains(keys).map((c) => (c ? 'l1' : 'miss'));
     for (const adapter of this.#adapters) {
       const idx = out.flatMap((t, i) => (t === 'miss' ? [i] : []));
@@ -181,8 +187,11 @@ export class StorageManager {
   }
 
   /** Deletes from L1 and every L2 tier. Objects locked in L1 (being read or stored) stay there. */
-  async delete(keys: readonly ObjectKey[]): Promise<void> {
-    this.#check('delete');
+  delete(keys: readonly ObjectKey[]): Promise<void> {
+    return this.#track('delete', () => this.#delete(keys));
+  }
+
+  async #delete(keys: readonly ObjectKey[]): Promise<void> {
     if (keys.length === 0) return;
     // A write-through in flight holds an L1 read lock and would bring the key back into L2: let it land first.
     if (keys.some((k) => this.#store.isPending(k))) await this.#store.flush();
@@ -193,8 +202,11 @@ export class StorageManager {
   }
 
   /** Drops every unlocked object from L1 (and, with `{ l2: true }`, clears L2 too). */
-  async clear(options: { l2?: boolean } = {}): Promise<void> {
-    this.#check('clear');
+  clear(options: { l2?: boolean } = {}): Promise<void> {
+    return this.#track('clear', () => this.#clear(options));
+  }
+
+  async #clear(options: { l2?: boolean }): Promise<void> {
     // Pending write-throughs hold read locks: let them land so clear() finds their objects unlocked.
     await this.#store.flush();
     this.#l1.clear();
@@ -234,6 +246,7 @@ export class StorageManager {
   }
 
   async #close(): Promise<void> {
+    while (this.#ops.size > 0) await Promise.allSettled([...this.#ops]);
     await this.#prefetch.drain();
     await this.#store.flush();
     try {
@@ -258,6 +271,20 @@ export class StorageManager {
     const task = this.#tasks.get(handle?.id);
     if (!task) throw new InvalidArgumentError('handle', `unknown prefetch handle ${JSON.stringify(handle)}: it was not returned by this manager's submitPrefetch, or it is older than the last ${this.options.prefetchResultsLimit} prefetches (prefetchResultsLimit)`);
     return task;
+  }
+
+  /** Runs an async public call unless closing, and keeps it until it settles so close() can wait. */
+  #track<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      this.#check(operation);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const p = fn();
+    this.#ops.add(p);
+    const done = () => void this.#ops.delete(p);
+    p.then(done, done);
+    return p;
   }
 
   #check(operation: string): void {

@@ -263,6 +263,19 @@ describe('StorageManager', () => {
       await sm.close(); // idempotent
     });
 
+    it('waits for an in-flight lookup before closing the adapters', async () => {
+      const inner = new MemoryL2Adapter();
+      const slow = new FaultyL2Adapter(inner, { seed: 6 });
+      const sm = manager({ l2: [slow] });
+      write(sm, [0]);
+      await sm.flush();
+      await sm.clear();
+      slow.faults.lookup.delay(10, 10);
+      const pending = sm.lookup([key(0)]);
+      await sm.close();
+      expect(await pending).to.deep.equal(['l2']);
+    });
+
     it('waits for pending prefetches', async () => {
       const inner = new MemoryL2Adapter();
       const slow = new FaultyL2Adapter(inner, { seed: 5 });
@@ -300,6 +313,17 @@ describe('StorageManager', () => {
       expect(events[1]).to.deep.equal(['finish', ok.length, 0]);
       expect(events[2]).to.deep.equal(['prefetch', ok.length, ok.length]);
       expect(events[3]).to.deep.equal(['read', ok.length, 1]);
+    });
+
+    it('reports L1 evictions (and, without L2, deletions)', () => {
+      const sm = manager({ l1: { capacityBytes: 4 * KIB } as never });
+      const evicted: number[] = [];
+      const deleted: number[] = [];
+      sm.addListener({ onSmKeysEvicted: (ks) => evicted.push(ks.length), onSmKeysDeleted: (ks) => deleted.push(ks.length) });
+      for (let i = 0; i < 8; i++) write(sm, [i]);
+      const n = evicted.reduce((a, b) => a + b, 0);
+      expect(n).to.be.greaterThan(0);
+      expect(deleted.reduce((a, b) => a + b, 0)).to.equal(n);
     });
 
     it('isolates a throwing listener', () => {
