@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryLayout, objectKey, type ObjectKey } from '@tierkv/core';
-import { MemoryL2Adapter, StorageManager } from '@tierkv/storage';
+import { FsL2Adapter, MemoryL2Adapter, StorageManager } from '@tierkv/storage';
 
 export interface StorageWorkload {
   readonly manager: StorageManager;
@@ -25,7 +25,7 @@ export async function runStorageWorkload(): Promise<StorageWorkload> {
   const dir = mkdtempSync(join(tmpdir(), 'tierkv-otel-'));
   const manager = new StorageManager({
     l1: { capacityBytes: 64 * CHUNK_BYTES },
-    l2: [new MemoryL2Adapter({ name: 'memory', capacityBytes: 96 * CHUNK_BYTES })],
+    l2: [new MemoryL2Adapter({ name: 'memory', capacityBytes: 96 * CHUNK_BYTES }), await FsL2Adapter.open({ path: join(dir, 'l2') })],
   });
   try {
     for (let b = 0; b < 16; b++) {
