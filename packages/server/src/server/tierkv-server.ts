@@ -1,4 +1,5 @@
 import { ClosedError, debugLogger, TokenHasher } from '@tierkv/core';
+import type { StorageUsage } from '@tierkv/storage';
 import { Router } from 'zeromq';
 import { decodeHeader, decodePrelude, encodeErrorReply, encodeHeader, encodePrelude, framesBytes } from '../protocol/codec.js';
 import { KIND_REPLY, KIND_REQUEST, PROTOCOL_VERSION, type ErrorCode, type RequestType, type ServerStatus } from '../protocol/messages.js';
@@ -164,7 +165,13 @@ export class TierkvServer {
 
   /** A snapshot of usage per tier, clients and requests (also served on `/status`). */
   status(): ServerStatus {
-    const usage = this.#o.storage.usage();
+    let usage: StorageUsage;
+    try {
+      usage = this.#o.storage.usage();
+    } catch {
+      // The storage is closed (late in shutdown): report no tiers rather than fail /status.
+      usage = { l1: { usedBytes: 0, capacityBytes: 0, objects: 0, byState: { writeLocked: 0, ready: 0, readLocked: 0 } }, l2: [], storeQueueDepth: 0, activePrefetches: 0 };
+    }
     return {
       version: SERVER_PACKAGE_VERSION,
       protocolVersion: PROTOCOL_VERSION,
