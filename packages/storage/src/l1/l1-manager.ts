@@ -437,6 +437,7 @@ export class L1Manager {
   }
 
   usage(): L1Usage {
+    if (this.#closed) return { usedBytes: 0, capacityBytes: this.#allocator.totalBytes, objects: 0, byState: { writeLocked: 0, ready: 0, readLocked: 0 } };
     const objects = this.#slots.size;
     return {
       usedBytes: this.#allocator.usedBytes,

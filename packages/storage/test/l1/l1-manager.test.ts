@@ -442,6 +442,27 @@ describe('L1Manager', () => {
       });
     });
 
+    it('spreads objects over several segments, each a view of its own buffer', () => {
+      const m = manager({ capacityBytes: 16 * KIB, segmentBytes: 4 * KIB, triggerWatermark: 1 });
+      const big = MemoryLayout.bytes(4 * KIB);
+      const r = m.reserveWrite(keys(0, 4), big);
+      expect(codes(r)).to.deep.equal(Array(4).fill('SUCCESS'));
+      expect(new Set(r.map((x) => x.obj!.data.buffer)).size).to.equal(4);
+      r.forEach((x, i) => x.obj!.data.fill(i + 1));
+      m.finishWrite(keys(0, 4));
+      // No object can span two segments.
+      expect(codes(m.reserveWrite([key(9)], MemoryLayout.bytes(5 * KIB), 'new'))).to.deep.equal(['OUT_OF_MEMORY']);
+      m.reserveRead(keys(0, 4)).forEach((x, i) => expect(x.obj!.data.every((b) => b === i + 1)).to.equal(true));
+      expect(m.memcheck().problems).to.deep.equal([]);
+    });
+
+    it('usage after close reports nothing held', () => {
+      const m = new L1Manager({ capacityBytes: 4096 });
+      m.reserveWrite([key(1)], layout1k);
+      m.close();
+      expect(m.usage()).to.deep.include({ usedBytes: 0, objects: 0 });
+    });
+
     it('allocations are aligned', () => {
       const m = manager({ alignBytes: 512 });
       const r = m.reserveWrite(keys(0, 5), MemoryLayout.bytes(100));
