@@ -12,11 +12,11 @@ export interface WorkloadOptions {
   systemPromptChunks?: readonly [number, number];
   /** Conversations each client keeps going. @default 32 */
   sessionsPerClient?: number;
-  /** New tokens a turn adds, in chunks (user message + model reply). @default [1, 3] */
+  /** New tokens a turn adds, in chunks (user message + model reply). @default [2, 5] */
   turnChunks?: readonly [number, number];
-  /** Turns after which a conversation ends and the session starts a new one. @default 12 */
+  /** Turns after which a conversation ends and the session starts a new one. @default 8 */
   maxTurns?: number;
-  /** Zipf-like skew of session popularity; 0 = uniform. Hot sessions stay in L1, cold ones come back from L2. @default 1.1 */
+  /** Zipf-like skew of session popularity; 0 = uniform. Hot sessions stay in L1, cold ones come back from L2. @default 0.9 */
   skew?: number;
   /** Model name in every key. @default 'tierkv-demo' */
   modelName?: string;
@@ -30,9 +30,9 @@ export const DEFAULT_WORKLOAD_OPTIONS: Required<WorkloadOptions> = {
   systemPrompts: 8,
   systemPromptChunks: [2, 6],
   sessionsPerClient: 32,
-  turnChunks: [1, 3],
-  maxTurns: 12,
-  skew: 1.1,
+  turnChunks: [2, 5],
+  maxTurns: 8,
+  skew: 0.9,
   modelName: 'tierkv-demo',
   vocabulary: 50_000,
 };
