@@ -21,15 +21,8 @@ export function hashRunFromBytes(bytes: Uint8Array): HashRun {
 }
 
 export function hashRunFromHex(hashes: readonly string[]): HashRun {
-  const n = hashes.length;
-  const hi = new Uint32Array(n);
-  const lo = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const h = hashes[i]!;
-    hi[i] = parseInt(h.slice(0, 8), 16);
-    lo[i] = parseInt(h.slice(8, 16), 16);
-  }
-  return { hi, lo };
+  // One hex decode of the joined string beats 2 parseInt calls per hash by ~5x.
+  return hashRunFromBytes(Buffer.from(hashes.join(''), 'hex'));
 }
 
 function prefixIn(set: ChunkSet, run: HashRun, limit: number): number {
