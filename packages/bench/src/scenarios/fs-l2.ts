@@ -4,7 +4,7 @@ import { MemoryLayout, type ObjectKey } from '@tierkv/core';
 import { FsL2Adapter, type L2Adapter, type L2StoreItem } from '@tierkv/storage';
 import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.js';
 import { benchKeys } from '../support/bench-keys.js';
-import { QUICK_BUDGET_MS, rateAsync } from '../timing.js';
+import { interleaveAsync, QUICK_BUDGET_MS } from '../timing.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -107,22 +107,12 @@ async function measureSize(ctx: BenchContext, size: number, label: string): Prom
       return BATCH * size;
     };
 
-    const f: Figures = { rawStore: 0, rawLoad: 0, fsStore: 0, fsLoad: 0 };
-    const minRounds = batches.length; // at least one full lap, so every file exists before loading
-    const stores = async (): Promise<void> => {
-      s = 0;
-      f.rawStore = await rateAsync(budget, rawStore, minRounds);
-      s = 0;
-      f.fsStore = await rateAsync(budget, fsStore, minRounds);
-    };
-    const loads = async (): Promise<void> => {
-      l = 0;
-      f.rawLoad = await rateAsync(budget, rawLoad, minRounds);
-      l = 0;
-      f.fsLoad = await rateAsync(budget, fsLoad, minRounds);
-    };
-    await stores();
-    await loads();
+    // One untimed lap each: every object exists before the timed rounds (overwrites from then on).
+    for (let i = 0; i < batches.length; i++) await rawStore();
+    for (let i = 0; i < batches.length; i++) await fsStore();
+    const [rawStoreRate, fsStoreRate] = await interleaveAsync(budget, [rawStore, fsStore]);
+    const [rawLoadRate, fsLoadRate] = await interleaveAsync(budget, [rawLoad, fsLoad]);
+    const f: Figures = { rawStore: rawStoreRate!, fsStore: fsStoreRate!, rawLoad: rawLoadRate!, fsLoad: fsLoadRate! };
     // The last load filled targets from the object written with sources[j]: check the bytes.
     for (let j = 0; j < BATCH; j++) {
       if (targets[j]![size - 1] !== sources[j]![size - 1] || targets[j]![0] !== sources[j]![0]) throw new Error(`loaded object ${j} differs from what was stored`);

@@ -3,7 +3,7 @@ import { L1Manager, type MemoryObj } from '@tierkv/storage';
 import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.js';
 import { benchKeys } from '../support/bench-keys.js';
 import { expectSuccess } from '../support/check.js';
-import { QUICK_BUDGET_MS, rate } from '../timing.js';
+import { interleave, QUICK_BUDGET_MS } from '../timing.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -12,12 +12,15 @@ const BATCH = 8;
 /** The share of the arena the ring of live objects occupies, below the eviction watermark. */
 const RING_SHARE = 0.5;
 
-interface SizeResult {
-  limit: number;
-  l1: number;
+/** One side of the comparison: a round moves BATCH chunks in and out and returns the bytes. */
+interface Side {
+  round(): number;
+  /** Throws if the bytes read back are not the bytes written. */
+  verify(): void;
+  close(): void;
 }
 
-function fill(len: number, seed: number): Uint8Array {
+function pattern(len: number, seed: number): Uint8Array {
   const a = new Uint8Array(len);
   for (let i = 0; i < len; i++) a[i] = (i * 31 + seed) & 0xff;
   return a;
@@ -25,10 +28,11 @@ function fill(len: number, seed: number): Uint8Array {
 
 /**
  * The limit: the same bytes copied into and out of one preallocated arena of the L1's capacity,
- * at the same offsets pattern (a ring over half of it), with no bookkeeping at all.
+ * over the same ring of offsets, with no bookkeeping at all.
  */
-function measureLimit(budget: number, capacity: number, size: number, ring: number, src: Uint8Array, dst: Uint8Array): number {
+function limitSide(capacity: number, size: number, ring: number, src: Uint8Array): Side {
   const arena = new Uint8Array(capacity);
+  const dst = new Uint8Array(size);
   let first = 0;
   const round = (): number => {
     for (let b = 0; b < BATCH; b++) arena.set(src, (first + b) * size);
@@ -40,50 +44,55 @@ function measureLimit(budget: number, capacity: number, size: number, ring: numb
     return BATCH * size;
   };
   for (let i = 0; i < ring / BATCH; i++) round(); // touch every page before timing
-  const bw = rate(budget, round, 2);
-  if (dst[size - 1] !== src[size - 1]) throw new Error('reference copy lost data');
-  return bw;
+  return {
+    round,
+    verify() {
+      if (dst[size - 1] !== src[size - 1] || dst[0] !== src[0]) throw new Error('reference copy lost data');
+    },
+    close() {},
+  };
 }
 
 /**
- * tierkv L1: per batch, delete the ring's previous occupants, reserveWrite, fill each object in
- * place with `data.set(src)`, finishWrite, reserveRead, copy each object out, finishRead.
+ * tierkv L1: per batch, delete the ring slot's previous occupants, reserveWrite, fill each object
+ * in place with `data.set(src)`, finishWrite, reserveRead, copy each object out, finishRead.
  */
-function measureL1(budget: number, capacity: number, size: number, ring: number, src: Uint8Array, dst: Uint8Array): number {
+function l1Side(capacity: number, size: number, ring: number, src: Uint8Array): Side {
   // No background lock sweep: nothing here holds a lock past its batch.
   const options = { capacityBytes: capacity, lockSweepIntervalMs: 0 };
   const l1 = new L1Manager(options);
-  try {
-    const layout = MemoryLayout.bytes(size);
-    const keys = benchKeys(ring);
-    const batches: ObjectKey[][] = [];
-    for (let i = 0; i + BATCH <= ring; i += BATCH) batches.push(keys.slice(i, i + BATCH));
-    let next = 0;
-    let primed = false;
-    const round = (): number => {
-      const batch = batches[next]!;
-      next = next + 1 === batches.length ? 0 : next + 1;
-      if (primed) expectSuccess('delete', l1.delete(batch));
-      const written = l1.reserveWrite(batch, layout);
-      expectSuccess('reserveWrite', written);
-      for (let b = 0; b < BATCH; b++) (written[b]!.obj as MemoryObj).data.set(src);
-      expectSuccess('finishWrite', l1.finishWrite(batch));
-      const read = l1.reserveRead(batch);
-      expectSuccess('reserveRead', read);
-      for (let b = 0; b < BATCH; b++) dst.set((read[b]!.obj as MemoryObj).data);
-      expectSuccess('finishRead', l1.finishRead(batch));
-      return BATCH * size;
-    };
-    for (let i = 0; i < batches.length; i++) round(); // first lap: touches the arena, nothing to delete yet
-    primed = true;
-    const bw = rate(budget, round, 2);
-    if (dst[size - 1] !== src[size - 1]) throw new Error('L1 read returned other bytes than were written');
-    const check = l1.memcheck();
-    if (!check.ok) throw new Error(`L1 memcheck failed: ${check.problems.join('; ')}`);
-    return bw;
-  } finally {
-    l1.close();
-  }
+  const layout = MemoryLayout.bytes(size);
+  const dst = new Uint8Array(size);
+  const keys = benchKeys(ring);
+  const batches: ObjectKey[][] = [];
+  for (let i = 0; i + BATCH <= ring; i += BATCH) batches.push(keys.slice(i, i + BATCH));
+  let next = 0;
+  let primed = false;
+  const round = (): number => {
+    const batch = batches[next]!;
+    next = next + 1 === batches.length ? 0 : next + 1;
+    if (primed) expectSuccess('delete', l1.delete(batch));
+    const written = l1.reserveWrite(batch, layout);
+    expectSuccess('reserveWrite', written);
+    for (let b = 0; b < BATCH; b++) (written[b]!.obj as MemoryObj).data.set(src);
+    expectSuccess('finishWrite', l1.finishWrite(batch));
+    const read = l1.reserveRead(batch);
+    expectSuccess('reserveRead', read);
+    for (let b = 0; b < BATCH; b++) dst.set((read[b]!.obj as MemoryObj).data);
+    expectSuccess('finishRead', l1.finishRead(batch));
+    return BATCH * size;
+  };
+  for (let i = 0; i < batches.length; i++) round(); // first lap touches the arena; nothing to delete yet
+  primed = true;
+  return {
+    round,
+    verify() {
+      if (dst[size - 1] !== src[size - 1] || dst[0] !== src[0]) throw new Error('L1 read returned other bytes than were written');
+      const check = l1.memcheck();
+      if (!check.ok) throw new Error(`L1 memcheck failed: ${check.problems.join('; ')}`);
+    },
+    close: () => l1.close(),
+  };
 }
 
 async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
@@ -95,21 +104,21 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
     [1 * MIB, '1 MiB'],
   ] as const) {
     const ring = Math.floor((capacity * RING_SHARE) / size / BATCH) * BATCH;
-    const src = fill(size, 7);
-    const dst = new Uint8Array(size);
-    const r: SizeResult = { limit: 0, l1: 0 };
-    // Alternate the order between repetitions so neither side always runs on a warmer machine.
-    if ((ctx.repetition ?? 1) % 2 === 1) {
-      r.limit = measureLimit(budget, capacity, size, ring, src, dst);
-      r.l1 = measureL1(budget, capacity, size, ring, src, dst);
-    } else {
-      r.l1 = measureL1(budget, capacity, size, ring, src, dst);
-      r.limit = measureLimit(budget, capacity, size, ring, src, dst);
+    const src = pattern(size, 7);
+    const limit = limitSide(capacity, size, ring, src);
+    const l1 = l1Side(capacity, size, ring, src);
+    try {
+      const [limitRate, l1Rate] = interleave(budget, [limit.round, l1.round]);
+      limit.verify();
+      l1.verify();
+      const limitName = `Uint8Array.set in+out ${label} (limit)`;
+      const note = `${ring} live objects in a ${capacity / MIB} MiB arena, batches of ${BATCH}`;
+      out.push({ subject: limitName, value: limitRate!, unit: 'B/s', note });
+      out.push({ subject: `tierkv L1 write+read ${label}`, value: l1Rate!, unit: 'B/s', reference: limitName, goal: 0.8 });
+    } finally {
+      limit.close();
+      l1.close();
     }
-    const limit = `Uint8Array.set in+out ${label} (limit)`;
-    const note = `${ring} live objects in a ${capacity / MIB} MiB arena, batches of ${BATCH}`;
-    out.push({ subject: limit, value: r.limit, unit: 'B/s', note });
-    out.push({ subject: `tierkv L1 write+read ${label}`, value: r.l1, unit: 'B/s', reference: limit, goal: 0.8 });
   }
   return out;
 }

@@ -6,7 +6,7 @@ import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.
 import { benchKeys, encodedKeys, scatteredOrder } from '../support/bench-keys.js';
 import { expectSuccess } from '../support/check.js';
 import { meterProviderWithReader } from '../support/manual-reader.js';
-import { QUICK_BUDGET_MS, rate } from '../timing.js';
+import { interleave, QUICK_BUDGET_MS } from '../timing.js';
 
 /** Bytes per object: a small value, where per-operation bookkeeping dominates the copy. */
 const VALUE_BYTES = 64;
@@ -15,8 +15,12 @@ const ROUND_OPS = 1000;
 /** Live keys in the peer comparison. */
 const WORKING_SET = 10_000;
 
-/** One cache under test, driven through the same two loops. */
+/**
+ * One cache under test with `live` keys out of a pool of 2×live: the live ones are
+ * pool[cursor, cursor + live) (mod pool), so get and replace loops can alternate forever.
+ */
 interface Subject {
+  readonly live: number;
   /** Looks up key i and reads one byte of its value. */
   get(i: number): number;
   /** Inserts key `fresh` and drops key `old` (lru-cache drops its least recently used itself). */
@@ -30,6 +34,7 @@ function mapSubject(keys: readonly EncodedKey[], live: number): Subject {
   const map = new Map<string, Uint8Array>();
   for (let i = 0; i < live; i++) map.set(keys[i]!, src.slice());
   return {
+    live,
     get: (i) => map.get(keys[i]!)![0]!,
     replace(fresh, old) {
       map.delete(keys[old]!);
@@ -43,6 +48,7 @@ function lruSubject(keys: readonly EncodedKey[], live: number): Subject {
   const lru = new LRUCache<string, Uint8Array>({ max: live });
   for (let i = 0; i < live; i++) lru.set(keys[i]!, src.slice());
   return {
+    live,
     get: (i) => lru.get(keys[i]!)![0]!,
     replace(fresh) {
       lru.set(keys[fresh]!, src.slice());
@@ -69,6 +75,7 @@ function l1Subject(keys: readonly ObjectKey[], live: number, telemetry: Telemetr
   };
   for (let i = 0; i < live; i++) write(i);
   return {
+    live,
     get(i) {
       const r = l1.reserveRead(single[i]!);
       const obj = r[0]!.obj;
@@ -81,77 +88,78 @@ function l1Subject(keys: readonly ObjectKey[], live: number, telemetry: Telemetr
       expectSuccess('delete', l1.delete(single[old]!));
       write(fresh);
     },
-    close: () => l1.close(),
+    close: () => {
+      const check = l1.memcheck();
+      l1.close();
+      if (!check.ok) throw new Error(`L1 memcheck failed: ${check.problems.join('; ')}`);
+    },
   };
 }
 
-/** get ops/s over the live keys in a scattered order. */
-function getRate(budget: number, subject: Subject, live: number): number {
-  const order = scatteredOrder(live);
+/** Where each subject's replace loop stands. */
+const cursors = new WeakMap<Subject, number>();
+const orders = new Map<number, Uint32Array>();
+
+/** A round of ROUND_OPS gets over the live keys, in a scattered order. */
+function getRound(subject: Subject): () => number {
+  const live = subject.live;
+  const pool = 2 * live;
+  let order = orders.get(live);
+  if (!order) orders.set(live, (order = scatteredOrder(live)));
   let pos = 0;
-  let sink = 0;
-  const ops = rate(budget, () => {
+  return () => {
+    const base = cursors.get(subject) ?? 0;
+    let sink = 0;
     for (let n = 0; n < ROUND_OPS; n++) {
-      sink += subject.get(order[pos]!);
+      sink += subject.get((base + order[pos]!) % pool);
       pos = pos + 1 === live ? 0 : pos + 1;
     }
+    if (sink === 0) throw new Error('get read no data');
     return ROUND_OPS;
-  });
-  if (sink === 0) throw new Error('get read no data');
-  return ops;
+  };
 }
 
-/** Steady-state replace ops/s: key s+live comes in, key s goes out, over a pool of 2×live keys. */
-function replaceRate(budget: number, subject: Subject, live: number): number {
+/** A round of ROUND_OPS steady-state replaces: key s+live comes in, key s goes out. */
+function replaceRound(subject: Subject): () => number {
+  const live = subject.live;
   const pool = 2 * live;
-  let s = cursors.get(subject) ?? 0;
-  const ops = rate(budget, () => {
+  return () => {
+    let s = cursors.get(subject) ?? 0;
     for (let n = 0; n < ROUND_OPS; n++) {
       subject.replace((s + live) % pool, s);
       s = s + 1 === pool ? 0 : s + 1;
     }
+    cursors.set(subject, s);
     return ROUND_OPS;
-  });
-  cursors.set(subject, s);
-  return ops;
+  };
 }
 
-/** Where each subject's replace loop stopped: its live keys are pool[s, s + live). */
-const cursors = new WeakMap<Subject, number>();
+/** get and replace rates of several subjects, each measured in alternating slices. */
+function measure(budget: number, subjects: readonly Subject[]): { get: number; set: number }[] {
+  const gets = interleave(budget, subjects.map(getRound));
+  const sets = interleave(budget, subjects.map(replaceRound));
+  return subjects.map((_, i) => ({ get: gets[i]!, set: sets[i]! }));
+}
 
-function measure(budget: number, make: () => Subject, live: number): { get: number; set: number } {
-  const subject = make();
-  try {
-    const get = getRate(budget, subject, live);
-    const set = replaceRate(budget, subject, live);
-    return { get, set };
-  } finally {
-    subject.close();
+const label = (n: number): string => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
+
+/** The growth subjects are filled once (1M single-key inserts take seconds) and reused by every repetition. */
+let growth: { sizes: number[]; subjects: Subject[] } | undefined;
+
+async function setup(ctx: BenchContext): Promise<void> {
+  const sizes = ctx.quick ? [1_000, 100_000] : [1_000, 100_000, 1_000_000];
+  const subjects: Subject[] = [];
+  growth = { sizes, subjects };
+  for (const n of sizes) {
+    ctx.log(`filling an L1 with ${label(n)} objects`);
+    subjects.push(l1Subject(benchKeys(2 * n), n, {}));
   }
 }
 
-/** Slices per subject when two subjects are compared closely (an effect of a few percent). */
-const SLICES = 6;
-
-/**
- * Measures several subjects in alternating short slices, so that a machine that speeds up or
- * slows down during the run affects them alike.
- */
-function measureInterleaved(budget: number, makers: readonly (() => Subject)[], live: number): { get: number; set: number }[] {
-  const subjects = makers.map((make) => make());
-  try {
-    const sums = subjects.map(() => ({ get: 0, set: 0 }));
-    for (const op of ['get', 'set'] as const) {
-      for (let slice = 0; slice < SLICES; slice++) {
-        subjects.forEach((subject, i) => {
-          sums[i]![op] += op === 'get' ? getRate(budget / SLICES, subject, live) : replaceRate(budget / SLICES, subject, live);
-        });
-      }
-    }
-    return sums.map((s) => ({ get: s.get / SLICES, set: s.set / SLICES }));
-  } finally {
-    for (const subject of subjects) subject.close();
-  }
+async function teardown(): Promise<void> {
+  const subjects = growth?.subjects ?? [];
+  growth = undefined;
+  for (const s of subjects) s.close();
 }
 
 async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
@@ -165,17 +173,22 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
   const encoded = encodedKeys(keys);
   const note = `${live} live keys, ${VALUE_BYTES} B values, one key per call`;
 
-  const map = measure(budget, () => mapSubject(encoded, live), live);
-  const lru = measure(budget, () => lruSubject(encoded, live), live);
   const sdk = meterProviderWithReader();
-  let bare;
-  let instrumented;
+  const subjects = [
+    mapSubject(encoded, live),
+    lruSubject(encoded, live),
+    l1Subject(keys, live, {}),
+    l1Subject(keys, live, { meterProvider: sdk.meterProvider }),
+  ];
+  let figures;
   try {
-    [bare, instrumented] = measureInterleaved(budget, [() => l1Subject(keys, live, {}), () => l1Subject(keys, live, { meterProvider: sdk.meterProvider })], live);
+    figures = measure(budget, subjects);
     if ((await sdk.collect()) === 0) throw new Error('the SDK reader collected no L1 metrics');
   } finally {
+    for (const s of subjects) s.close();
     await sdk.shutdown();
   }
+  const [map, lru, bare, instrumented] = figures as [(typeof figures)[0], (typeof figures)[0], (typeof figures)[0], (typeof figures)[0]];
   for (const op of ['get', 'set'] as const) {
     const what = op === 'get' ? 'get' : 'set (replace)';
     const lruName = `lru-cache ${what}`;
@@ -187,18 +200,16 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
     out.push({ subject: `tierkv L1 ${what}, SDK reader`, value: instrumented[op], unit: 'ops/s', reference: bareName, goal: 0.95 });
   }
 
-  // Growth: the same get and replace loops at 1k / 100k / 1M live objects.
-  const sizes = ctx.quick ? [1_000, 100_000] : [1_000, 100_000, 1_000_000];
-  const label = (n: number): string => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
-  const base = sizes[0]!;
-  for (const n of sizes) {
-    const growthKeys = benchKeys(2 * n);
-    const r = measure(budget, () => l1Subject(growthKeys, n, {}), n);
-    const ref = n === base ? {} : { reference: `tierkv L1 get @ ${label(base)} objects` };
-    const refSet = n === base ? {} : { reference: `tierkv L1 set @ ${label(base)} objects` };
-    out.push({ subject: `tierkv L1 get @ ${label(n)} objects`, value: r.get, unit: 'ops/s', ...ref });
-    out.push({ subject: `tierkv L1 set @ ${label(n)} objects`, value: r.set, unit: 'ops/s', ...refSet });
-  }
+  // Growth: the same get and replace loops at 1k / 100k / 1M live objects, against the 1k figure.
+  if (!growth) await setup(ctx);
+  const { sizes, subjects: grown } = growth!;
+  const g = measure(budget, grown);
+  const base = label(sizes[0]!);
+  sizes.forEach((n, i) => {
+    const first = i === 0;
+    out.push({ subject: `tierkv L1 get @ ${label(n)} objects`, value: g[i]!.get, unit: 'ops/s', ...(first ? {} : { reference: `tierkv L1 get @ ${base} objects` }) });
+    out.push({ subject: `tierkv L1 set @ ${label(n)} objects`, value: g[i]!.set, unit: 'ops/s', ...(first ? {} : { reference: `tierkv L1 set @ ${base} objects` }) });
+  });
   return out;
 }
 
@@ -206,5 +217,7 @@ export const l1SmallOpsScenario: BenchScenario = {
   name: 'l1.small-ops',
   description: 'small-object L1 get/set per second vs lru-cache and a Map; with and without an SDK reader; growth to 1M objects',
   peers: ['lru-cache', '@opentelemetry/sdk-metrics'],
+  setup,
   run,
+  teardown,
 };

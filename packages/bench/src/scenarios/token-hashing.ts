@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { TokenHasher } from '@tierkv/core';
 import type { BenchMeasurement, BenchScenario } from '../scenario.js';
-import { QUICK_BUDGET_MS, rate } from '../timing.js';
+import { interleave, QUICK_BUDGET_MS } from '../timing.js';
 
 const CHUNK_TOKENS = 256;
 const HASH_BYTES = 8;
@@ -41,9 +41,11 @@ export const tokenHashingScenario: BenchScenario = {
     if (expected[expected.length - 1] !== last) throw new Error(`raw chain ${last} differs from TokenHasher ${expected[expected.length - 1]}`);
 
     const budget = ctx.budgetMs ?? QUICK_BUDGET_MS;
-    const raw = rate(budget, () => (rawChain(seed, bytes, CHUNK_TOKENS * 4), bytes.length));
-    const typed = rate(budget, () => (hasher.hashChunks(words), bytes.length));
-    const array = rate(budget, () => (hasher.hashChunks(asArray), bytes.length));
+    const [raw, typed, array] = interleave(budget, [
+      () => (rawChain(seed, bytes, CHUNK_TOKENS * 4), bytes.length),
+      () => (hasher.hashChunks(words), bytes.length),
+      () => (hasher.hashChunks(asArray), bytes.length),
+    ]) as [number, number, number];
     const note = `${tokenCount} tokens, ${tokenCount / CHUNK_TOKENS} chunks per call`;
     return [
       { subject: RAW, value: raw, unit: 'B/s', note },

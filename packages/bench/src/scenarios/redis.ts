@@ -1,0 +1,284 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+import { BentoCache, bentostore } from 'bentocache';
+import { redisDriver } from 'bentocache/drivers/redis';
+import { Redis } from 'ioredis';
+import { MemoryLayout, type ObjectKey } from '@tierkv/core';
+import { RedisL2Adapter } from '@tierkv/l2-redis';
+import type { L2StoreItem } from '@tierkv/storage';
+import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.js';
+import { benchKeys } from '../support/bench-keys.js';
+import { QUICK_BUDGET_MS } from '../timing.js';
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+/** Keys per call: one request's chunks. */
+const BATCH = 16;
+/** Distinct objects per size; later rounds overwrite them. */
+const OBJECTS = 64;
+
+function pattern(len: number, seed: number): Uint8Array {
+  const a = new Uint8Array(len);
+  for (let i = 0; i < len; i++) a[i] = (i * 131 + seed) & 0xff;
+  return a;
+}
+
+function allTrue(what: string, results: readonly boolean[]): void {
+  const bad = results.indexOf(false);
+  if (bad >= 0) throw new Error(`${what}: key ${bad} of ${results.length} failed`);
+}
+
+const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(500, () => done(false));
+    s.on('connect', () => s.write('PING\r\n'));
+    s.on('data', (d) => done(d.toString().startsWith('+PONG')));
+    s.on('error', () => done(false));
+  });
+}
+
+/** A loopback redis-server for the run (or `TIERKV_BENCH_REDIS_URL` when set). */
+async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const external = process.env['TIERKV_BENCH_REDIS_URL'];
+  if (external) return { url: external, stop: async () => {} };
+  const port = await freePort();
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const deadline = Date.now() + 10_000;
+  while (!(await ping(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`redis-server did not start on port ${port}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  };
+}
+
+/**
+ * Rates (work per second) of several subjects measured in alternation, one round each in turn
+ * (round r of every subject works on the same batch) until `budgetMs` has passed: on a shared
+ * machine a load spike hits all of them alike, so their ratios stay meaningful even when the
+ * absolute figures move. `after(i)` runs untimed after each round of subject i (checks).
+ */
+async function interleaved(
+  budgetMs: number,
+  subjects: readonly ((round: number) => Promise<number>)[],
+  minRounds: number,
+  after: (subject: number) => void = () => {},
+): Promise<number[]> {
+  const work = subjects.map(() => 0);
+  const time = subjects.map(() => 0);
+  const start = performance.now();
+  for (let round = 0; round < minRounds || performance.now() - start < budgetMs; round++) {
+    for (let i = 0; i < subjects.length; i++) {
+      const t0 = performance.now();
+      work[i]! += await subjects[i]!(round);
+      time[i]! += performance.now() - t0;
+      after(i);
+    }
+  }
+  return work.map((w, i) => (w * 1000) / time[i]!);
+}
+
+interface Clients {
+  server: { url: string; stop(): Promise<void> };
+  raw: Redis;
+  bentoConnection: Redis;
+  adapter: RedisL2Adapter;
+  bento: BentoCache<{ redis: ReturnType<typeof bentostore> }>;
+}
+
+let clients: Clients | undefined;
+
+async function setup(): Promise<void> {
+  const server = await startRedis();
+  const raw = new Redis(server.url);
+  const bentoConnection = new Redis(server.url);
+  const adapter = new RedisL2Adapter({ url: server.url, keyPrefix: 'bench:tierkv:', operationTimeoutMs: 10_000 });
+  if (!(await adapter.ready(5000))) throw new Error(`RedisL2Adapter could not connect to ${server.url}`);
+  // bentocache with only its Redis (L2) layer: the same bytes through its public API.
+  const bento = new BentoCache({
+    default: 'redis',
+    prefix: 'bench:bento',
+    stores: { redis: bentostore().useL2Layer(redisDriver({ connection: bentoConnection })) },
+  });
+  clients = { server, raw, bentoConnection, adapter, bento };
+}
+
+async function teardown(): Promise<void> {
+  const c = clients;
+  clients = undefined;
+  if (!c) return;
+  await c.adapter.close().catch(() => undefined);
+  await c.bento.disconnectAll().catch(() => undefined);
+  c.raw.disconnect();
+  c.bentoConnection.disconnect();
+  await c.server.stop();
+}
+
+interface Figures {
+  rawStore: number;
+  tierkvStore: number;
+  bentoStore: number;
+  rawLoad: number;
+  tierkvLoad: number;
+  tierkvLookupLoad: number;
+  bentoLoad: number;
+}
+
+async function measureSize(ctx: BenchContext, c: Clients, size: number): Promise<Figures> {
+  const budget = ctx.budgetMs ?? QUICK_BUDGET_MS;
+  const layout = MemoryLayout.bytes(size);
+  const keys = benchKeys(OBJECTS);
+  const batches: number[][] = [];
+  for (let i = 0; i < OBJECTS; i += BATCH) batches.push(Array.from({ length: BATCH }, (_, j) => i + j));
+  const sources = Array.from({ length: BATCH }, (_, j) => pattern(size, j));
+  const targets = Array.from({ length: BATCH }, () => new Uint8Array(size));
+  const rawKey = (id: number) => `bench:raw:${size}:${id}`;
+  const bentoKey = (id: number) => `${size}:${id}`;
+  const storeItems: L2StoreItem[][] = batches.map((ids) => ids.map((id, j) => ({ key: keys[id]!, layout, data: sources[j]! })));
+  const loadKeys: ObjectKey[][] = batches.map((ids) => ids.map((id) => keys[id]!));
+  const work = BATCH * size;
+  const minRounds = batches.length; // one full lap, so every object exists before loading
+  const batchOf = (round: number) => round % batches.length;
+
+  // Stores: one pipeline of SETs (raw), one adapter call, sixteen concurrent bentocache sets.
+  const rawStore = async (round: number): Promise<number> => {
+    const p = c.raw.pipeline();
+    batches[batchOf(round)]!.forEach((id, j) => p.set(rawKey(id), asBuffer(sources[j]!)));
+    for (const [err] of (await p.exec())!) if (err) throw err;
+    return work;
+  };
+  const tierkvStore = async (round: number): Promise<number> => {
+    allTrue('RedisL2Adapter.store', await c.adapter.store(storeItems[batchOf(round)]!));
+    return work;
+  };
+  // bentocache's L2 takes strings (its serializer and its driver's GET/SET are string-typed), so a
+  // binary chunk has to travel as base64.
+  const bentoStore = async (round: number): Promise<number> => {
+    await Promise.all(batches[batchOf(round)]!.map((id, j) => c.bento.set({ key: bentoKey(id), value: asBuffer(sources[j]!).toString('base64') })));
+    return work;
+  };
+
+  // Loads land in caller-owned memory (the L1 object), so the raw reference copies there too.
+  const rawLoad = async (round: number): Promise<number> => {
+    const p = c.raw.pipeline();
+    const ids = batches[batchOf(round)]!;
+    for (const id of ids) p.getBuffer(rawKey(id));
+    const replies = (await p.exec())!;
+    replies.forEach(([err, value], j) => {
+      if (err || !Buffer.isBuffer(value) || value.length !== size) throw err ?? new Error(`raw GET ${rawKey(ids[j]!)} missed`);
+      targets[j]!.set(value);
+    });
+    return work;
+  };
+  const tierkvLoad = async (round: number): Promise<number> => {
+    allTrue('RedisL2Adapter.load', await c.adapter.load(loadKeys[batchOf(round)]!, targets));
+    return work;
+  };
+  const tierkvLookupLoad = async (round: number): Promise<number> => {
+    const ks = loadKeys[batchOf(round)]!;
+    allTrue('RedisL2Adapter.lookupAndLock', await c.adapter.lookupAndLock(ks));
+    try {
+      allTrue('RedisL2Adapter.load', await c.adapter.load(ks, targets));
+    } finally {
+      await c.adapter.unlock(ks);
+    }
+    return work;
+  };
+  const bentoLoad = async (round: number): Promise<number> => {
+    const ids = batches[batchOf(round)]!;
+    await Promise.all(
+      ids.map(async (id, j) => {
+        const v = await c.bento.get<string>({ key: bentoKey(id) });
+        if (typeof v !== 'string') throw new Error(`bentocache get ${bentoKey(id)} missed`);
+        if (asBuffer(targets[j]!).write(v, 'base64') !== size) throw new Error('bentocache value has the wrong size');
+      }),
+    );
+    return work;
+  };
+
+  const [rawStoreRate, tierkvStoreRate, bentoStoreRate] = await interleaved(budget * 3, [rawStore, tierkvStore, bentoStore], minRounds);
+  const loaders = ['raw ioredis', 'RedisL2Adapter', 'RedisL2Adapter (lookup)', 'bentocache'];
+  const [rawLoadRate, tierkvLoadRate, lookupLoadRate, bentoLoadRate] = await interleaved(
+    budget * 4,
+    [rawLoad, tierkvLoad, tierkvLookupLoad, bentoLoad],
+    minRounds,
+    (i) => {
+      // Object id i*BATCH+j was written from sources[j]: every loader must have produced exactly those bytes.
+      for (let j = 0; j < BATCH; j++) {
+        if (Buffer.compare(targets[j]!, sources[j]!) !== 0) throw new Error(`${loaders[i]} loaded object ${j} differs from what was stored`);
+        targets[j]!.fill(0, 0, 64);
+      }
+    },
+  );
+  const f: Figures = {
+    rawStore: rawStoreRate!,
+    tierkvStore: tierkvStoreRate!,
+    bentoStore: bentoStoreRate!,
+    rawLoad: rawLoadRate!,
+    tierkvLoad: tierkvLoadRate!,
+    tierkvLookupLoad: lookupLoadRate!,
+    bentoLoad: bentoLoadRate!,
+  };
+  return f;
+}
+
+async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
+  if (!clients) await setup();
+  const c = clients!;
+  const out: BenchMeasurement[] = [];
+  const sizes = ctx.quick ? ([[1 * MIB, '1 MiB']] as const) : ([[256 * KIB, '256 KiB'], [1 * MIB, '1 MiB']] as const);
+  for (const [size, label] of sizes) {
+    const f = await measureSize(ctx, c, size);
+    const note = `batches of ${BATCH} over ${OBJECTS} objects, loopback redis-server`;
+    const rawStore = `ioredis pipelined SET ${label} (raw)`;
+    const rawLoad = `ioredis pipelined GET + copy ${label} (raw)`;
+    out.push({ subject: rawStore, value: f.rawStore, unit: 'B/s', note });
+    out.push({ subject: `tierkv RedisL2Adapter store ${label}`, value: f.tierkvStore, unit: 'B/s', reference: rawStore, goal: 0.8 });
+    out.push({ subject: `bentocache redis L2 set ${label} (base64)`, value: f.bentoStore, unit: 'B/s', reference: rawStore, note: 'bentocache stores strings only' });
+    out.push({ subject: rawLoad, value: f.rawLoad, unit: 'B/s', note });
+    out.push({ subject: `tierkv RedisL2Adapter load ${label}`, value: f.tierkvLoad, unit: 'B/s', reference: rawLoad, goal: 0.8 });
+    out.push({ subject: `tierkv RedisL2Adapter lookup+load+unlock ${label}`, value: f.tierkvLookupLoad, unit: 'B/s', reference: rawLoad, note: 'one more round trip (TOUCH) than a bare load' });
+    out.push({ subject: `bentocache redis L2 get ${label} (base64)`, value: f.bentoLoad, unit: 'B/s', reference: rawLoad, note: 'bentocache stores strings only' });
+  }
+  return out;
+}
+
+export const redisL2Scenario: BenchScenario = {
+  name: 'l2.redis',
+  description: 'Redis L2 store/load through RedisL2Adapter vs raw ioredis pipelines and bentocache\'s Redis tier, same bytes',
+  peers: ['ioredis 5', 'bentocache 1.6'],
+  requires: ['redis-server'],
+  setup,
+  run,
+  teardown,
+};
