@@ -135,7 +135,10 @@ export class RedisL2Adapter implements L2Adapter {
       ...extra,
       enableOfflineQueue: false,
       // Per-key commands issued in one tick become one pipeline per node: the cluster's batching.
+      // Not for SET (its payloads would be copied once more into the pipeline's buffer) nor for
+      // the STRLEN sent just before it, which must stay ahead of the SET on the wire.
       enableAutoPipelining: true,
+      autoPipeliningIgnoredCommands: ['set', 'strlen'],
       clusterRetryStrategy: (times: number) => this.#backoff(times),
       redisOptions: { ...extra.redisOptions, ...this.#failureOptions(o) },
     });
@@ -224,7 +227,10 @@ export class RedisL2Adapter implements L2Adapter {
                 c.strlen(keys[j]!),
                 ttl > 0 ? c.set(keys[j]!, values[j]!, 'EX', ttl) : c.set(keys[j]!, values[j]!),
               ],
-              { perItem: 2 },
+              // Direct commands, not a Pipeline object: ioredis writes each to the socket as it is
+              // issued (still pipelined on the wire) and skips the Pipeline's concatenation of
+              // every payload into one more buffer, a full extra copy of the batch.
+              { perItem: 2, direct: true },
             );
             for (let j = 0; j < end - start; j++) {
               const [lenErr, oldLength] = replies[2 * j]!;
@@ -509,7 +515,7 @@ export class RedisL2Adapter implements L2Adapter {
     command: RedisCommand,
     count: number,
     issue: (c: Commands, i: number) => unknown,
-    options: { perItem?: number; node?: Redis } = {},
+    options: { perItem?: number; node?: Redis; direct?: boolean } = {},
   ): Promise<Reply[]> {
     const perItem = options.perItem ?? 1;
     const total = count * perItem;
@@ -517,7 +523,7 @@ export class RedisL2Adapter implements L2Adapter {
     let replies: Reply[];
     try {
       let pending: Promise<Reply[]>;
-      if (this.#isCluster && !options.node) {
+      if ((this.#isCluster || options.direct) && !options.node) {
         const client = this.#client as unknown as Commands;
         const all: Promise<Reply>[] = [];
         for (let i = 0; i < count; i++) {
