@@ -6,6 +6,7 @@ import { MemoryLayout, TokenHasher } from '@tierkv/core';
 import { TierkvClient } from '@tierkv/server';
 import { freePort, waitFor } from '@tierkv/test-utils';
 import { otlpPoints, startOtlpReceiver, type OtlpReceiver } from '@tierkv/test-utils/otlp-receiver';
+import { RedisServer, requireRedisServer } from '@tierkv/test-utils/redis-server';
 import { startCli, type RunningCli } from './helpers/run-cli.js';
 
 describe('tierkv server and controller (child processes)', function () {
@@ -111,5 +112,34 @@ describe('tierkv server and controller (child processes)', function () {
     controller.child.kill('SIGINT');
     const c = await controller.exited;
     expect(c.code, c.stderr).to.equal(0);
+  });
+
+  it('--no-fs --redis-url serves from a Redis L2 tier', async function () {
+    requireRedisServer(this);
+    const redis = await RedisServer.start();
+    try {
+      const [port, httpPort] = [await freePort(), await freePort()];
+      const cli = startCli(['server', '--port', String(port), '--http-port', String(httpPort), '--l1-size', '16MiB', '--no-fs', '--redis-url', redis.url], { cwd: dir });
+      running.push(cli);
+      await waitForLine(cli, /serving tcp:\/\//, 'the server to listen');
+      expect(cli.stdout()).to.match(/L2 redis/);
+      const client = new TierkvClient({ endpoint: `tcp://127.0.0.1:${port}`, layout: MemoryLayout.bytes(2048), timeoutMs: 5_000 });
+      clients.push(client);
+      const keys = new TokenHasher({ chunkSize: 4 }).keysFor([4, 3, 2, 1], { modelName: 'm' });
+      await client.store(keys, [new Uint8Array(2048).fill(3)]);
+      const tiers = await waitFor(
+        async () => {
+          const status = (await (await fetch(`http://127.0.0.1:${httpPort}/status`)).json()) as { tiers: { tier: string; objects: number }[] };
+          return status.tiers.find((t) => t.tier === 'l2:redis' && t.objects > 0) ? status.tiers : undefined;
+        },
+        'the chunk to be written through to Redis',
+        10_000,
+      );
+      expect(tiers.map((t) => t.tier)).to.deep.equal(['l1', 'l2:redis']);
+      cli.child.kill('SIGTERM');
+      expect((await cli.exited).code).to.equal(0);
+    } finally {
+      await redis.stop();
+    }
   });
 });

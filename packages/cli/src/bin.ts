@@ -12,6 +12,13 @@ function debugging(): boolean {
  * with TIERKV_DEBUG=1 (or NODE_DEBUG=tierkv:*). The exit is explicit: a library that leaks a timer
  * or socket must not keep a finished command alive.
  */
+// `tierkv demo | head` closes our stdout early: stop writing, do not crash.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 runCli(process.argv).then(
   (code) => process.exit(code),
   (err: unknown) => {

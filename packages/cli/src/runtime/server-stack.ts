@@ -4,6 +4,7 @@ import type { TelemetryHandle } from '@tierkv/otel';
 import { TierkvServer, type ServerAddresses } from '@tierkv/server';
 import type { StorageManager } from '@tierkv/storage';
 import type { ServerConfig } from '../config/server-config.js';
+import { formatSize } from '../config/sizes.js';
 import { startCliTelemetry } from './cli-telemetry.js';
 import { withTimeout } from './step-timeout.js';
 import { openStorage } from './storage-stack.js';
@@ -71,7 +72,8 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
     if (addresses.httpUrl) log(`tierkv server: http ${addresses.httpUrl}/healthz ${addresses.httpUrl}/status ${addresses.httpUrl}/metrics`);
     if (telemetry.prometheusUrl) log(`tierkv server: prometheus ${telemetry.prometheusUrl}`);
     const tiers = storage.usage();
-    log(`tierkv server: L1 ${tiers.l1.capacityBytes} bytes; L2 ${tiers.l2.map((t) => t.adapter).join(', ') || 'none'}${worker ? `; reporting to controller ${config.controller.url}` : ''}`);
+    const l2 = tiers.l2.map((t) => `${t.adapter}${t.capacityBytes !== undefined ? ` (${formatSize(t.capacityBytes)})` : ''}`).join(', ');
+    log(`tierkv server: L1 ${formatSize(tiers.l1.capacityBytes)}; L2 ${l2 || 'none'}${worker ? `; reporting to controller ${config.controller.url}` : ''}`);
     let closing: Promise<void> | undefined;
     return {
       server,
