@@ -44,6 +44,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     const body = (await (await fetch(`${url}/status`)).json()) as { clients: { sessions: number }; version: string };
     expect(body.version).to.equal('0.1.0');
     expect(body.clients.sessions).to.equal(1);
+    await waitFor(() => fx.server.status().clients.connected === 1, 'one connection counted');
     expect(await (await fetch(`${url}/metrics`)).text()).to.contain('tierkv_server_requests_total');
     expect((await fetch(`${url}/nope`)).status).to.equal(404);
   });
