@@ -179,6 +179,29 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     expect(fx.storage.locksHeld()).to.equal(0);
   });
 
+  it('does not let a client that never reads its replies stall the others', async () => {
+    const { meterProvider, collect, shutdown } = createTestMeterProvider();
+    fx = await new ServerFixture().start({ sendHighWaterMark: 4, maxInFlightPerClient: 256 }, meterProvider);
+    const big = MemoryLayout.bytes(256 * 1024);
+    const fast = fx.client({ layout: big });
+    await fast.store([testKey(1)], [patternBytes(1, big.byteSize)]);
+    // The slow peer asks for 1/4 MiB replies as fast as it can and reads none of them.
+    const slow = new Dealer({ linger: 0, receiveHighWaterMark: 1, receiveBufferSize: 16 * 1024 });
+    slow.connect(fx.server.endpoint);
+    try {
+      for (let i = 0; i < 200; i++) await slow.send(encodeRequest(i, { type: 'retrieve', keys: [encodeKey(testKey(1))], layout: big.toString() }));
+      await waitFor(async () => (valueOf(await collect(), 'tierkv.server.replies.dropped', { 'tierkv.drop.reason': 'peer_slow' }) ?? 0) > 0, 'replies to the slow peer dropped');
+      for (let i = 0; i < 20; i++) {
+        const got = await fast.retrieve([testKey(1)], { timeoutMs: 2_000 });
+        expect(Buffer.from(got.chunks[0]!).equals(Buffer.from(patternBytes(1, big.byteSize)))).to.equal(true);
+      }
+      expect(fx.storage.locksHeld()).to.equal(0);
+    } finally {
+      slow.close();
+      await shutdown();
+    }
+  });
+
   it('fails a request past its deadline with TIMEOUT and releases what it locked later', async () => {
     fx = await new ServerFixture().start();
     fx.storage.prefetchDelayMs = 400;
