@@ -8,7 +8,7 @@ describe('scenario registry', () => {
     const names = SCENARIOS.map((s) => s.name);
     expect(new Set(names).size).to.equal(names.length);
     for (const s of SCENARIOS) {
-      expect(s.name).to.match(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/);
+      expect(s.name).to.match(/^[a-z0-9][a-z0-9.-]*$/);
       expect(s.description).to.be.a('string').and.not.empty;
     }
   });
