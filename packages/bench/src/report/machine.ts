@@ -38,11 +38,14 @@ export const DEFAULT_PEERS: readonly string[] = [
 const BINARY_PEERS = new Set(['redis-server']);
 
 /**
- * The version of a peer: `name@1.2.3` entries keep their version; binaries answer `--version`;
+ * The version of a peer: `name@1.2.3` entries keep their version; words after the name (`ioredis 5`)
+ * are ignored; binaries answer `--version`;
  * packages are read from the nearest `node_modules/<name>/package.json` (a package's exports map
  * may hide its package.json from `require.resolve`, so the file is located directly).
  */
-export function peerVersion(peer: string): { name: string; version: string } {
+export function peerVersion(entry: string): { name: string; version: string } {
+  // `ioredis 5` names the package `ioredis`; the installed version is what gets reported.
+  const peer = entry.trim().split(/\s+/)[0] ?? entry;
   const at = peer.lastIndexOf('@');
   if (at > 0) return { name: peer.slice(0, at), version: peer.slice(at + 1) };
   if (BINARY_PEERS.has(peer)) return { name: peer, version: binaryVersion(peer) };

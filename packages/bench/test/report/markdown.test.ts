@@ -44,3 +44,14 @@ describe('markdown report', () => {
     expect(spreadOf([1]).n).to.equal(1);
   });
 });
+
+describe('peer versions', () => {
+  it('reads installed versions and ignores words after the name', async () => {
+    const { peerVersion } = await import('../../src/report/machine.js');
+    expect(peerVersion('lru-cache').version).to.match(/^\d+\.\d+\.\d+/);
+    expect(peerVersion('ioredis 5').name).to.equal('ioredis');
+    expect(peerVersion('ioredis 5').version).to.match(/^\d+\.\d+\.\d+/);
+    expect(peerVersion('thing@1.2.3')).to.deep.equal({ name: 'thing', version: '1.2.3' });
+    expect(peerVersion('@scope/none-such-package').version).to.equal('not installed');
+  });
+});
