@@ -104,6 +104,8 @@ describe('server under faults (killed clients, SIGTERM under load)', function ()
     const first = await spawnFixture('server-process.ts', env);
     children.push(first);
     const acked = new Map<number, ObjectKey>();
+    const survivor = new TierkvClient({ endpoint: first.endpoint, layout: LAYOUT, timeoutMs: 10_000 });
+    await survivor.ping();
     const clients = Array.from({ length: 4 }, () => new TierkvClient({ endpoint: first.endpoint, layout: LAYOUT, timeoutMs: 2_000, reconnectOnTimeout: false }));
     let stop = false;
     const writers = clients.map(async (c, ci) => {
@@ -129,9 +131,12 @@ describe('server under faults (killed clients, SIGTERM under load)', function ()
     expect(first.output()).to.match(/shut down cleanly/);
     if (process.env['TIERKV_TEST_VERBOSE']) console.log(`      ${acked.size} acknowledged writes; shutdown took ${Date.now() - t0} ms`);
 
-    const second = await spawnFixture('server-process.ts', env);
+    // The restarted server takes the same port: a client from before the restart carries on.
+    const port = first.endpoint.slice(first.endpoint.lastIndexOf(':') + 1);
+    const second = await spawnFixture('server-process.ts', { ...env, TIERKV_TEST_PORT: port });
     children.push(second);
-    const reader = new TierkvClient({ endpoint: second.endpoint, layout: LAYOUT, timeoutMs: 10_000 });
+    expect(second.endpoint).to.equal(first.endpoint);
+    const reader = survivor;
     try {
       const ids = [...acked.keys()];
       let missing = 0;
