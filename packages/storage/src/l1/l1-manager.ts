@@ -6,7 +6,17 @@ import { WatermarkEvictor } from '../eviction/watermark-evictor.js';
 import { NO_BLOCK, TlsfAllocator, type BlockId } from './allocator.js';
 import { Arena } from './arena.js';
 import type { EvictionReason, L1Listener } from './l1-listener.js';
-import { L1Metrics, L1Stats, type L1Operation } from './l1-metrics.js';
+import {
+  L1Metrics,
+  L1Stats,
+  OP_ABORT_WRITE,
+  OP_DELETE,
+  OP_FINISH_READ,
+  OP_FINISH_WRITE,
+  OP_FINISH_WRITE_AND_RESERVE_READ,
+  OP_RESERVE_READ,
+  OP_RESERVE_WRITE,
+} from './l1-metrics.js';
 import { resolveL1Options, type L1Options, type ResolvedL1Options } from './l1-options.js';
 import type { L1KeyResult, L1ResultCode } from './l1-result.js';
 import type { L1Usage, MemcheckReport } from './l1-usage.js';
@@ -137,7 +147,7 @@ export class L1Manager {
     }
     if (!(layout instanceof MemoryLayout)) throw new InvalidArgumentError('layout', 'expected a MemoryLayout instance');
     if (!WRITE_MODES.has(mode)) throw new InvalidArgumentError('mode', `expected 'new', 'update' or 'all', got ${JSON.stringify(mode)}`);
-    const start = this.#metrics.startBatch();
+    const start = this.#metrics.startBatch(OP_RESERVE_WRITE);
     const now = this.#now();
     const temporary = options.temporary === true ? 1 : 0;
     const byteSize = layout.byteSize;
@@ -219,25 +229,25 @@ export class L1Manager {
     }
     if (this.#listeners.length > 0) this.#notify('onL1KeysReservedWrite', keys, results);
     this.#flushEvicted();
-    this.#metrics.recordBatch('reserve_write', start);
+    this.#metrics.recordBatch(OP_RESERVE_WRITE, start);
     return results;
   }
 
   /** write-locked → ready. */
   finishWrite(keys: readonly ObjectKey[]): L1KeyResult<void>[] {
-    return this.#finishWrite(keys, 0, 'finishWrite', 'finish_write') as L1KeyResult<void>[];
+    return this.#finishWrite(keys, 0, 'finishWrite', OP_FINISH_WRITE) as L1KeyResult<void>[];
   }
 
   /** write-locked → read-locked (count `readLocks`, default 1) in one step. */
   finishWriteAndReserveRead(keys: readonly ObjectKey[], readLocks = 1): L1KeyResult<MemoryObj>[] {
-    return this.#finishWrite(keys, checkReadLocks(readLocks), 'finishWriteAndReserveRead', 'finish_write_and_reserve_read') as L1KeyResult<MemoryObj>[];
+    return this.#finishWrite(keys, checkReadLocks(readLocks), 'finishWriteAndReserveRead', OP_FINISH_WRITE_AND_RESERVE_READ) as L1KeyResult<MemoryObj>[];
   }
 
   /** write-locked → absent, memory freed (a writer gives up). */
   abortWrite(keys: readonly ObjectKey[]): L1KeyResult<void>[] {
     this.#assertOpen('abortWrite');
     checkKeys(keys);
-    const start = this.#metrics.startBatch();
+    const start = this.#metrics.startBatch(OP_ABORT_WRITE);
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<void>>(n);
@@ -252,7 +262,7 @@ export class L1Manager {
     }
     if (this.#listeners.length > 0) this.#notify('onL1KeysWriteAborted', keys, results);
     this.#flushEvicted();
-    this.#metrics.recordBatch('abort_write', start);
+    this.#metrics.recordBatch(OP_ABORT_WRITE, start);
     return results;
   }
 
@@ -261,7 +271,7 @@ export class L1Manager {
     this.#assertOpen('reserveRead');
     checkKeys(keys);
     const count = checkReadLocks(readLocks);
-    const start = this.#metrics.startBatch();
+    const start = this.#metrics.startBatch(OP_RESERVE_READ);
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<MemoryObj>>(n);
@@ -286,7 +296,7 @@ export class L1Manager {
     }
     if (this.#listeners.length > 0) this.#notify('onL1KeysReservedRead', keys, results);
     this.#flushEvicted();
-    this.#metrics.recordBatch('reserve_read', start);
+    this.#metrics.recordBatch(OP_RESERVE_READ, start);
     return results;
   }
 
@@ -314,7 +324,7 @@ export class L1Manager {
     this.#assertOpen('finishRead');
     checkKeys(keys);
     const count = checkReadLocks(readLocks);
-    const start = this.#metrics.startBatch();
+    const start = this.#metrics.startBatch(OP_FINISH_READ);
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<void>>(n);
@@ -348,7 +358,7 @@ export class L1Manager {
     }
     if (this.#listeners.length > 0) this.#notify('onL1KeysReadFinished', keys, results);
     this.#flushEvicted();
-    this.#metrics.recordBatch('finish_read', start);
+    this.#metrics.recordBatch(OP_FINISH_READ, start);
     return results;
   }
 
@@ -356,7 +366,7 @@ export class L1Manager {
   delete(keys: readonly ObjectKey[]): L1KeyResult<void>[] {
     this.#assertOpen('delete');
     checkKeys(keys);
-    const start = this.#metrics.startBatch();
+    const start = this.#metrics.startBatch(OP_DELETE);
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<void>>(n);
@@ -372,7 +382,7 @@ export class L1Manager {
     }
     if (this.#listeners.length > 0) this.#notify('onL1KeysDeleted', keys, results);
     this.#flushEvicted();
-    this.#metrics.recordBatch('delete', start);
+    this.#metrics.recordBatch(OP_DELETE, start);
     return results;
   }
 
@@ -560,10 +570,10 @@ export class L1Manager {
     this.#clockTimer = undefined;
   };
 
-  #finishWrite(keys: readonly ObjectKey[], readLocks: number, method: string, operation: L1Operation): L1KeyResult<unknown>[] {
+  #finishWrite(keys: readonly ObjectKey[], readLocks: number, method: string, operation: number): L1KeyResult<unknown>[] {
     this.#assertOpen(method);
     checkKeys(keys);
-    const start = this.#metrics.startBatch();
+    const start = this.#metrics.startBatch(operation);
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<unknown>>(n);

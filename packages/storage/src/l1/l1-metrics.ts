@@ -20,6 +20,8 @@ export class L1Stats {
   writeLocksExpired = 0;
   readLocksExpired = 0;
   listenerErrors = 0;
+  /** Calls by operation (index: OP_*). */
+  readonly batches = new Float64Array(L1_OPERATIONS.length);
 
   countEvicted(reason: EvictionReason, n: number): void {
     switch (reason) {
@@ -39,26 +41,37 @@ export class L1Stats {
   }
 }
 
-/** The `operation` attribute of tierkv.l1.batch.duration (closed set). */
-export type L1Operation =
-  | 'reserve_write'
-  | 'finish_write'
-  | 'abort_write'
-  | 'reserve_read'
-  | 'finish_read'
-  | 'finish_write_and_reserve_read'
-  | 'delete';
+/** The `operation` attribute of tierkv.l1.batches and tierkv.l1.batch.duration (closed set). */
+export const L1_OPERATIONS = [
+  'reserve_write',
+  'finish_write',
+  'abort_write',
+  'reserve_read',
+  'finish_read',
+  'finish_write_and_reserve_read',
+  'delete',
+] as const;
+export type L1Operation = (typeof L1_OPERATIONS)[number];
+
+/** Operation indexes for the hot path. */
+export const OP_RESERVE_WRITE = 0;
+export const OP_FINISH_WRITE = 1;
+export const OP_ABORT_WRITE = 2;
+export const OP_RESERVE_READ = 3;
+export const OP_FINISH_READ = 4;
+export const OP_FINISH_WRITE_AND_RESERVE_READ = 5;
+export const OP_DELETE = 6;
 
 // Attribute objects made once: recording a batch allocates nothing of ours.
-const OPERATION_ATTRIBUTES: Record<L1Operation, Attributes> = Object.freeze({
-  reserve_write: Object.freeze({ operation: 'reserve_write' }),
-  finish_write: Object.freeze({ operation: 'finish_write' }),
-  abort_write: Object.freeze({ operation: 'abort_write' }),
-  reserve_read: Object.freeze({ operation: 'reserve_read' }),
-  finish_read: Object.freeze({ operation: 'finish_read' }),
-  finish_write_and_reserve_read: Object.freeze({ operation: 'finish_write_and_reserve_read' }),
-  delete: Object.freeze({ operation: 'delete' }),
-});
+const OPERATION_ATTRIBUTES: readonly Attributes[] = L1_OPERATIONS.map((operation) => Object.freeze({ operation }));
+
+/**
+ * At most one batch per operation is timed per interval. Recording a histogram value with an
+ * attribute costs the SDK about a microsecond (it hashes the attributes), as much as a small L1
+ * call itself; sampling keeps that under a millisecond per second while `tierkv.l1.batches` still
+ * counts every call.
+ */
+const SAMPLE_INTERVAL_MS = 1;
 
 const A = (attributes: Attributes): Attributes => Object.freeze(attributes);
 const NOT_FOUND = A({ reason: 'not_found' });
@@ -76,6 +89,7 @@ const LOCK_WRITE = A({ lock: 'write' });
 const LOCK_READ = A({ lock: 'read' });
 
 const OBSERVED = [
+  'tierkv.l1.batches',
   'tierkv.l1.read',
   'tierkv.l1.write',
   'tierkv.l1.read.misses',
@@ -101,12 +115,18 @@ const NOOP_HISTOGRAM = createNoopMeter().createHistogram('tierkv.noop');
 /** The L1 manager's instruments (`tierkv.l1.*`), bound late to the MeterProvider. */
 export class L1Metrics {
   readonly #binding: MeterBinding<L1Instruments>;
+  readonly #stats: L1Stats;
+  /** 1 when the next batch of the operation is to be timed. */
+  readonly #due = new Uint8Array(L1_OPERATIONS.length).fill(1);
+  #rearmTimer: NodeJS.Timeout | undefined;
 
   constructor(stats: L1Stats, usage: () => L1Usage, telemetry: TelemetryOptions) {
+    this.#stats = stats;
     this.#binding = new MeterBinding<L1Instruments>(
       { name: '@tierkv/storage', version: '0.1.0' },
       (f) => {
         f.observe(OBSERVED, (observe) => {
+          for (let op = 0; op < L1_OPERATIONS.length; op++) observe('tierkv.l1.batches', stats.batches[op]!, OPERATION_ATTRIBUTES[op]);
           observe('tierkv.l1.read', stats.reads);
           observe('tierkv.l1.write', stats.writes);
           observe('tierkv.l1.read.misses', stats.missesNotFound, NOT_FOUND);
@@ -137,20 +157,34 @@ export class L1Metrics {
   }
 
   /**
-   * The start time of a batch for `recordBatch`, or 0 when no SDK is listening (reading the clock
-   * costs about as much as a small L1 operation).
+   * Counts a call of `op` and returns its start time when this call is to be timed, else 0 (no SDK
+   * listening, or one call of the operation was timed within the last millisecond).
    */
-  startBatch(): number {
-    return this.#binding.instruments.timing ? performance.now() : 0;
+  startBatch(op: number): number {
+    this.#stats.batches[op]!++;
+    if (this.#due[op] === 0 || !this.#binding.instruments.timing) return 0;
+    this.#due[op] = 0;
+    if (this.#rearmTimer === undefined) {
+      this.#rearmTimer = setTimeout(this.#rearm, SAMPLE_INTERVAL_MS);
+      this.#rearmTimer.unref();
+    }
+    return performance.now();
   }
 
-  /** Records one batch that started at `startMs` (from startBatch). */
-  recordBatch(operation: L1Operation, startMs: number): void {
+  /** Records the duration of a call that startBatch chose to time. */
+  recordBatch(op: number, startMs: number): void {
     if (startMs === 0) return;
-    this.#binding.instruments.batchDuration.record((performance.now() - startMs) / 1000, OPERATION_ATTRIBUTES[operation]);
+    this.#binding.instruments.batchDuration.record((performance.now() - startMs) / 1000, OPERATION_ATTRIBUTES[op]);
   }
 
   close(): void {
+    if (this.#rearmTimer !== undefined) clearTimeout(this.#rearmTimer);
+    this.#rearmTimer = undefined;
     this.#binding.close();
   }
+
+  readonly #rearm = (): void => {
+    this.#rearmTimer = undefined;
+    this.#due.fill(1);
+  };
 }

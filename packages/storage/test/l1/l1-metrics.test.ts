@@ -63,11 +63,18 @@ describe('L1Manager metrics', () => {
     expect(valueOf(rm, 'tierkv.l1.objects', { state: 'read_locked' })).to.equal(1);
     expect(valueOf(rm, 'tierkv.l1.objects', { state: 'ready' })).to.equal(1);
     expect(valueOf(rm, 'tierkv.l1.objects', { state: 'write_locked' })).to.equal(0);
-    // One histogram point per batch, not per key.
-    expect(valueOf(rm, 'tierkv.l1.batch.duration', { operation: 'reserve_write' })).to.equal(4);
-    expect(valueOf(rm, 'tierkv.l1.batch.duration', { operation: 'reserve_read' })).to.equal(3);
-    expect(valueOf(rm, 'tierkv.l1.batch.duration', { operation: 'finish_write' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l1.batch.duration', { operation: 'delete' })).to.equal(1);
+    // Every call counted once, not per key; durations are sampled per call (at least the first).
+    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'reserve_write' })).to.equal(4);
+    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'reserve_read' })).to.equal(3);
+    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'finish_write' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'finish_read' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'delete' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'abort_write' })).to.equal(0);
+    for (const operation of ['reserve_write', 'reserve_read', 'finish_write', 'finish_read', 'delete']) {
+      const timed = valueOf(rm, 'tierkv.l1.batch.duration', { operation })!;
+      expect(timed, operation).to.be.at.least(1);
+      expect(timed, operation).to.be.at.most(valueOf(rm, 'tierkv.l1.batches', { operation })!);
+    }
   });
 
   it('two managers on one provider report the sum', async () => {
@@ -97,6 +104,28 @@ describe('L1Manager metrics', () => {
     expect(valueOf(rm, 'tierkv.l1.write')).to.equal(1);
     expect(valueOf(rm, 'tierkv.l1.read')).to.equal(1);
     expect(valueOf(rm, 'tierkv.l1.batch.duration', { operation: 'finish_read' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'finish_write' })).to.equal(1);
+  });
+
+  it('times at most one call per operation and millisecond, and every call again after a pause', async () => {
+    const { meterProvider, collect } = provider();
+    const m = track(new L1Manager({ capacityBytes: 64 * KIB, lockSweepIntervalMs: 0 }, { meterProvider }));
+    m.reserveWrite([key(1)], layout1k);
+    m.finishWrite([key(1)]);
+    const start = performance.now();
+    let calls = 0;
+    while (performance.now() - start < 0.5) {
+      m.reserveRead([key(1)]);
+      m.finishRead([key(1)]);
+      calls++;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+    m.reserveRead([key(1)]);
+    const rm = await collect();
+    const timed = valueOf(rm, 'tierkv.l1.batch.duration', { operation: 'reserve_read' })!;
+    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'reserve_read' })).to.equal(calls + 1);
+    expect(timed).to.be.at.least(2);
+    expect(timed).to.be.at.most(calls + 1);
   });
 
   it('a closed manager stops reporting', async () => {
