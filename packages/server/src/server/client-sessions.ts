@@ -129,7 +129,13 @@ export class ClientSessions {
     const n = await p.settled;
     if (n > 0) {
       // Locks are counted per key across prefetches: releasing twice would steal another client's.
-      if (!p.locksGone) this.#storage.finishReadPrefetched(p.keys.slice(0, n));
+      if (!p.locksGone) {
+        try {
+          this.#storage.finishReadPrefetched(p.keys.slice(0, n));
+        } catch {
+          // The storage closed first: closing released every prefetch lock already.
+        }
+      }
       this.#locksHeld -= n;
     }
     this.#prefetchCount--;

@@ -1,4 +1,4 @@
-import { encodeKey, type MemoryLayout, type ObjectKey } from '@tierkv/core';
+import { ClosedError, encodeKey, type MemoryLayout, type ObjectKey } from '@tierkv/core';
 import type { MemoryObj, PrefetchHandle, StorageManager, StorageUsage, Tier, WriteMode } from '@tierkv/storage';
 
 interface Entry {
@@ -32,6 +32,7 @@ export class FakeStorage {
   }
 
   reserveWrite(keys: readonly ObjectKey[], layout: MemoryLayout, mode: WriteMode = 'new'): (MemoryObj | undefined)[] {
+    this.#check('reserveWrite');
     return keys.map((key) => {
       const k = encodeKey(key);
       const cur = this.entries.get(k);
@@ -44,6 +45,7 @@ export class FakeStorage {
   }
 
   finishWrite(keys: readonly ObjectKey[]): boolean[] {
+    this.#check('finishWrite');
     return keys.map((key) => {
       const e = this.entries.get(encodeKey(key));
       if (!e || e.ready) return false;
@@ -53,6 +55,7 @@ export class FakeStorage {
   }
 
   abortWrite(keys: readonly ObjectKey[]): void {
+    this.#check('abortWrite');
     for (const key of keys) {
       const e = this.entries.get(encodeKey(key));
       if (e && !e.ready) this.entries.delete(encodeKey(key));
@@ -60,6 +63,7 @@ export class FakeStorage {
   }
 
   submitPrefetch(keys: readonly ObjectKey[], _layout: MemoryLayout): PrefetchHandle {
+    this.#check('submitPrefetch');
     const id = this.#nextHandle++;
     const lockPrefix = () => {
       let n = 0;
@@ -96,6 +100,7 @@ export class FakeStorage {
   }
 
   readPrefetched(keys: readonly ObjectKey[]): MemoryObj[] | undefined {
+    this.#check('readPrefetched');
     const out: MemoryObj[] = [];
     for (const key of keys) {
       const e = this.entries.get(encodeKey(key));
@@ -106,6 +111,7 @@ export class FakeStorage {
   }
 
   finishReadPrefetched(keys: readonly ObjectKey[]): void {
+    this.#check('finishReadPrefetched');
     for (const key of keys) {
       const e = this.entries.get(encodeKey(key));
       if (e && e.locks > 0) e.locks--;
@@ -137,6 +143,11 @@ export class FakeStorage {
 
   addListener(): () => void {
     return () => undefined;
+  }
+
+  #check(op: string): void {
+    // Like StorageManager: nothing works after close().
+    if (this.closed) throw new ClosedError('StorageManager', op);
   }
 
   async close(): Promise<void> {
