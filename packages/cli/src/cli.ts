@@ -35,7 +35,8 @@ Examples:
   tierkv demo --duration 60 --clients 8
   tierkv server --l1-size 4GiB --fs-path /var/lib/tierkv --fs-budget 100GiB
   tierkv server --config tierkv.yaml
-  tierkv controller --http-port 7412
+  tierkv controller --token s3cret
+  tierkv server --controller-url tcp://127.0.0.1:9301
   tierkv bench --quick
 
 Settings come from flags, then TIERKV_* environment variables, then the --config file, then
@@ -64,9 +65,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv]);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
-      // commander.executeSubCommandAsync etc. do not apply; everything else is a usage error already printed.
-      return EXIT_USAGE;
+      // --help, `help` and --version exit 0; help shown for a missing command, an unknown option or
+      // a missing argument (commander already printed why) is a usage error.
+      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     throw err;
   }

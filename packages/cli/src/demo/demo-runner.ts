@@ -132,16 +132,16 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
 
     const usage = stack.storage.usage();
     const tiers = [
-      { name: 'L1', usage: `${formatSize(usage.l1.usedBytes)} of ${formatSize(usage.l1.capacityBytes)}, ${usage.l1.objects} chunks` },
+      { label: 'L1 usage', value: `${formatSize(usage.l1.usedBytes)} of ${formatSize(usage.l1.capacityBytes)}, ${usage.l1.objects} chunks` },
       ...usage.l2.map((t) => ({
-        name: `L2 ${t.adapter}`,
-        usage: `${formatSize(t.usedBytes)}${t.capacityBytes !== undefined ? ` of ${formatSize(t.capacityBytes)}` : ''}, ${t.objects} chunks`,
+        label: `L2 ${t.adapter} usage`,
+        value: `${formatSize(t.usedBytes)}${t.capacityBytes !== undefined ? ` of ${formatSize(t.capacityBytes)}` : ''}, ${t.objects} chunks`,
       })),
     ];
     if (controller) {
       await stack.worker?.flush().catch(() => undefined);
       const pool = controller.controller.poolUsage();
-      tiers.push({ name: 'controller', usage: `${pool.keys} chunks tracked for ${pool.workers} worker${pool.workers === 1 ? '' : 's'}` });
+      tiers.push({ label: 'controller', value: `${pool.keys} chunks tracked for ${pool.workers} worker${pool.workers === 1 ? '' : 's'}` });
     } else {
       notes.push('ran without the cache controller (--no-controller)');
     }

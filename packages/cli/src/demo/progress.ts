@@ -53,9 +53,10 @@ export class ProgressReporter {
     const now = performance.now();
     const elapsed = (now - s.startedAt) / 1000;
     const bytes = s.bytesRetrieved + s.bytesStored;
+    if (this.#samples.length === 0) this.#samples.push({ at: s.startedAt, requests: 0, bytes: 0 });
     this.#samples.push({ at: now, requests: s.requests, bytes });
     while (this.#samples.length > 2 && now - this.#samples[1]!.at >= 2000) this.#samples.shift();
-    const first = this.#samples[0] ?? { at: s.startedAt, requests: 0, bytes: 0 };
+    const first = this.#samples[0]!;
     const window = (now - first.at) / 1000;
     const recent = `${rate(s.requests - first.requests, window)} req/s, ${bytesRate(bytes - first.bytes, window)}`;
     const total = s.lookedUpChunks;

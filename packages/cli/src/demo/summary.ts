@@ -7,8 +7,8 @@ export interface SummaryInput {
   readonly clients: number;
   readonly seed: number;
   readonly chunkBytes: number;
-  /** Tier usage at the end: `L1` → `12 MiB / 256 MiB, 98 objects`. */
-  readonly tiers: readonly { name: string; usage: string }[];
+  /** Rows about state at the end: `L1 usage` → `12 MiB of 256 MiB, 98 chunks`. */
+  readonly tiers: readonly { label: string; value: string }[];
   /** Where to look: `Prometheus` → URL. */
   readonly endpoints: readonly { name: string; url: string }[];
   /** Lines shown under the table (degraded parts, hints). */
@@ -46,9 +46,13 @@ export function renderSummary(input: SummaryInput): string {
     ['throughput', `${bytesRate(s.bytesRetrieved + s.bytesStored, t)}`],
     ['latency p50 / p99', `${ms(s.latencyPercentile(50))} / ${ms(s.latencyPercentile(99))} per request`],
     ['verified', s.verifyFailures === 0 ? 'every retrieved byte matched' : `${count(s.verifyFailures)} chunks MISMATCHED`],
-    ...input.tiers.map((tier) => [`${tier.name} usage`, tier.usage] as [string, string]),
+    ...input.tiers.map((row) => [row.label, row.value] as [string, string]),
     ...input.endpoints.map((e) => [e.name, e.url] as [string, string]),
   ];
-  const notes = [...(input.notes ?? []), ...s.errors.map((e) => `error: ${e}`)];
+  const notes = [
+    ...(input.endpoints.length > 0 ? ['(the endpoints served while the demo ran; `tierkv server` and `tierkv controller` keep them up)'] : []),
+    ...(input.notes ?? []),
+    ...s.errors.map((e) => `error: ${e}`),
+  ];
   return `${renderTable('tierkv demo summary', rows)}${notes.length ? `\n${notes.map((n) => `  ${n}`).join('\n')}` : ''}\n`;
 }
