@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { ClosedError, ConfigError, InvalidArgumentError, MemoryLayout } from '@tierkv/core';
+import { waitFor } from '@tierkv/test-utils';
 import { L1Manager } from '../../src/l1/l1-manager.js';
 import type { L1Listener } from '../../src/l1/l1-listener.js';
 import { FakeClock, KIB, closeAll, codes, key, keys, layout1k, manager, put } from './helpers.js';
@@ -348,6 +349,19 @@ describe('L1Manager', () => {
       expect(m.sweepExpiredLocks()).to.equal(5);
       expect(m.usage()).to.deep.include({ objects: 1 });
       expect(m.usage().byState).to.deep.equal({ writeLocked: 0, ready: 1, readLocked: 0 });
+      expect(m.memcheck().problems).to.deep.equal([]);
+    });
+
+    it('the background sweep reclaims expired reservations nobody touches', async () => {
+      const clock = new FakeClock();
+      const m = manager({ now: clock.now, writeLockTtlMs: 1000, lockSweepIntervalMs: 5 });
+      const evicted: string[] = [];
+      m.addListener({ onL1KeysEvicted: (_ks, reason) => evicted.push(reason) });
+      m.reserveWrite(keys(0, 3), layout1k);
+      clock.advance(1000);
+      // The TTL passed on the injected clock; only the sweep timer (5 ms, real time) is awaited.
+      await waitFor(() => m.usage().objects === 0, 'the sweep to reclaim expired reservations', 5000, 2);
+      expect(evicted).to.deep.equal(['lock_expired']);
       expect(m.memcheck().problems).to.deep.equal([]);
     });
 
