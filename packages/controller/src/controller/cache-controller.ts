@@ -68,13 +68,13 @@ export class CacheController {
     const o = this.options;
     try {
       const pull = (this.#pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 100_000 }));
-      await pull.bind(tcpEndpoint(o.host, o.pullPort));
+      await bindWithRetry(pull, tcpEndpoint(o.host, o.pullPort));
       const router = (this.#router = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, mandatory: false }));
-      await router.bind(tcpEndpoint(o.host, o.routerPort));
+      await bindWithRetry(router, tcpEndpoint(o.host, o.routerPort));
       let heartbeat: string | undefined;
       if (o.heartbeatPort !== undefined) {
         this.#heartbeat = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, mandatory: false });
-        await this.#heartbeat.bind(tcpEndpoint(o.host, o.heartbeatPort));
+        await bindWithRetry(this.#heartbeat, tcpEndpoint(o.host, o.heartbeatPort));
         heartbeat = this.#heartbeat.lastEndpoint ?? undefined;
       }
       let http: string | undefined;
@@ -250,6 +250,22 @@ export class CacheController {
         if (sock.closed) return;
         log('%s: reply not sent: %s', socket, (err as Error).message);
       }
+    }
+  }
+}
+
+/**
+ * ZeroMQ releases a closed socket's port asynchronously, so a controller restarted on the same port
+ * (by a supervisor, or a test) can briefly see EADDRINUSE: retry for up to 2 s before failing.
+ */
+async function bindWithRetry(sock: zmq.Socket & { bind(address: string): Promise<void> }, endpoint: string): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    try {
+      return await sock.bind(endpoint);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EADDRINUSE' || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 }

@@ -231,7 +231,8 @@ export class ControllerService {
       const cut = session.seqs[msg.location] ?? 0;
       const firstDeferred = Math.max(check.skip, Math.min(n, cut - msg.seq));
       if (firstDeferred < n) {
-        session.deferred.push({ msg, from: firstDeferred });
+        const tail: KvBatchMsg = firstDeferred === 0 ? msg : { ...msg, seq: msg.seq + firstDeferred, ops: msg.ops.subarray(firstDeferred), hashes: msg.hashes.subarray(firstDeferred * 8) };
+        session.deferred.push({ msg: tail, from: 0 });
         this.#countOps(msg.ops, firstDeferred, n, 'deferred');
         applyTo = firstDeferred;
       }

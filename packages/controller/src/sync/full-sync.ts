@@ -1,7 +1,7 @@
 import type { KvBatchMsg, SeqMap, SyncState } from '../protocol/messages.js';
 import { WorkerKeys } from '../pool/worker-keys.js';
 
-/** An event batch newer than a running sync's snapshot, replayed after the swap from event `from`. */
+/** The part of an event batch newer than a running sync's snapshot, replayed after the swap. */
 export interface DeferredBatch {
   readonly msg: KvBatchMsg;
   readonly from: number;

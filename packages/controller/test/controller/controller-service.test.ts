@@ -331,3 +331,15 @@ describe('ControllerService', () => {
     });
   });
 });
+
+describe('ControllerService counters', () => {
+  it('counts deferred events once and never as duplicates when they are replayed', () => {
+    const { service } = makeService();
+    register(service, 'i1');
+    service.handleRequest({ t: 'sync_start', instanceId: 'i1', workerId: 0, syncId: 's', totalKeys: 0, batchCount: 0, seqs: { l1: 2 } });
+    service.handleEvent(batch('i1', 0, ['+', '+', '+', '+'], [1, 2, 3, 4]));
+    service.handleRequest({ t: 'sync_end', instanceId: 'i1', workerId: 0, syncId: 's', totalKeys: 0 });
+    expect(service.stats.ops).to.include({ admitApplied: 4, admitDeferred: 2, admitDuplicate: 0 });
+    expect(poolHashes(service, 'i1')).to.deep.equal([3, 4]);
+  });
+});
