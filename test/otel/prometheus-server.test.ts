@@ -50,6 +50,7 @@ describe('a real Prometheus scraping tierkv', function () {
       if (process.env['CI'] === 'true') throw new Error('prometheus/promtool not installed; CI must install them (apt-get install prometheus)');
       this.skip();
     }
+    metrics.disable(); // a global provider another test leaked would make startTelemetry refuse
     receiver = await startOtlpReceiver();
     handle = await startTelemetry({
       env: {},

@@ -20,6 +20,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
     let prom: ReturnType<typeof promSeries>;
 
     before(async () => {
+      metrics.disable(); // a global provider another test leaked would make startTelemetry refuse
       receiver = await startOtlpReceiver();
       handle = await startTelemetry({
         env: {},

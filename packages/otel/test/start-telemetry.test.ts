@@ -24,6 +24,7 @@ class ManualReader extends MetricReader {
 const quiet = { warn: () => undefined, env: {} };
 
 describe('startTelemetry', () => {
+  before(() => metrics.disable()); // start from no global provider, whatever ran before
   let handle: TelemetryHandle | undefined;
   const modules: TestModule[] = [];
   afterEach(async () => {

@@ -6,6 +6,7 @@ import { startTelemetry, type TelemetryHandle } from '../../src/index.js';
 import { TestModule } from '../helpers/test-module.js';
 
 describe('otlp exporter', () => {
+  before(() => metrics.disable()); // start from no global provider, whatever ran before
   let handle: TelemetryHandle | undefined;
   let receiver: OtlpReceiver | undefined;
   let mod: TestModule | undefined;

@@ -11,6 +11,7 @@ import { TestModule } from '../helpers/test-module.js';
 const quiet = { warn: () => undefined, env: {} };
 
 describe('prometheus exporter', () => {
+  before(() => metrics.disable()); // start from no global provider, whatever ran before
   let handle: TelemetryHandle | undefined;
   let mod: TestModule | undefined;
   afterEach(async () => {
