@@ -92,6 +92,8 @@ export class L1Manager {
   #cachedNow = 0;
   #clockTimer: NodeJS.Timeout | undefined;
   #listeners: L1Listener[] = [];
+  // Which listener methods anyone implements (bit per method): calls skip collecting keys nobody wants.
+  #wanted = 0;
   #sweepTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -227,7 +229,7 @@ export class L1Manager {
       this.#stats.evictionRunsWatermark++;
       this.#evictBytes(toFree, 'watermark');
     }
-    if (this.#listeners.length > 0) this.#notify('onL1KeysReservedWrite', keys, results);
+    if ((this.#wanted & W_RESERVED_WRITE) !== 0) this.#notify('onL1KeysReservedWrite', keys, results);
     this.#flushEvicted();
     this.#metrics.recordBatch(OP_RESERVE_WRITE, start);
     return results;
@@ -260,7 +262,7 @@ export class L1Manager {
         results[i] = SUCCESS;
       }
     }
-    if (this.#listeners.length > 0) this.#notify('onL1KeysWriteAborted', keys, results);
+    if ((this.#wanted & W_WRITE_ABORTED) !== 0) this.#notify('onL1KeysWriteAborted', keys, results);
     this.#flushEvicted();
     this.#metrics.recordBatch(OP_ABORT_WRITE, start);
     return results;
@@ -294,7 +296,7 @@ export class L1Manager {
         results[i] = slots.success[s]!;
       }
     }
-    if (this.#listeners.length > 0) this.#notify('onL1KeysReservedRead', keys, results);
+    if ((this.#wanted & W_RESERVED_READ) !== 0) this.#notify('onL1KeysReservedRead', keys, results);
     this.#flushEvicted();
     this.#metrics.recordBatch(OP_RESERVE_READ, start);
     return results;
@@ -330,7 +332,6 @@ export class L1Manager {
     const results = new Array<L1KeyResult<void>>(n);
     const slots = this.#slots;
     const locks = this.#locks;
-    let released: ObjectKey[] | undefined;
     for (let i = 0; i < n; i++) {
       const s = this.#find(keys[i]!, now) as SlotId;
       if (s < 0) {
@@ -346,17 +347,14 @@ export class L1Manager {
       if (locks.unlockRead(s, count) > 0) continue;
       this.#readLocked--;
       if (slots.temporary[s] === 1) {
-        (released ??= []).push(slots.keys[s]!);
+        this.#stats.evictedTemporary++;
+        this.#queueEvicted(slots.keys[s]!, 'temporary_released');
         this.#removeObject(s);
       } else {
         this.#enpolicy(s);
       }
     }
-    if (released !== undefined) {
-      this.#stats.evictedTemporary += released.length;
-      this.#pendingEvicted.push({ keys: released, reason: 'temporary_released' });
-    }
-    if (this.#listeners.length > 0) this.#notify('onL1KeysReadFinished', keys, results);
+    if ((this.#wanted & W_READ_FINISHED) !== 0) this.#notify('onL1KeysReadFinished', keys, results);
     this.#flushEvicted();
     this.#metrics.recordBatch(OP_FINISH_READ, start);
     return results;
@@ -380,7 +378,7 @@ export class L1Manager {
         results[i] = SUCCESS;
       }
     }
-    if (this.#listeners.length > 0) this.#notify('onL1KeysDeleted', keys, results);
+    if ((this.#wanted & W_DELETED) !== 0) this.#notify('onL1KeysDeleted', keys, results);
     this.#flushEvicted();
     this.#metrics.recordBatch(OP_DELETE, start);
     return results;
@@ -532,11 +530,14 @@ export class L1Manager {
     return { ok: problems.length === 0, problems };
   }
 
+  /** Adds a listener (its methods are looked up now); returns the function that removes it. */
   addListener(listener: L1Listener): () => void {
     if (listener === null || typeof listener !== 'object') throw new InvalidArgumentError('listener', 'expected an object with optional onL1* methods');
     this.#listeners = [...this.#listeners, listener];
+    this.#wanted = wantedMethods(this.#listeners);
     return () => {
       this.#listeners = this.#listeners.filter((l) => l !== listener);
+      this.#wanted = wantedMethods(this.#listeners);
     };
   }
 
@@ -550,6 +551,7 @@ export class L1Manager {
     this.#clockTimer = undefined;
     this.#metrics.close();
     this.#listeners = [];
+    this.#wanted = 0;
     this.#policy.reset();
     this.#slots.clearAll();
     this.#arena.release();
@@ -579,7 +581,7 @@ export class L1Manager {
     const results = new Array<L1KeyResult<unknown>>(n);
     const slots = this.#slots;
     let written: ObjectKey[] | undefined;
-    const wantKeys = this.#listeners.length > 0;
+    const wantKeys = (this.#wanted & W_WRITE_FINISHED) !== 0;
     for (let i = 0; i < n; i++) {
       const s = this.#find(keys[i]!, now) as SlotId;
       if (s < 0) {
@@ -605,7 +607,7 @@ export class L1Manager {
       }
     }
     if (written !== undefined) this.#emit('onL1KeysWriteFinished', written);
-    if (readLocks > 0 && wantKeys) this.#notify('onL1KeysReservedRead', keys, results);
+    if (readLocks > 0 && (this.#wanted & W_RESERVED_READ) !== 0) this.#notify('onL1KeysReservedRead', keys, results);
     this.#flushEvicted();
     this.#metrics.recordBatch(operation, start);
     return results;
@@ -754,7 +756,7 @@ export class L1Manager {
   }
 
   #queueEvicted(key: ObjectKey, reason: EvictionReason): void {
-    if (this.#listeners.length === 0) return;
+    if ((this.#wanted & W_EVICTED) === 0) return;
     const last = this.#pendingEvicted[this.#pendingEvicted.length - 1];
     if (last !== undefined && last.reason === reason) last.keys.push(key);
     else this.#pendingEvicted.push({ keys: [key], reason });
@@ -803,6 +805,28 @@ export class L1Manager {
   #assertOpen(operation: string): void {
     if (this.#closed) throw new ClosedError('L1Manager', operation);
   }
+}
+
+const W_RESERVED_WRITE = 1;
+const W_WRITE_FINISHED = 2;
+const W_WRITE_ABORTED = 4;
+const W_RESERVED_READ = 8;
+const W_READ_FINISHED = 16;
+const W_DELETED = 32;
+const W_EVICTED = 64;
+
+function wantedMethods(listeners: readonly L1Listener[]): number {
+  let bits = 0;
+  for (const l of listeners) {
+    if (l.onL1KeysReservedWrite) bits |= W_RESERVED_WRITE;
+    if (l.onL1KeysWriteFinished) bits |= W_WRITE_FINISHED;
+    if (l.onL1KeysWriteAborted) bits |= W_WRITE_ABORTED;
+    if (l.onL1KeysReservedRead) bits |= W_RESERVED_READ;
+    if (l.onL1KeysReadFinished) bits |= W_READ_FINISHED;
+    if (l.onL1KeysDeleted) bits |= W_DELETED;
+    if (l.onL1KeysEvicted) bits |= W_EVICTED;
+  }
+  return bits;
 }
 
 /** The old block of a slot whose object moves to a new block (`replaced` holds slot, block pairs). */
