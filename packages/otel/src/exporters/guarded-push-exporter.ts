@@ -38,6 +38,7 @@ export class GuardedPushExporter implements PushMetricExporter {
   readonly #pending = new Set<{ started: number; settled: boolean }>();
   #maxInFlightSeen = 0;
   #unloggedFailures = 0;
+  #lastError: unknown;
   #lastLogAt = -Infinity;
 
   constructor(inner: PushMetricExporter, options: GuardedPushExporterOptions) {
@@ -123,8 +124,6 @@ export class GuardedPushExporter implements PushMetricExporter {
       // Telemetry about telemetry must never fail an export.
     }
   }
-
-  #lastError: unknown;
 
   #fail(error: unknown, seconds: number | undefined): void {
     this.#opts.health.recordFailure(this.#opts.exporter);
