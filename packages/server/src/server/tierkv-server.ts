@@ -1,4 +1,4 @@
-import { ClosedError, debugLogger, TokenHasher } from '@tierkv/core';
+import { ClosedError, ConfigError, debugLogger, TokenHasher } from '@tierkv/core';
 import type { StorageUsage } from '@tierkv/storage';
 import { Router } from 'zeromq';
 import { decodeHeader, decodePrelude, encodeErrorReply, encodeHeader, encodePrelude, framesBytes } from '../protocol/codec.js';
@@ -59,7 +59,7 @@ const REJECT_OF: Partial<Record<ErrorCode, RejectReason>> = {
  */
 export class TierkvServer {
   readonly #o: ResolvedTierkvServerOptions;
-  readonly #router: Router;
+  #router: Router | undefined;
   readonly #sessions: ClientSessions;
   readonly #handlers: RequestHandlers;
   readonly #metrics: ServerMetrics;
@@ -100,18 +100,6 @@ export class TierkvServer {
       uptimeMs: () => performance.now() - this.#startedAt,
       status: () => this.status(),
     });
-    this.#router = new Router({
-      mandatory: true,
-      // A client reconnecting with its identity takes its session (and locks) over.
-      handover: true,
-      sendTimeout: 0,
-      sendHighWaterMark: o.sendHighWaterMark,
-      // Frames beyond twice the payload limit cost a disconnect rather than an allocation.
-      maxMessageSize: Math.min(o.maxPayloadBytes * 2, Number.MAX_SAFE_INTEGER),
-      linger: 2_000,
-    });
-    this.#router.events.on('accept', () => this.#connected++);
-    this.#router.events.on('disconnect', () => (this.#connected = Math.max(0, this.#connected - 1)));
     this.#http =
       o.httpPort === null
         ? undefined
@@ -138,27 +126,46 @@ export class TierkvServer {
 
   /** Binds the request socket and the HTTP side and starts serving. */
   async start(): Promise<ServerAddresses> {
-    if (this.#state !== 'created') throw new Error(`TierkvServer.start() can run once; the server is ${this.#state}`);
+    if (this.#state !== 'created' || this.#router) throw new Error(`TierkvServer.start() can run once; the server is ${this.#state}`);
     const o = this.#o;
+    const router = new Router({
+      mandatory: true,
+      // A client reconnecting with its identity takes its session (and locks) over.
+      handover: true,
+      sendTimeout: 0,
+      sendHighWaterMark: o.sendHighWaterMark,
+      // Frames beyond twice the payload limit cost a disconnect rather than an allocation.
+      maxMessageSize: Math.min(o.maxPayloadBytes * 2, Number.MAX_SAFE_INTEGER),
+      linger: 2_000,
+    });
+    this.#router = router;
+    router.events.on('accept', () => this.#connected++);
+    router.events.on('disconnect', () => (this.#connected = Math.max(0, this.#connected - 1)));
     const host = o.host.includes(':') && !o.host.startsWith('[') ? `[${o.host}]` : o.host;
-    await this.#router.bind(`tcp://${host}:${o.port === 0 ? '*' : o.port}`);
-    const endpoint = this.#router.lastEndpoint ?? `tcp://${host}:${o.port}`;
+    const address = `tcp://${host}:${o.port === 0 ? '*' : o.port}`;
     let httpUrl: string | undefined;
-    if (this.#http && o.httpPort !== null) {
-      try {
-        const addr = await this.#http.listen(o.httpHost, o.httpPort);
+    try {
+      await router.bind(address).catch((err: Error & { code?: string }) => {
+        throw new ConfigError('server.port', `cannot bind ${address}: ${err.message}${err.code === 'EADDRINUSE' ? '; the port is taken, choose another (0 picks a free one)' : ''}`, { cause: err });
+      });
+      if (this.#http && o.httpPort !== null) {
+        const addr = await this.#http.listen(o.httpHost, o.httpPort).catch((err: Error & { code?: string }) => {
+          throw new ConfigError('server.httpPort', `cannot listen on ${o.httpHost}:${o.httpPort}: ${err.message}${err.code === 'EADDRINUSE' ? '; the port is taken, choose another (0 picks a free one, null turns HTTP off)' : ''}`, { cause: err });
+        });
         const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
         httpUrl = `http://${h}:${addr.port}`;
-      } catch (err) {
-        this.#router.close();
-        throw err;
       }
+    } catch (err) {
+      router.close();
+      this.#state = 'closed';
+      throw err;
     }
+    const endpoint = router.lastEndpoint ?? address;
     this.#addresses = { endpoint, httpUrl };
     this.#state = 'running';
     this.#sweeper = setInterval(() => void this.#sessions.sweep(), o.sweepIntervalMs);
     this.#sweeper.unref();
-    this.#loop = this.#receiveLoop();
+    this.#loop = this.#receiveLoop(router);
     log('serving on %s (http %s)', endpoint, httpUrl ?? 'off');
     return this.#addresses;
   }
@@ -234,7 +241,7 @@ export class TierkvServer {
     } catch (err) {
       storageError = err;
     }
-    this.#router.close();
+    this.#router?.close();
     await this.#loop?.catch(() => undefined);
     await this.#http?.close();
     this.#state = 'closed';
@@ -243,13 +250,13 @@ export class TierkvServer {
     if (storageError) throw storageError;
   }
 
-  async #receiveLoop(): Promise<void> {
+  async #receiveLoop(router: Router): Promise<void> {
     for (;;) {
       let frames: Buffer[];
       try {
-        frames = await this.#router.receive();
+        frames = await router.receive();
       } catch (err) {
-        if (this.#router.closed) return;
+        if (router.closed) return;
         log('receive failed: %s', (err as Error).message);
         continue;
       }
@@ -337,16 +344,17 @@ export class TierkvServer {
   }
 
   #send(identity: Buffer, frames: Uint8Array[], sessionId: string | undefined): void {
-    if (this.#router.closed) return;
+    const router = this.#router;
+    if (!router || router.closed) return;
     this.#metrics.sent(framesBytes(frames));
-    this.#router.send([identity, ...frames]).catch((err: { code?: string }) => {
+    router.send([identity, ...frames]).catch((err: { code?: string }) => {
       if (err.code === 'EHOSTUNREACH') {
         // The client is gone: whatever it held is released now, not at lease expiry.
         this.#metrics.dropped('peer_gone');
         if (sessionId !== undefined) void this.#sessions.drop(sessionId);
       } else if (err.code === 'EAGAIN') {
         this.#metrics.dropped('peer_slow');
-      } else if (!this.#router.closed) {
+      } else if (!router.closed) {
         log('send failed: %s', String((err as Error).message));
       }
     });

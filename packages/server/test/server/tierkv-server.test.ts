@@ -251,6 +251,28 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     expect(await slow).to.equal('SHUTTING_DOWN');
   });
 
+  it('fails start() with a ConfigError naming the port when it is taken', async () => {
+    fx = await new ServerFixture().start();
+    const port = Number(fx.server.endpoint.split(':').pop());
+    const storage = new FakeStorage();
+    const second = new TierkvServer({ storage: storage.asStorageManager(), port, httpPort: null });
+    await second.start().then(
+      () => expect.fail('expected the bind to fail'),
+      (e: Error & { field?: string }) => {
+        expect(e.field).to.equal('server.port');
+        expect(e.message).to.match(/taken/);
+      },
+    );
+    await second.shutdown();
+    const httpPort = Number(new URL(fx.server.addresses.httpUrl!).port);
+    const third = new TierkvServer({ storage: storage.asStorageManager(), port: 0, httpPort });
+    await third.start().then(
+      () => expect.fail('expected the HTTP listen to fail'),
+      (e: Error & { field?: string }) => expect(e.field).to.equal('server.httpPort'),
+    );
+    await third.shutdown();
+  });
+
   it('rejects bad options with ConfigError naming the field', () => {
     const storage = new FakeStorage().asStorageManager();
     expect(() => new TierkvServer({ storage, maxInFlight: 0 })).to.throw(/server\.maxInFlight/);
