@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { createServer } from 'node:net';
+import { freePort } from '@tierkv/test-utils';
 import { runCli } from './helpers/run-cli.js';
 
 describe('tierkv: help, version and configuration errors', function () {
@@ -95,5 +97,17 @@ describe('tierkv: help, version and configuration errors', function () {
     expect(config.l1.size).to.equal(2 * 1024 ** 3);
     expect(config.server.port).to.equal(7100);
     expect(config.l1.watermark).to.equal(0.7);
+  });
+
+  it('a port in use names the port and the flag', async () => {
+    const port = await freePort();
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    try {
+      const r = await runCli(['server', '--no-fs', '--port', '0', '--http-port', String(port)], { cwd: dir });
+      expectConfigError(r, /--http-port: port \d+ is already in use/, /choose another with --http-port/);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
   });
 });

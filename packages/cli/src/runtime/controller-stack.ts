@@ -2,6 +2,7 @@ import { CacheController, type ControllerAddresses } from '@tierkv/controller';
 import type { TelemetryHandle } from '@tierkv/otel';
 import type { ControllerConfig } from '../config/controller-config.js';
 import { startCliTelemetry } from './cli-telemetry.js';
+import { explainBindError } from './port-in-use.js';
 import { withTimeout } from './step-timeout.js';
 
 export interface ControllerStackOptions {
@@ -50,7 +51,14 @@ export async function startControllerStack(config: ControllerConfig, options: Co
       chunkSize: config.chunkSize,
       ...(telemetry.exporters.includes('prometheus') ? { metrics: telemetry } : {}),
     });
-    const addresses = await controller.start();
+    const addresses = await controller.start().catch((err: unknown) => {
+      throw explainBindError(err, [
+        { port: config.pullPort, flag: '--pull-port', kind: 'zmq' },
+        { port: config.routerPort, flag: '--router-port', kind: 'zmq' },
+        ...(config.heartbeatPort !== undefined ? [{ port: config.heartbeatPort, flag: '--heartbeat-port', kind: 'zmq' as const }] : []),
+        { port: config.httpPort, flag: '--http-port', kind: 'http' },
+      ]);
+    });
     log(`tierkv controller: events (PULL) ${addresses.pull}, requests (ROUTER) ${addresses.router}${addresses.heartbeat ? `, heartbeats ${addresses.heartbeat}` : ''}`);
     if (addresses.http) log(`tierkv controller: http ${addresses.http} (GET /health /workers /keys/stats /metrics, POST /lookup)`);
     if (telemetry.prometheusUrl) log(`tierkv controller: prometheus ${telemetry.prometheusUrl}`);

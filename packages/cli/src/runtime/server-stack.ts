@@ -7,6 +7,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import { formatSize } from '../config/sizes.js';
 import { startCliTelemetry } from './cli-telemetry.js';
 import { withTimeout } from './step-timeout.js';
+import { explainBindError } from './port-in-use.js';
 import { openStorage } from './storage-stack.js';
 
 export interface ServerStackOptions {
@@ -67,7 +68,12 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
       ...(config.server.requestTimeoutMs !== undefined ? { requestTimeoutMs: config.server.requestTimeoutMs } : {}),
       ...(telemetry.exporters.includes('prometheus') ? { metrics: telemetry } : {}),
     });
-    const addresses = await server.start();
+    const addresses = await server.start().catch((err: unknown) => {
+      throw explainBindError(err, [
+        { port: config.server.port, flag: '--port', kind: 'zmq' },
+        { port: config.server.httpPort, flag: '--http-port', kind: 'http' },
+      ]);
+    });
     log(`tierkv server: serving ${addresses.endpoint}`);
     if (addresses.httpUrl) log(`tierkv server: http ${addresses.httpUrl}/healthz ${addresses.httpUrl}/status ${addresses.httpUrl}/metrics`);
     if (telemetry.prometheusUrl) log(`tierkv server: prometheus ${telemetry.prometheusUrl}`);
