@@ -11,7 +11,8 @@ export interface TierkvClientOptions extends TelemetryOptions {
   /** Recreate the socket after a call times out (drops requests queued for a dead peer). @default true */
   reconnectOnTimeout?: boolean;
   /**
-   * This client's identity on the server (its routing id, 1-255 bytes). The server tracks locks
+   * This client's identity on the server (its routing id, 1-255 bytes, unique per client: a second
+   * client with the same id takes the connection over). The server tracks locks
    * per identity and a reconnect keeps it. @default random
    */
   clientId?: string;
