@@ -11,14 +11,15 @@ import type { StorageMetrics } from './storage-metrics.js';
 
 const log = debugLogger('tierkv:storage');
 
-/** A run of consecutive prefix keys held by one tier, loaded by one L2 call. */
+/** Prefix keys (indices into the L2 phase, ascending) held by one tier, loaded by one L2 call. */
 interface LoadBatch {
   readonly tier: number;
-  /** Index into the L2 part of the prefix. */
-  readonly start: number;
-  readonly keys: ObjectKey[];
-  readonly objs: MemoryObj[];
+  readonly indices: number[];
 }
+
+// tierOf values besides an L2 tier index.
+const MISSING = -1;
+const IN_L1 = -2;
 
 /**
  * Makes the contiguous prefix of a key list ready in L1 and read-locked (after LMCache's prefetch
@@ -109,11 +110,12 @@ export class PrefetchController {
   }
 
   async #fromL2(task: PrefetchTask, rest: ObjectKey[], layout: MemoryLayout): Promise<void> {
-    // 1. Which tier holds each key (first tier wins); every hit is pinned in its tier.
-    const tierOf = new Array<number>(rest.length).fill(-1);
+    // 1. Where each key is: L1 (past the first L1 gap a key may still be in L1), else the first L2
+    //    tier that holds it; every L2 hit is pinned in its tier.
+    const tierOf: number[] = this.#l1.contains(rest).map((c) => (c ? IN_L1 : MISSING));
     for (let t = 0; t < this.#adapters.length; t++) {
       const idx: number[] = [];
-      for (let i = 0; i < rest.length; i++) if (tierOf[i] === -1) idx.push(i);
+      for (let i = 0; i < rest.length; i++) if (tierOf[i] === MISSING) idx.push(i);
       if (idx.length === 0) break;
       const found = await this.#adapters[t]!.lookupAndLock(idx.map((i) => rest[i]!)).catch(() => idx.map(() => false));
       idx.forEach((i, j) => {
@@ -121,89 +123,115 @@ export class PrefetchController {
       });
     }
     let q = 0;
-    while (q < rest.length && tierOf[q]! >= 0) q++;
+    while (q < rest.length && tierOf[q] !== MISSING) q++;
     await this.#unpin(rest, tierOf, q, rest.length);
     if (q === 0) return;
 
-    // 2. Reserve L1 memory for the prefix; the prefix ends at the first key that cannot be reserved.
-    const reserved = reserveInOrder(this.#l1, rest.slice(0, q), layout, 'new', { temporary: false });
+    // 2. Synchronously (L1 may have changed while we awaited): read-lock what L1 holds now, reserve
+    //    L1 memory for the rest (what fits, in order). The prefix ends at the first key that gets neither.
+    const now = this.#l1.contains(rest.slice(0, q));
+    const readIdx: number[] = [];
+    const writeIdx: number[] = [];
+    for (let i = 0; i < q; i++) {
+      if (now[i]) readIdx.push(i);
+      else if (tierOf[i]! >= 0) writeIdx.push(i);
+    }
+    const ready: (MemoryObj | undefined)[] = new Array(q);
+    const reservedObj: (MemoryObj | undefined)[] = new Array(q);
+    const readRes = readIdx.length > 0 ? this.#l1.reserveRead(readIdx.map((i) => rest[i]!)) : [];
+    readIdx.forEach((i, j) => {
+      if (readRes[j]!.code === 'SUCCESS') ready[i] = readRes[j]!.obj;
+    });
+    const writeRes = writeIdx.length > 0 ? reserveInOrder(this.#l1, writeIdx.map((i) => rest[i]!), layout, 'new', { temporary: false }) : [];
+    writeIdx.forEach((i, j) => {
+      if (writeRes[j]!.code === 'SUCCESS') reservedObj[i] = writeRes[j]!.obj;
+    });
     let r = 0;
-    while (r < q && reserved[r]!.code === 'SUCCESS') r++;
-    const extra = reserved.slice(r).flatMap((res, i) => (res.code === 'SUCCESS' ? [rest[r + i]!] : []));
-    if (extra.length > 0) this.#l1.abortWrite(extra);
+    while (r < q && (ready[r] || reservedObj[r])) r++;
+    const dropRead = readIdx.filter((i) => i >= r && ready[i]);
+    const dropWrite = writeIdx.filter((i) => i >= r && reservedObj[i]);
+    if (dropRead.length > 0) this.#l1.finishRead(dropRead.map((i) => rest[i]!));
+    if (dropWrite.length > 0) this.#l1.abortWrite(dropWrite.map((i) => rest[i]!));
+    // Pins no longer needed: everything past the prefix, and L2 copies of keys L1 already holds.
     await this.#unpin(rest, tierOf, r, q);
+    await this.#unpinWhere(rest, tierOf, (i) => i < r && ready[i] !== undefined);
     if (r === 0) return;
 
     // 3. Load in runs of one tier, at most loadBatchSize keys per call and maxInFlight keys in flight.
     const batches: LoadBatch[] = [];
-    for (let i = 0; i < r; ) {
+    let cur: LoadBatch | undefined;
+    for (const i of writeIdx) {
+      if (i >= r) break;
       const tier = tierOf[i]!;
-      const start = i;
-      const batchKeys: ObjectKey[] = [];
-      const objs: MemoryObj[] = [];
-      while (i < r && tierOf[i] === tier && batchKeys.length < this.#options.loadBatchSize) {
-        batchKeys.push(rest[i]!);
-        objs.push(reserved[i]!.obj!);
-        i++;
+      if (!cur || cur.tier !== tier || cur.indices.length >= this.#options.loadBatchSize) {
+        cur = { tier, indices: [] };
+        batches.push(cur);
       }
-      batches.push({ tier, start, keys: batchKeys, objs });
+      cur.indices.push(i);
     }
     let end = r; // first index that is not ready (only decreases)
-    const ready: (MemoryObj | undefined)[] = new Array(r);
     await Promise.all(
       batches.map((b) =>
         this.#loads.run(async () => {
           const adapter = this.#adapters[b.tier]!;
-          if (b.start >= end) {
+          const bKeys = b.indices.map((i) => rest[i]!);
+          if (b.indices[0]! >= end) {
             // The prefix already ended before this run: do not load it at all.
-            this.#l1.abortWrite(b.keys);
-            await adapter.unlock(b.keys).catch(() => undefined);
+            this.#l1.abortWrite(bKeys);
+            await adapter.unlock(bKeys).catch(() => undefined);
             return;
           }
-          const ok = await adapter.load(b.keys, b.objs.map((o) => o.data)).catch(() => b.keys.map(() => false));
-          await adapter.unlock(b.keys).catch(() => undefined);
-          const good = b.keys.filter((_, j) => ok[j]);
-          const bad = b.keys.filter((_, j) => !ok[j]);
+          const ok = await adapter.load(bKeys, b.indices.map((i) => reservedObj[i]!.data)).catch(() => bKeys.map(() => false));
+          await adapter.unlock(bKeys).catch(() => undefined);
+          const good = b.indices.filter((_, j) => ok[j]);
+          const bad = b.indices.filter((_, j) => !ok[j]);
           if (bad.length > 0) {
-            this.#l1.abortWrite(bad);
-            end = Math.min(end, b.start + ok.indexOf(false));
+            this.#l1.abortWrite(bad.map((i) => rest[i]!));
+            end = Math.min(end, bad[0]!);
           }
           if (good.length > 0) {
-            const locked = this.#l1.finishWriteAndReserveRead(good);
-            let g = 0;
-            b.keys.forEach((_, j) => {
-              if (!ok[j]) return;
-              const res = locked[g++]!;
-              if (res.code === 'SUCCESS' && res.obj) ready[b.start + j] = res.obj;
-              else end = Math.min(end, b.start + j);
+            const locked = this.#l1.finishWriteAndReserveRead(good.map((i) => rest[i]!));
+            good.forEach((i, j) => {
+              const res = locked[j]!;
+              if (res.code === 'SUCCESS' && res.obj) ready[i] = res.obj;
+              else end = Math.min(end, i);
             });
           }
-        }, b.keys.length),
+        }, b.indices.length),
       ),
     );
 
-    // 4. Keep the locks of the prefix; release objects that loaded beyond its end (they stay cached).
+    // 4. Keep the locks of the prefix; release objects past its end (they stay cached in L1).
     const beyond: ObjectKey[] = [];
+    let fromL1 = 0;
     for (let i = 0; i < r; i++) {
       const obj = ready[i];
       if (!obj) continue;
-      if (i < end) this.#locks.add(obj);
-      else beyond.push(obj.key);
+      if (i < end) {
+        this.#locks.add(obj);
+        if (tierOf[i] === IN_L1 || readIdx.includes(i)) fromL1++;
+      } else beyond.push(obj.key);
     }
     if (beyond.length > 0) this.#l1.finishRead(beyond);
-    task.l2Hits = end;
+    task.l1Hits += fromL1;
+    task.l2Hits = end - fromL1;
   }
 
-  /** Drops the L2 pins of rest[from..to). */
-  async #unpin(rest: ObjectKey[], tierOf: number[], from: number, to: number): Promise<void> {
+  /** Drops the L2 pins of the keys whose index satisfies `pick`. */
+  async #unpinWhere(rest: ObjectKey[], tierOf: number[], pick: (i: number) => boolean): Promise<void> {
     const byTier = new Map<number, ObjectKey[]>();
-    for (let i = from; i < to; i++) {
+    for (let i = 0; i < rest.length; i++) {
       const t = tierOf[i]!;
-      if (t < 0) continue;
+      if (t < 0 || !pick(i)) continue;
       let list = byTier.get(t);
       if (!list) byTier.set(t, (list = []));
       list.push(rest[i]!);
     }
     await Promise.all([...byTier].map(([t, keys]) => this.#adapters[t]!.unlock(keys).catch(() => undefined)));
+  }
+
+  /** Drops the L2 pins of rest[from..to). */
+  #unpin(rest: ObjectKey[], tierOf: number[], from: number, to: number): Promise<void> {
+    return this.#unpinWhere(rest, tierOf, (i) => i >= from && i < to);
   }
 }
