@@ -39,6 +39,7 @@ export class WorkerClient {
   #heartbeatRunning = false;
   #syncRunning: Promise<void> | undefined;
   #registered = false;
+  #registering: Promise<void> | undefined;
   #epoch: string | undefined;
   #state: 'new' | 'running' | 'closed' = 'new';
 
@@ -147,7 +148,13 @@ export class WorkerClient {
     }
   }
 
-  async #register(): Promise<void> {
+  /** One registration at a time: start() and the heartbeat loop may both ask. */
+  #register(): Promise<void> {
+    this.#registering ??= this.#registerNow().finally(() => (this.#registering = undefined));
+    return this.#registering;
+  }
+
+  async #registerNow(): Promise<void> {
     const conn = this.#conn;
     if (!conn) return;
     const o = this.options;
