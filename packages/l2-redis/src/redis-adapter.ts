@@ -14,7 +14,8 @@ import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { resolveRedisL2Options, type RedisL2Options, type ResolvedRedisL2Options } from './redis-options.js';
 import { RedisMetrics, type RedisCommand, type RedisErrorType, type ShortCircuitedOperation } from './redis-metrics.js';
 import { redisKeyOf } from './redis-key.js';
-import { VALUE_HEADER_BYTES, decodeValueInto, encodeValue, keyChecksum } from './value-header.js';
+import { VALUE_HEADER_BYTES, decodeValueInto, encodeHeader, keyChecksum } from './value-header.js';
+import { FramedSetCommand } from './framed-set-command.js';
 
 const log = debugLogger('tierkv:l2-redis');
 
@@ -24,8 +25,7 @@ type Reply = [Error | null, unknown];
 /** The commands the adapter sends; a Redis, a Cluster and a pipeline all have them. */
 interface Commands {
   getBuffer(key: string): unknown;
-  set(key: string, value: Buffer): unknown;
-  set(key: string, value: Buffer, ex: 'EX', seconds: number): unknown;
+  sendCommand(command: FramedSetCommand): unknown;
   touch(key: string): unknown;
   expire(key: string, seconds: number): unknown;
   unlink(key: string): unknown;
@@ -211,12 +211,13 @@ export class RedisL2Adapter implements L2Adapter {
           let failure: Error | undefined;
           for (const [start, end] of groups(items.map((i) => i.data.byteLength), this.#o.maxPipelineBytes)) {
             if (failure) break; // Redis just failed: drop the rest rather than wait for more deadlines.
+            const keyPrefix = this.#client.options.keyPrefix;
             const keys: string[] = [];
-            const values: Buffer[] = [];
+            const headers: Buffer[] = [];
             for (let i = start; i < end; i++) {
               const item = items[i]!;
               keys.push(redisKeyOf(this.#o.keyPrefix, item.key, encoded[i]));
-              values.push(encodeValue(item.data, keyChecksum(encoded[i]!)));
+              headers.push(encodeHeader(item.data, keyChecksum(encoded[i]!), this.#o.checksum === 'crc32'));
             }
             // STRLEN first (same round trip) tells whether SET replaces a value and how big it
             // was, so usage() stays exact for this adapter's own writes.
@@ -225,7 +226,7 @@ export class RedisL2Adapter implements L2Adapter {
               end - start,
               (c, j) => [
                 c.strlen(keys[j]!),
-                ttl > 0 ? c.set(keys[j]!, values[j]!, 'EX', ttl) : c.set(keys[j]!, values[j]!),
+                c.sendCommand(new FramedSetCommand(keys[j]!, headers[j]!, items[start + j]!.data, ttl, keyPrefix)),
               ],
               // Direct commands, not a Pipeline object: ioredis writes each to the socket as it is
               // issued (still pipelined on the wire) and skips the Pipeline's concatenation of
@@ -238,7 +239,7 @@ export class RedisL2Adapter implements L2Adapter {
               if (!err) {
                 results[start + j] = true;
                 const previous = lenErr ? 0 : Number(oldLength);
-                this.#usedBytes += values[j]!.length - previous;
+                this.#usedBytes += VALUE_HEADER_BYTES + items[start + j]!.data.byteLength - previous;
                 if (previous === 0) this.#objects++;
               } else if (isTransportError(err)) failure ??= err;
             }

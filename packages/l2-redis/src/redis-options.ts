@@ -29,6 +29,13 @@ export interface RedisL2Options {
   keyPrefix?: string;
   /** Expire objects this many seconds after their last store or lookup; 0 keeps them until Redis evicts them. @default 0 */
   ttlSeconds?: number;
+  /**
+   * `crc32`: every value carries a CRC-32 of its payload, verified on load (bit rot and foreign
+   * writes are misses). `none`: only the length and key checks (truncation is still a miss);
+   * saves one pass over each payload on store and on load. Values written either way load either way.
+   * @default 'crc32'
+   */
+  checksum?: 'crc32' | 'none';
   /** Deadline for every Redis round trip (one pipeline), in ms. @default 2000 */
   operationTimeoutMs?: number;
   /** Deadline for establishing a connection, in ms. @default 2000 */
@@ -54,6 +61,7 @@ export interface ResolvedRedisL2Options {
   readonly client: Redis | Cluster | undefined;
   readonly keyPrefix: string;
   readonly ttlSeconds: number;
+  readonly checksum: 'crc32' | 'none';
   readonly operationTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly reconnectMaxDelayMs: number;
@@ -68,6 +76,7 @@ export const DEFAULT_REDIS_L2_OPTIONS = Object.freeze({
   url: 'redis://127.0.0.1:6379',
   keyPrefix: 'tierkv:',
   ttlSeconds: 0,
+  checksum: 'crc32' as 'crc32' | 'none',
   operationTimeoutMs: 2000,
   connectTimeoutMs: 2000,
   reconnectMaxDelayMs: 2000,
@@ -98,8 +107,11 @@ export function resolveRedisL2Options(options: RedisL2Options = {}): ResolvedRed
   }
   const ttlSeconds = positive('ttlSeconds', options.ttlSeconds ?? d.ttlSeconds, true);
   if (!Number.isInteger(ttlSeconds)) throw new ConfigError('redis.ttlSeconds', `expected whole seconds, got ${ttlSeconds}`);
+  const checksum = options.checksum ?? d.checksum;
+  if (checksum !== 'crc32' && checksum !== 'none') throw new ConfigError('redis.checksum', `expected 'crc32' or 'none', got ${JSON.stringify(checksum)}`);
   return {
     url: options.url ?? d.url,
+    checksum,
     redis: options.redis ?? {},
     cluster: options.cluster ? { nodes: options.cluster.nodes, options: options.cluster.options ?? {} } : undefined,
     client: options.client,

@@ -118,6 +118,21 @@ describe('RedisL2Adapter (real redis-server)', function () {
     expect(Buffer.compare(value!.subarray(VALUE_HEADER_BYTES), data)).to.equal(0);
   });
 
+  it("reads values written with checksum: 'none' and with crc32 alike", async () => {
+    const prefix = `mixed${++keySeq}:`;
+    const plain = await adapter({ keyPrefix: prefix, checksum: 'none' });
+    const checked = await adapter({ keyPrefix: prefix });
+    const [k1, k2] = [key(), key()];
+    await plain.store([item(k1!, payload(5000, 1))]);
+    await checked.store([item(k2!, payload(5000, 2))]);
+    for (const a of [plain, checked]) {
+      const t = [new Uint8Array(5000), new Uint8Array(5000)];
+      expect(await a.load([k1!, k2!], t)).to.deep.equal([true, true]);
+      expect(Buffer.compare(t[0]!, payload(5000, 1))).to.equal(0);
+      expect(Buffer.compare(t[1]!, payload(5000, 2))).to.equal(0);
+    }
+  });
+
   it('answers lookups and loads per key in a mixed batch', async () => {
     const a = await adapter();
     const [k1, k2, k3] = [key(), key(), key()];

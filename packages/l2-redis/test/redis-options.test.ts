@@ -8,6 +8,7 @@ describe('resolveRedisL2Options', () => {
     expect(o.keyPrefix).to.equal(DEFAULT_REDIS_L2_OPTIONS.keyPrefix);
     expect(o.url).to.equal('redis://127.0.0.1:6379');
     expect(o.ttlSeconds).to.equal(0);
+    expect(o.checksum).to.equal('crc32');
     expect(o.operationTimeoutMs).to.equal(2000);
     expect(o.cluster).to.equal(undefined);
     expect(o.breaker).to.deep.equal({ failureThreshold: 5, openMs: 2000 });
@@ -22,5 +23,6 @@ describe('resolveRedisL2Options', () => {
     expect(() => resolveRedisL2Options({ ttlSeconds: 1.5 })).to.throw(ConfigError, /ttlSeconds/);
     expect(() => resolveRedisL2Options({ name: 'Redis Prod' })).to.throw(ConfigError, /redis.name/);
     expect(() => resolveRedisL2Options({ cluster: { nodes: [] } })).to.throw(ConfigError, /cluster.nodes/);
+    expect(() => resolveRedisL2Options({ checksum: 'md5' as 'none' })).to.throw(ConfigError, /redis.checksum/);
   });
 });

@@ -44,4 +44,18 @@ describe('value header', () => {
     const extended = Buffer.concat([value, Buffer.from([1])]);
     expect(decodeValueInto(extended, KEY, new Uint8Array(1000))).to.equal('bad_header');
   });
+
+  it("without a checksum (checksum: 'none') still catches truncation and other keys, and loads either way", () => {
+    const payload = new Uint8Array(1000).map((_, i) => i * 3);
+    const value = encodeValue(payload, KEY, false);
+    expect(value.readUInt32BE(16)).to.equal(0);
+    const target = new Uint8Array(1000);
+    expect(decodeValueInto(value, KEY, target)).to.equal(undefined);
+    expect(Buffer.compare(target, payload)).to.equal(0);
+    expect(decodeValueInto(value.subarray(0, 900), KEY, target)).to.equal('truncated');
+    expect(decodeValueInto(value, keyChecksum('another'), target)).to.equal('key_mismatch');
+    const unknownFlag = Buffer.from(value);
+    unknownFlag[5] = 0x80;
+    expect(decodeValueInto(unknownFlag, KEY, target)).to.equal('bad_header');
+  });
 });
