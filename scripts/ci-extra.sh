@@ -16,17 +16,22 @@ trap 'rm -rf "$work"' EXIT
 echo "-- building @tierkv/core and @tierkv/storage (no-op when up to date)"
 npx --no-install tsc -b packages/core packages/storage
 
+# npm install with one retry: a registry hiccup should not fail CI.
+npm_install() {
+  npm install "$@" || { echo "   npm install failed; retrying once" >&2; sleep 5; npm install "$@"; }
+}
+
 # The `node` package only downloads this platform package in an install script; take it directly.
 platform="$(node -p 'process.platform + "-" + process.arch')"
 echo "-- installing Node ${node_major} (node-${platform}) and the 3.x SDK into ${work}"
-npm install --prefix "$work/node" --no-save --no-package-lock --no-fund --no-audit --loglevel=error "node-${platform}@${node_major}" >/dev/null
+npm_install --prefix "$work/node" --no-save --no-package-lock --no-fund --no-audit --loglevel=error "node-${platform}@${node_major}" >/dev/null
 host_node="$work/node/node_modules/node-${platform}/bin/node"
 [ -x "$host_node" ] || { echo "node-${platform}@${node_major} has no bin/node" >&2; exit 1; }
 echo "   host node: $("$host_node" --version)"
 
 mkdir -p "$work/host"
 cp scripts/compat-sdk3/package.json scripts/compat-sdk3/host.mjs "$work/host/"
-npm install --prefix "$work/host" --no-package-lock --no-fund --no-audit --loglevel=error >/dev/null
+npm_install --prefix "$work/host" --no-package-lock --no-fund --no-audit --loglevel=error >/dev/null
 
 echo "-- a 3.x SDK host receives tierkv's metrics"
 (cd "$work/host" && timeout 120 "$host_node" host.mjs "$repo")
