@@ -109,6 +109,8 @@ describe('controller chaos: lost events, controller restart, killed worker', fun
       controller = new CacheController(controllerOptions);
       await controller.start();
       await phase(1_000);
+      // Every worker is known to the new controller (slow machines may take longer than the phase).
+      await waitFor(() => controller.workers().length === nodes.length, 'all workers to re-register', 10_000);
       // A worker dies without deregistering.
       const victim = nodes[3]!;
       victim.alive = false;
