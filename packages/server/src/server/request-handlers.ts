@@ -16,6 +16,8 @@ export interface RequestHandlerDeps {
   readonly storage: StorageManager;
   readonly sessions: ClientSessions;
   readonly hasher: TokenHasher;
+  /** A retrieve returns at most this many bytes of chunks (at least one chunk); the client asks again for the rest. */
+  readonly maxReplyBytes: number;
   readonly version: string;
   readonly uptimeMs: () => number;
   readonly status: () => ServerStatus;
@@ -112,7 +114,8 @@ export class RequestHandlers {
     }
     p.users++;
     try {
-      const ready = Math.min(await ctx.within(p.settled), keys.length);
+      const cap = Math.max(1, Math.floor(this.#d.maxReplyBytes / req.layout.byteSize));
+      const ready = Math.min(await ctx.within(p.settled), keys.length, cap);
       let chunks: Uint8Array[] = [];
       if (ready > 0) {
         const out = this.#copyOut(keys.slice(0, ready), req.layout);

@@ -27,7 +27,11 @@ export interface TierkvServerOptions extends TelemetryOptions {
   maxInFlightPerClient?: number;
   /** Upper bound of a request's deadline; a client may ask for less. @default 30_000 */
   requestTimeoutMs?: number;
-  /** Largest request (all frames) the server accepts; larger ones are refused with TOO_LARGE. @default 256 MiB */
+  /**
+   * Largest request (all frames) the server accepts; larger ones are refused with TOO_LARGE. A
+   * retrieve also answers at most this many bytes of chunks (a shorter prefix; ask again for the rest).
+   * @default 256 MiB
+   */
   maxPayloadBytes?: number;
   /** Most keys one request may name. @default 4096 */
   maxKeysPerRequest?: number;

@@ -96,6 +96,7 @@ export class TierkvServer {
       storage: o.storage,
       sessions: this.#sessions,
       hasher: new TokenHasher({ chunkSize: o.chunkSize, seed: o.hashSeed }),
+      maxReplyBytes: o.maxPayloadBytes,
       version: SERVER_PACKAGE_VERSION,
       uptimeMs: () => performance.now() - this.#startedAt,
       status: () => this.status(),

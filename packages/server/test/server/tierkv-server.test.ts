@@ -64,6 +64,18 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     expect(fx.storage.locksHeld()).to.equal(0);
   });
 
+  it('caps a retrieve reply at maxPayloadBytes (a shorter prefix)', async () => {
+    fx = await new ServerFixture().start({ maxPayloadBytes: 3 * LAYOUT.byteSize + 100 });
+    const c = fx.client();
+    const keys = [0, 1, 2, 3, 4].map((i) => testKey(i));
+    for (const [i, k] of keys.entries()) await c.store([k], [patternBytes(i, LAYOUT.byteSize)]);
+    const got = await c.retrieve(keys);
+    expect(got.chunks).to.have.length(3);
+    const rest = await c.retrieve(keys.slice(3));
+    expect(Buffer.from(rest.chunks[1]!).equals(Buffer.from(patternBytes(4, LAYOUT.byteSize)))).to.equal(true);
+    expect(fx.storage.locksHeld()).to.equal(0);
+  });
+
   it('hashes token ids on the server', async () => {
     fx = await new ServerFixture().start({ chunkSize: 4 });
     const c = fx.client();
