@@ -152,3 +152,34 @@ describe('CacheController (sockets)', () => {
     expect(err).to.have.property('code', 'ERR_CLOSED');
   });
 });
+
+describe('ControllerClient', () => {
+  it('looks up holders and lists workers over the ROUTER socket', async () => {
+    const { ControllerClient } = await import('../../src/client/controller-client.js');
+    const controller = new CacheController({ pullPort: 0, routerPort: 0, httpPort: false });
+    const addr = await controller.start();
+    const d = new zmq.Dealer({ linger: 0, receiveTimeout: 3000 });
+    const p = new zmq.Push({ linger: 0 });
+    const client = new ControllerClient({ router: addr.router, timeoutMs: 2000 });
+    try {
+      d.connect(addr.router);
+      p.connect(addr.pull);
+      await d.send(['', encodeMessage({ t: 'register', instanceId: 'i1', workerId: 3, version: 1, seqs: {}, keyCount: 0 })]);
+      await d.receive();
+      await p.send(encodeMessage(admits('i1', 0, [1, 2], 3)));
+      await waitFor(() => controller.poolUsage().keys === 2, 'events');
+      expect(await client.lookup({ hashes: [hashOf(1), hashOf(2), hashOf(3)] }, { modelName: 'm' })).to.deep.equal([
+        { instanceId: 'i1', workerId: 3, chunks: 2, tokens: 512, locations: { l1: 2 } },
+      ]);
+      expect((await client.workers()).map((w) => [w.instanceId, w.workerId, w.keys])).to.deep.equal([['i1', 3, 2]]);
+      let err: unknown;
+      await client.lookup({ hashes: [] }, { modelName: '' }).catch((e: unknown) => (err = e));
+      expect(err).to.have.property('code', 'ERR_PROTOCOL');
+    } finally {
+      client.close();
+      d.close();
+      p.close();
+      await controller.close();
+    }
+  });
+});
