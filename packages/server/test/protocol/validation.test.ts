@@ -1,10 +1,12 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { encodeKey, MemoryLayout, TokenHasher } from '@tierkv/core';
 import { LayoutCache, parseLayoutId, parseRequest, requestTypeOf } from '../../src/protocol/validation.js';
 import { WireError } from '../../src/protocol/wire-error.js';
 import { testKey } from '../helpers/keys.js';
 
 const limits = { maxKeysPerRequest: 8, maxTokensPerRequest: 8 * 16 };
+const RUNS = Number(process.env['TIERKV_PROPERTY_RUNS'] ?? 200);
 
 function fails(header: Record<string, unknown>, code: string, field?: string): void {
   try {
@@ -84,6 +86,36 @@ describe('protocol/validation', () => {
     const keys = Array.from({ length: 9 }, (_, i) => encodeKey(testKey(i)));
     fails({ type: 'lookup', keys, layout: 'uint8[4]' }, 'TOO_LARGE', 'keys');
     fails({ type: 'lookup', tokens: new Array(200).fill(1), scope: { modelName: 'm' }, layout: 'uint8[4]' }, 'TOO_LARGE', 'tokens');
+  });
+
+  it('answers any header with a request or a WireError, never another exception', () => {
+    const anything = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.anything(), { maxLength: 4 }), fc.uint8Array({ maxLength: 12 }), fc.dictionary(fc.string(), fc.anything(), { maxKeys: 3 }));
+    const header = fc.record(
+      {
+        type: fc.oneof(fc.constantFrom('ping', 'store', 'retrieve', 'lookup', 'prefetch_status', 'release', 'clear', 'status'), anything),
+        keys: fc.oneof(fc.array(fc.oneof(fc.constant(encodeKey(testKey(1))), fc.string()), { maxLength: 10 }), anything),
+        tokens: fc.oneof(fc.array(fc.integer({ min: -1, max: 2 ** 32 }), { maxLength: 40 }), anything),
+        scope: fc.oneof(fc.record({ modelName: fc.string(), kvRank: fc.integer(), cacheSalt: fc.string() }, { requiredKeys: [] }), anything),
+        layout: fc.oneof(fc.constantFrom('uint8[4]', 'float16[2,3];int8[5]', 'x[1]'), anything),
+        mode: anything,
+        prefetchId: fc.oneof(fc.integer({ min: -5, max: 2 ** 33 }), anything),
+        timeoutMs: fc.oneof(fc.integer(), anything),
+        wait: anything,
+        prefetch: anything,
+        l2: anything,
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(header, (h) => {
+        try {
+          parseRequest(h as Record<string, unknown>, limits, new LayoutCache());
+        } catch (err) {
+          expect(err).to.be.instanceOf(WireError);
+        }
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   it('parses layout ids of several tensors and caches them', () => {
