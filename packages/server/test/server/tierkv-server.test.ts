@@ -174,6 +174,38 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     await shutdown();
   });
 
+  it('answers every one of many random messages and keeps serving', async () => {
+    fx = await new ServerFixture().start();
+    const d = new Dealer({ linger: 0, receiveTimeout: 3_000 });
+    d.connect(fx.server.endpoint);
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => rnd(256)));
+    const count = 200;
+    try {
+      for (let i = 0; i < count; i++) {
+        const frames: Buffer[] = [];
+        // Half of them start with a valid prelude, so the header and chunk frames get parsed.
+        frames.push(i % 2 === 0 ? encodePrelude(KIND_REQUEST, i) : bytes(rnd(12)));
+        for (let f = rnd(4); f > 0; f--) frames.push(bytes(rnd(64)));
+        await d.send(frames);
+      }
+      const codes = new Map<string, number>();
+      for (let i = 0; i < count; i++) {
+        const [, header] = await d.receive();
+        const code = String(decodeHeader(header!)['code'] ?? 'ok');
+        codes.set(code, (codes.get(code) ?? 0) + 1);
+      }
+      expect([...codes.keys()].every((c) => ['MALFORMED', 'UNKNOWN_TYPE', 'BAD_REQUEST'].includes(c)), JSON.stringify([...codes])).to.equal(true);
+    } finally {
+      d.close();
+    }
+    expect((await fx.client().ping()).version).to.equal('0.1.0');
+  });
+
   it('refuses work beyond maxInFlightPerClient with BUSY instead of queueing it', async () => {
     fx = await new ServerFixture().start({ maxInFlight: 8, maxInFlightPerClient: 2 });
     fx.storage.prefetchDelayMs = 150;
