@@ -113,6 +113,8 @@ interface Clients {
   raw: Redis;
   bentoConnection: Redis;
   adapter: RedisL2Adapter;
+  /** The same adapter without the payload CRC (`checksum: 'none'`). */
+  plain: RedisL2Adapter;
   bento: BentoCache<{ redis: ReturnType<typeof bentostore> }>;
 }
 
@@ -123,14 +125,15 @@ async function setup(): Promise<void> {
   const raw = new Redis(server.url);
   const bentoConnection = new Redis(server.url);
   const adapter = new RedisL2Adapter({ url: server.url, keyPrefix: 'bench:tierkv:', operationTimeoutMs: 10_000 });
-  if (!(await adapter.ready(5000))) throw new Error(`RedisL2Adapter could not connect to ${server.url}`);
+  const plain = new RedisL2Adapter({ url: server.url, keyPrefix: 'bench:plain:', operationTimeoutMs: 10_000, checksum: 'none', name: 'redis-plain' });
+  if (!(await adapter.ready(5000)) || !(await plain.ready(5000))) throw new Error(`RedisL2Adapter could not connect to ${server.url}`);
   // bentocache with only its Redis (L2) layer: the same bytes through its public API.
   const bento = new BentoCache({
     default: 'redis',
     prefix: 'bench:bento',
     stores: { redis: bentostore().useL2Layer(redisDriver({ connection: bentoConnection })) },
   });
-  clients = { server, raw, bentoConnection, adapter, bento };
+  clients = { server, raw, bentoConnection, adapter, plain, bento };
 }
 
 async function teardown(): Promise<void> {
@@ -138,6 +141,7 @@ async function teardown(): Promise<void> {
   clients = undefined;
   if (!c) return;
   await c.adapter.close().catch(() => undefined);
+  await c.plain.close().catch(() => undefined);
   await c.bento.disconnectAll().catch(() => undefined);
   c.raw.disconnect();
   c.bentoConnection.disconnect();
@@ -148,9 +152,11 @@ interface Figures {
   rawStore: number;
   rawDirectStore: number;
   tierkvStore: number;
+  plainStore: number;
   bentoStore: number;
   rawLoad: number;
   tierkvLoad: number;
+  plainLoad: number;
   tierkvLookupLoad: number;
   bentoLoad: number;
 }
@@ -188,6 +194,10 @@ async function measureSize(ctx: BenchContext, c: Clients, size: number): Promise
     allTrue('RedisL2Adapter.store', await c.adapter.store(storeItems[batchOf(round)]!));
     return work;
   };
+  const plainStore = async (round: number): Promise<number> => {
+    allTrue('RedisL2Adapter.store', await c.plain.store(storeItems[batchOf(round)]!));
+    return work;
+  };
   // bentocache's L2 takes strings (its serializer and its driver's GET/SET are string-typed), so a
   // binary chunk has to travel as base64.
   const bentoStore = async (round: number): Promise<number> => {
@@ -209,6 +219,10 @@ async function measureSize(ctx: BenchContext, c: Clients, size: number): Promise
   };
   const tierkvLoad = async (round: number): Promise<number> => {
     allTrue('RedisL2Adapter.load', await c.adapter.load(loadKeys[batchOf(round)]!, targets));
+    return work;
+  };
+  const plainLoad = async (round: number): Promise<number> => {
+    allTrue('RedisL2Adapter.load', await c.plain.load(loadKeys[batchOf(round)]!, targets));
     return work;
   };
   const tierkvLookupLoad = async (round: number): Promise<number> => {
@@ -233,15 +247,15 @@ async function measureSize(ctx: BenchContext, c: Clients, size: number): Promise
     return work;
   };
 
-  const [rawStoreRate, rawDirectStoreRate, tierkvStoreRate, bentoStoreRate] = await interleaved(
-    budget * 4,
-    [rawStore, rawDirectStore, tierkvStore, bentoStore],
+  const [rawStoreRate, rawDirectStoreRate, tierkvStoreRate, plainStoreRate, bentoStoreRate] = await interleaved(
+    budget * 5,
+    [rawStore, rawDirectStore, tierkvStore, plainStore, bentoStore],
     minRounds,
   );
-  const loaders = ['raw ioredis', 'RedisL2Adapter', 'RedisL2Adapter (lookup)', 'bentocache'];
-  const [rawLoadRate, tierkvLoadRate, lookupLoadRate, bentoLoadRate] = await interleaved(
-    budget * 4,
-    [rawLoad, tierkvLoad, tierkvLookupLoad, bentoLoad],
+  const loaders = ['raw ioredis', 'RedisL2Adapter', "RedisL2Adapter (checksum 'none')", 'RedisL2Adapter (lookup)', 'bentocache'];
+  const [rawLoadRate, tierkvLoadRate, plainLoadRate, lookupLoadRate, bentoLoadRate] = await interleaved(
+    budget * 5,
+    [rawLoad, tierkvLoad, plainLoad, tierkvLookupLoad, bentoLoad],
     minRounds,
     (i) => {
       // Object id i*BATCH+j was written from sources[j]: every loader must have produced exactly those bytes.
@@ -255,9 +269,11 @@ async function measureSize(ctx: BenchContext, c: Clients, size: number): Promise
     rawStore: rawStoreRate!,
     rawDirectStore: rawDirectStoreRate!,
     tierkvStore: tierkvStoreRate!,
+    plainStore: plainStoreRate!,
     bentoStore: bentoStoreRate!,
     rawLoad: rawLoadRate!,
     tierkvLoad: tierkvLoadRate!,
+    plainLoad: plainLoadRate!,
     tierkvLookupLoad: lookupLoadRate!,
     bentoLoad: bentoLoadRate!,
   };
@@ -277,9 +293,11 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
     out.push({ subject: rawStore, value: f.rawStore, unit: 'B/s', note });
     out.push({ subject: `ioredis SET per key, no Pipeline object ${label} (raw)`, value: f.rawDirectStore, unit: 'B/s', reference: rawStore, note: 'the write path the adapter uses' });
     out.push({ subject: `tierkv RedisL2Adapter store ${label}`, value: f.tierkvStore, unit: 'B/s', reference: rawStore, goal: 0.8 });
+    out.push({ subject: `tierkv RedisL2Adapter store ${label}, checksum 'none'`, value: f.plainStore, unit: 'B/s', reference: rawStore, note: 'length and key checks only' });
     out.push({ subject: `bentocache redis L2 set ${label} (base64)`, value: f.bentoStore, unit: 'B/s', reference: rawStore, note: 'bentocache stores strings only' });
     out.push({ subject: rawLoad, value: f.rawLoad, unit: 'B/s', note });
     out.push({ subject: `tierkv RedisL2Adapter load ${label}`, value: f.tierkvLoad, unit: 'B/s', reference: rawLoad, goal: 0.8 });
+    out.push({ subject: `tierkv RedisL2Adapter load ${label}, checksum 'none'`, value: f.plainLoad, unit: 'B/s', reference: rawLoad, note: 'length and key checks only' });
     out.push({ subject: `tierkv RedisL2Adapter lookup+load+unlock ${label}`, value: f.tierkvLookupLoad, unit: 'B/s', reference: rawLoad, note: 'one more round trip (TOUCH) than a bare load' });
     out.push({ subject: `bentocache redis L2 get ${label} (base64)`, value: f.bentoLoad, unit: 'B/s', reference: rawLoad, note: 'bentocache stores strings only' });
   }
