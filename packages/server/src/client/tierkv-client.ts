@@ -318,7 +318,7 @@ export class TierkvClient {
     if (Array.isArray(keys)) return { keys: (keys as readonly ObjectKey[]).map(encodeKey) };
     const { tokens, scope } = keys as { tokens: ArrayLike<number>; scope: KeyScope };
     if (!tokens || !scope) throw new InvalidArgumentError('keys', 'expected ObjectKey[] or { tokens, scope }');
-    const u32 = tokens instanceof Uint32Array ? tokens : Uint32Array.from(tokens as ArrayLike<number>);
+    const u32 = tokens instanceof Uint32Array ? tokens : toUint32(tokens);
     // Token ids travel as little-endian u32s in one msgpack bin field.
     const bin = Buffer.from(u32.buffer, u32.byteOffset, u32.byteLength);
     return { tokens: bin, scope: { modelName: scope.modelName, kvRank: scope.kvRank ?? 0, cacheSalt: scope.cacheSalt ?? '' } };
@@ -329,4 +329,15 @@ export class TierkvClient {
     const echoed = header['keys'];
     return Array.isArray(echoed) ? echoed.map((k) => decodeKey(String(k))) : [];
   }
+}
+
+function toUint32(tokens: ArrayLike<number>): Uint32Array {
+  const out = new Uint32Array(tokens.length);
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    // Uint32Array.from would wrap a bad id silently into another token.
+    if (!Number.isInteger(t) || t < 0 || t > 0xffff_ffff) throw new InvalidArgumentError('tokens', `token ${i} is ${t}; token ids must be integers in [0, 2^32)`);
+    out[i] = t;
+  }
+  return out;
 }

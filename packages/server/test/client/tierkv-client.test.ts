@@ -83,6 +83,10 @@ describe('client/TierkvClient', function () {
       () => expect.fail('expected an error'),
       (e: Error) => expect(e).to.be.instanceOf(InvalidArgumentError).and.match(/layout/),
     );
+    await c.lookup({ tokens: [1, -1], scope: { modelName: 'm' } }, { layout: LAYOUT }).then(
+      () => expect.fail('expected an error'),
+      (e: Error) => expect(e).to.be.instanceOf(InvalidArgumentError).and.match(/token 1 is -1/),
+    );
     const pending = c.ping();
     c.close();
     await pending.then(
