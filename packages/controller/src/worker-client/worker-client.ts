@@ -1,6 +1,6 @@
 import { ClosedError, debugLogger, type ObjectKey } from '@tierkv/core';
 import type { L1Listener, L2Listener, StorageManagerListener } from '@tierkv/storage';
-import { OP_ADMIT, OP_EVICT, type ReplyMsg, type WorkerCommand } from '../protocol/messages.js';
+import { OP_ADMIT, OP_EVICT, PROTOCOL_VERSION, type ReplyMsg, type WorkerCommand } from '../protocol/messages.js';
 import { ControllerConnection } from './controller-connection.js';
 import { EventBatcher } from './event-batcher.js';
 import { runFullSync } from './full-sync-sender.js';
@@ -163,7 +163,7 @@ export class WorkerClient {
       t: 'register',
       instanceId: o.instanceId,
       workerId: o.workerId,
-      version: 1,
+      version: PROTOCOL_VERSION,
       seqs: this.#batcher.seqs(),
       keyCount: this.#tracker.size,
     });

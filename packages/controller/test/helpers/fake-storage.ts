@@ -28,6 +28,11 @@ export class FakeStorage implements WorkerStorage {
     for (const l of this.listeners) l.onL1KeysEvicted?.(gone, 'watermark');
   }
 
+  /** Fires the L2 events the StorageManager forwards from its adapters. */
+  l2(adapter: string, op: 'stored' | 'deleted', keys: readonly ObjectKey[]): void {
+    for (const l of this.listeners) (op === 'stored' ? l.onL2KeysStored : l.onL2KeysDeleted)?.(adapter, keys);
+  }
+
   clear(): void {
     this.delete([...this.keys.values()]);
   }

@@ -151,6 +151,22 @@ describe('WorkerClient', () => {
     expect(controller.stats.syncRequested.registration).to.equal(1);
   });
 
+  it('reports L2 stores and deletes under l2:<adapter> when trackL2 is on', async () => {
+    const storage = new FakeStorage();
+    await startWorker(storage, { trackL2: true });
+    storage.write(keysOf([1, 2]));
+    storage.l2('fs', 'stored', keysOf([1, 2]));
+    storage.evict(keysOf([1]));
+    storage.l2('fs', 'deleted', keysOf([2]));
+    await waitFor(() => viewOf(controller, 'i1/0', 'l2:fs').size === 1 && viewOf(controller).size === 1, 'both locations');
+    expect(viewOf(controller, 'i1/0', 'l2:fs')).to.deep.equal(new Set([hashOf(1)]));
+    expect(viewOf(controller)).to.deep.equal(new Set([hashOf(2)]));
+    // A chunk only in L2 still counts for the worker's prefix.
+    expect(controller.lookup({ hashes: [hashOf(1), hashOf(2)] }, { modelName: 'm' })).to.deep.equal([
+      { instanceId: 'i1', workerId: 0, chunks: 2, tokens: 512, locations: { 'l2:fs': 1 } },
+    ]);
+  });
+
   it('deregisters on close; a killed worker is reaped instead', async () => {
     const a = await startWorker(new FakeStorage());
     const b = await startWorker(new FakeStorage(), { instanceId: 'i2' });
