@@ -97,6 +97,21 @@ describe('storage under L2 fault injection', function () {
                 ok.push(ks[i]!);
               });
               sm.finishWrite(ok);
+            } else if (roll < 0.55) {
+              // Concurrent prefetches of overlapping prefixes: each must see only correct bytes.
+              const start = rnd.int(0, KEYSPACE - 8);
+              const lists = Array.from({ length: rnd.int(2, 3) }, () => Array.from({ length: rnd.int(1, 8) }, (_, i) => start + i));
+              const handles = lists.map((ids) => sm.submitPrefetch(ids.map(key), layout));
+              const ns = await Promise.all(handles.map((h) => sm.waitPrefetch(h)));
+              lists.forEach((ids, j) => {
+                const prefix = ids.slice(0, ns[j]).map(key);
+                const objs = sm.readPrefetched(prefix);
+                expect(objs, 'a settled prefix must be readable').to.not.equal(undefined);
+                objs!.forEach((o, i) => expect(sameBytes(o.data, pattern(ids[i]!)), `bytes of key ${ids[i]} (seed ${seed})`).to.equal(true));
+                reads++;
+                verifiedChunks += objs!.length;
+                sm.finishReadPrefetched(prefix);
+              });
             } else if (roll < 0.85) {
               // Prefetch a run of consecutive keys and check every byte that comes back.
               const start = rnd.int(0, KEYSPACE - 8);

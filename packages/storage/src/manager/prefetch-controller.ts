@@ -1,4 +1,4 @@
-import { debugLogger, type MemoryLayout, type ObjectKey } from '@tierkv/core';
+import { debugLogger, encodeKey, type EncodedKey, type MemoryLayout, type ObjectKey } from '@tierkv/core';
 import type { L1Manager } from '../l1/l1-manager.js';
 import type { MemoryObj } from '../l1/memory-obj.js';
 import type { InstrumentedL2Adapter } from '../l2/instrumented-l2-adapter.js';
@@ -37,6 +37,9 @@ export class PrefetchController {
   readonly #locks: PrefetchLocks;
   readonly #loads: Semaphore;
   readonly #active = new Set<PrefetchTask>();
+  // Keys some prefetch is loading into L1 right now: a concurrent prefetch of the same key waits
+  // for that load instead of failing to reserve a key that is write-locked.
+  readonly #loading = new Map<EncodedKey, Promise<void>>();
   #nextId = 1;
 
   constructor(
@@ -132,9 +135,15 @@ export class PrefetchController {
     const now = this.#l1.contains(rest.slice(0, q));
     const readIdx: number[] = [];
     const writeIdx: number[] = [];
+    const waitIdx: number[] = []; // being loaded by another prefetch: wait for it, then read-lock
+    const waitFor = new Map<number, Promise<void>>();
     for (let i = 0; i < q; i++) {
+      const other = now[i] ? undefined : this.#loading.get(encodeKey(rest[i]!));
       if (now[i]) readIdx.push(i);
-      else if (tierOf[i]! >= 0) writeIdx.push(i);
+      else if (other) {
+        waitIdx.push(i);
+        waitFor.set(i, other);
+      } else if (tierOf[i]! >= 0) writeIdx.push(i);
     }
     const ready: (MemoryObj | undefined)[] = new Array(q);
     const reservedObj: (MemoryObj | undefined)[] = new Array(q);
@@ -146,15 +155,58 @@ export class PrefetchController {
     writeIdx.forEach((i, j) => {
       if (writeRes[j]!.code === 'SUCCESS') reservedObj[i] = writeRes[j]!.obj;
     });
+    const mine = new Map<number, Deferred>();
+    for (const i of writeIdx) {
+      if (!reservedObj[i]) continue;
+      const d = deferred();
+      mine.set(i, d);
+      this.#loading.set(encodeKey(rest[i]!), d.promise);
+    }
+    // Our load of key i is over (ready, failed or given up): wake the prefetches waiting for it.
+    const settle = (i: number): void => {
+      const d = mine.get(i);
+      if (!d) return;
+      mine.delete(i);
+      const k = encodeKey(rest[i]!);
+      if (this.#loading.get(k) === d.promise) this.#loading.delete(k);
+      d.resolve();
+    };
+    const waiting = new Set(waitIdx);
     let r = 0;
-    while (r < q && (ready[r] || reservedObj[r])) r++;
+    while (r < q && (ready[r] || reservedObj[r] || waiting.has(r))) r++;
+    try {
+      await this.#loadAndWait(task, rest, tierOf, { r, q, readIdx, writeIdx, waitIdx, waitFor, ready, reservedObj, settle });
+    } finally {
+      for (const i of mine.keys()) settle(i);
+    }
+  }
+
+  async #loadAndWait(
+    task: PrefetchTask,
+    rest: ObjectKey[],
+    tierOf: number[],
+    st: {
+      r: number;
+      q: number;
+      readIdx: number[];
+      writeIdx: number[];
+      waitIdx: number[];
+      waitFor: Map<number, Promise<void>>;
+      ready: (MemoryObj | undefined)[];
+      reservedObj: (MemoryObj | undefined)[];
+      settle: (i: number) => void;
+    },
+  ): Promise<void> {
+    const { r, q, readIdx, writeIdx, waitIdx, waitFor, ready, reservedObj, settle } = st;
     const dropRead = readIdx.filter((i) => i >= r && ready[i]);
     const dropWrite = writeIdx.filter((i) => i >= r && reservedObj[i]);
     if (dropRead.length > 0) this.#l1.finishRead(dropRead.map((i) => rest[i]!));
     if (dropWrite.length > 0) this.#l1.abortWrite(dropWrite.map((i) => rest[i]!));
-    // Pins no longer needed: everything past the prefix, and L2 copies of keys L1 already holds.
+    for (const i of dropWrite) settle(i);
+    // Pins no longer needed: everything past the prefix, and L2 copies of keys L1 holds or another prefetch loads.
+    const waiting = new Set(waitIdx);
     await this.#unpin(rest, tierOf, r, q);
-    await this.#unpinWhere(rest, tierOf, (i) => i < r && ready[i] !== undefined);
+    await this.#unpinWhere(rest, tierOf, (i) => i < r && (ready[i] !== undefined || waiting.has(i)));
     if (r === 0) return;
 
     // 3. Load in runs of one tier, at most loadBatchSize keys per call and maxInFlight keys in flight.
@@ -170,14 +222,15 @@ export class PrefetchController {
       cur.indices.push(i);
     }
     let end = r; // first index that is not ready (only decreases)
-    await Promise.all(
-      batches.map((b) =>
+    await Promise.all([
+      ...batches.map((b) =>
         this.#loads.run(async () => {
           const adapter = this.#adapters[b.tier]!;
           const bKeys = b.indices.map((i) => rest[i]!);
           if (b.indices[0]! >= end) {
             // The prefix already ended before this run: do not load it at all.
             this.#l1.abortWrite(bKeys);
+            for (const i of b.indices) settle(i);
             await adapter.unlock(bKeys).catch(() => undefined);
             return;
           }
@@ -197,9 +250,19 @@ export class PrefetchController {
               else end = Math.min(end, i);
             });
           }
+          for (const i of b.indices) settle(i);
         }, b.indices.length),
       ),
-    );
+      ...waitIdx
+        .filter((i) => i < r)
+        .map(async (i) => {
+          await waitFor.get(i);
+          if (i >= end) return;
+          const [res] = this.#l1.reserveRead([rest[i]!]);
+          if (res!.code === 'SUCCESS' && res!.obj) ready[i] = res!.obj;
+          else end = Math.min(end, i);
+        }),
+    ]);
 
     // 4. Keep the locks of the prefix; release objects past its end (they stay cached in L1).
     const beyond: ObjectKey[] = [];
@@ -234,4 +297,15 @@ export class PrefetchController {
   #unpin(rest: ObjectKey[], tierOf: number[], from: number, to: number): Promise<void> {
     return this.#unpinWhere(rest, tierOf, (i) => i >= from && i < to);
   }
+}
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  resolve(): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }

@@ -10,11 +10,13 @@ class SlowLoads implements L2Adapter {
   inFlight = 0;
   maxInFlight = 0;
   loadCalls = 0;
+  loadedKeys = 0;
   constructor(readonly inner: MemoryL2Adapter) {}
   store = (i: Parameters<L2Adapter['store']>[0]) => this.inner.store(i);
   lookupAndLock = (k: readonly ObjectKey[]) => this.inner.lookupAndLock(k);
   async load(k: readonly ObjectKey[], t: readonly Uint8Array[]): Promise<boolean[]> {
     this.loadCalls++;
+    this.loadedKeys += k.length;
     this.inFlight += k.length;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     await new Promise((r) => setTimeout(r, 3));
@@ -51,6 +53,25 @@ describe('PrefetchController (through StorageManager)', () => {
       expectPattern(sm.readPrefetched(ks)!, ids.slice(s, s + 8));
       sm.finishReadPrefetched(ks);
     }
+  });
+
+  it('concurrent prefetches of the same keys share one load and all get the full prefix', async () => {
+    const slow = new SlowLoads(new MemoryL2Adapter());
+    const sm = manager({ l2: [slow] });
+    const ids = [0, 1, 2, 3, 4, 5];
+    write(sm, ids);
+    await sm.flush();
+    await sm.clear();
+    const ks = keys(ids);
+    const handles = [sm.submitPrefetch(ks, layout), sm.submitPrefetch(ks, layout), sm.submitPrefetch(ks.slice(0, 3), layout)];
+    expect(await Promise.all(handles.map((h) => sm.waitPrefetch(h)))).to.deep.equal([6, 6, 3]);
+    expect(slow.loadedKeys).to.equal(6);
+    for (const k of ks) expect(slow.inner.pinsOf(k)).to.equal(0);
+    expectPattern(sm.readPrefetched(ks)!, ids);
+    sm.finishReadPrefetched(ks, 2);
+    sm.finishReadPrefetched(ks.slice(0, 3));
+    expect(sm.usage().l1.byState.readLocked).to.equal(0);
+    expect(sm.l1.memcheck().ok).to.equal(true);
   });
 
   it('reports active prefetches while loads are pending', async () => {
