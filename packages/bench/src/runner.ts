@@ -9,7 +9,7 @@ import { spreadOf } from './stats.js';
 import { FULL_BUDGET_MS, QUICK_BUDGET_MS } from './timing.js';
 import type { BenchReport, ScenarioResult, SubjectResult } from './report/bench-report.js';
 import { writeBetweenMarkers } from './report/docs-file.js';
-import { DEFAULT_PEERS, hasBinary, machineInfo, peerVersion } from './report/machine.js';
+import { DEFAULT_PEERS, hasBinary, loadAverageNow, machineInfo, peerVersion } from './report/machine.js';
 import { markdownReport } from './report/markdown.js';
 
 export interface BenchOptions {
@@ -262,6 +262,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   }
   const started = performance.now();
   const date = new Date().toISOString();
+  const loadAtStart = loadAverageNow();
   const tmpRoot = await mkdtemp(join(tmpdir(), 'tierkv-bench-'));
   const results: ScenarioResult[] = [];
   try {
@@ -287,7 +288,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     quick: opts.quick,
     repeat: opts.repeat,
     warmup: opts.warmup,
-    machine: machineInfo(),
+    machine: machineInfo(loadAtStart),
     peers,
     scenarios: results,
     durationS: (performance.now() - started) / 1000,

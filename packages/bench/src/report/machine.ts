@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { cpus, platform, release, totalmem } from 'node:os';
+import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,9 +10,14 @@ export interface MachineInfo {
   readonly memoryBytes: number;
   readonly os: string;
   readonly node: string;
+  /**
+   * 1-minute load average when the run started and when it ended: figures taken on a busy machine
+   * (load above the core count) are noisy, and the report says so.
+   */
+  readonly loadAverage: { readonly start: number; readonly end: number };
 }
 
-export function machineInfo(): MachineInfo {
+export function machineInfo(loadAtStart: number): MachineInfo {
   const list = cpus();
   return {
     cpu: list[0]?.model.trim() ?? 'unknown',
@@ -20,7 +25,12 @@ export function machineInfo(): MachineInfo {
     memoryBytes: totalmem(),
     os: `${platform()} ${release()}`,
     node: process.version,
+    loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
   };
+}
+
+export function loadAverageNow(): number {
+  return loadavg()[0] ?? 0;
 }
 
 /** Peers every report names, whether or not a scenario lists them. */

@@ -25,8 +25,10 @@ export function markdownHeader(report: BenchReport): string {
   const peers = Object.entries(report.peers)
     .map(([name, version]) => `${name} ${version}`)
     .join(', ');
+  const load = m.loadAverage;
+  const busy = Math.max(load.start, load.end) > m.cores ? ' (busier than its cores: absolute figures are noisy, ratios less so)' : '';
   return [
-    `- Machine: ${m.cpu}, ${m.cores} cores, ${(m.memoryBytes / GIB).toFixed(1)} GiB RAM, ${m.os}`,
+    `- Machine: ${m.cpu}, ${m.cores} cores, ${(m.memoryBytes / GIB).toFixed(1)} GiB RAM, ${m.os}; load average ${load.start.toFixed(1)} at start, ${load.end.toFixed(1)} at end${busy}`,
     `- Node ${m.node}; run ${report.date}; ${report.quick ? 'quick' : 'full'} mode, ${report.repeat} repetition(s) after ${report.warmup} warm-up; ${report.durationS.toFixed(0)} s in all`,
     `- Peers: ${peers}`,
   ].join('\n');

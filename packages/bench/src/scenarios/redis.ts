@@ -305,7 +305,7 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
 }
 
 export const redisL2Scenario: BenchScenario = {
-  name: 'l2.redis',
+  name: 'redis.l2',
   description: 'Redis L2 store/load through RedisL2Adapter vs raw ioredis pipelines and bentocache\'s Redis tier, same bytes',
   peers: ['ioredis 5', 'bentocache 1.6'],
   requires: ['redis-server'],

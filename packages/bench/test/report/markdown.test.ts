@@ -25,7 +25,7 @@ describe('markdown report', () => {
       quick: false,
       repeat: 1,
       warmup: 0,
-      machine: { cpu: 'Test CPU', cores: 2, memoryBytes: 2 * 1024 ** 3, os: 'linux', node: 'v20.0.0' },
+      machine: { cpu: 'Test CPU', cores: 2, memoryBytes: 2 * 1024 ** 3, os: 'linux', node: 'v20.0.0', loadAverage: { start: 0.5, end: 3 } },
       peers: { 'lru-cache': '11.0.0' },
       scenarios: [
         { name: 'l1.bandwidth', description: 'd', status: 'ok', repetitions: 1, durationS: 1, subjects },
@@ -36,6 +36,7 @@ describe('markdown report', () => {
     };
     const md = markdownReport(report);
     expect(md).to.contain('Test CPU, 2 cores, 2.0 GiB RAM');
+    expect(md).to.contain('load average 0.5 at start, 3.0 at end (busier than its cores');
     expect(md).to.contain('lru-cache 11.0.0');
     expect(md).to.contain('| l1.bandwidth | L1 \\| fast <br><sub>n=1</sub> |');
     expect(md).to.contain('0.90 (0.90 – 0.90) | ≥ 0.8 | met |');
