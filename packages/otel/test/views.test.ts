@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { AggregationType } from '@opentelemetry/sdk-metrics';
 import { METRIC_CATALOG } from '@tierkv/core';
-import { resolveTelemetryConfig } from '../src/config/telemetry-config.js';
+import { resolveTelemetryConfig, type ViewsConfig } from '../src/config/telemetry-config.js';
 import { buildViews } from '../src/views.js';
 
-const views = (v: Parameters<typeof resolveTelemetryConfig>[0]['views']) => buildViews(resolveTelemetryConfig({ env: {}, warn: () => undefined, views: v }).views);
+const views = (v: ViewsConfig) => buildViews(resolveTelemetryConfig({ env: {}, warn: () => undefined, views: v }).views);
 
 describe('buildViews', () => {
   it('one view per catalog metric, each with the cardinality limit and the default aggregation', () => {
