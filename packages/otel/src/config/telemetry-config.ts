@@ -232,7 +232,8 @@ export function resolveTelemetryConfig(options: StartTelemetryOptions = {}): Res
   } else {
     exporters = otlpEndpoint !== undefined ? ['prometheus', 'otlp'] : ['prometheus'];
   }
-  exporters = exporters.filter((e) => e !== 'none');
+  // A name listed twice would start that exporter twice (two servers on one port).
+  exporters = exporters.filter((e, i) => e !== 'none' && (typeof e !== 'string' || exporters.indexOf(e) === i));
 
   const intervalFromUser = positiveInt('exportIntervalMillis', options.exportIntervalMillis) ?? env.exportIntervalMillis;
   const exportIntervalMillis = intervalFromUser ?? DEFAULT_TELEMETRY_OPTIONS.exportIntervalMillis;

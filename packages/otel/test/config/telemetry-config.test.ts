@@ -66,6 +66,10 @@ describe('resolveTelemetryConfig', () => {
     expect(c.prometheus.host).to.equal('::1');
   });
 
+  it('a name listed twice is attached once', () => {
+    expect(resolveTelemetryConfig({ env: {}, exporters: ['prometheus', 'otlp', 'prometheus'], ...quiet }).exporters).to.deep.equal(['prometheus', 'otlp']);
+  });
+
   it('none yields no exporters', () => {
     expect(resolveTelemetryConfig({ env: { OTEL_METRICS_EXPORTER: 'none' }, ...quiet }).exporters).to.deep.equal([]);
   });
