@@ -186,7 +186,7 @@ export class ControllerService {
   requestClear(instanceId: string, workerId: number): boolean {
     const s = this.registry.get(instanceId, workerId);
     if (!s) return false;
-    s.pending.push({ c: 'clear' });
+    if (!s.pending.some((c) => c.c === 'clear')) s.pending.push({ c: 'clear' });
     return true;
   }
 

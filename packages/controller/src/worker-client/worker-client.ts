@@ -125,6 +125,12 @@ export class WorkerClient {
     return this.#flushing.then(() => this.flush());
   }
 
+  #flushBounded(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((r) => (timer = setTimeout(r, this.options.sendTimeoutMs)));
+    return Promise.race([this.flush(), limit]).finally(() => clearTimeout(timer));
+  }
+
   async #flushNow(): Promise<void> {
     const conn = this.#conn;
     if (!conn || this.#state !== 'running') return;
@@ -158,7 +164,7 @@ export class WorkerClient {
     const conn = this.#conn;
     if (!conn) return;
     const o = this.options;
-    await this.flush();
+    await this.#flushBounded();
     const reply = await conn.request('register', {
       t: 'register',
       instanceId: o.instanceId,
@@ -184,8 +190,9 @@ export class WorkerClient {
         await this.#register();
         return;
       }
-      // Report the numbers of events already handed to the PUSH socket only.
-      await this.flush();
+      // Numbered events are on their way (or counted as lost); a PUSH stalled by a down
+      // controller must not hold the heartbeat back, so the flush gets a bounded wait only.
+      await this.#flushBounded();
       const reply: ReplyMsg = await this.#conn.request('heartbeat', {
         t: 'heartbeat',
         instanceId: this.options.instanceId,
