@@ -67,8 +67,8 @@ export class PrefetchController {
   }
 
   /** Starts a prefetch. L1 hits are locked synchronously; the task settles at once when L2 has nothing to add. */
-  submit(keys: readonly ObjectKey[], layout: MemoryLayout, onSettled: (task: PrefetchTask) => void): PrefetchTask {
-    const task = new PrefetchTask(this.#nextId++, [...keys], performance.now());
+  submit(keys: readonly ObjectKey[], layout: MemoryLayout, onSettled: (task: PrefetchTask) => void, readers = 1): PrefetchTask {
+    const task = new PrefetchTask(this.#nextId++, [...keys], performance.now(), readers);
     this.#metrics.lookupRequests++;
     this.#metrics.lookupRequestedChunks += keys.length;
 
@@ -76,12 +76,12 @@ export class PrefetchController {
     let p = 0;
     while (p < keys.length && present[p]) p++;
     if (p > 0) {
-      const results = this.#l1.reserveRead(keys.slice(0, p));
+      const results = this.#l1.reserveRead(keys.slice(0, p), readers);
       let locked = 0;
       while (locked < p && results[locked]!.code === 'SUCCESS') locked++;
       const beyond = results.slice(locked).flatMap((r, i) => (r.code === 'SUCCESS' ? [keys[locked + i]!] : []));
-      if (beyond.length > 0) this.#l1.finishRead(beyond);
-      for (let i = 0; i < locked; i++) this.#locks.add(results[i]!.obj!);
+      if (beyond.length > 0) this.#l1.finishRead(beyond, readers);
+      for (let i = 0; i < locked; i++) this.#locks.add(results[i]!.obj!, readers);
       p = locked;
     }
     task.l1Hits = p;
@@ -147,7 +147,7 @@ export class PrefetchController {
     }
     const ready: (MemoryObj | undefined)[] = new Array(q);
     const reservedObj: (MemoryObj | undefined)[] = new Array(q);
-    const readRes = readIdx.length > 0 ? this.#l1.reserveRead(readIdx.map((i) => rest[i]!)) : [];
+    const readRes = readIdx.length > 0 ? this.#l1.reserveRead(readIdx.map((i) => rest[i]!), task.readers) : [];
     readIdx.forEach((i, j) => {
       if (readRes[j]!.code === 'SUCCESS') ready[i] = readRes[j]!.obj;
     });
@@ -200,7 +200,7 @@ export class PrefetchController {
     const { r, q, readIdx, writeIdx, waitIdx, waitFor, ready, reservedObj, settle } = st;
     const dropRead = readIdx.filter((i) => i >= r && ready[i]);
     const dropWrite = writeIdx.filter((i) => i >= r && reservedObj[i]);
-    if (dropRead.length > 0) this.#l1.finishRead(dropRead.map((i) => rest[i]!));
+    if (dropRead.length > 0) this.#l1.finishRead(dropRead.map((i) => rest[i]!), task.readers);
     if (dropWrite.length > 0) this.#l1.abortWrite(dropWrite.map((i) => rest[i]!));
     for (const i of dropWrite) settle(i);
     // Pins no longer needed: everything past the prefix, and L2 copies of keys L1 holds or another prefetch loads.
@@ -243,7 +243,7 @@ export class PrefetchController {
             end = Math.min(end, bad[0]!);
           }
           if (good.length > 0) {
-            const locked = this.#l1.finishWriteAndReserveRead(good.map((i) => rest[i]!));
+            const locked = this.#l1.finishWriteAndReserveRead(good.map((i) => rest[i]!), task.readers);
             good.forEach((i, j) => {
               const res = locked[j]!;
               if (res.code === 'SUCCESS' && res.obj) ready[i] = res.obj;
@@ -258,7 +258,7 @@ export class PrefetchController {
         .map(async (i) => {
           await waitFor.get(i);
           if (i >= end) return;
-          const [res] = this.#l1.reserveRead([rest[i]!]);
+          const [res] = this.#l1.reserveRead([rest[i]!], task.readers);
           if (res!.code === 'SUCCESS' && res!.obj) ready[i] = res!.obj;
           else end = Math.min(end, i);
         }),
@@ -271,11 +271,11 @@ export class PrefetchController {
       const obj = ready[i];
       if (!obj) continue;
       if (i < end) {
-        this.#locks.add(obj);
+        this.#locks.add(obj, task.readers);
         if (tierOf[i] === IN_L1 || readIdx.includes(i)) fromL1++;
       } else beyond.push(obj.key);
     }
-    if (beyond.length > 0) this.#l1.finishRead(beyond);
+    if (beyond.length > 0) this.#l1.finishRead(beyond, task.readers);
     task.l1Hits += fromL1;
     task.l2Hits = end - fromL1;
   }

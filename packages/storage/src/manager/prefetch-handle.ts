@@ -10,6 +10,8 @@ export class PrefetchTask implements PrefetchHandle {
   readonly id: number;
   readonly keys: readonly ObjectKey[];
   readonly startedAt: number;
+  /** Read locks taken per ready key (one per reader that will read and release it). */
+  readonly readers: number;
   l1Hits = 0;
   l2Hits = 0;
   /** The ready prefix length once settled; undefined while L2 loads are pending. */
@@ -17,8 +19,9 @@ export class PrefetchTask implements PrefetchHandle {
   done: Promise<number>;
   #resolve!: (n: number) => void;
 
-  constructor(id: number, keys: readonly ObjectKey[], now: number) {
+  constructor(id: number, keys: readonly ObjectKey[], now: number, readers = 1) {
     this.id = id;
+    this.readers = readers;
     this.keys = keys;
     this.startedAt = now;
     this.done = new Promise((resolve) => (this.#resolve = resolve));

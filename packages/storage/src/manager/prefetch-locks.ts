@@ -22,14 +22,14 @@ export class PrefetchLocks {
     return this.#held.size;
   }
 
-  /** Records one more read lock the caller already took on `obj`. */
-  add(obj: MemoryObj): void {
+  /** Records `count` more read locks the caller already took on `obj`. */
+  add(obj: MemoryObj, count = 1): void {
     const k = encodeKey(obj.key);
     const e = this.#held.get(k);
     if (e) {
-      e.count++;
+      e.count += count;
       e.obj = obj;
-    } else this.#held.set(k, { obj, count: 1 });
+    } else this.#held.set(k, { obj, count });
   }
 
   get(key: ObjectKey): MemoryObj | undefined {

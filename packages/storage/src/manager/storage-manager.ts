@@ -18,6 +18,8 @@ export type { StorageManagerOptions } from './storage-options.js';
 export type { PrefetchHandle } from './prefetch-handle.js';
 
 const log = debugLogger('tierkv:storage');
+// L1 takes at most this many read locks per key and call (LMCache's bound).
+const MAX_READERS = 128;
 
 export interface StorageUsage {
   readonly l1: L1Usage;
@@ -113,11 +115,20 @@ export class StorageManager {
     this.#l1.abortWrite(keys);
   }
 
-  /** Locks L1 hits of the prefix and loads the rest of the contiguous prefix from L2 in the background. */
-  submitPrefetch(keys: readonly ObjectKey[], layout: MemoryLayout): PrefetchHandle {
+  /**
+   * Locks L1 hits of the prefix and loads the rest of the contiguous prefix from L2 in the
+   * background. `readers` read locks are taken per ready key (after LMCache's `num_kv_readers`:
+   * several workers each read and release the same objects); release them with
+   * `finishReadPrefetched(keys, readers)` or one reader at a time.
+   */
+  submitPrefetch(keys: readonly ObjectKey[], layout: MemoryLayout, options: { readers?: number } = {}): PrefetchHandle {
     this.#check('submitPrefetch');
     if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'expected an array of ObjectKeys in prefix order');
-    const task = this.#prefetch.submit(keys, layout, (t) => this.#onSettled(t));
+    const readers = options.readers ?? 1;
+    if (!Number.isSafeInteger(readers) || readers < 1 || readers > MAX_READERS) {
+      throw new InvalidArgumentError('readers', `expected an integer in [1, ${MAX_READERS}], got ${readers}`);
+    }
+    const task = this.#prefetch.submit(keys, layout, (t) => this.#onSettled(t), readers);
     this.#tasks.set(task.id, task);
     return { id: task.id };
   }
