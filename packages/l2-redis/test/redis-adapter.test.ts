@@ -280,6 +280,23 @@ describe('RedisL2Adapter (real redis-server)', function () {
     adapters.splice(adapters.indexOf(a), 1);
   });
 
+  it('does not hang with a cluster client whose seeds are all unreachable', async () => {
+    const port = await freePort();
+    const a = new RedisL2Adapter(
+      { cluster: { nodes: [{ host: '127.0.0.1', port }] }, operationTimeoutMs: 200, connectTimeoutMs: 200, breaker: { failureThreshold: 1, openMs: 60_000 } },
+      { meterProvider: tmp.meterProvider },
+    );
+    expect(await a.ready(100)).to.equal(false);
+    const k = key();
+    expect(await a.lookupAndLock([k])).to.deep.equal([false]);
+    expect(await a.store([item(k, payload(10, 1))])).to.deep.equal([false]);
+    expect(await a.load([k], [new Uint8Array(10)])).to.deep.equal([false]);
+    expect(a.breakerState).to.equal('open');
+    const started = Date.now();
+    await a.close();
+    expect(Date.now() - started, 'close() must not wait for Redis').to.be.lessThan(2000);
+  });
+
   it('opens the breaker while Redis hangs (SIGSTOP) and recovers by itself when it answers again', async () => {
     const hung = await RedisServer.start();
     extraServers.push(hung);
