@@ -1,17 +1,19 @@
 import type { EvictionPolicy, SlotId } from './eviction-policy.js';
 
-const NIL = 0xffff_ffff;
+const NIL = -1;
+/** `prev` value of a slot that is not in the list. */
+const OUT = -2;
 
 /**
- * Least recently used first. An intrusive doubly linked list over slot ids kept in two Uint32Arrays
- * (as lru-cache does): insert, access and remove relink a few integers and allocate nothing.
- * Releasing the last read lock re-inserts an object at the hot end, so a read counts as a use.
+ * Least recently used first. An intrusive doubly linked list over slot ids (as lru-cache does),
+ * with a slot's prev and next links side by side in one Int32Array so a relink touches one cache
+ * line per slot: insert, access and remove relink a few integers and allocate nothing. Releasing
+ * the last read lock re-inserts an object at the hot end, so a read counts as a use.
  */
 export class LruPolicy implements EvictionPolicy {
   readonly name: string = 'lru';
-  #prev = new Uint32Array(0);
-  #next = new Uint32Array(0);
-  #member = new Uint8Array(0);
+  /** [prev, next] per slot; prev === OUT when the slot is not in the list. */
+  #links = new Int32Array(0);
   #head = NIL; // coldest
   #tail = NIL; // hottest
   #size = 0;
@@ -25,31 +27,25 @@ export class LruPolicy implements EvictionPolicy {
   }
 
   resize(capacity: number): void {
-    if (capacity <= this.#prev.length) return;
-    const prev = new Uint32Array(capacity);
-    const next = new Uint32Array(capacity);
-    const member = new Uint8Array(capacity);
-    prev.set(this.#prev);
-    next.set(this.#next);
-    member.set(this.#member);
-    this.#prev = prev;
-    this.#next = next;
-    this.#member = member;
+    if (capacity * 2 <= this.#links.length) return;
+    const links = new Int32Array(capacity * 2).fill(OUT);
+    links.set(this.#links);
+    this.#links = links;
   }
 
   onInsert(slot: SlotId): void {
-    if (this.#member[slot] === 1) this.#unlink(slot);
+    if (this.#links[slot * 2] !== OUT) this.#unlink(slot);
     this.#append(slot);
   }
 
   onAccess(slot: SlotId): void {
-    if (this.#member[slot] !== 1 || this.#tail === slot) return;
+    if (this.#links[slot * 2] === OUT || this.#tail === slot) return;
     this.#unlink(slot);
     this.#append(slot);
   }
 
   onRemove(slot: SlotId): void {
-    if (this.#member[slot] === 1) this.#unlink(slot);
+    if (this.#links[slot * 2] !== OUT) this.#unlink(slot);
   }
 
   coldest(): SlotId | -1 {
@@ -57,11 +53,11 @@ export class LruPolicy implements EvictionPolicy {
   }
 
   has(slot: SlotId): boolean {
-    return this.#member[slot] === 1;
+    return slot * 2 < this.#links.length && this.#links[slot * 2] !== OUT;
   }
 
   reset(): void {
-    this.#member.fill(0);
+    this.#links.fill(OUT);
     this.#head = NIL;
     this.#tail = NIL;
     this.#size = 0;
@@ -69,27 +65,28 @@ export class LruPolicy implements EvictionPolicy {
 
   /** Slots from coldest to hottest (diagnostics and tests). */
   *order(): IterableIterator<SlotId> {
-    for (let s = this.#head; s !== NIL; s = this.#next[s]!) yield s as SlotId;
+    for (let s = this.#head; s !== NIL; s = this.#links[s * 2 + 1]!) yield s as SlotId;
   }
 
   #append(slot: number): void {
-    this.#member[slot] = 1;
-    this.#prev[slot] = this.#tail;
-    this.#next[slot] = NIL;
+    const links = this.#links;
+    links[slot * 2] = this.#tail;
+    links[slot * 2 + 1] = NIL;
     if (this.#tail === NIL) this.#head = slot;
-    else this.#next[this.#tail] = slot;
+    else links[this.#tail * 2 + 1] = slot;
     this.#tail = slot;
     this.#size++;
   }
 
   #unlink(slot: number): void {
-    const prev = this.#prev[slot]!;
-    const next = this.#next[slot]!;
+    const links = this.#links;
+    const prev = links[slot * 2]!;
+    const next = links[slot * 2 + 1]!;
     if (prev === NIL) this.#head = next;
-    else this.#next[prev] = next;
+    else links[prev * 2 + 1] = next;
     if (next === NIL) this.#tail = prev;
-    else this.#prev[next] = prev;
-    this.#member[slot] = 0;
+    else links[next * 2] = prev;
+    links[slot * 2] = OUT;
     this.#size--;
   }
 }

@@ -172,9 +172,9 @@ export class L1Manager {
         }
         // Take the slot now so a duplicate key later in the batch sees it write-locked.
         const s = slots.insert(key);
-        slots.state[s] = STATE_WRITE_LOCKED;
-        slots.bytes[s] = byteSize;
-        slots.temporary[s] = temporary;
+        slots.setState(s, STATE_WRITE_LOCKED);
+        slots.setBytes(s, byteSize);
+        slots.setTemporary(s, temporary);
         this.#locks.lockWrite(s, now);
         this.#writeLocked++;
         (pending ??= []).push(i, s);
@@ -182,24 +182,24 @@ export class L1Manager {
         continue;
       }
       const s = slot as SlotId;
-      if (mode === 'new' || slots.state[s] !== STATE_READY || this.#locks.readLocked(s) || slots.temporary[s] === 1) {
+      if (mode === 'new' || slots.stateOf(s) !== STATE_READY || this.#locks.readLocked(s) || slots.temporaryOf(s) === 1) {
         results[i] = KEY_NOT_WRITABLE;
         continue;
       }
       // Update in place: ready and unlocked → write-locked again.
       this.#unpolicy(s);
-      slots.state[s] = STATE_WRITE_LOCKED;
-      slots.temporary[s] = temporary;
+      slots.setState(s, STATE_WRITE_LOCKED);
+      slots.setTemporary(s, temporary);
       this.#locks.lockWrite(s, now);
       this.#writeLocked++;
       const obj = slots.objs[s]!;
-      if (obj.layout.byteSize === byteSize && this.#allocator.sizeOf(slots.blockOf(s)) >= byteSize) {
+      if (obj.layout.byteSize === byteSize && slots.blockBytesOf(s) >= byteSize) {
         if (obj.layout !== layout && !obj.layout.equals(layout)) this.#setObj(s, key, layout, slots.blockOf(s));
         results[i] = slots.success[s]!;
       } else {
-        (replaced ??= []).push(s, slots.block[s]!);
-        slots.block[s] = -1;
-        slots.bytes[s] = byteSize;
+        (replaced ??= []).push(s, slots.blockOf(s));
+        slots.setBlock(s, -1, 0);
+        slots.setBytes(s, byteSize);
         (pending ??= []).push(i, s);
         needBytes += this.#allocator.roundUp(byteSize);
       }
@@ -256,7 +256,7 @@ export class L1Manager {
     for (let i = 0; i < n; i++) {
       const s = this.#find(keys[i]!, now);
       if (s < 0) results[i] = KEY_NOT_EXIST;
-      else if (this.#slots.state[s] !== STATE_WRITE_LOCKED) results[i] = KEY_IN_WRONG_STATE;
+      else if (this.#slots.stateOf(s) !== STATE_WRITE_LOCKED) results[i] = KEY_IN_WRONG_STATE;
       else {
         this.#removeObject(s as SlotId);
         results[i] = SUCCESS;
@@ -284,11 +284,11 @@ export class L1Manager {
       if (s < 0) {
         results[i] = KEY_NOT_EXIST;
         this.#stats.missesNotFound++;
-      } else if (slots.state[s] !== STATE_READY) {
+      } else if (slots.stateOf(s) !== STATE_READY) {
         results[i] = KEY_NOT_READABLE;
         this.#stats.missesWriteLocked++;
       } else {
-        if (locks.readCount[s] === 0) {
+        if (locks.readCount(s) === 0) {
           this.#unpolicy(s);
           this.#readLocked++;
         }
@@ -314,7 +314,7 @@ export class L1Manager {
     for (let i = 0; i < keys.length; i++) {
       const s = this.#find(keys[i]!, now) as SlotId;
       if (s < 0) results[i] = KEY_NOT_EXIST;
-      else if (this.#slots.state[s] !== STATE_READY || !this.#locks.readLocked(s)) results[i] = KEY_NOT_READABLE;
+      else if (this.#slots.stateOf(s) !== STATE_READY || !this.#locks.readLocked(s)) results[i] = KEY_NOT_READABLE;
       else results[i] = this.#slots.success[s]!;
     }
     this.#flushEvicted();
@@ -338,7 +338,7 @@ export class L1Manager {
         results[i] = KEY_NOT_EXIST;
         continue;
       }
-      if (slots.state[s] !== STATE_READY || locks.readCount[s] === 0) {
+      if (slots.stateOf(s) !== STATE_READY || locks.readCount(s) === 0) {
         results[i] = KEY_IN_WRONG_STATE;
         continue;
       }
@@ -346,7 +346,7 @@ export class L1Manager {
       this.#stats.reads++;
       if (locks.unlockRead(s, count) > 0) continue;
       this.#readLocked--;
-      if (slots.temporary[s] === 1) {
+      if (slots.temporaryOf(s) === 1) {
         this.#stats.evictedTemporary++;
         this.#queueEvicted(slots.keys[s]!, 'temporary_released');
         this.#removeObject(s);
@@ -371,7 +371,7 @@ export class L1Manager {
     for (let i = 0; i < n; i++) {
       const s = this.#find(keys[i]!, now) as SlotId;
       if (s < 0) results[i] = KEY_NOT_EXIST;
-      else if (this.#slots.state[s] !== STATE_READY || this.#locks.readLocked(s)) results[i] = KEY_IS_LOCKED;
+      else if (this.#slots.stateOf(s) !== STATE_READY || this.#locks.readLocked(s)) results[i] = KEY_IS_LOCKED;
       else {
         this.#removeObject(s);
         this.#stats.deleted++;
@@ -392,7 +392,7 @@ export class L1Manager {
     const out = new Array<boolean>(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const s = this.#find(keys[i]!, now);
-      out[i] = s >= 0 && this.#slots.state[s] === STATE_READY;
+      out[i] = s >= 0 && this.#slots.stateOf(s) === STATE_READY;
     }
     this.#flushEvicted();
     return out;
@@ -416,8 +416,8 @@ export class L1Manager {
     const removed: ObjectKey[] = [];
     for (let i = 0; i < slots.high; i++) {
       const s = i as SlotId;
-      if (slots.state[s] === STATE_FREE || !this.#reclaimIfExpired(s, now)) continue;
-      if (slots.state[s] === STATE_READY && !this.#locks.readLocked(s)) {
+      if (slots.stateOf(s) === STATE_FREE || !this.#reclaimIfExpired(s, now)) continue;
+      if (slots.stateOf(s) === STATE_READY && !this.#locks.readLocked(s)) {
         removed.push(slots.keys[s]!);
         this.#removeObject(s);
       }
@@ -438,7 +438,7 @@ export class L1Manager {
     const now = this.#now();
     const slots = this.#slots;
     for (let i = 0; i < slots.high; i++) {
-      if (slots.state[i] !== STATE_FREE) this.#reclaimIfExpired(i as SlotId, now);
+      if (slots.stateOf(i) !== STATE_FREE) this.#reclaimIfExpired(i as SlotId, now);
     }
     this.#flushEvicted();
     return this.#stats.writeLocksExpired + this.#stats.readLocksExpired - before;
@@ -461,12 +461,12 @@ export class L1Manager {
     const s = this.#find(key, this.#now()) as SlotId;
     this.#flushEvicted();
     if (s < 0) return undefined;
-    const readLocks = this.#locks.readCount[s]!;
+    const readLocks = this.#locks.readCount(s);
     return {
-      state: this.#slots.state[s] === STATE_WRITE_LOCKED ? 'write_locked' : readLocks > 0 ? 'read_locked' : 'ready',
+      state: this.#slots.stateOf(s) === STATE_WRITE_LOCKED ? 'write_locked' : readLocks > 0 ? 'read_locked' : 'ready',
       readLocks,
-      temporary: this.#slots.temporary[s] === 1,
-      byteSize: this.#slots.bytes[s]!,
+      temporary: this.#slots.temporaryOf(s) === 1,
+      byteSize: this.#slots.bytesOf(s),
     };
   }
 
@@ -488,13 +488,13 @@ export class L1Manager {
     const seenBlocks = new Set<number>();
     for (let i = 0; i < slots.high; i++) {
       const s = i as SlotId;
-      const state = slots.state[s];
+      const state = slots.stateOf(s);
       if (state === STATE_FREE) {
         if (this.#policy.has(s)) problems.push(`free slot ${s} is in the eviction policy`);
         continue;
       }
       objects++;
-      const block = slots.block[s]!;
+      const block: number = slots.blockOf(s);
       if (!this.#allocator.isAllocated(block)) {
         problems.push(`slot ${s} (${encodeKey(slots.keys[s]!)}) points at block ${block}, which is not allocated`);
         continue;
@@ -503,16 +503,17 @@ export class L1Manager {
       seenBlocks.add(block);
       const size = this.#allocator.sizeOf(block as BlockId);
       blockBytes += size;
-      if (size < slots.bytes[s]!) problems.push(`slot ${s}: block of ${size} bytes holds an object of ${slots.bytes[s]}`);
+      if (slots.blockBytesOf(s) !== size) problems.push(`slot ${s}: records a block of ${slots.blockBytesOf(s)} bytes, the allocator says ${size}`);
+      if (size < slots.bytesOf(s)) problems.push(`slot ${s}: block of ${size} bytes holds an object of ${slots.bytesOf(s)}`);
       const obj = slots.objs[s];
-      if (!obj || obj.data.byteLength !== slots.bytes[s]) problems.push(`slot ${s}: MemoryObj view does not match its size`);
-      else if (obj.layout.byteSize !== slots.bytes[s]) problems.push(`slot ${s}: layout size ${obj.layout.byteSize} != ${slots.bytes[s]}`);
+      if (!obj || obj.data.byteLength !== slots.bytesOf(s)) problems.push(`slot ${s}: MemoryObj view does not match its size`);
+      else if (obj.layout.byteSize !== slots.bytesOf(s)) problems.push(`slot ${s}: layout size ${obj.layout.byteSize} != ${slots.bytesOf(s)}`);
       const inPolicy = this.#policy.has(s);
       if (state === STATE_WRITE_LOCKED) {
         writeLocked++;
-        if (locks.readCount[s] !== 0) problems.push(`slot ${s} is write-locked with ${locks.readCount[s]} read locks`);
+        if (locks.readCount(s) !== 0) problems.push(`slot ${s} is write-locked with ${locks.readCount(s)} read locks`);
         if (inPolicy) problems.push(`write-locked slot ${s} is evictable`);
-      } else if (locks.readCount[s]! > 0) {
+      } else if (locks.readCount(s) > 0) {
         readLocked++;
         if (inPolicy) problems.push(`read-locked slot ${s} is evictable`);
       } else {
@@ -588,15 +589,15 @@ export class L1Manager {
         results[i] = KEY_NOT_EXIST;
         continue;
       }
-      if (slots.state[s] !== STATE_WRITE_LOCKED) {
+      if (slots.stateOf(s) !== STATE_WRITE_LOCKED) {
         results[i] = KEY_IN_WRONG_STATE;
         continue;
       }
-      slots.state[s] = STATE_READY;
+      slots.setState(s, STATE_READY);
       this.#writeLocked--;
-      this.#locks.writeExpiry[s] = 0;
+      this.#locks.unlockWrite(s);
       this.#stats.writes++;
-      if (wantKeys && slots.temporary[s] === 0) (written ??= []).push(slots.keys[s]!);
+      if (wantKeys && slots.temporaryOf(s) === 0) (written ??= []).push(slots.keys[s]!);
       if (readLocks > 0) {
         this.#locks.lockRead(s, readLocks, now);
         this.#readLocked++;
@@ -641,14 +642,14 @@ export class L1Manager {
         block = allocator.allocate(byteSize);
       }
       if (block === NO_BLOCK) break;
-      slots.block[pending[p]!] = block;
+      slots.setBlock(pending[p]!, block, allocator.sizeOf(block));
       done++;
     }
     if (!partial && done < pending.length / 2) {
       for (let p = 1; p < pending.length; p += 2) {
         const s = pending[p]!;
-        if (slots.block[s]! >= 0) allocator.free(slots.blockOf(s as SlotId));
-        slots.block[s] = -1;
+        if (slots.blockOf(s) >= 0) allocator.free(slots.blockOf(s));
+        slots.setBlock(s, -1, 0);
       }
       return 0;
     }
@@ -658,18 +659,18 @@ export class L1Manager {
   /** Undoes one failed reservation: a new slot goes away, a replaced object gets its old block back. */
   #rollback(s: SlotId, oldBlock: number): void {
     const slots = this.#slots;
-    if (slots.block[s]! >= 0) this.#allocator.free(slots.blockOf(s));
+    if (slots.blockOf(s) >= 0) this.#allocator.free(slots.blockOf(s));
     this.#writeLocked--;
     if (oldBlock >= 0) {
-      slots.block[s] = oldBlock;
-      slots.bytes[s] = slots.objs[s]!.layout.byteSize;
-      slots.state[s] = STATE_READY;
-      slots.temporary[s] = 0;
-      this.#locks.writeExpiry[s] = 0;
+      slots.setBlock(s, oldBlock, this.#allocator.sizeOf(oldBlock as BlockId));
+      slots.setBytes(s, slots.objs[s]!.layout.byteSize);
+      slots.setState(s, STATE_READY);
+      slots.setTemporary(s, 0);
+      this.#locks.unlockWrite(s);
       this.#enpolicy(s);
       return;
     }
-    slots.block[s] = -1;
+    slots.setBlock(s, -1, 0);
     this.#locks.clear(s);
     slots.remove(s);
   }
@@ -691,7 +692,7 @@ export class L1Manager {
   #reclaimIfExpired(s: SlotId, now: number): boolean {
     const slots = this.#slots;
     const locks = this.#locks;
-    if (slots.state[s] === STATE_WRITE_LOCKED) {
+    if (slots.stateOf(s) === STATE_WRITE_LOCKED) {
       if (!locks.writeExpired(s, now)) return true;
       this.#stats.writeLocksExpired++;
       this.#stats.evictedLockExpired++;
@@ -702,10 +703,10 @@ export class L1Manager {
     }
     if (!locks.readExpired(s, now)) return true;
     this.#stats.readLocksExpired++;
-    locks.readCount[s] = 0;
+    locks.dropReads(s);
     this.#readLocked--;
     if (log.enabled) log('read locks on %s expired', encodeKey(slots.keys[s]!));
-    if (slots.temporary[s] === 1) {
+    if (slots.temporaryOf(s) === 1) {
       this.#stats.evictedTemporary++;
       this.#queueEvicted(slots.keys[s]!, 'temporary_released');
       this.#removeObject(s);
@@ -718,10 +719,10 @@ export class L1Manager {
   /** Frees an object in any state, keeping every counter right. */
   #removeObject(s: SlotId): void {
     const slots = this.#slots;
-    if (slots.state[s] === STATE_WRITE_LOCKED) this.#writeLocked--;
-    else if (this.#locks.readCount[s]! > 0) this.#readLocked--;
+    if (slots.stateOf(s) === STATE_WRITE_LOCKED) this.#writeLocked--;
+    else if (this.#locks.readCount(s) > 0) this.#readLocked--;
     else this.#unpolicy(s);
-    const block = slots.block[s]!;
+    const block: number = slots.blockOf(s);
     if (block >= 0) this.#allocator.free(block as BlockId);
     this.#locks.clear(s);
     slots.remove(s);
@@ -729,17 +730,17 @@ export class L1Manager {
 
   #enpolicy(s: SlotId): void {
     this.#policy.onInsert(s);
-    this.#evictableBytes += this.#allocator.sizeOf(this.#slots.blockOf(s));
+    this.#evictableBytes += this.#slots.blockBytesOf(s);
   }
 
   #unpolicy(s: SlotId): void {
     if (!this.#policy.has(s)) return;
     this.#policy.onRemove(s);
-    this.#evictableBytes -= this.#allocator.sizeOf(this.#slots.blockOf(s));
+    this.#evictableBytes -= this.#slots.blockBytesOf(s);
   }
 
   #evictOne(victim: SlotId, reason: EvictionReason): number {
-    const size = this.#allocator.sizeOf(this.#slots.blockOf(victim));
+    const size = this.#slots.blockBytesOf(victim);
     this.#queueEvicted(this.#slots.keys[victim]!, reason);
     this.#stats.countEvicted(reason, 1);
     this.#removeObject(victim);

@@ -1,5 +1,11 @@
 import type { SlotId } from '../eviction/eviction-policy.js';
 
+// Per slot: write expiry, read expiry, read count, side by side (one cache line per slot touched).
+const STRIDE = 4;
+const WRITE_EXPIRY = 0;
+const READ_EXPIRY = 1;
+const READ_COUNT = 2;
+
 /**
  * TTL'd locks per slot, after LMCache's TTLLock: a write lock with an expiry, and a read count
  * whose expiry is pushed back by every new read lock. A lock past its expiry no longer holds (a
@@ -9,9 +15,7 @@ import type { SlotId } from '../eviction/eviction-policy.js';
 export class LockTable {
   readonly writeTtlMs: number;
   readonly readTtlMs: number;
-  writeExpiry = new Float64Array(0);
-  readCount = new Uint32Array(0);
-  readExpiry = new Float64Array(0);
+  #f = new Float64Array(0);
 
   constructor(writeTtlMs: number, readTtlMs: number) {
     this.writeTtlMs = writeTtlMs;
@@ -19,50 +23,61 @@ export class LockTable {
   }
 
   resize(capacity: number): void {
-    if (capacity <= this.readCount.length) return;
-    const writeExpiry = new Float64Array(capacity);
-    writeExpiry.set(this.writeExpiry);
-    const readCount = new Uint32Array(capacity);
-    readCount.set(this.readCount);
-    const readExpiry = new Float64Array(capacity);
-    readExpiry.set(this.readExpiry);
-    this.writeExpiry = writeExpiry;
-    this.readCount = readCount;
-    this.readExpiry = readExpiry;
+    if (capacity * STRIDE <= this.#f.length) return;
+    const f = new Float64Array(capacity * STRIDE);
+    f.set(this.#f);
+    this.#f = f;
   }
 
   lockWrite(slot: SlotId, now: number): void {
-    this.writeExpiry[slot] = now + this.writeTtlMs;
+    this.#f[slot * STRIDE + WRITE_EXPIRY] = now + this.writeTtlMs;
+  }
+
+  unlockWrite(slot: SlotId): void {
+    this.#f[slot * STRIDE + WRITE_EXPIRY] = 0;
   }
 
   writeExpired(slot: SlotId, now: number): boolean {
-    return this.writeExpiry[slot]! <= now;
+    return this.#f[slot * STRIDE + WRITE_EXPIRY]! <= now;
+  }
+
+  readCount(slot: SlotId): number {
+    return this.#f[slot * STRIDE + READ_COUNT]!;
   }
 
   /** Adds `count` read locks and restarts the read TTL; returns the new count. */
   lockRead(slot: SlotId, count: number, now: number): number {
-    this.readExpiry[slot] = now + this.readTtlMs;
-    return (this.readCount[slot]! += count);
+    const base = slot * STRIDE;
+    this.#f[base + READ_EXPIRY] = now + this.readTtlMs;
+    return (this.#f[base + READ_COUNT]! += count);
   }
 
   /** Releases up to `count` read locks; returns the remaining count. */
   unlockRead(slot: SlotId, count: number): number {
-    const left = Math.max(0, this.readCount[slot]! - count);
-    this.readCount[slot] = left;
+    const i = slot * STRIDE + READ_COUNT;
+    const left = Math.max(0, this.#f[i]! - count);
+    this.#f[i] = left;
     return left;
   }
 
+  /** Drops every read lock (they expired). */
+  dropReads(slot: SlotId): void {
+    this.#f[slot * STRIDE + READ_COUNT] = 0;
+  }
+
   readLocked(slot: SlotId): boolean {
-    return this.readCount[slot]! > 0;
+    return this.#f[slot * STRIDE + READ_COUNT]! > 0;
   }
 
   readExpired(slot: SlotId, now: number): boolean {
-    return this.readCount[slot]! > 0 && this.readExpiry[slot]! <= now;
+    const base = slot * STRIDE;
+    return this.#f[base + READ_COUNT]! > 0 && this.#f[base + READ_EXPIRY]! <= now;
   }
 
   clear(slot: SlotId): void {
-    this.writeExpiry[slot] = 0;
-    this.readCount[slot] = 0;
-    this.readExpiry[slot] = 0;
+    const base = slot * STRIDE;
+    this.#f[base + WRITE_EXPIRY] = 0;
+    this.#f[base + READ_EXPIRY] = 0;
+    this.#f[base + READ_COUNT] = 0;
   }
 }

@@ -13,47 +13,63 @@ export const STATE_READY = 2;
 
 const INITIAL_CAPACITY = 1024;
 
+// Per-slot integers, interleaved so one slot's fields share a cache line (16 bytes per slot).
+const I_STRIDE = 4;
+const I_STATE = 0;
+const I_TEMPORARY = 1;
+const I_BLOCK = 2;
+const I_NEXT_SAME_HASH = 3;
+// Per-slot sizes (16 bytes per slot).
+const F_STRIDE = 2;
+const F_BYTES = 0;
+const F_BLOCK_BYTES = 1;
+
 /**
- * The object index: key → slot id, and per slot its state, allocator block and size in typed
+ * The object index: key → slot id, and per slot its state, allocator block and sizes in typed
  * arrays, with a typed-array stack of free slots (the lru-cache layout). Once warm, inserting and
- * removing allocate nothing but the Map entry.
+ * removing allocate nothing but the Map entry. A slot's fields sit side by side (one interleaved
+ * array rather than one array per field), so an operation on a large L1 touches few cache lines.
  *
  * The Map is keyed by the chunk hash alone, not by the full encoded key: building and hashing a
  * fresh ~60-character string per lookup cost more than everything else in a small-object
  * operation. Keys that share a chunk hash (other ranks, models or salts of the same prefix) are
- * chained through `#nextSameHash` and told apart by comparing their other fields.
+ * chained and told apart by comparing their other fields.
  */
 export class SlotTable {
-  state: Uint8Array;
-  block: Int32Array;
-  /** Bytes the caller asked for (the layout's size; the block may be larger). */
-  bytes: Float64Array;
-  temporary: Uint8Array;
+  #i: Int32Array;
+  #f: Float64Array;
   readonly keys: (ObjectKey | undefined)[] = [];
   readonly objs: (MemoryObj | undefined)[] = [];
   /** The SUCCESS result handed out for the object, made once per object rather than per call. */
   readonly success: (L1KeyResult<MemoryObj> | undefined)[] = [];
   readonly #map = new Map<string, number>();
-  #nextSameHash: Int32Array;
   #size = 0;
   #freeStack: Int32Array;
   #freeTop = 0;
   #high = 0;
+  #capacity: number;
   readonly #onGrow: (capacity: number) => void;
 
   constructor(onGrow: (capacity: number) => void, initialCapacity = INITIAL_CAPACITY) {
     this.#onGrow = onGrow;
-    this.state = new Uint8Array(initialCapacity);
-    this.block = new Int32Array(initialCapacity).fill(-1);
-    this.bytes = new Float64Array(initialCapacity);
-    this.temporary = new Uint8Array(initialCapacity);
+    this.#capacity = initialCapacity;
+    this.#i = SlotTable.#freshInts(initialCapacity);
+    this.#f = new Float64Array(initialCapacity * F_STRIDE);
     this.#freeStack = new Int32Array(initialCapacity);
-    this.#nextSameHash = new Int32Array(initialCapacity).fill(-1);
     onGrow(initialCapacity);
   }
 
+  static #freshInts(capacity: number): Int32Array {
+    const ints = new Int32Array(capacity * I_STRIDE);
+    for (let s = 0; s < capacity; s++) {
+      ints[s * I_STRIDE + I_BLOCK] = -1;
+      ints[s * I_STRIDE + I_NEXT_SAME_HASH] = -1;
+    }
+    return ints;
+  }
+
   get capacity(): number {
-    return this.state.length;
+    return this.#capacity;
   }
 
   /** Highest slot id ever used + 1 (scans stop here). */
@@ -65,11 +81,52 @@ export class SlotTable {
     return this.#size;
   }
 
+  stateOf(slot: number): number {
+    return this.#i[slot * I_STRIDE + I_STATE]!;
+  }
+
+  setState(slot: number, state: number): void {
+    this.#i[slot * I_STRIDE + I_STATE] = state;
+  }
+
+  /** 1 for a temporary object, else 0. */
+  temporaryOf(slot: number): number {
+    return this.#i[slot * I_STRIDE + I_TEMPORARY]!;
+  }
+
+  setTemporary(slot: number, temporary: number): void {
+    this.#i[slot * I_STRIDE + I_TEMPORARY] = temporary;
+  }
+
+  /** The allocator block, or -1 while none is assigned. */
+  blockOf(slot: number): BlockId {
+    return this.#i[slot * I_STRIDE + I_BLOCK]! as BlockId;
+  }
+
+  /** Assigns a block (or -1) and the block's size, kept here so eviction accounting needs no allocator lookup. */
+  setBlock(slot: number, block: number, blockBytes: number): void {
+    this.#i[slot * I_STRIDE + I_BLOCK] = block;
+    this.#f[slot * F_STRIDE + F_BLOCK_BYTES] = blockBytes;
+  }
+
+  blockBytesOf(slot: number): number {
+    return this.#f[slot * F_STRIDE + F_BLOCK_BYTES]!;
+  }
+
+  /** Bytes the caller asked for (the layout's size; the block may be larger). */
+  bytesOf(slot: number): number {
+    return this.#f[slot * F_STRIDE + F_BYTES]!;
+  }
+
+  setBytes(slot: number, bytes: number): void {
+    this.#f[slot * F_STRIDE + F_BYTES] = bytes;
+  }
+
   /** The slot holding `key`, or -1. */
   find(key: ObjectKey): SlotId | -1 {
     const head = this.#map.get(key.chunkHash);
     if (head === undefined) return -1;
-    for (let s = head; s >= 0; s = this.#nextSameHash[s]!) {
+    for (let s = head; s >= 0; s = this.#i[s * I_STRIDE + I_NEXT_SAME_HASH]!) {
       const k = this.keys[s]!;
       if (k.kvRank === key.kvRank && k.modelName === key.modelName && k.cacheSalt === key.cacheSalt) return s as SlotId;
     }
@@ -81,12 +138,12 @@ export class SlotTable {
     let slot: number;
     if (this.#freeTop > 0) slot = this.#freeStack[--this.#freeTop]!;
     else {
-      if (this.#high === this.state.length) this.#grow(this.state.length * 2);
+      if (this.#high === this.#capacity) this.#grow(this.#capacity * 2);
       slot = this.#high++;
     }
     this.keys[slot] = key;
     const head = this.#map.get(key.chunkHash);
-    this.#nextSameHash[slot] = head === undefined ? -1 : head;
+    this.#i[slot * I_STRIDE + I_NEXT_SAME_HASH] = head === undefined ? -1 : head;
     this.#map.set(key.chunkHash, slot);
     this.#size++;
     return slot as SlotId;
@@ -94,31 +151,30 @@ export class SlotTable {
 
   /** Forgets the slot's key and returns the slot to the free stack. */
   remove(slot: SlotId): void {
+    const ints = this.#i;
     const hash = this.keys[slot]!.chunkHash;
     const head = this.#map.get(hash)!;
-    const next = this.#nextSameHash[slot]!;
+    const base = slot * I_STRIDE;
+    const next = ints[base + I_NEXT_SAME_HASH]!;
     if (head === slot) {
       if (next < 0) this.#map.delete(hash);
       else this.#map.set(hash, next);
     } else {
       let prev = head;
-      while (this.#nextSameHash[prev] !== slot) prev = this.#nextSameHash[prev]!;
-      this.#nextSameHash[prev] = next;
+      while (ints[prev * I_STRIDE + I_NEXT_SAME_HASH] !== slot) prev = ints[prev * I_STRIDE + I_NEXT_SAME_HASH]!;
+      ints[prev * I_STRIDE + I_NEXT_SAME_HASH] = next;
     }
-    this.#nextSameHash[slot] = -1;
+    ints[base + I_STATE] = STATE_FREE;
+    ints[base + I_TEMPORARY] = 0;
+    ints[base + I_BLOCK] = -1;
+    ints[base + I_NEXT_SAME_HASH] = -1;
+    this.#f[slot * F_STRIDE + F_BYTES] = 0;
+    this.#f[slot * F_STRIDE + F_BLOCK_BYTES] = 0;
     this.#size--;
-    this.state[slot] = STATE_FREE;
-    this.block[slot] = -1;
-    this.temporary[slot] = 0;
-    this.bytes[slot] = 0;
     this.keys[slot] = undefined;
     this.objs[slot] = undefined;
     this.success[slot] = undefined;
     this.#freeStack[this.#freeTop++] = slot;
-  }
-
-  blockOf(slot: SlotId): BlockId {
-    return this.block[slot]! as BlockId;
   }
 
   /** Problems in the index itself (map ↔ chains ↔ slots). */
@@ -126,16 +182,16 @@ export class SlotTable {
     const problems: string[] = [];
     let live = 0;
     for (let s = 0; s < this.#high; s++) {
-      if (this.state[s] === STATE_FREE) continue;
+      if (this.stateOf(s) === STATE_FREE) continue;
       live++;
       const key = this.keys[s];
       if (key === undefined || this.find(key) !== s) problems.push(`slot ${s} is live but the index does not lead to it`);
     }
     let chained = 0;
     for (const head of this.#map.values()) {
-      for (let s = head, n = 0; s >= 0; s = this.#nextSameHash[s]!, n++) {
+      for (let s = head, n = 0; s >= 0; s = this.#i[s * I_STRIDE + I_NEXT_SAME_HASH]!, n++) {
         chained++;
-        if (this.state[s] === STATE_FREE) problems.push(`index leads to free slot ${s}`);
+        if (this.stateOf(s) === STATE_FREE) problems.push(`index leads to free slot ${s}`);
         if (n > this.#high) {
           problems.push('cycle in an index chain');
           break;
@@ -150,9 +206,8 @@ export class SlotTable {
   clearAll(): void {
     this.#map.clear();
     this.#size = 0;
-    this.#nextSameHash.fill(-1);
-    this.state.fill(STATE_FREE);
-    this.block.fill(-1);
+    this.#i = SlotTable.#freshInts(this.#capacity);
+    this.#f.fill(0);
     this.keys.length = 0;
     this.objs.length = 0;
     this.success.length = 0;
@@ -161,24 +216,16 @@ export class SlotTable {
   }
 
   #grow(capacity: number): void {
-    const state = new Uint8Array(capacity);
-    state.set(this.state);
-    const block = new Int32Array(capacity).fill(-1);
-    block.set(this.block);
-    const bytes = new Float64Array(capacity);
-    bytes.set(this.bytes);
-    const temporary = new Uint8Array(capacity);
-    temporary.set(this.temporary);
+    const ints = SlotTable.#freshInts(capacity);
+    ints.set(this.#i);
+    const floats = new Float64Array(capacity * F_STRIDE);
+    floats.set(this.#f);
     const freeStack = new Int32Array(capacity);
     freeStack.set(this.#freeStack);
-    const nextSameHash = new Int32Array(capacity).fill(-1);
-    nextSameHash.set(this.#nextSameHash);
-    this.#nextSameHash = nextSameHash;
-    this.state = state;
-    this.block = block;
-    this.bytes = bytes;
-    this.temporary = temporary;
+    this.#i = ints;
+    this.#f = floats;
     this.#freeStack = freeStack;
+    this.#capacity = capacity;
     this.#onGrow(capacity);
   }
 }
