@@ -51,11 +51,11 @@ export class StoreController {
     }
     const results = this.#l1.reserveRead(keys);
     const objs: MemoryObj[] = [];
-    results.forEach((r, i) => {
+    for (const r of results) {
+      // A key L1 would not lock (deleted or evicted since finishWrite) has nothing left to copy.
       if (r.code === 'SUCCESS' && r.obj) objs.push(r.obj);
       else this.#metrics.storeDropped++;
-      void i;
-    });
+    }
     if (objs.length === 0) return;
     for (const o of objs) {
       const k = encodeKey(o.key);
@@ -103,15 +103,13 @@ export class StoreController {
             }),
           ),
         );
+        const sliceKeys = slice.map((o) => o.key);
+        this.#release(sliceKeys);
+        this.#dropPending(sliceKeys);
         if (this.#options.storePolicy === 'skip_l1') {
-          const everywhere = slice.filter((_, i) => answers.every((a) => a[i] === true)).map((o) => o.key);
-          this.#release(slice.map((o) => o.key));
-          this.#dropPending(slice.map((o) => o.key));
+          const everywhere = sliceKeys.filter((_, i) => answers.every((a) => a[i] === true));
           if (everywhere.length > 0) this.#safe(() => this.#l1.delete(everywhere));
-          continue;
         }
-        this.#release(slice.map((o) => o.key));
-        this.#dropPending(slice.map((o) => o.key));
       }
     } catch (err) {
       // Only an L1 that closed under us lands here; its memory is gone anyway.
