@@ -1,4 +1,4 @@
-import { ClosedError, ConfigError, debugLogger, TokenHasher } from '@tierkv/core';
+import { ClosedError, debugLogger, TokenHasher } from '@tierkv/core';
 import type { StorageUsage } from '@tierkv/storage';
 import { Router } from 'zeromq';
 import { decodeHeader, decodePrelude, encodeErrorReply, encodeHeader, encodePrelude, framesBytes } from '../protocol/codec.js';
@@ -146,13 +146,11 @@ export class TierkvServer {
     const address = `tcp://${host}:${o.port === 0 ? '*' : o.port}`;
     let httpUrl: string | undefined;
     try {
-      await router.bind(address).catch((err: Error & { code?: string }) => {
-        throw new ConfigError('server.port', `cannot bind ${address}: ${err.message}${err.code === 'EADDRINUSE' ? '; the port is taken, choose another (0 picks a free one)' : ''}`, { cause: err });
-      });
+      // Bind errors pass through as they are (`code: 'EADDRINUSE'`, `address` / `port`), so callers
+      // such as the CLI can name the flag to change.
+      await router.bind(address);
       if (this.#http && o.httpPort !== null) {
-        const addr = await this.#http.listen(o.httpHost, o.httpPort).catch((err: Error & { code?: string }) => {
-          throw new ConfigError('server.httpPort', `cannot listen on ${o.httpHost}:${o.httpPort}: ${err.message}${err.code === 'EADDRINUSE' ? '; the port is taken, choose another (0 picks a free one, null turns HTTP off)' : ''}`, { cause: err });
-        });
+        const addr = await this.#http.listen(o.httpHost, o.httpPort);
         const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
         httpUrl = `http://${h}:${addr.port}`;
       }

@@ -295,24 +295,25 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     expect(await slow).to.equal('SHUTTING_DOWN');
   });
 
-  it('fails start() with a ConfigError naming the port when it is taken', async () => {
+  it('fails start() with EADDRINUSE when a port is taken, and closes what it opened', async () => {
     fx = await new ServerFixture().start();
     const port = Number(fx.server.endpoint.split(':').pop());
     const storage = new FakeStorage();
     const second = new TierkvServer({ storage: storage.asStorageManager(), port, httpPort: null });
     await second.start().then(
       () => expect.fail('expected the bind to fail'),
-      (e: Error & { field?: string }) => {
-        expect(e.field).to.equal('server.port');
-        expect(e.message).to.match(/taken/);
+      (e: Error & { code?: string; address?: string }) => {
+        expect(e.code).to.equal('EADDRINUSE');
+        expect(e.address).to.equal(`tcp://127.0.0.1:${port}`);
       },
     );
+    expect(second.state).to.equal('closed');
     await second.shutdown();
     const httpPort = Number(new URL(fx.server.addresses.httpUrl!).port);
     const third = new TierkvServer({ storage: storage.asStorageManager(), port: 0, httpPort });
     await third.start().then(
       () => expect.fail('expected the HTTP listen to fail'),
-      (e: Error & { field?: string }) => expect(e.field).to.equal('server.httpPort'),
+      (e: Error & { code?: string; port?: number }) => expect([e.code, e.port]).to.deep.equal(['EADDRINUSE', httpPort]),
     );
     await third.shutdown();
   });
