@@ -8,7 +8,8 @@ export interface PrefetchHandle {
 /** The manager's record of one prefetch: what was asked, what each tier gave, and when it settled. */
 export class PrefetchTask implements PrefetchHandle {
   readonly id: number;
-  readonly keys: readonly ObjectKey[];
+  /** The requested keys; dropped once the prefetch settled and was reported (results are kept long). */
+  keys: readonly ObjectKey[];
   readonly startedAt: number;
   /** Read locks taken per ready key (one per reader that will read and release it). */
   readonly readers: number;

@@ -276,6 +276,8 @@ export class StorageManager {
     this.#settled.push(task.id);
     while (this.#settled.length > this.options.prefetchResultsLimit) this.#tasks.delete(this.#settled.shift()!);
     this.#emit((l) => l.onSmPrefetchSubmitted?.(task.keys, task.l1Hits, task.l2Hits));
+    // Up to prefetchResultsLimit settled results are kept for queryPrefetchStatus: keep them small.
+    task.keys = [];
   }
 
   #task(handle: PrefetchHandle): PrefetchTask {
