@@ -836,8 +836,15 @@ function oldBlockOf(replaced: readonly number[], slot: number): number {
   return -1;
 }
 
+/** Checked before a call changes anything, so a bad key fails the whole call with a typed error. */
 function checkKeys(keys: readonly ObjectKey[]): void {
   if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'expected an array of ObjectKey');
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (k === null || typeof k !== 'object' || typeof k.chunkHash !== 'string') {
+      throw new InvalidArgumentError(`keys[${i}]`, 'expected an ObjectKey {chunkHash, modelName, kvRank, cacheSalt}; build one with objectKey()');
+    }
+  }
 }
 
 function checkReadLocks(count: number): number {

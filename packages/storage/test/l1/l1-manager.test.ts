@@ -240,6 +240,11 @@ describe('L1Manager', () => {
       expect(() => m.reserveWrite([key(1)], {} as MemoryLayout)).to.throw(InvalidArgumentError, /layout/);
       expect(() => m.reserveWrite([key(1)], layout1k, 'bogus' as 'new')).to.throw(InvalidArgumentError, /mode/);
       expect(() => m.reserveWrite('k' as never, layout1k)).to.throw(InvalidArgumentError, /keys/);
+      expect(() => m.reserveWrite([key(1), { chunkHash: 'x' } as never], layout1k)).to.throw(InvalidArgumentError, /keys\[1\]/);
+      expect(() => m.reserveRead([undefined as never])).to.throw(InvalidArgumentError, /keys\[0\]/);
+      expect(() => m.delete([null as never])).to.throw(InvalidArgumentError, /keys\[0\]/);
+      // Nothing was reserved by the failed call.
+      expect(m.usage().objects).to.equal(0);
     });
   });
 
