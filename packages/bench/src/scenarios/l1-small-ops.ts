@@ -143,21 +143,28 @@ function measure(budget: number, subjects: readonly Subject[]): { get: number; s
 
 const label = (n: number): string => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
 
-/** The growth subjects are filled once (1M single-key inserts take seconds) and reused by every repetition. */
-let growth: { sizes: number[]; subjects: Subject[] } | undefined;
+/**
+ * The growth subjects are filled once (1M single-key inserts take seconds) and reused by every
+ * repetition. A Map of the same size beside each L1 shows what the machine's memory latency alone
+ * costs when the working set outgrows the CPU caches.
+ */
+let growth: { sizes: number[]; l1s: Subject[]; maps: Subject[] } | undefined;
 
 async function setup(ctx: BenchContext): Promise<void> {
   const sizes = ctx.quick ? [1_000, 100_000] : [1_000, 100_000, 1_000_000];
-  const subjects: Subject[] = [];
-  growth = { sizes, subjects };
+  const l1s: Subject[] = [];
+  const maps: Subject[] = [];
+  growth = { sizes, l1s, maps };
   for (const n of sizes) {
-    ctx.log(`filling an L1 with ${label(n)} objects`);
-    subjects.push(l1Subject(benchKeys(2 * n), n, {}));
+    ctx.log(`filling an L1 and a Map with ${label(n)} objects`);
+    const keys = benchKeys(2 * n);
+    l1s.push(l1Subject(keys, n, {}));
+    maps.push(mapSubject(encodedKeys(keys), n));
   }
 }
 
 async function teardown(): Promise<void> {
-  const subjects = growth?.subjects ?? [];
+  const subjects = [...(growth?.l1s ?? []), ...(growth?.maps ?? [])];
   growth = undefined;
   for (const s of subjects) s.close();
 }
@@ -202,14 +209,20 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
 
   // Growth: the same get and replace loops at 1k / 100k / 1M live objects, against the 1k figure.
   if (!growth) await setup(ctx);
-  const { sizes, subjects: grown } = growth!;
-  const g = measure(budget, grown);
+  const { sizes, l1s, maps } = growth!;
+  const g = measure(budget, [...l1s, ...maps]);
   const base = label(sizes[0]!);
-  sizes.forEach((n, i) => {
-    const first = i === 0;
-    out.push({ subject: `tierkv L1 get @ ${label(n)} objects`, value: g[i]!.get, unit: 'ops/s', ...(first ? {} : { reference: `tierkv L1 get @ ${base} objects` }) });
-    out.push({ subject: `tierkv L1 set @ ${label(n)} objects`, value: g[i]!.set, unit: 'ops/s', ...(first ? {} : { reference: `tierkv L1 set @ ${base} objects` }) });
-  });
+  for (const [kind, offset] of [
+    ['tierkv L1', 0],
+    ['Map', sizes.length],
+  ] as const) {
+    sizes.forEach((n, i) => {
+      const f = g[offset + i]!;
+      const ref = (op: string) => (i === 0 ? {} : { reference: `${kind} ${op} @ ${base} objects` });
+      out.push({ subject: `${kind} get @ ${label(n)} objects`, value: f.get, unit: 'ops/s', ...ref('get') });
+      out.push({ subject: `${kind} set @ ${label(n)} objects`, value: f.set, unit: 'ops/s', ...ref('set') });
+    });
+  }
   return out;
 }
 
