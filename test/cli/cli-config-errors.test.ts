@@ -44,7 +44,7 @@ describe('tierkv: help, version and configuration errors', function () {
   const expectConfigError = (r: { code: number | null; stderr: string }, field: RegExp, allowed: RegExp) => {
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/^tierkv: invalid configuration: /);
-    expect(r.stderr).to.match(field);
+    expect(r.stderr, r.stderr).to.match(field);
     expect(r.stderr).to.match(allowed);
     expect(r.stderr, 'no stack trace').to.not.match(/\n\s+at /);
   };
