@@ -220,18 +220,19 @@ export class RedisL2Adapter implements L2Adapter {
               headers.push(encodeHeader(item.data, keyChecksum(encoded[i]!), this.#o.checksum === 'crc32'));
             }
             // STRLEN first (same round trip) tells whether SET replaces a value and how big it
-            // was, so usage() stays exact for this adapter's own writes.
+            // was, so usage() stays exact for this adapter's own writes. Replies: [STRLEN, SET] per key.
             const replies = await this.#run(
               'SET',
               end - start,
-              (c, j) => [
-                c.strlen(keys[j]!),
-                c.sendCommand(new FramedSetCommand(keys[j]!, headers[j]!, items[start + j]!.data, ttl, keyPrefix)),
-              ],
-              // Direct commands, not a Pipeline object: ioredis writes each to the socket as it is
-              // issued (still pipelined on the wire) and skips the Pipeline's concatenation of
-              // every payload into one more buffer, a full extra copy of the batch.
-              { perItem: 2, direct: true },
+              (c, j) => c.sendCommand(new FramedSetCommand(keys[j]!, headers[j]!, items[start + j]!.data, ttl, keyPrefix)),
+              {
+                // Direct commands, not a Pipeline object: ioredis writes each SET to the socket as
+                // it is issued (still pipelined on the wire) and skips the Pipeline's
+                // concatenation of every payload into one more buffer, a full extra copy.
+                direct: true,
+                // The small STRLENs go ahead of the SETs, as one pipeline on a single node.
+                before: (c, j) => c.strlen(keys[j]!),
+              },
             );
             for (let j = 0; j < end - start; j++) {
               const [lenErr, oldLength] = replies[2 * j]!;
@@ -325,7 +326,7 @@ export class RedisL2Adapter implements L2Adapter {
             });
           }
           if (broken.length > 0 && !failure) {
-            const replies = await this.#run('UNLINK', broken.length, (c, j) => [c.strlen(broken[j]!), c.unlink(broken[j]!)], { perItem: 2 });
+            const replies = await this.#run('UNLINK', broken.length, (c, j) => c.unlink(broken[j]!), { before: (c, j) => c.strlen(broken[j]!) });
             for (let j = 0; j < broken.length; j++) {
               const [lenErr, length] = replies[2 * j]!;
               const [err, value] = replies[2 * j + 1]!;
@@ -368,8 +369,8 @@ export class RedisL2Adapter implements L2Adapter {
           const rkeys = keys.map((k) => redisKeyOf(this.#o.keyPrefix, k));
           const todo = rkeys.map((_, i) => i).filter((i) => !this.#pins.has(rkeys[i]!));
           if (todo.length === 0) return { value: results };
-          const replies = await this.#run('UNLINK', todo.length, (c, j) => [c.strlen(rkeys[todo[j]!]!), c.unlink(rkeys[todo[j]!]!)], {
-            perItem: 2,
+          const replies = await this.#run('UNLINK', todo.length, (c, j) => c.unlink(rkeys[todo[j]!]!), {
+            before: (c, j) => c.strlen(rkeys[todo[j]!]!),
           });
           let failure: Error | undefined;
           for (let j = 0; j < todo.length; j++) {
@@ -423,7 +424,7 @@ export class RedisL2Adapter implements L2Adapter {
               }
               const todo = batch.filter((k) => !this.#pins.has(k));
               if (todo.length === 0) continue;
-              const replies = await this.#run('UNLINK', todo.length, (c, j) => [c.strlen(todo[j]!), c.unlink(todo[j]!)], { perItem: 2, node });
+              const replies = await this.#run('UNLINK', todo.length, (c, j) => c.unlink(todo[j]!), { before: (c, j) => c.strlen(todo[j]!), node });
               for (let j = 0; j < todo.length; j++) {
                 const [lenErr, length] = replies[2 * j]!;
                 const [err, value] = replies[2 * j + 1]!;
@@ -506,43 +507,60 @@ export class RedisL2Adapter implements L2Adapter {
   }
 
   /**
-   * Sends `count` × `perItem` commands in one round trip: one pipeline (single node) or per-key
-   * commands that ioredis routes per slot and auto-pipelines per node (cluster). `issue` sends
-   * item i's commands (returning their promises, which the cluster path awaits). Never rejects: a
-   * failed or late round trip becomes an error reply for every command. Records one duration per
-   * round trip. Replies are flat: item i's k-th command is at i * perItem + k.
+   * Sends `count` commands (`issue`, plus one `before` command ahead of each when given) in one
+   * round trip and returns their replies flat: `[before_i, issue_i]` per item, or `issue_i`.
+   * Single node: one Pipeline, or with `direct` each command on its own (written back to back,
+   * the `before` commands as one pipeline ahead of them). Cluster: per-key commands that ioredis
+   * routes per slot and auto-pipelines per node. Never rejects: a failed or late round trip
+   * becomes an error reply for every command. Records one duration per round trip.
    */
   async #run(
     command: RedisCommand,
     count: number,
     issue: (c: Commands, i: number) => unknown,
-    options: { perItem?: number; node?: Redis; direct?: boolean } = {},
+    options: { before?: (c: Commands, i: number) => unknown; node?: Redis; direct?: boolean } = {},
   ): Promise<Reply[]> {
-    const perItem = options.perItem ?? 1;
-    const total = count * perItem;
+    const before = options.before;
+    const total = before ? 2 * count : count;
     const started = performance.now();
+    const settle = (p: unknown): Promise<Reply> =>
+      Promise.resolve(p).then(
+        (v): Reply => [null, v],
+        (e: Error): Reply => [e, null],
+      );
     let replies: Reply[];
     try {
       let pending: Promise<Reply[]>;
-      if ((this.#isCluster || options.direct) && !options.node) {
+      if (options.node || (!this.#isCluster && !options.direct)) {
+        const pipeline = (options.node ?? (this.#client as Redis)).pipeline();
+        for (let i = 0; i < count; i++) {
+          if (before) before(pipeline as unknown as Commands, i);
+          issue(pipeline as unknown as Commands, i);
+        }
+        pending = pipeline.exec().then((r) => (r ?? []) as Reply[]);
+      } else if (!this.#isCluster && before) {
+        const pipeline = (this.#client as Redis).pipeline();
+        for (let i = 0; i < count; i++) before(pipeline as unknown as Commands, i);
+        const first = pipeline.exec().then(
+          (r) => (r ?? []) as Reply[],
+          (e: Error) => new Array<Reply>(count).fill([e, null]),
+        );
+        const client = this.#client as unknown as Commands;
+        const rest: Promise<Reply>[] = [];
+        for (let i = 0; i < count; i++) rest.push(settle(issue(client, i)));
+        pending = Promise.all([first, Promise.all(rest)]).then(([a, b]) => {
+          const out: Reply[] = [];
+          for (let i = 0; i < count; i++) out.push(a[i] ?? [new Error('missing reply'), null], b[i]!);
+          return out;
+        });
+      } else {
         const client = this.#client as unknown as Commands;
         const all: Promise<Reply>[] = [];
         for (let i = 0; i < count; i++) {
-          const sent = issue(client, i);
-          for (const p of perItem === 1 ? [sent] : (sent as unknown[])) {
-            all.push(
-              Promise.resolve(p).then(
-                (v): Reply => [null, v],
-                (e: Error): Reply => [e, null],
-              ),
-            );
-          }
+          if (before) all.push(settle(before(client, i)));
+          all.push(settle(issue(client, i)));
         }
         pending = Promise.all(all);
-      } else {
-        const pipeline = (options.node ?? (this.#client as Redis)).pipeline();
-        for (let i = 0; i < count; i++) issue(pipeline as unknown as Commands, i);
-        pending = pipeline.exec().then((r) => (r ?? []) as Reply[]);
       }
       replies = await withDeadline(pending, this.#o.operationTimeoutMs, `Redis ${command} x${count}`);
       if (replies.length !== total) throw new UnavailableError(`Redis returned ${replies.length} replies for ${total} commands`);
