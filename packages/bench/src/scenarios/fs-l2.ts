@@ -1,10 +1,11 @@
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { MemoryLayout, type ObjectKey } from '@tierkv/core';
 import { FsL2Adapter, type L2Adapter, type L2StoreItem } from '@tierkv/storage';
 import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.js';
 import { benchKeys } from '../support/bench-keys.js';
-import { interleaveAsync, QUICK_BUDGET_MS } from '../timing.js';
+import { interleaveAsync, QUICK_BUDGET_MS, rate } from '../timing.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -60,6 +61,8 @@ class RawFs {
 }
 
 interface Figures {
+  /** zlib crc32 over the same bytes on the main thread: the ceiling a verifying load or store can reach. */
+  crc: number;
   rawStore: number;
   rawLoad: number;
   fsStore: number;
@@ -112,7 +115,13 @@ async function measureSize(ctx: BenchContext, size: number, label: string): Prom
     for (let i = 0; i < batches.length; i++) await fsStore();
     const [rawStoreRate, fsStoreRate] = await interleaveAsync(budget, [rawStore, fsStore]);
     const [rawLoadRate, fsLoadRate] = await interleaveAsync(budget, [rawLoad, fsLoad]);
-    const f: Figures = { rawStore: rawStoreRate!, fsStore: fsStoreRate!, rawLoad: rawLoadRate!, fsLoad: fsLoadRate! };
+    let sink = 0;
+    const crc = rate(budget / 2, () => {
+      for (const src of sources) sink ^= crc32(src);
+      return BATCH * size;
+    });
+    if (sink === 0.5) throw new Error('unreachable');
+    const f: Figures = { crc, rawStore: rawStoreRate!, fsStore: fsStoreRate!, rawLoad: rawLoadRate!, fsLoad: fsLoadRate! };
     // The last load filled targets from the object written with sources[j]: check the bytes.
     for (let j = 0; j < BATCH; j++) {
       if (targets[j]![size - 1] !== sources[j]![size - 1] || targets[j]![0] !== sources[j]![0]) throw new Error(`loaded object ${j} differs from what was stored`);
@@ -138,6 +147,7 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
     out.push({ subject: `tierkv FsL2Adapter store ${label}`, value: f.fsStore, unit: 'B/s', reference: rawStore, goal: 0.7 });
     out.push({ subject: rawLoad, value: f.rawLoad, unit: 'B/s', note });
     out.push({ subject: `tierkv FsL2Adapter lookup+load+unlock ${label}`, value: f.fsLoad, unit: 'B/s', reference: rawLoad, goal: 0.7 });
+    out.push({ subject: `zlib crc32 ${label} (checksum ceiling)`, value: f.crc, unit: 'B/s', note: 'one thread: the adapter checksums every object it stores and loads' });
   }
   return out;
 }
