@@ -445,13 +445,14 @@ export class L1Manager {
   }
 
   usage(): L1Usage {
-    if (this.#closed) return { usedBytes: 0, capacityBytes: this.#allocator.totalBytes, objects: 0, byState: { writeLocked: 0, ready: 0, readLocked: 0 } };
+    if (this.#closed) return { usedBytes: 0, capacityBytes: this.#allocator.totalBytes, objects: 0, byState: { writeLocked: 0, ready: 0, readLocked: 0 }, writeLockedBytes: 0 };
     const objects = this.#slots.size;
     return {
       usedBytes: this.#allocator.usedBytes,
       capacityBytes: this.#allocator.totalBytes,
       objects,
       byState: { writeLocked: this.#writeLocked, ready: objects - this.#writeLocked - this.#readLocked, readLocked: this.#readLocked },
+      writeLockedBytes: this.#slots.writeLockedBytes,
     };
   }
 

@@ -99,6 +99,7 @@ const OBSERVED = [
   'tierkv.l1.allocation.failures',
   'tierkv.l1.memory.used',
   'tierkv.l1.memory.limit',
+  'tierkv.l1.memory.write_locked',
   'tierkv.l1.objects',
   'tierkv.l1.lock.expired',
   'tierkv.l1.listener.errors',
@@ -145,6 +146,7 @@ export class L1Metrics {
           const u = usage();
           observe('tierkv.l1.memory.used', u.usedBytes);
           observe('tierkv.l1.memory.limit', u.capacityBytes);
+          observe('tierkv.l1.memory.write_locked', u.writeLockedBytes ?? 0);
           observe('tierkv.l1.objects', u.byState.writeLocked, STATE_WRITE_LOCKED);
           observe('tierkv.l1.objects', u.byState.ready, STATE_READY);
           observe('tierkv.l1.objects', u.byState.readLocked, STATE_READ_LOCKED);

@@ -4,6 +4,8 @@ export interface L1Usage {
   readonly capacityBytes: number;
   readonly objects: number;
   readonly byState: { readonly writeLocked: number; readonly ready: number; readonly readLocked: number };
+  /** Bytes held by write-locked objects (reserved, not yet readable); included in usedBytes. */
+  readonly writeLockedBytes?: number;
 }
 
 /** What `memcheck()` found; `problems` is empty when `ok`. */

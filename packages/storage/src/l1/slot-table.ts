@@ -48,6 +48,7 @@ export class SlotTable {
   #freeTop = 0;
   #high = 0;
   #capacity: number;
+  #writeLockedBytes = 0;
   readonly #onGrow: (capacity: number) => void;
 
   constructor(onGrow: (capacity: number) => void, initialCapacity = INITIAL_CAPACITY) {
@@ -81,12 +82,21 @@ export class SlotTable {
     return this.#size;
   }
 
+  /** Block bytes of the write-locked objects (reserved, not yet readable). */
+  get writeLockedBytes(): number {
+    return this.#writeLockedBytes;
+  }
+
   stateOf(slot: number): number {
     return this.#i[slot * I_STRIDE + I_STATE]!;
   }
 
   setState(slot: number, state: number): void {
-    this.#i[slot * I_STRIDE + I_STATE] = state;
+    const i = slot * I_STRIDE + I_STATE;
+    const was = this.#i[i];
+    if (was === STATE_WRITE_LOCKED && state !== STATE_WRITE_LOCKED) this.#writeLockedBytes -= this.blockBytesOf(slot);
+    else if (was !== STATE_WRITE_LOCKED && state === STATE_WRITE_LOCKED) this.#writeLockedBytes += this.blockBytesOf(slot);
+    this.#i[i] = state;
   }
 
   /** 1 for a temporary object, else 0. */
@@ -105,6 +115,7 @@ export class SlotTable {
 
   /** Assigns a block (or -1) and the block's size, kept here so eviction accounting needs no allocator lookup. */
   setBlock(slot: number, block: number, blockBytes: number): void {
+    if (this.stateOf(slot) === STATE_WRITE_LOCKED) this.#writeLockedBytes += blockBytes - this.blockBytesOf(slot);
     this.#i[slot * I_STRIDE + I_BLOCK] = block;
     this.#f[slot * F_STRIDE + F_BLOCK_BYTES] = blockBytes;
   }
@@ -156,6 +167,7 @@ export class SlotTable {
     const head = this.#map.get(hash)!;
     const base = slot * I_STRIDE;
     const next = ints[base + I_NEXT_SAME_HASH]!;
+    if (ints[base + I_STATE] === STATE_WRITE_LOCKED) this.#writeLockedBytes -= this.blockBytesOf(slot);
     if (head === slot) {
       if (next < 0) this.#map.delete(hash);
       else this.#map.set(hash, next);
@@ -200,12 +212,16 @@ export class SlotTable {
     }
     if (live !== this.#size || chained !== this.#size) problems.push(`index has ${chained} keys, ${live} live slots, size ${this.#size}`);
     if (live + this.#freeTop !== this.#high) problems.push(`live ${live} + free ${this.#freeTop} slots != ${this.#high} used slot ids`);
+    let wlBytes = 0;
+    for (let s = 0; s < this.#high; s++) if (this.stateOf(s) === STATE_WRITE_LOCKED) wlBytes += this.blockBytesOf(s);
+    if (wlBytes !== this.#writeLockedBytes) problems.push(`write-locked bytes ${this.#writeLockedBytes} recorded, ${wlBytes} found`);
     return problems;
   }
 
   clearAll(): void {
     this.#map.clear();
     this.#size = 0;
+    this.#writeLockedBytes = 0;
     this.#i = SlotTable.#freshInts(this.#capacity);
     this.#f.fill(0);
     this.keys.length = 0;

@@ -458,6 +458,7 @@ describe('L1Manager', () => {
         capacityBytes: 64 * KIB,
         objects: 4,
         byState: { writeLocked: 1, ready: 2, readLocked: 1 },
+        writeLockedBytes: 256,
       });
     });
 

@@ -63,6 +63,7 @@ describe('L1Manager metrics', () => {
     expect(valueOf(rm, 'tierkv.l1.objects', { state: 'read_locked' })).to.equal(1);
     expect(valueOf(rm, 'tierkv.l1.objects', { state: 'ready' })).to.equal(1);
     expect(valueOf(rm, 'tierkv.l1.objects', { state: 'write_locked' })).to.equal(0);
+    expect(valueOf(rm, 'tierkv.l1.memory.write_locked')).to.equal(0);
     // Every call counted once, not per key; durations are sampled per call (at least the first).
     expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'reserve_write' })).to.equal(4);
     expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'reserve_read' })).to.equal(3);
@@ -75,6 +76,17 @@ describe('L1Manager metrics', () => {
       expect(timed, operation).to.be.at.least(1);
       expect(timed, operation).to.be.at.most(valueOf(rm, 'tierkv.l1.batches', { operation })!);
     }
+  });
+
+  it('reports the bytes held by write-locked objects', async () => {
+    const { meterProvider, collect } = provider();
+    const m = track(new L1Manager({ capacityBytes: 64 * KIB, lockSweepIntervalMs: 0 }, { meterProvider }));
+    m.reserveWrite(keys(0, 3), layout1k);
+    m.finishWrite([key(0)]);
+    m.reserveWrite([key(9)], MemoryLayout.bytes(100));
+    const rm = await collect();
+    expect(valueOf(rm, 'tierkv.l1.memory.write_locked')).to.equal(2 * KIB + 256);
+    expect(valueOf(rm, 'tierkv.l1.memory.used')).to.equal(3 * KIB + 256);
   });
 
   it('two managers on one provider report the sum', async () => {

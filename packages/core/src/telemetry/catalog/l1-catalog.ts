@@ -88,6 +88,14 @@ export const L1_METRICS: readonly MetricDefinition[] = [
     attributes: [],
   },
   {
+    name: 'tierkv.l1.memory.write_locked',
+    kind: 'observable_updowncounter',
+    unit: 'By',
+    description: 'Arena bytes held by write-locked objects: reserved by a writer or a prefetch load, not yet readable (part of tierkv.l1.memory.used).',
+    attributes: [],
+    lmcache: ['lmcache_mp.l1_staging_bytes'],
+  },
+  {
     name: 'tierkv.l1.objects',
     kind: 'observable_updowncounter',
     unit: '{chunk}',
@@ -99,7 +107,6 @@ export const L1_METRICS: readonly MetricDefinition[] = [
         description: 'write_locked: reserved, being written; ready: readable and evictable; read_locked: held by at least one reader.',
       },
     ],
-    lmcache: ['lmcache_mp.l1_staging_bytes'],
   },
   {
     name: 'tierkv.l1.lock.expired',
