@@ -63,7 +63,7 @@ export const DEMO_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'clients', flags: '--clients <n>', env: 'TIERKV_DEMO_CLIENTS', description: 'concurrent TierkvClients driving the workload (default 4)' },
   { path: 'seed', flags: '--seed <n>', env: 'TIERKV_DEMO_SEED', description: 'workload seed; the same seed replays the same prompts (default 1)' },
   { path: 'sessions', flags: '--sessions <n>', description: 'conversations per client (default 32)' },
-  { path: 'dataDir', flags: '--data-dir <dir>', env: 'TIERKV_DATA_DIR', description: 'where the filesystem L2 keeps its files (default ./.tierkv)' },
+  { path: 'dataDir', flags: '--data-dir <dir>', env: 'TIERKV_DATA_DIR', description: 'where the filesystem L2 keeps its files, in <dir>/demo-l2 (default ./.tierkv)' },
   { path: 'fresh', flags: '--fresh', description: 'delete the demo\'s L2 data first (otherwise a rerun starts with a warm L2)' },
   { path: 'chunkTokens', flags: '--chunk-size <tokens>', env: 'TIERKV_CHUNK_SIZE', description: 'tokens per chunk (default 256)' },
   { path: 'chunkBytes', flags: '--chunk-bytes <size>', description: 'bytes of KV data per chunk (default 128KiB)' },

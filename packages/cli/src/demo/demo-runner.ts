@@ -39,7 +39,8 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
     }
   });
   const dataDir = resolve(config.dataDir);
-  const l2Dir = join(dataDir, 'l2');
+  // Not `l2`: that is `tierkv server`'s default directory, and one directory serves one adapter.
+  const l2Dir = join(dataDir, 'demo-l2');
   if (config.fresh) await rm(l2Dir, { recursive: true, force: true });
 
   const telemetry = await startCliTelemetry({
