@@ -98,6 +98,7 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
       if (telemetry.exporters.includes('prometheus')) endpoints.push({ name: 'server metrics', url: `${stack.addresses.httpUrl}/metrics` });
     }
     endpoints.push({ name: 'server (ZeroMQ)', url: stack.addresses.endpoint });
+    if (telemetry.exporters.length === 0) notes.push('metrics export was off (OTEL_SDK_DISABLED, OTEL_METRICS_EXPORTER=none or --metrics-exporter none)');
     if (controller?.addresses.http) endpoints.push({ name: 'controller workers', url: `${controller.addresses.http}/workers` });
 
     out(
