@@ -1,10 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { createProgram } from '../../src/cli.js';
 import { longFlag } from '../../src/config/config-field.js';
 import { CONTROLLER_CONFIG_FIELDS } from '../../src/config/controller-config.js';
 import { DEMO_CONFIG_FIELDS } from '../../src/config/demo-config.js';
-import { SERVER_CONFIG_FIELDS } from '../../src/config/server-config.js';
+import { DEFAULT_SERVER_CONFIG, SERVER_CONFIG_FIELDS, serverConfigSchema } from '../../src/config/server-config.js';
+import { loadConfigFile } from '../../src/config/config-file.js';
+import { resolveConfig } from '../../src/config/resolve-config.js';
 
 const doc = readFileSync(new URL('../../../../docs/cli.md', import.meta.url), 'utf8');
 
@@ -31,6 +35,22 @@ describe('docs/cli.md', () => {
     for (const command of createProgram().commands) {
       const text = section(command.name());
       for (const option of command.options) expect(text, `${command.name()} ${option.long}`).to.contain(`\`${option.long}`);
+    }
+  });
+
+  it('its config file examples are valid server configurations', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tierkv-cli-doc-'));
+    try {
+      for (const [lang, ext] of [['yaml', 'yaml'], ['json', 'json']] as const) {
+        const block = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(doc);
+        expect(block, `a ${lang} example`).to.not.equal(null);
+        const file = join(dir, `example.${ext}`);
+        writeFileSync(file, block![1]!);
+        const config = resolveConfig(serverConfigSchema, SERVER_CONFIG_FIELDS, { defaults: DEFAULT_SERVER_CONFIG, env: {}, file: loadConfigFile(file) });
+        expect(config.l1.size).to.equal(4 * 1024 ** 3);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
