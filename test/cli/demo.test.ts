@@ -31,7 +31,7 @@ describe('tierkv demo (child process)', function () {
     const metricsPort = await freePort();
     // A small L1 makes the working set spill to the filesystem L2 within seconds.
     running = startCli(
-      ['demo', '--duration', '4', '--clients', '2', '--l1-size', '8MiB', '--metrics-port', String(metricsPort), '--data-dir', join(dir, 'data')],
+      ['demo', '--duration', '4', '--clients', '2', '--l1-size', '4MiB', '--sessions', '8', '--metrics-port', String(metricsPort), '--data-dir', join(dir, 'data')],
       { cwd: dir },
     );
     const cli = running;
