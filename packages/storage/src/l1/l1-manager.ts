@@ -351,6 +351,7 @@ export class L1Manager {
         this.#queueEvicted(slots.keys[s]!, 'temporary_released');
         this.#removeObject(s);
       } else {
+        slots.markUsed(s, now);
         this.#enpolicy(s);
       }
     }
@@ -402,9 +403,13 @@ export class L1Manager {
   touch(keys: readonly ObjectKey[]): void {
     this.#assertOpen('touch');
     checkKeys(keys);
+    const now = this.#now();
     for (const key of keys) {
       const s = this.#slots.find(key);
-      if (s >= 0 && this.#policy.has(s as SlotId)) this.#policy.onAccess(s as SlotId);
+      if (s >= 0 && this.#policy.has(s as SlotId)) {
+        this.#policy.onAccess(s as SlotId);
+        this.#slots.markUsed(s, now);
+      }
     }
   }
 
@@ -598,6 +603,7 @@ export class L1Manager {
       this.#writeLocked--;
       this.#locks.unlockWrite(s);
       this.#stats.writes++;
+      slots.markWritten(s, now);
       if (wantKeys && slots.temporaryOf(s) === 0) (written ??= []).push(slots.keys[s]!);
       if (readLocks > 0) {
         this.#locks.lockRead(s, readLocks, now);
@@ -742,6 +748,10 @@ export class L1Manager {
 
   #evictOne(victim: SlotId, reason: EvictionReason): number {
     const size = this.#slots.blockBytesOf(victim);
+    if (this.#metrics.sampleEviction()) {
+      const now = this.#now();
+      this.#metrics.recordEviction(now - this.#slots.writtenAt(victim), now - this.#slots.usedAt(victim));
+    }
     this.#queueEvicted(this.#slots.keys[victim]!, reason);
     this.#stats.countEvicted(reason, 1);
     this.#removeObject(victim);

@@ -73,6 +73,9 @@ const OPERATION_ATTRIBUTES: readonly Attributes[] = L1_OPERATIONS.map((operation
  */
 const SAMPLE_INTERVAL_MS = 1;
 
+/** One evicted chunk in this many has its lifetime and idle time recorded (as LMCache samples). */
+const EVICTION_SAMPLE_MASK = 15;
+
 const A = (attributes: Attributes): Attributes => Object.freeze(attributes);
 const NOT_FOUND = A({ reason: 'not_found' });
 const WRITE_LOCKED_REASON = A({ reason: 'write_locked' });
@@ -107,6 +110,8 @@ const OBSERVED = [
 
 interface L1Instruments {
   batchDuration: Histogram;
+  chunkLifetime: Histogram;
+  chunkIdle: Histogram;
   /** False while the provider is the API's no-op one: then batches are not even timed. */
   timing: boolean;
 }
@@ -120,6 +125,7 @@ export class L1Metrics {
   /** 1 when the next batch of the operation is to be timed. */
   readonly #due = new Uint8Array(L1_OPERATIONS.length).fill(1);
   #rearmTimer: NodeJS.Timeout | undefined;
+  #evictions = 0;
 
   constructor(stats: L1Stats, usage: () => L1Usage, telemetry: TelemetryOptions) {
     this.#stats = stats;
@@ -152,7 +158,12 @@ export class L1Metrics {
           observe('tierkv.l1.objects', u.byState.readLocked, STATE_READ_LOCKED);
         });
         const batchDuration = f.histogram('tierkv.l1.batch.duration');
-        return { batchDuration, timing: batchDuration !== NOOP_HISTOGRAM };
+        return {
+          batchDuration,
+          chunkLifetime: f.histogram('tierkv.l1.chunk.lifetime'),
+          chunkIdle: f.histogram('tierkv.l1.chunk.idle'),
+          timing: batchDuration !== NOOP_HISTOGRAM,
+        };
       },
       telemetry,
     );
@@ -177,6 +188,18 @@ export class L1Metrics {
   recordBatch(op: number, startMs: number): void {
     if (startMs === 0) return;
     this.#binding.instruments.batchDuration.record((performance.now() - startMs) / 1000, OPERATION_ATTRIBUTES[op]);
+  }
+
+  /** Whether the eviction about to happen is one to record (an SDK listens, and it is 1 in 16). */
+  sampleEviction(): boolean {
+    return this.#binding.instruments.timing && (this.#evictions++ & EVICTION_SAMPLE_MASK) === 0;
+  }
+
+  /** Records a sampled eviction: milliseconds since the chunk was written and since it was last used. */
+  recordEviction(lifetimeMs: number, idleMs: number): void {
+    const i = this.#binding.instruments;
+    i.chunkLifetime.record(Math.max(0, lifetimeMs) / 1000);
+    i.chunkIdle.record(Math.max(0, idleMs) / 1000);
   }
 
   close(): void {

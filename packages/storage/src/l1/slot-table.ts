@@ -19,10 +19,12 @@ const I_STATE = 0;
 const I_TEMPORARY = 1;
 const I_BLOCK = 2;
 const I_NEXT_SAME_HASH = 3;
-// Per-slot sizes (16 bytes per slot).
-const F_STRIDE = 2;
+// Per-slot sizes and times (32 bytes per slot).
+const F_STRIDE = 4;
 const F_BYTES = 0;
 const F_BLOCK_BYTES = 1;
+const F_WRITTEN_AT = 2;
+const F_USED_AT = 3;
 
 /**
  * The object index: key → slot id, and per slot its state, allocator block and sizes in typed
@@ -133,6 +135,25 @@ export class SlotTable {
     this.#f[slot * F_STRIDE + F_BYTES] = bytes;
   }
 
+  /** When the object's write finished (lock clock, ms). */
+  writtenAt(slot: number): number {
+    return this.#f[slot * F_STRIDE + F_WRITTEN_AT]!;
+  }
+
+  /** When the object was last written, released by its last reader or touched (lock clock, ms). */
+  usedAt(slot: number): number {
+    return this.#f[slot * F_STRIDE + F_USED_AT]!;
+  }
+
+  markWritten(slot: number, now: number): void {
+    this.#f[slot * F_STRIDE + F_WRITTEN_AT] = now;
+    this.#f[slot * F_STRIDE + F_USED_AT] = now;
+  }
+
+  markUsed(slot: number, now: number): void {
+    this.#f[slot * F_STRIDE + F_USED_AT] = now;
+  }
+
   /** The slot holding `key`, or -1. */
   find(key: ObjectKey): SlotId | -1 {
     const head = this.#map.get(key.chunkHash);
@@ -180,8 +201,7 @@ export class SlotTable {
     ints[base + I_TEMPORARY] = 0;
     ints[base + I_BLOCK] = -1;
     ints[base + I_NEXT_SAME_HASH] = -1;
-    this.#f[slot * F_STRIDE + F_BYTES] = 0;
-    this.#f[slot * F_STRIDE + F_BLOCK_BYTES] = 0;
+    this.#f.fill(0, slot * F_STRIDE, slot * F_STRIDE + F_STRIDE);
     this.#size--;
     this.keys[slot] = undefined;
     this.objs[slot] = undefined;

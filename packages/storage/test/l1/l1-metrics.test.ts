@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { metrics } from '@opentelemetry/api';
 import { MemoryLayout, refreshTelemetryBindings } from '@tierkv/core';
-import { createTestMeterProvider, valueOf, type TestMeterProvider } from '@tierkv/test-utils';
+import { createTestMeterProvider, histogramSumOf, valueOf, type TestMeterProvider } from '@tierkv/test-utils';
 import { L1Manager } from '../../src/l1/l1-manager.js';
 import { FakeClock, KIB, key, keys, layout1k } from './helpers.js';
 
@@ -87,6 +87,29 @@ describe('L1Manager metrics', () => {
     const rm = await collect();
     expect(valueOf(rm, 'tierkv.l1.memory.write_locked')).to.equal(2 * KIB + 256);
     expect(valueOf(rm, 'tierkv.l1.memory.used')).to.equal(3 * KIB + 256);
+  });
+
+  it('records the lifetime and idle time of sampled evicted chunks (injected clock)', async () => {
+    const { meterProvider, collect } = provider();
+    const clock = new FakeClock();
+    const m = track(new L1Manager({ capacityBytes: 2 * KIB, triggerWatermark: 1, lockSweepIntervalMs: 0, now: clock.now }, { meterProvider }));
+    m.reserveWrite([key(1)], layout1k);
+    clock.advance(500);
+    m.finishWrite([key(1)]); // written at +0.5 s
+    m.reserveWrite([key(2)], layout1k);
+    m.finishWrite([key(2)]);
+    clock.advance(2000);
+    m.reserveRead([key(1)]);
+    m.finishRead([key(1)]); // key 1 last used at +2.5 s; key 2 is now the coldest
+    m.reserveRead([key(2)]);
+    clock.advance(1000);
+    m.finishRead([key(2)]); // key 2 used at +3.5 s, so key 1 is the coldest again
+    clock.advance(6500);
+    m.reserveWrite([key(3)], layout1k); // evicts key 1 on demand at +10 s
+    const rm = await collect();
+    expect(valueOf(rm, 'tierkv.l1.chunk.lifetime')).to.equal(1);
+    expect(histogramSumOf(rm, 'tierkv.l1.chunk.lifetime')).to.equal(9.5);
+    expect(histogramSumOf(rm, 'tierkv.l1.chunk.idle')).to.equal(7.5);
   });
 
   it('two managers on one provider report the sum', async () => {

@@ -1,5 +1,8 @@
 import type { MetricDefinition } from '../metric-definition.js';
 
+/** Chunk lifetimes: a second to a day. */
+const LIFETIME_BOUNDARIES_S = [0.1, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400] as const;
+
 const L1_OPERATION = {
   name: 'operation',
   values: ['reserve_write', 'finish_write', 'abort_write', 'reserve_read', 'finish_read', 'finish_write_and_reserve_read', 'delete'],
@@ -48,6 +51,24 @@ export const L1_METRICS: readonly MetricDefinition[] = [
       },
     ],
     lmcache: ['lmcache_mp:l1_evicted_keys', 'lmcache_mp.l1_evicted'],
+  },
+  {
+    name: 'tierkv.l1.chunk.lifetime',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Time from a chunk being written to its eviction. Sampled: one evicted chunk in 16.',
+    attributes: [],
+    lmcache: ['lmcache_mp.l1_chunk_lifetime_seconds'],
+    boundaries: LIFETIME_BOUNDARIES_S,
+  },
+  {
+    name: 'tierkv.l1.chunk.idle',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Time from a chunk last being used (written, released by its last reader, or touched) to its eviction. Sampled: one evicted chunk in 16.',
+    attributes: [],
+    lmcache: ['lmcache_mp.l1_chunk_idle_before_evict_seconds'],
+    boundaries: LIFETIME_BOUNDARIES_S,
   },
   {
     name: 'tierkv.l1.deleted',
