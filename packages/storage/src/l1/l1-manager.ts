@@ -351,6 +351,7 @@ export class L1Manager {
         this.#queueEvicted(slots.keys[s]!, 'temporary_released');
         this.#removeObject(s);
       } else {
+        if (this.#metrics.sampleReuse()) this.#metrics.recordReuse(now - slots.usedAt(s));
         slots.markUsed(s, now);
         this.#enpolicy(s);
       }

@@ -73,7 +73,7 @@ const OPERATION_ATTRIBUTES: readonly Attributes[] = L1_OPERATIONS.map((operation
  */
 const SAMPLE_INTERVAL_MS = 1;
 
-/** One evicted chunk in this many has its lifetime and idle time recorded (as LMCache samples). */
+/** One evicted chunk (and one finished read) in this many is recorded in the chunk histograms (LMCache samples too). */
 const EVICTION_SAMPLE_MASK = 15;
 
 const A = (attributes: Attributes): Attributes => Object.freeze(attributes);
@@ -112,6 +112,7 @@ interface L1Instruments {
   batchDuration: Histogram;
   chunkLifetime: Histogram;
   chunkIdle: Histogram;
+  chunkReuseGap: Histogram;
   /** False while the provider is the API's no-op one: then batches are not even timed. */
   timing: boolean;
 }
@@ -126,6 +127,7 @@ export class L1Metrics {
   readonly #due = new Uint8Array(L1_OPERATIONS.length).fill(1);
   #rearmTimer: NodeJS.Timeout | undefined;
   #evictions = 0;
+  #reuses = 0;
 
   constructor(stats: L1Stats, usage: () => L1Usage, telemetry: TelemetryOptions) {
     this.#stats = stats;
@@ -162,6 +164,7 @@ export class L1Metrics {
           batchDuration,
           chunkLifetime: f.histogram('tierkv.l1.chunk.lifetime'),
           chunkIdle: f.histogram('tierkv.l1.chunk.idle'),
+          chunkReuseGap: f.histogram('tierkv.l1.chunk.reuse_gap'),
           timing: batchDuration !== NOOP_HISTOGRAM,
         };
       },
@@ -200,6 +203,16 @@ export class L1Metrics {
     const i = this.#binding.instruments;
     i.chunkLifetime.record(Math.max(0, lifetimeMs) / 1000);
     i.chunkIdle.record(Math.max(0, idleMs) / 1000);
+  }
+
+  /** Whether the read release about to be counted is one to record (an SDK listens, and it is 1 in 16). */
+  sampleReuse(): boolean {
+    return this.#binding.instruments.timing && (this.#reuses++ & EVICTION_SAMPLE_MASK) === 0;
+  }
+
+  /** Records a sampled reuse: milliseconds since the chunk's previous use. */
+  recordReuse(gapMs: number): void {
+    this.#binding.instruments.chunkReuseGap.record(Math.max(0, gapMs) / 1000);
   }
 
   close(): void {

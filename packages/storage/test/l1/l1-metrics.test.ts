@@ -110,6 +110,9 @@ describe('L1Manager metrics', () => {
     expect(valueOf(rm, 'tierkv.l1.chunk.lifetime')).to.equal(1);
     expect(histogramSumOf(rm, 'tierkv.l1.chunk.lifetime')).to.equal(9.5);
     expect(histogramSumOf(rm, 'tierkv.l1.chunk.idle')).to.equal(7.5);
+    // The first finished read is sampled: key 1, written at +0.5 s, released at +2.5 s.
+    expect(valueOf(rm, 'tierkv.l1.chunk.reuse_gap')).to.equal(1);
+    expect(histogramSumOf(rm, 'tierkv.l1.chunk.reuse_gap')).to.equal(2);
   });
 
   it('two managers on one provider report the sum', async () => {

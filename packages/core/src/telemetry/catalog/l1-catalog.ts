@@ -71,6 +71,15 @@ export const L1_METRICS: readonly MetricDefinition[] = [
     boundaries: LIFETIME_BOUNDARIES_S,
   },
   {
+    name: 'tierkv.l1.chunk.reuse_gap',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Time between two uses of the same chunk, measured when its last reader finishes. Sampled: one finished read in 16.',
+    attributes: [],
+    lmcache: ['lmcache_mp.l1_chunk_reuse_gap_seconds'],
+    boundaries: LIFETIME_BOUNDARIES_S,
+  },
+  {
     name: 'tierkv.l1.deleted',
     kind: 'observable_counter',
     unit: '{chunk}',
@@ -147,8 +156,10 @@ export const L1_METRICS: readonly MetricDefinition[] = [
     name: 'tierkv.l1.batches',
     kind: 'observable_counter',
     unit: '{call}',
-    description: 'Batched L1 calls, by operation (every call, whatever its keys answered).',
+    description:
+      'Batched L1 calls, by operation (every call, whatever its keys answered). Each reserve_write call is also a watermark check, what LMCache counts as eviction-loop ticks.',
     attributes: [L1_OPERATION],
+    lmcache: ['lmcache_mp.l1_eviction_loop_ticks'],
   },
   {
     name: 'tierkv.l1.batch.duration',
