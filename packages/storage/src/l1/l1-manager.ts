@@ -605,6 +605,7 @@ export class L1Manager {
       this.#locks.unlockWrite(s);
       this.#stats.writes++;
       slots.markWritten(s, now);
+      if (this.#metrics.awaitingReuse) this.#metrics.noteRewritten(slots.keys[s]!.chunkHash, now);
       if (wantKeys && slots.temporaryOf(s) === 0) (written ??= []).push(slots.keys[s]!);
       if (readLocks > 0) {
         this.#locks.lockRead(s, readLocks, now);
@@ -752,6 +753,7 @@ export class L1Manager {
     if (this.#metrics.sampleEviction()) {
       const now = this.#now();
       this.#metrics.recordEviction(now - this.#slots.writtenAt(victim), now - this.#slots.usedAt(victim));
+      this.#metrics.noteEvicted(this.#slots.keys[victim]!.chunkHash, now);
     }
     this.#queueEvicted(this.#slots.keys[victim]!, reason);
     this.#stats.countEvicted(reason, 1);

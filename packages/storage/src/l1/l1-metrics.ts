@@ -73,6 +73,11 @@ const OPERATION_ATTRIBUTES: readonly Attributes[] = L1_OPERATIONS.map((operation
  */
 const SAMPLE_INTERVAL_MS = 1;
 
+/** How long an evicted chunk is waited for (LMCache's max_evict_reuse_wait). */
+const MAX_REUSE_WAIT_MS = 300_000;
+/** Sampled evicted chunks remembered at most. */
+const MAX_AWAITING_REUSE = 4096;
+
 /** One evicted chunk (and one finished read) in this many is recorded in the chunk histograms (LMCache samples too). */
 const EVICTION_SAMPLE_MASK = 15;
 
@@ -113,6 +118,7 @@ interface L1Instruments {
   chunkLifetime: Histogram;
   chunkIdle: Histogram;
   chunkReuseGap: Histogram;
+  chunkEvictReuseGap: Histogram;
   /** False while the provider is the API's no-op one: then batches are not even timed. */
   timing: boolean;
 }
@@ -128,6 +134,8 @@ export class L1Metrics {
   #rearmTimer: NodeJS.Timeout | undefined;
   #evictions = 0;
   #reuses = 0;
+  /** Sampled evicted chunks (by chunk hash) waiting to be written again, oldest first. */
+  readonly #evictedAt = new Map<string, number>();
 
   constructor(stats: L1Stats, usage: () => L1Usage, telemetry: TelemetryOptions) {
     this.#stats = stats;
@@ -165,6 +173,7 @@ export class L1Metrics {
           chunkLifetime: f.histogram('tierkv.l1.chunk.lifetime'),
           chunkIdle: f.histogram('tierkv.l1.chunk.idle'),
           chunkReuseGap: f.histogram('tierkv.l1.chunk.reuse_gap'),
+          chunkEvictReuseGap: f.histogram('tierkv.l1.chunk.evict_reuse_gap'),
           timing: batchDuration !== NOOP_HISTOGRAM,
         };
       },
@@ -215,7 +224,38 @@ export class L1Metrics {
     this.#binding.instruments.chunkReuseGap.record(Math.max(0, gapMs) / 1000);
   }
 
+  /** Whether sampled evicted chunks are waiting to be written again (checked before noteRewritten). */
+  get awaitingReuse(): boolean {
+    return this.#evictedAt.size > 0;
+  }
+
+  /** Remembers a sampled evicted chunk, to time how long until it is written again. */
+  noteEvicted(chunkHash: string, nowMs: number): void {
+    this.#expireWaiting(nowMs);
+    this.#evictedAt.delete(chunkHash);
+    if (this.#evictedAt.size >= MAX_AWAITING_REUSE) this.#evictedAt.delete(this.#evictedAt.keys().next().value!);
+    this.#evictedAt.set(chunkHash, nowMs);
+  }
+
+  /** A chunk was written: if it was a sampled evicted one, records the eviction-to-reuse gap. */
+  noteRewritten(chunkHash: string, nowMs: number): void {
+    const evictedAt = this.#evictedAt.get(chunkHash);
+    if (evictedAt === undefined) return;
+    this.#evictedAt.delete(chunkHash);
+    this.#binding.instruments.chunkEvictReuseGap.record(Math.min(Math.max(0, nowMs - evictedAt), MAX_REUSE_WAIT_MS) / 1000);
+  }
+
+  // Chunks not written again within MAX_REUSE_WAIT_MS are recorded at the cap, as LMCache does.
+  #expireWaiting(nowMs: number): void {
+    for (const [hash, at] of this.#evictedAt) {
+      if (nowMs - at < MAX_REUSE_WAIT_MS) break;
+      this.#evictedAt.delete(hash);
+      this.#binding.instruments.chunkEvictReuseGap.record(MAX_REUSE_WAIT_MS / 1000);
+    }
+  }
+
   close(): void {
+    this.#evictedAt.clear();
     if (this.#rearmTimer !== undefined) clearTimeout(this.#rearmTimer);
     this.#rearmTimer = undefined;
     this.#binding.close();

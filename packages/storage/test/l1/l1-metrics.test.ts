@@ -113,6 +113,14 @@ describe('L1Manager metrics', () => {
     // The first finished read is sampled: key 1, written at +0.5 s, released at +2.5 s.
     expect(valueOf(rm, 'tierkv.l1.chunk.reuse_gap')).to.equal(1);
     expect(histogramSumOf(rm, 'tierkv.l1.chunk.reuse_gap')).to.equal(2);
+    // Key 1 comes back 4 s after its eviction.
+    m.abortWrite([key(3)]);
+    clock.advance(4000);
+    m.reserveWrite([key(1)], layout1k);
+    m.finishWrite([key(1)]);
+    const rm2 = await collect();
+    expect(valueOf(rm2, 'tierkv.l1.chunk.evict_reuse_gap')).to.equal(1);
+    expect(histogramSumOf(rm2, 'tierkv.l1.chunk.evict_reuse_gap')).to.equal(4);
   });
 
   it('two managers on one provider report the sum', async () => {

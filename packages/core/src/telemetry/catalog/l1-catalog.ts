@@ -80,6 +80,16 @@ export const L1_METRICS: readonly MetricDefinition[] = [
     boundaries: LIFETIME_BOUNDARIES_S,
   },
   {
+    name: 'tierkv.l1.chunk.evict_reuse_gap',
+    kind: 'histogram',
+    unit: 's',
+    description:
+      'Time from a chunk being evicted to it being written again (a sign L1 is too small). Sampled evicted chunks only; a chunk not written again within 300 s is recorded at 300 s.',
+    attributes: [],
+    lmcache: ['lmcache_mp.l1_chunk_evict_reuse_gap_seconds'],
+    boundaries: LIFETIME_BOUNDARIES_S,
+  },
+  {
     name: 'tierkv.l1.deleted',
     kind: 'observable_counter',
     unit: '{chunk}',
