@@ -14,7 +14,7 @@ import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { resolveRedisL2Options, type RedisL2Options, type ResolvedRedisL2Options } from './redis-options.js';
 import { RedisMetrics, type RedisCommand, type RedisErrorType, type ShortCircuitedOperation } from './redis-metrics.js';
 import { redisKeyOf } from './redis-key.js';
-import { VALUE_HEADER_BYTES, decodeValueInto, encodeHeader, keyChecksum } from './value-header.js';
+import { VALUE_HEADER_BYTES, decodeValueInto, encodeHeader, keyChecksum, type CorruptReason } from './value-header.js';
 import { FramedSetCommand } from './framed-set-command.js';
 
 const log = debugLogger('tierkv:l2-redis');
@@ -305,23 +305,36 @@ export class RedisL2Adapter implements L2Adapter {
             if (failure) break; // Redis just failed: the rest are misses.
             const rkeys: string[] = [];
             for (let i = start; i < end; i++) rkeys.push(redisKeyOf(this.#o.keyPrefix, keys[i]!, encoded[i]));
-            const replies = await this.#run('GET', end - start, (c, j) => c.getBuffer(rkeys[j]!));
-            replies.forEach(([err, value], j) => {
-              const i = start + j;
+            // Each value is verified and copied as its reply arrives (direct GETs, not one
+            // Pipeline answered at the end), so checking overlaps with the rest of the transfer.
+            const outcomes: (CorruptReason | 'ok' | 'absent' | undefined)[] = new Array(end - start);
+            let answered = false;
+            const replies = await this.#run(
+              'GET',
+              end - start,
+              (c, j) =>
+                (c.getBuffer(rkeys[j]!) as Promise<unknown>).then((value) => {
+                  // After a deadline the caller owns its memory again: a late reply writes nothing.
+                  if (answered) return;
+                  const i = start + j;
+                  outcomes[j] = Buffer.isBuffer(value) ? (decodeValueInto(value, keyChecksum(encoded[i]!), targets[i]!) ?? 'ok') : 'absent';
+                }),
+              { direct: true },
+            );
+            answered = true;
+            replies.forEach(([err], j) => {
               if (err) {
                 if (isTransportError(err)) failure ??= err;
                 return;
               }
-              if (!Buffer.isBuffer(value)) return; // absent: a plain miss
-              const reason = decodeValueInto(value, keyChecksum(encoded[i]!), targets[i]!);
-              if (reason === undefined) {
-                results[i] = true;
-              } else {
-                this.#metrics.corrupt[reason]++;
-                log('load %s: %s value treated as a miss', rkeys[j], reason);
+              const outcome = outcomes[j];
+              if (outcome === 'ok') results[start + j] = true;
+              else if (outcome !== undefined && outcome !== 'absent') {
+                this.#metrics.corrupt[outcome]++;
+                log('load %s: %s value treated as a miss', rkeys[j], outcome);
                 // A damaged value is removed (even if pinned: no load can succeed on it) so it is
                 // not read and counted again; an intact value of another size is left alone.
-                if (reason !== 'size_mismatch') broken.push(rkeys[j]!);
+                if (outcome !== 'size_mismatch') broken.push(rkeys[j]!);
               }
             });
           }

@@ -326,6 +326,30 @@ describe('RedisL2Adapter (real redis-server)', function () {
     expect(valueOf(rm, 'db.client.operation.duration', { 'error.type': 'timeout' })).to.be.at.least(2);
   });
 
+  it('never writes a reply that arrives after the deadline into the caller\'s memory', async () => {
+    const slow = await RedisServer.start();
+    extraServers.push(slow);
+    // A client of the user's without ioredis' commandTimeout: only the adapter's deadline applies,
+    // so the reply really does arrive after load() has answered.
+    const client = new Redis(slow.url, { enableOfflineQueue: false });
+    const a = await adapter({ url: slow.url, client, operationTimeoutMs: 150 });
+    try {
+      await waitFor(() => client.status === 'ready', 'client ready');
+      const k = key();
+      expect(await a.store([item(k, payload(100, 1))])).to.deep.equal([true]);
+      slow.pause();
+      const late = new Uint8Array(100);
+      const answer = a.load([k], [late]);
+      await new Promise((r) => setTimeout(r, 300));
+      slow.resume();
+      expect(await answer).to.deep.equal([false]);
+      expect(await client.ping()).to.equal('PONG'); // the late GET reply has been read by now
+      expect(late.every((b) => b === 0), 'a late reply wrote into memory the caller got back').to.equal(true);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('rejects every call after close() with ClosedError', async () => {
     const a = await adapter();
     await a.close();
