@@ -31,6 +31,7 @@ export function markdownHeader(report: BenchReport): string {
     `- Machine: ${m.cpu}, ${m.cores} cores, ${(m.memoryBytes / GIB).toFixed(1)} GiB RAM, ${m.os}; load average ${load.start.toFixed(1)} at start, ${load.end.toFixed(1)} at end${busy}`,
     `- Node ${m.node}; run ${report.date}; ${report.quick ? 'quick' : 'full'} mode, ${report.repeat} repetition(s) after ${report.warmup} warm-up; ${report.durationS.toFixed(0)} s in all`,
     `- Peers: ${peers}`,
+    ...(report.quick ? ['- Quick mode proves that every scenario works; with no warm-up (code not yet optimised by the JIT) and short slices its figures and goal verdicts are indicative only.'] : []),
   ].join('\n');
 }
 
