@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { MemoryLayout, type ObjectKey } from '@tierkv/core';
+import type { EvictionPolicy, SlotId } from '../../src/eviction/eviction-policy.js';
 import type { EvictionReason } from '../../src/l1/l1-listener.js';
 import { KIB, closeAll, codes, key, keys, layout1k, manager, put } from './helpers.js';
 
@@ -84,6 +85,43 @@ describe('L1Manager eviction', () => {
     m.reserveRead([key(0), key(1)]);
     m.reserveWrite([key(5)], layout1k);
     expect(events).to.deep.equal([[[2], 'watermark']]);
+  });
+
+  it('takes any EvictionPolicy (here most recently used first)', () => {
+    // A deliberately simple policy: an array, newest last; O(n) is fine for a test.
+    class MruPolicy implements EvictionPolicy {
+      readonly name = 'mru';
+      readonly #order: SlotId[] = [];
+      get size() {
+        return this.#order.length;
+      }
+      resize() {}
+      onInsert(slot: SlotId) {
+        this.onRemove(slot);
+        this.#order.push(slot);
+      }
+      onAccess(slot: SlotId) {
+        this.onInsert(slot);
+      }
+      onRemove(slot: SlotId) {
+        const i = this.#order.indexOf(slot);
+        if (i >= 0) this.#order.splice(i, 1);
+      }
+      coldest(): SlotId | -1 {
+        return this.#order.length > 0 ? this.#order[this.#order.length - 1]! : -1;
+      }
+      has(slot: SlotId) {
+        return this.#order.includes(slot);
+      }
+      reset() {
+        this.#order.length = 0;
+      }
+    }
+    const m = manager({ capacityBytes: 4 * KIB, triggerWatermark: 1, eviction: new MruPolicy() });
+    put(m, keys(0, 4));
+    m.reserveWrite([key(9)], layout1k);
+    expect(m.contains(keys(0, 4))).to.deep.equal([true, true, true, false]);
+    expect(m.memcheck().problems).to.deep.equal([]);
   });
 
   it('one batch can evict several objects on demand', () => {
