@@ -77,6 +77,33 @@ describe('tierkv: help, version and configuration errors', function () {
     expectConfigError(await runCli(['server', '--config', file]), /server\.prot/, /allowed fields of server: host, port/);
   });
 
+  it('bad Redis cluster nodes and settings name the flag or field', async () => {
+    expectConfigError(await runCli(['server', '--redis-cluster', '10.0.0.1']), /--redis-cluster: invalid address "10\.0\.0\.1"/, /host:port such as/);
+    expectConfigError(await runCli(['server', '--redis-cluster', '10.0.0.1:7000,10.0.0.2:70000']), /--redis-cluster: invalid address "10\.0\.0\.2:70000"/, /\[1, 65535\]/);
+    expectConfigError(await runCli(['server', '--redis-cluster', ',']), /--redis-cluster: expected at least one host:port/, /host:port such as/);
+    expectConfigError(await runCli(['server', '--redis-cluster', 'a:1', '--redis-url', 'redis://b:2']), /--redis-cluster/, /not both/);
+    expectConfigError(await runCli(['server'], { env: { TIERKV_REDIS_KEY_PREFIX: 'x{1}:' } }), /TIERKV_REDIS_KEY_PREFIX/, /without "\{" or "\}"/);
+    expectConfigError(await runCli(['server', '--redis-ttl', '1.5']), /--redis-ttl/, /whole seconds/);
+    expectConfigError(await runCli(['server', '--redis-checksum', 'md5']), /--redis-checksum/, /allowed values: crc32, none/);
+    const file = join(dir, 'cluster.yaml');
+    writeFileSync(file, 'l2:\n  redis:\n    cluster: ["10.0.0.1:7000", "nope"]\n');
+    expectConfigError(await runCli(['server', '--config', file]), /l2\.redis\.cluster \(in .*cluster\.yaml\): invalid address "nope"/, /host:port/);
+  });
+
+  it('Redis settings reach the resolved configuration (--print-config)', async () => {
+    const file = join(dir, 'redis.yaml');
+    writeFileSync(file, 'l2:\n  redis:\n    cluster: ["10.0.0.1:7000", { host: 10.0.0.2, port: 7001 }]\n    ttlSeconds: 60\n');
+    const r = await runCli(['server', '--config', file, '--redis-key-prefix', 'prod:', '--redis-cluster', '10.0.0.3:7002,[::1]:7003', '--print-config'], { env: { TIERKV_REDIS_TIMEOUT_MS: '500' } });
+    expect(r.code, r.stderr).to.equal(0);
+    const config = JSON.parse(r.stdout) as { l2: { redis: Record<string, unknown> } };
+    expect(config.l2.redis).to.deep.equal({
+      cluster: [{ host: '10.0.0.3', port: 7002 }, { host: '::1', port: 7003 }],
+      keyPrefix: 'prod:',
+      ttlSeconds: 60,
+      operationTimeoutMs: 500,
+    });
+  });
+
   it('a bad demo flag is named too', async () => {
     expectConfigError(await runCli(['demo', '--clients', 'many']), /--clients/, /\[1, 256\]/);
     expectConfigError(await runCli(['controller', '--http-port', 'x']), /--http-port/, /\[0, 65535\]/);

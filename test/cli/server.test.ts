@@ -6,7 +6,9 @@ import { MemoryLayout, TokenHasher } from '@tierkv/core';
 import { TierkvClient } from '@tierkv/server';
 import { freePort, waitFor } from '@tierkv/test-utils';
 import { otlpPoints, startOtlpReceiver, type OtlpReceiver } from '@tierkv/test-utils/otlp-receiver';
+import { RedisCluster } from '@tierkv/test-utils/redis-cluster';
 import { RedisServer, requireRedisServer } from '@tierkv/test-utils/redis-server';
+import { Redis } from 'ioredis';
 import { startCli, type RunningCli } from './helpers/run-cli.js';
 
 describe('tierkv server and controller (child processes)', function () {
@@ -141,5 +143,72 @@ describe('tierkv server and controller (child processes)', function () {
     } finally {
       await redis.stop();
     }
+  });
+  /** Starts `tierkv server --no-fs <redisArgs>` and stores one 2 KiB chunk through a TierkvClient. */
+  const serveAndStore = async (redisArgs: readonly string[], tokens: number[]) => {
+    const [port, httpPort] = [await freePort(), await freePort()];
+    const cli = startCli(['server', '--port', String(port), '--http-port', String(httpPort), '--l1-size', '16MiB', '--no-fs', ...redisArgs], { cwd: dir });
+    running.push(cli);
+    await waitForLine(cli, /serving tcp:\/\//, 'the server to listen');
+    const client = new TierkvClient({ endpoint: `tcp://127.0.0.1:${port}`, layout: MemoryLayout.bytes(2048), timeoutMs: 5_000 });
+    clients.push(client);
+    const keys = new TokenHasher({ chunkSize: 4 }).keysFor(tokens, { modelName: 'm' });
+    expect((await client.store(keys, [new Uint8Array(2048).fill(5)])).stored).to.deep.equal([true]);
+    return { cli, httpPort };
+  };
+
+  it('--redis-key-prefix and --redis-ttl reach the Redis L2 tier', async function () {
+    requireRedisServer(this);
+    const redis = await RedisServer.start();
+    const inspect = new Redis(redis.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      const { cli } = await serveAndStore(['--redis-url', redis.url, '--redis-key-prefix', 'cli-test:', '--redis-ttl', '600', '--redis-timeout', '5000'], [7, 7, 7, 7]);
+      await inspect.connect();
+      const keys = await waitFor(async () => {
+        const found = await inspect.keys('*');
+        return found.length > 0 ? found : undefined;
+      }, 'the chunk to be written through to Redis', 10_000);
+      expect(keys).to.have.length(1);
+      expect(keys[0]).to.match(/^cli-test:/);
+      const ttl = await inspect.ttl(keys[0]!);
+      expect(ttl).to.be.greaterThan(0).and.at.most(600);
+      cli.child.kill('SIGTERM');
+      expect((await cli.exited).code).to.equal(0);
+    } finally {
+      inspect.disconnect();
+      await redis.stop();
+    }
+  });
+
+  it('--redis-cluster serves from a Redis Cluster L2 tier', async function () {
+    requireRedisServer(this, ['redis-server', 'redis-cli']);
+    const cluster = await RedisCluster.start(3);
+    try {
+      const seeds = cluster.seeds.map((s) => `${s.host}:${s.port}`).join(',');
+      const { cli, httpPort } = await serveAndStore(['--redis-cluster', seeds, '--redis-key-prefix', 'c:'], [6, 6, 6, 6]);
+      expect(cli.stdout()).to.match(/L2 redis/);
+      await waitFor(
+        async () => {
+          const status = (await (await fetch(`http://127.0.0.1:${httpPort}/status`)).json()) as { tiers: { tier: string; objects: number }[] };
+          return status.tiers.some((t) => t.tier === 'l2:redis' && t.objects > 0);
+        },
+        'the chunk to be written through to the cluster',
+        10_000,
+      );
+      expect(cli.stderr(), 'no "did not answer" warning').to.not.contain('did not answer');
+      cli.child.kill('SIGTERM');
+      expect((await cli.exited).code).to.equal(0);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('an unreachable Redis is a warning: the server starts within the connect timeout and serves', async () => {
+    const nobody = await freePort();
+    const { cli } = await serveAndStore(['--redis-url', `redis://user:secret@127.0.0.1:${nobody}`, '--redis-connect-timeout', '300'], [1, 1, 1, 1]);
+    expect(cli.stderr()).to.match(new RegExp(`warning: Redis L2 at redis://127\\.0\\.0\\.1:${nobody} did not answer within 300 ms`));
+    expect(cli.stderr(), 'no credentials in the log').to.not.contain('secret');
+    cli.child.kill('SIGTERM');
+    expect((await cli.exited).code).to.equal(0);
   });
 });

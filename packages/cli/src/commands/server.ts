@@ -42,7 +42,10 @@ OTEL_EXPORTER_OTLP_ENDPOINT, ...). SIGTERM/SIGINT drain requests, flush L2 and e
     // Listening before startup: a signal while starting still ends in a clean shutdown.
     const signalled = waitForShutdownSignal();
     const { startServerStack } = await import('../runtime/server-stack.js');
-    const stack = await startServerStack(config, { log: (line) => process.stdout.write(`${line}\n`) });
+    const stack = await startServerStack(config, {
+      log: (line) => process.stdout.write(`${line}\n`),
+      warn: (line) => process.stderr.write(`${line}\n`),
+    });
     const signal = await signalled;
     process.stdout.write(`tierkv server: ${signal === 'abort' ? 'stopping' : `${signal} received`}, shutting down\n`);
     await stack.close();

@@ -153,3 +153,48 @@ export function urlSchema(protocols: readonly string[], example: string) {
     return value as string;
   });
 }
+
+const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/;
+
+/**
+ * A non-empty list of `host:port` addresses (`[::1]:7000` for IPv6): a comma-separated string, or
+ * a YAML/JSON array of such strings or of `{ host, port }` (the form `--print-config` shows).
+ */
+export function hostPortListSchema(example: string) {
+  return z.unknown().transform((value, ctx): { host: string; port: number }[] => {
+    const items = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s !== '') : Array.isArray(value) ? value : undefined;
+    const fail = (what: string) => {
+      ctx.addIssue({ code: 'custom', message: `${what}; expected a comma-separated list of host:port such as ${example}` });
+      return z.NEVER;
+    };
+    if (!items || items.length === 0) return fail(`expected at least one host:port, got ${show(value)}`);
+    const out: { host: string; port: number }[] = [];
+    for (const item of items) {
+      let host: unknown;
+      let port: unknown;
+      if (typeof item === 'string') {
+        const m = HOST_PORT.exec(item.trim());
+        if (!m) return fail(`invalid address ${show(item)}`);
+        [host, port] = [m[1] ?? m[2], Number(m[3])];
+      } else if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
+        ({ host, port } = item as { host?: unknown; port?: unknown });
+      }
+      if (typeof host !== 'string' || host === '' || typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+        return fail(`invalid address ${typeof item === 'string' ? show(item) : JSON.stringify(item)} (the port must be in [1, 65535])`);
+      }
+      out.push({ host, port });
+    }
+    return out;
+  });
+}
+
+/** A Redis key prefix: any string without `{` or `}` (a hash tag would put every key in one cluster slot). */
+export function redisKeyPrefixSchema() {
+  return z.unknown().transform((value, ctx): string => {
+    if (typeof value !== 'string' || /[{}]/.test(value)) {
+      ctx.addIssue({ code: 'custom', message: `expected a key prefix without "{" or "}" (a hash tag would put every key in one cluster slot) such as tierkv:prod:, got ${show(value)}` });
+      return z.NEVER;
+    }
+    return value;
+  });
+}

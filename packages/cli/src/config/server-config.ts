@@ -4,10 +4,12 @@ import {
   booleanSchema,
   enumListSchema,
   enumSchema,
+  hostPortListSchema,
   hostSchema,
   intSchema,
   numberSchema,
   portSchema,
+  redisKeyPrefixSchema,
   sizeSchema,
   stringSchema,
   urlSchema,
@@ -17,6 +19,8 @@ import {
 export const EVICTION_POLICIES = ['lru'] as const;
 /** Exporter names @tierkv/otel understands (`OTEL_METRICS_EXPORTER` syntax). */
 export const METRICS_EXPORTERS = ['prometheus', 'otlp', 'console', 'none'] as const;
+/** @tierkv/l2-redis's value checksums. */
+export const REDIS_CHECKSUMS = ['crc32', 'none'] as const;
 
 /** The schema of `tierkv server`'s configuration (config file layout = this shape). */
 export const serverConfigSchema = z.strictObject({
@@ -33,9 +37,23 @@ export const serverConfigSchema = z.strictObject({
       path: stringSchema('a directory path'),
       budget: sizeSchema({ min: 1024 * 1024 }).optional(),
     }),
-    redis: z.strictObject({
-      url: urlSchema(['redis', 'rediss'], 'redis://127.0.0.1:6379').optional(),
-    }),
+    /** A Redis L2 tier when `url` or `cluster` is set; names follow @tierkv/l2-redis's options. */
+    redis: z
+      .strictObject({
+        url: urlSchema(['redis', 'rediss'], 'redis://127.0.0.1:6379').optional(),
+        cluster: hostPortListSchema('10.0.0.1:7000,10.0.0.2:7000').optional(),
+        keyPrefix: redisKeyPrefixSchema().optional(),
+        ttlSeconds: intSchema(0, 0x7fff_ffff, 'whole seconds (0 = no expiry)').optional(),
+        operationTimeoutMs: intSchema(1, 3_600_000, 'a timeout in milliseconds').optional(),
+        connectTimeoutMs: intSchema(1, 3_600_000, 'a timeout in milliseconds').optional(),
+        checksum: enumSchema(REDIS_CHECKSUMS).optional(),
+      })
+      .superRefine((redis, ctx) => {
+        // The adapter would silently prefer the cluster; say so instead.
+        if (redis.url !== undefined && redis.cluster !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'give either a Redis URL (--redis-url) or cluster seed nodes (--redis-cluster), not both' });
+        }
+      }),
   }),
   server: z.strictObject({
     host: hostSchema(),
@@ -88,6 +106,12 @@ export const SERVER_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'l2.fs.path', flags: '--fs-path <dir>', env: 'TIERKV_FS_PATH', description: 'filesystem L2 directory (default ./.tierkv/l2)' },
   { path: 'l2.fs.budget', flags: '--fs-budget <size>', env: 'TIERKV_FS_BUDGET', description: 'filesystem L2 byte budget, e.g. 100GiB (default: the adapter\'s)' },
   { path: 'l2.redis.url', flags: '--redis-url <url>', env: 'TIERKV_REDIS_URL', description: 'add a Redis/Valkey L2 tier after the filesystem one, e.g. redis://127.0.0.1:6379' },
+  { path: 'l2.redis.cluster', flags: '--redis-cluster <nodes>', env: 'TIERKV_REDIS_CLUSTER', description: 'add a Redis Cluster L2 tier instead: comma-separated seed nodes, e.g. 10.0.0.1:7000,10.0.0.2:7000' },
+  { path: 'l2.redis.keyPrefix', flags: '--redis-key-prefix <prefix>', env: 'TIERKV_REDIS_KEY_PREFIX', description: 'prefix of every Redis key, one per deployment sharing a Redis; no { or } (default tierkv:)' },
+  { path: 'l2.redis.ttlSeconds', flags: '--redis-ttl <seconds>', env: 'TIERKV_REDIS_TTL', description: 'expire Redis objects this long after their last store or lookup (default 0: never, Redis evicts)' },
+  { path: 'l2.redis.operationTimeoutMs', flags: '--redis-timeout <ms>', env: 'TIERKV_REDIS_TIMEOUT_MS', description: 'deadline of every Redis round trip (default 2000)' },
+  { path: 'l2.redis.connectTimeoutMs', flags: '--redis-connect-timeout <ms>', env: 'TIERKV_REDIS_CONNECT_TIMEOUT_MS', description: 'deadline for connecting; startup waits at most this long for Redis, then serves without it until it connects (default 2000)' },
+  { path: 'l2.redis.checksum', flags: '--redis-checksum <kind>', env: 'TIERKV_REDIS_CHECKSUM', description: `value checksum: ${REDIS_CHECKSUMS.join(', ')} (default crc32)` },
   { path: 'server.host', flags: '--host <host>', env: 'TIERKV_HOST', description: 'ZeroMQ bind address (default 127.0.0.1)' },
   { path: 'server.port', flags: '--port <port>', env: 'TIERKV_PORT', description: `ZeroMQ port clients connect to (default ${DEFAULT_SERVER_PORT}; 0 = any free port)` },
   { path: 'server.httpHost', flags: '--http-host <host>', env: 'TIERKV_HTTP_HOST', description: 'HTTP bind address for /healthz, /status, /metrics (default 127.0.0.1)' },

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { DEFAULT_CONTROLLER_OPTIONS, WorkerClient } from '@tierkv/controller';
 import type { TelemetryHandle } from '@tierkv/otel';
 import { TierkvServer, type ServerAddresses } from '@tierkv/server';
+import type { RedisL2Options } from '@tierkv/l2-redis';
 import type { StorageManager } from '@tierkv/storage';
 import type { ServerConfig } from '../config/server-config.js';
 import { formatSize } from '../config/sizes.js';
@@ -12,6 +13,8 @@ import { openStorage } from './storage-stack.js';
 
 export interface ServerStackOptions {
   log?: (line: string) => void;
+  /** Warnings (e.g. Redis unreachable at startup). @default log */
+  warn?: (line: string) => void;
   /** Use this telemetry (the demo's) instead of starting one; it is then not shut down here. */
   telemetry?: TelemetryHandle;
   env?: Readonly<Record<string, string | undefined>>;
@@ -35,6 +38,7 @@ export interface RunningServerStack {
  */
 export async function startServerStack(config: ServerConfig, options: ServerStackOptions = {}): Promise<RunningServerStack> {
   const log = options.log ?? (() => undefined);
+  const warn = options.warn ?? log;
   const env = options.env ?? process.env;
   const ownTelemetry = options.telemetry === undefined;
   const standalonePrometheus = config.metrics.port !== undefined || Boolean(env.OTEL_EXPORTER_PROMETHEUS_PORT);
@@ -53,7 +57,8 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
       l1: config.l1,
       chunkTokens: config.chunkSize,
       fs: config.l2.fs.enabled ? { path: config.l2.fs.path, budget: config.l2.fs.budget } : undefined,
-      redisUrl: config.l2.redis.url,
+      redis: redisOptionsOf(config.l2.redis),
+      warn: (line) => warn(`tierkv server: ${line}`),
     });
     cleanup.unshift(() => storage.close());
     const worker = config.controller.url ? await attachWorkerClient(storage, config) : undefined;
@@ -99,6 +104,15 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
     for (const step of cleanup) await step().catch(() => undefined);
     throw err;
   }
+}
+
+/** The Redis L2 adapter's options, when a URL or cluster nodes are configured. */
+function redisOptionsOf(redis: ServerConfig['l2']['redis']): RedisL2Options | undefined {
+  const { url, cluster, ...rest } = redis;
+  if (url === undefined && cluster === undefined) return undefined;
+  // Unset settings stay absent so the adapter's defaults apply.
+  const tuning = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as Partial<typeof rest>;
+  return { ...tuning, ...(cluster ? { cluster: { nodes: cluster } } : { url: url! }) } as RedisL2Options;
 }
 
 /**
