@@ -1,4 +1,5 @@
 import { MeterBinding, type TelemetryOptions } from '@tierkv/core';
+import { L2_METER_SCOPE } from '@tierkv/storage';
 import type { Attributes, Histogram } from '@opentelemetry/api';
 import type { BreakerState } from './circuit-breaker.js';
 import type { CorruptReason } from './value-header.js';
@@ -6,9 +7,6 @@ import type { CorruptReason } from './value-header.js';
 export type RedisCommand = 'GET' | 'SET' | 'TOUCH' | 'EXPIRE' | 'UNLINK' | 'SCAN';
 export type RedisErrorType = 'timeout' | 'connection' | 'server';
 export type ShortCircuitedOperation = 'store' | 'lookup' | 'load' | 'delete';
-
-/** The instrumentation scope of `@tierkv/storage`'s L2 metrics (its L2_METER_SCOPE, which it does not export). */
-const L2_METER_SCOPE = Object.freeze({ name: '@tierkv/storage', version: '0.1.0' });
 
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half_open'];
 const CORRUPT_REASONS: readonly CorruptReason[] = ['truncated', 'bad_header', 'checksum', 'key_mismatch', 'size_mismatch'];

@@ -14,6 +14,7 @@ export type { MemoryL2AdapterOptions, ResolvedMemoryL2AdapterOptions } from './l
 export { FsL2Adapter, DEFAULT_FS_L2_OPTIONS } from './l2/fs/fs-adapter.js';
 export type { FsL2AdapterOptions, ResolvedFsL2AdapterOptions } from './l2/fs/fs-options.js';
 export { InstrumentedL2Adapter } from './l2/instrumented-l2-adapter.js';
+export { L2_METER_SCOPE } from './l2/l2-metrics.js';
 export { StorageManager } from './manager/storage-manager.js';
 export type { StorageManagerOptions, PrefetchHandle, StorageUsage, Tier } from './manager/storage-manager.js';
 export { DEFAULT_STORAGE_MANAGER_OPTIONS, resolveStorageManagerOptions } from './manager/storage-options.js';
