@@ -1,5 +1,8 @@
 import { Option, type Command } from 'commander';
+import type { z } from 'zod';
 import type { ConfigField } from '../config/config-field.js';
+import { loadConfigFile } from '../config/config-file.js';
+import { resolveConfig } from '../config/resolve-config.js';
 
 /** Adds one commander option per field, with its environment variable in the help text. */
 export function addConfigOptions(command: Command, fields: readonly ConfigField[]): Command {
@@ -26,4 +29,30 @@ export function flagValues(command: Command, fields: readonly ConfigField[]): Re
     if (command.getOptionValueSource(name) === 'cli') out[field.path] = values[name];
   }
   return out;
+}
+
+/** What a command's configuration is made of. */
+export interface CommandConfigSpec<S extends z.ZodType> {
+  readonly schema: S;
+  readonly fields: readonly ConfigField[];
+  readonly defaults: Record<string, unknown>;
+  /** The environment variable naming a config file when `--config` is absent (commands with `--config`). */
+  readonly configEnv?: string;
+}
+
+/** Resolves a command's configuration: flags > TIERKV_* env > `--config` file (or `spec.configEnv`) > defaults. */
+export function resolveCommandConfig<S extends z.ZodType>(
+  command: Command,
+  spec: CommandConfigSpec<S>,
+  env: Readonly<Record<string, string | undefined>>,
+): z.output<S> {
+  const flag = command.opts().config as string | undefined;
+  const configPath = flag ?? (spec.configEnv !== undefined ? env[spec.configEnv] : undefined);
+  const file = configPath ? loadConfigFile(configPath, flag ? '--config' : spec.configEnv) : undefined;
+  return resolveConfig(spec.schema, spec.fields, {
+    defaults: spec.defaults,
+    ...(file ? { file } : {}),
+    env,
+    flags: flagValues(command, spec.fields),
+  });
 }

@@ -1,20 +1,15 @@
 import type { Command } from 'commander';
 import type { CommandResult } from '../cli.js';
 import { CONTROLLER_CONFIG_FIELDS, DEFAULT_CONTROLLER_CONFIG, controllerConfigSchema, type ControllerConfig } from '../config/controller-config.js';
-import { resolveConfig } from '../config/resolve-config.js';
-import { loadConfigFile } from '../config/config-file.js';
-import { waitForShutdownSignal } from '../runtime/shutdown-signal.js';
-import { addConfigOptions, flagValues } from './config-options.js';
+import { addConfigOptions, resolveCommandConfig } from './config-options.js';
+import { runService } from './service-action.js';
 
 export function resolveControllerCommandConfig(command: Command, env: Readonly<Record<string, string | undefined>> = process.env): ControllerConfig {
-  const configPath = (command.opts().config as string | undefined) ?? env.TIERKV_CONTROLLER_CONFIG;
-  const file = configPath ? loadConfigFile(configPath, command.opts().config ? '--config' : 'TIERKV_CONTROLLER_CONFIG') : undefined;
-  return resolveConfig(controllerConfigSchema, CONTROLLER_CONFIG_FIELDS, {
-    defaults: DEFAULT_CONTROLLER_CONFIG,
-    ...(file ? { file } : {}),
+  return resolveCommandConfig(
+    command,
+    { schema: controllerConfigSchema, fields: CONTROLLER_CONFIG_FIELDS, defaults: DEFAULT_CONTROLLER_CONFIG, configEnv: 'TIERKV_CONTROLLER_CONFIG' },
     env,
-    flags: flagValues(command, CONTROLLER_CONFIG_FIELDS),
-  });
+  );
 }
 
 export function registerControllerCommand(program: Command, result: CommandResult): Command {
@@ -26,19 +21,10 @@ export function registerControllerCommand(program: Command, result: CommandResul
   addConfigOptions(command, CONTROLLER_CONFIG_FIELDS);
   command.addHelpText('after', '\nPrecedence: flags > TIERKV_CONTROLLER_* environment > --config file > defaults. SIGTERM/SIGINT stop it cleanly (exit 0).');
   command.action(async (_opts: unknown, cmd: Command) => {
-    const config = resolveControllerCommandConfig(cmd);
-    if (cmd.opts().printConfig) {
-      process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
-      return;
-    }
-    // Listening before startup: a signal while starting still ends in a clean shutdown.
-    const signalled = waitForShutdownSignal();
-    const { startControllerStack } = await import('../runtime/controller-stack.js');
-    const stack = await startControllerStack(config, { log: (line) => process.stdout.write(`${line}\n`) });
-    const signal = await signalled;
-    process.stdout.write(`tierkv controller: ${signal === 'abort' ? 'stopping' : `${signal} received`}, shutting down\n`);
-    await stack.close();
-    process.stdout.write('tierkv controller: stopped\n');
+    await runService(cmd, 'tierkv controller', resolveControllerCommandConfig(cmd), async (config) => {
+      const { startControllerStack } = await import('../runtime/controller-stack.js');
+      return startControllerStack(config, { log: (line) => process.stdout.write(`${line}\n`) });
+    });
     result.code = 0;
   });
   return command;

@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
 import type { CommandResult } from '../cli.js';
 import { DEFAULT_DEMO_CONFIG, DEMO_CONFIG_FIELDS, demoConfigSchema, type DemoConfig } from '../config/demo-config.js';
-import { resolveConfig } from '../config/resolve-config.js';
-import { addConfigOptions, flagValues } from './config-options.js';
+import { addConfigOptions, resolveCommandConfig } from './config-options.js';
 
 export function resolveDemoCommandConfig(command: Command, env: Readonly<Record<string, string | undefined>> = process.env): DemoConfig {
-  return resolveConfig(demoConfigSchema, DEMO_CONFIG_FIELDS, {
-    defaults: DEFAULT_DEMO_CONFIG,
-    env,
-    flags: flagValues(command, DEMO_CONFIG_FIELDS),
-  });
+  return resolveCommandConfig(command, { schema: demoConfigSchema, fields: DEMO_CONFIG_FIELDS, defaults: DEFAULT_DEMO_CONFIG }, env);
 }
 
 export function registerDemoCommand(program: Command, result: CommandResult): Command {

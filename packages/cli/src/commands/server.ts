@@ -1,21 +1,12 @@
 import type { Command } from 'commander';
 import type { CommandResult } from '../cli.js';
-import { loadConfigFile } from '../config/config-file.js';
-import { resolveConfig } from '../config/resolve-config.js';
 import { DEFAULT_SERVER_CONFIG, SERVER_CONFIG_FIELDS, serverConfigSchema, type ServerConfig } from '../config/server-config.js';
-import { waitForShutdownSignal } from '../runtime/shutdown-signal.js';
-import { addConfigOptions, flagValues } from './config-options.js';
+import { addConfigOptions, resolveCommandConfig } from './config-options.js';
+import { runService } from './service-action.js';
 
 /** Resolves `tierkv server`'s configuration: flags > TIERKV_* env > --config file > defaults. */
 export function resolveServerCommandConfig(command: Command, env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
-  const configPath = (command.opts().config as string | undefined) ?? env.TIERKV_CONFIG;
-  const file = configPath ? loadConfigFile(configPath, command.opts().config ? '--config' : 'TIERKV_CONFIG') : undefined;
-  return resolveConfig(serverConfigSchema, SERVER_CONFIG_FIELDS, {
-    defaults: DEFAULT_SERVER_CONFIG,
-    ...(file ? { file } : {}),
-    env,
-    flags: flagValues(command, SERVER_CONFIG_FIELDS),
-  });
+  return resolveCommandConfig(command, { schema: serverConfigSchema, fields: SERVER_CONFIG_FIELDS, defaults: DEFAULT_SERVER_CONFIG, configEnv: 'TIERKV_CONFIG' }, env);
 }
 
 export function registerServerCommand(program: Command, result: CommandResult): Command {
@@ -33,23 +24,14 @@ TiB (×1024) or KB, MB, GB, TB (×1000). Metrics also follow OTEL_* variables (O
 OTEL_EXPORTER_OTLP_ENDPOINT, ...). SIGTERM/SIGINT drain requests, flush L2 and export metrics, exit 0.`,
   );
   command.action(async (_opts: unknown, cmd: Command) => {
-    const config = resolveServerCommandConfig(cmd);
-    if (cmd.opts().printConfig) {
-      process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
-      return;
-    }
-    // Loaded on demand: --help and config errors stay fast without zeromq and the SDK.
-    // Listening before startup: a signal while starting still ends in a clean shutdown.
-    const signalled = waitForShutdownSignal();
-    const { startServerStack } = await import('../runtime/server-stack.js');
-    const stack = await startServerStack(config, {
-      log: (line) => process.stdout.write(`${line}\n`),
-      warn: (line) => process.stderr.write(`${line}\n`),
+    await runService(cmd, 'tierkv server', resolveServerCommandConfig(cmd), async (config) => {
+      // Loaded on demand: --help and config errors stay fast without zeromq and the SDK.
+      const { startServerStack } = await import('../runtime/server-stack.js');
+      return startServerStack(config, {
+        log: (line) => process.stdout.write(`${line}\n`),
+        warn: (line) => process.stderr.write(`${line}\n`),
+      });
     });
-    const signal = await signalled;
-    process.stdout.write(`tierkv server: ${signal === 'abort' ? 'stopping' : `${signal} received`}, shutting down\n`);
-    await stack.close();
-    process.stdout.write('tierkv server: stopped\n');
     result.code = 0;
   });
   return command;

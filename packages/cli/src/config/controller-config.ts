@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ConfigField } from './config-field.js';
-import { enumListSchema, hostSchema, intSchema, portSchema, stringSchema } from './leaf-schemas.js';
-import { METRICS_EXPORTERS } from './server-config.js';
+import { hostSchema, intSchema, portSchema, stringSchema } from './leaf-schemas.js';
+import { METRICS_EXPORTERS, metricsSchema } from './shared-config.js';
 
 /** The schema of `tierkv controller`'s configuration (names follow @tierkv/controller's options). */
 export const controllerConfigSchema = z.strictObject({
@@ -15,11 +15,7 @@ export const controllerConfigSchema = z.strictObject({
   workerTimeoutMs: intSchema(100, 86_400_000, 'a timeout in milliseconds').optional(),
   syncTimeoutMs: intSchema(100, 86_400_000, 'a timeout in milliseconds').optional(),
   chunkSize: intSchema(1, 1 << 20, 'a number of tokens per chunk'),
-  metrics: z.strictObject({
-    exporters: enumListSchema(METRICS_EXPORTERS).optional(),
-    host: hostSchema().optional(),
-    port: portSchema().optional(),
-  }),
+  metrics: metricsSchema(),
 });
 
 export type ControllerConfig = z.output<typeof controllerConfigSchema>;

@@ -1,18 +1,7 @@
 import { z } from 'zod';
 import type { ConfigField } from './config-field.js';
-import {
-  booleanSchema,
-  enumListSchema,
-  enumSchema,
-  hostSchema,
-  intSchema,
-  numberSchema,
-  portSchema,
-  sizeSchema,
-  stringSchema,
-  urlSchema,
-} from './leaf-schemas.js';
-import { EVICTION_POLICIES, METRICS_EXPORTERS } from './server-config.js';
+import { booleanSchema, intSchema, numberSchema, sizeSchema, stringSchema } from './leaf-schemas.js';
+import { EVICTION_POLICIES, METRICS_EXPORTERS, evictionSchema, fsBudgetSchema, l1SizeSchema, metricsSchema, redisUrlSchema } from './shared-config.js';
 
 /** The schema of `tierkv demo`'s settings. */
 export const demoConfigSchema = z.strictObject({
@@ -25,18 +14,15 @@ export const demoConfigSchema = z.strictObject({
   chunkTokens: intSchema(16, 1 << 16, 'a number of tokens per chunk'),
   chunkBytes: sizeSchema({ min: 1024 }),
   l1: z.strictObject({
-    size: sizeSchema({ min: 1024 * 1024 }),
-    eviction: enumSchema(EVICTION_POLICIES),
+    size: l1SizeSchema(),
+    eviction: evictionSchema(),
   }),
   l2: z.strictObject({
-    fsBudget: sizeSchema({ min: 1024 * 1024 }),
-    redisUrl: urlSchema(['redis', 'rediss'], 'redis://127.0.0.1:6379').optional(),
+    fsBudget: fsBudgetSchema(),
+    redisUrl: redisUrlSchema().optional(),
   }),
-  metrics: z.strictObject({
-    exporters: enumListSchema(METRICS_EXPORTERS).optional(),
-    host: hostSchema(),
-    port: portSchema().optional(),
-  }),
+  /** `host` is always set: DEFAULT_DEMO_CONFIG gives 127.0.0.1. */
+  metrics: metricsSchema(),
   controller: z.strictObject({ enabled: booleanSchema() }),
 });
 

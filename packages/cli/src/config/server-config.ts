@@ -2,7 +2,6 @@ import { z } from 'zod';
 import type { ConfigField } from './config-field.js';
 import {
   booleanSchema,
-  enumListSchema,
   enumSchema,
   hostPortListSchema,
   hostSchema,
@@ -10,23 +9,20 @@ import {
   numberSchema,
   portSchema,
   redisKeyPrefixSchema,
-  sizeSchema,
   stringSchema,
   urlSchema,
 } from './leaf-schemas.js';
+import { EVICTION_POLICIES, METRICS_EXPORTERS, evictionSchema, fsBudgetSchema, l1SizeSchema, metricsSchema, redisUrlSchema } from './shared-config.js';
 
-/** Eviction policies the storage engine offers. */
-export const EVICTION_POLICIES = ['lru'] as const;
-/** Exporter names @tierkv/otel understands (`OTEL_METRICS_EXPORTER` syntax). */
-export const METRICS_EXPORTERS = ['prometheus', 'otlp', 'console', 'none'] as const;
+
 /** @tierkv/l2-redis's value checksums. */
 export const REDIS_CHECKSUMS = ['crc32', 'none'] as const;
 
 /** The schema of `tierkv server`'s configuration (config file layout = this shape). */
 export const serverConfigSchema = z.strictObject({
   l1: z.strictObject({
-    size: sizeSchema({ min: 1024 * 1024 }),
-    eviction: enumSchema(EVICTION_POLICIES),
+    size: l1SizeSchema(),
+    eviction: evictionSchema(),
     watermark: numberSchema(0, 1, { what: 'a usage fraction' }),
     evictionRatio: numberSchema(0, 1, { what: 'a fraction of capacity' }),
   }),
@@ -35,12 +31,12 @@ export const serverConfigSchema = z.strictObject({
     fs: z.strictObject({
       enabled: booleanSchema(),
       path: stringSchema('a directory path'),
-      budget: sizeSchema({ min: 1024 * 1024 }).optional(),
+      budget: fsBudgetSchema().optional(),
     }),
     /** A Redis L2 tier when `url` or `cluster` is set; names follow @tierkv/l2-redis's options. */
     redis: z
       .strictObject({
-        url: urlSchema(['redis', 'rediss'], 'redis://127.0.0.1:6379').optional(),
+        url: redisUrlSchema().optional(),
         cluster: hostPortListSchema('10.0.0.1:7000,10.0.0.2:7000').optional(),
         keyPrefix: redisKeyPrefixSchema().optional(),
         ttlSeconds: intSchema(0, 0x7fff_ffff, 'whole seconds (0 = no expiry)').optional(),
@@ -62,12 +58,7 @@ export const serverConfigSchema = z.strictObject({
     httpPort: portSchema(),
     requestTimeoutMs: intSchema(1, 3_600_000, 'a timeout in milliseconds').optional(),
   }),
-  metrics: z.strictObject({
-    /** Unset: @tierkv/otel decides from OTEL_METRICS_EXPORTER (default prometheus). */
-    exporters: enumListSchema(METRICS_EXPORTERS).optional(),
-    host: hostSchema().optional(),
-    port: portSchema().optional(),
-  }),
+  metrics: metricsSchema(),
   controller: z.strictObject({
     /** The controller's ROUTER endpoint; unset: no controller. */
     url: urlSchema(['tcp'], 'tcp://127.0.0.1:9301').optional(),

@@ -1,16 +1,11 @@
 import { CacheController, type ControllerAddresses } from '@tierkv/controller';
 import type { TelemetryHandle } from '@tierkv/otel';
 import type { ControllerConfig } from '../config/controller-config.js';
-import { startCliTelemetry } from './cli-telemetry.js';
 import { explainBindError } from './port-in-use.js';
+import { startStackTelemetry, type StackOptions } from './stack-telemetry.js';
 import { withTimeout } from './step-timeout.js';
 
-export interface ControllerStackOptions {
-  log?: (line: string) => void;
-  /** Use this telemetry (the demo's) instead of starting one; it is then not shut down here. */
-  telemetry?: TelemetryHandle;
-  env?: Readonly<Record<string, string | undefined>>;
-}
+export type ControllerStackOptions = StackOptions;
 
 export interface RunningControllerStack {
   readonly controller: CacheController;
@@ -20,23 +15,11 @@ export interface RunningControllerStack {
   close(): Promise<void>;
 }
 
-/**
- * `tierkv controller`'s process: telemetry (Prometheus on the HTTP API's `/metrics`, plus a
- * standalone endpoint when a metrics port is given; OTLP per OTEL_*) and the CacheController.
- */
+/** `tierkv controller`'s process: telemetry (see startStackTelemetry) and the CacheController. */
 export async function startControllerStack(config: ControllerConfig, options: ControllerStackOptions = {}): Promise<RunningControllerStack> {
   const log = options.log ?? (() => undefined);
-  const env = options.env ?? process.env;
-  const ownTelemetry = options.telemetry === undefined;
-  const standalonePrometheus = config.metrics.port !== undefined || Boolean(env.OTEL_EXPORTER_PROMETHEUS_PORT);
-  const telemetry =
-    options.telemetry ??
-    (await startCliTelemetry({
-      exporters: config.metrics.exporters,
-      serviceName: 'tierkv-controller',
-      prometheus: { host: config.metrics.host, port: config.metrics.port, preventServerStart: !standalonePrometheus },
-      env,
-    }));
+  const stackTelemetry = await startStackTelemetry('tierkv-controller', config.metrics, options);
+  const telemetry = stackTelemetry.handle;
   try {
     const controller = new CacheController({
       host: config.host,
@@ -71,11 +54,11 @@ export async function startControllerStack(config: ControllerConfig, options: Co
       close: () =>
         (closing ??= (async () => {
           await withTimeout('controller close', 10_000, controller.close()).catch((err: unknown) => log(`tierkv controller: ${(err as Error).message}`));
-          if (ownTelemetry) await withTimeout('final metric export', 15_000, telemetry.shutdown()).catch(() => undefined);
+          await stackTelemetry.finish();
         })()),
     };
   } catch (err) {
-    if (ownTelemetry) await telemetry.shutdown().catch(() => undefined);
+    await stackTelemetry.finish();
     throw err;
   }
 }

@@ -6,18 +6,14 @@ import type { RedisL2Options } from '@tierkv/l2-redis';
 import type { StorageManager } from '@tierkv/storage';
 import type { ServerConfig } from '../config/server-config.js';
 import { formatSize } from '../config/sizes.js';
-import { startCliTelemetry } from './cli-telemetry.js';
 import { withTimeout } from './step-timeout.js';
 import { explainBindError } from './port-in-use.js';
+import { startStackTelemetry, type StackOptions } from './stack-telemetry.js';
 import { openStorage } from './storage-stack.js';
 
-export interface ServerStackOptions {
-  log?: (line: string) => void;
+export interface ServerStackOptions extends StackOptions {
   /** Warnings (e.g. Redis unreachable at startup). @default log */
   warn?: (line: string) => void;
-  /** Use this telemetry (the demo's) instead of starting one; it is then not shut down here. */
-  telemetry?: TelemetryHandle;
-  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface RunningServerStack {
@@ -32,26 +28,15 @@ export interface RunningServerStack {
 }
 
 /**
- * `tierkv server`'s process: telemetry (Prometheus on the server's own HTTP `/metrics`, plus a
- * standalone endpoint when a metrics port is given; OTLP per OTEL_*), L2 adapters, the
- * StorageManager, the controller worker client when a controller URL is set, and the server.
+ * `tierkv server`'s process: telemetry (see startStackTelemetry), L2 adapters, the StorageManager,
+ * the controller worker client when a controller URL is set, and the server.
  */
 export async function startServerStack(config: ServerConfig, options: ServerStackOptions = {}): Promise<RunningServerStack> {
   const log = options.log ?? (() => undefined);
   const warn = options.warn ?? log;
-  const env = options.env ?? process.env;
-  const ownTelemetry = options.telemetry === undefined;
-  const standalonePrometheus = config.metrics.port !== undefined || Boolean(env.OTEL_EXPORTER_PROMETHEUS_PORT);
-  const telemetry =
-    options.telemetry ??
-    (await startCliTelemetry({
-      exporters: config.metrics.exporters,
-      serviceName: 'tierkv-server',
-      prometheus: { host: config.metrics.host, port: config.metrics.port, preventServerStart: !standalonePrometheus },
-      env,
-    }));
-  const cleanup: (() => Promise<unknown>)[] = [];
-  if (ownTelemetry) cleanup.push(() => telemetry.shutdown());
+  const stackTelemetry = await startStackTelemetry('tierkv-server', config.metrics, options);
+  const telemetry = stackTelemetry.handle;
+  const cleanup: (() => Promise<unknown>)[] = [() => stackTelemetry.finish()];
   try {
     const storage = await openStorage({
       l1: config.l1,
@@ -97,7 +82,7 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
           // server.shutdown drains requests and closes the StorageManager, which flushes L2 stores.
           await withTimeout('server shutdown', 30_000, server.shutdown()).catch((err: unknown) => log(`tierkv server: ${(err as Error).message}`));
           if (worker) await withTimeout('controller worker client close', 5_000, worker.close()).catch(() => undefined);
-          if (ownTelemetry) await withTimeout('final metric export', 15_000, telemetry.shutdown()).catch(() => undefined);
+          await stackTelemetry.finish();
         })()),
     };
   } catch (err) {
