@@ -1,7 +1,7 @@
 import { MemoryLayout, objectKey } from '@tierkv/core';
 import type { StorageManager } from '@tierkv/storage';
 import { freePort, waitFor } from '@tierkv/test-utils';
-import { CacheController, WorkerClient } from '@tierkv/controller';
+import { CacheController, ControllerClient, WorkerClient } from '@tierkv/controller';
 import { TierkvClient, TierkvServer } from '@tierkv/server';
 
 export interface RunningStack {
@@ -11,7 +11,8 @@ export interface RunningStack {
 /**
  * Drives the MP-mode server and the cache controller so their metrics exist: a controller on
  * free loopback ports, a worker client reporting `storage`'s keys to it (registration with keys
- * leads to a full sync), a server over `storage`, and a client storing, retrieving and looking up.
+ * leads to a full sync), a server over `storage`, a client storing, retrieving and looking up,
+ * and a prefix lookup at the controller.
  */
 export async function runServerAndController(storage: StorageManager): Promise<RunningStack> {
   const closers: (() => Promise<unknown>)[] = [];
@@ -39,6 +40,11 @@ export async function runServerAndController(storage: StorageManager): Promise<R
     await client.status();
     // The controller learns of the stored keys through the worker's events.
     await waitFor(() => controller.poolUsage().keys > 0, 'the controller to hold keys', 10_000, 50);
+    // A prefix lookup across workers, as a router would ask.
+    const lookups = new ControllerClient({ router: addresses.router, timeoutMs: 5_000 });
+    closers.push(async () => lookups.close());
+    const holders = await lookups.lookup({ hashes: keys.map((k) => k.chunkHash) }, { modelName: 'otel-test-model' });
+    if (holders.length === 0) throw new Error('the controller lookup found no holder of the stored keys');
   } catch (err) {
     await close();
     throw err;
