@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as zmq from 'zeromq';
 import { ClosedError, debugLogger } from '@tierkv/core';
-import { decodeMessage, encodeMessage } from '../protocol/codec.js';
-import type { ErrorReply, LookupHolder, WireScope, WorkerInfo } from '../protocol/messages.js';
+import { decodeMessage, encodeMessage, type DecodeResult } from '../protocol/codec.js';
+import type { ControllerMsg, ErrorReply, LookupHolder, ReplyMsg, WireScope, WorkerInfo } from '../protocol/messages.js';
 import { parseRouterFrames } from '../protocol/router-frames.js';
 import { tcpEndpoint } from '../protocol/sockets.js';
 import { HeartbeatReaper } from '../workers/heartbeat-reaper.js';
@@ -171,44 +171,41 @@ export class CacheController {
     }
   }
 
-  async #pullLoop(sock: zmq.Pull): Promise<void> {
-    const stats = this.#service.stats;
-    while (!sock.closed) {
-      let frames: Buffer[];
-      try {
-        frames = await sock.receive();
-      } catch (err) {
-        if (sock.closed) return;
-        log('pull receive failed: %s', (err as Error).message);
-        continue;
-      }
-      stats.received.pull++;
+  #pullLoop(sock: zmq.Pull): Promise<void> {
+    return this.#receiveLoop(sock, 'pull', (frames) => {
       if (frames.length !== 1) {
-        stats.drop('pull', 'malformed');
-        continue;
+        this.#service.stats.drop('pull', 'malformed');
+        return;
       }
-      const d = decodeMessage(frames[0]!);
-      if (!d.ok) {
-        stats.drop('pull', d.reason);
-        if (log.enabled) log('pull: dropped frame (%s): %s', d.reason, d.detail);
-        continue;
-      }
-      stats.active.pull++;
-      const start = performance.now();
-      try {
-        this.#service.handleEvent(d.msg, 'pull');
-      } catch (err) {
-        stats.drop('pull', 'handler_error');
-        log('pull: handler failed for %s: %s', d.msg.t, (err as Error).stack);
-      } finally {
-        stats.active.pull--;
-        this.#metrics.message('pull', d.msg.t, (performance.now() - start) / 1000);
-      }
-    }
+      const d = this.#decode('pull', frames[0]!);
+      if (d.ok) this.#handle('pull', d.msg, () => this.#service.handleEvent(d.msg, 'pull'));
+    });
   }
 
-  async #routerLoop(sock: zmq.Router, socket: SocketName): Promise<void> {
-    const stats = this.#service.stats;
+  #routerLoop(sock: zmq.Router, socket: SocketName): Promise<void> {
+    return this.#receiveLoop(sock, socket, async (frames) => {
+      const parsed = parseRouterFrames(frames);
+      if (!parsed) {
+        this.#service.stats.drop(socket, 'malformed');
+        return;
+      }
+      const d = this.#decode(socket, parsed.payload);
+      // A dropped request is answered anyway, so a confused peer fails fast instead of waiting for its timeout.
+      const reply: ReplyMsg = d.ok
+        ? (this.#handle(socket, d.msg, () => this.#service.handleRequest(d.msg, socket)) ??
+          ({ t: 'error', code: 'ERR_INTERNAL', message: `controller failed to handle ${d.msg.t}` } satisfies ErrorReply))
+        : ({ t: 'error', code: 'ERR_PROTOCOL', message: `dropped: ${d.detail}` } satisfies ErrorReply);
+      try {
+        await sock.send([parsed.identity, ...parsed.envelope, encodeMessage(reply)]);
+      } catch (err) {
+        if (sock.closed) return;
+        log('%s: reply not sent: %s', socket, (err as Error).message);
+      }
+    });
+  }
+
+  /** Receives until the socket closes, counting every message; a failed receive is logged and skipped. */
+  async #receiveLoop(sock: zmq.Pull | zmq.Router, socket: SocketName, onFrames: (frames: Buffer[]) => void | Promise<void>): Promise<void> {
     while (!sock.closed) {
       let frames: Buffer[];
       try {
@@ -218,38 +215,38 @@ export class CacheController {
         log('%s receive failed: %s', socket, (err as Error).message);
         continue;
       }
-      stats.received[socket]++;
-      const parsed = parseRouterFrames(frames);
-      if (!parsed) {
-        stats.drop(socket, 'malformed');
-        continue;
-      }
-      let reply;
-      const d = decodeMessage(parsed.payload);
-      if (!d.ok) {
-        stats.drop(socket, d.reason);
-        // Answer anyway so a confused peer fails fast instead of waiting for its timeout.
-        reply = { t: 'error', code: 'ERR_PROTOCOL', message: `dropped: ${d.detail}` } satisfies ErrorReply;
-      } else {
-        stats.active[socket]++;
-        const start = performance.now();
-        try {
-          reply = this.#service.handleRequest(d.msg, socket);
-        } catch (err) {
-          stats.drop(socket, 'handler_error');
-          log('%s: handler failed for %s: %s', socket, d.msg.t, (err as Error).stack);
-          reply = { t: 'error', code: 'ERR_INTERNAL', message: `controller failed to handle ${d.msg.t}` } satisfies ErrorReply;
-        } finally {
-          stats.active[socket]--;
-          this.#metrics.message(socket, d.msg.t, (performance.now() - start) / 1000);
-        }
-      }
-      try {
-        await sock.send([parsed.identity, ...parsed.envelope, encodeMessage(reply)]);
-      } catch (err) {
-        if (sock.closed) return;
-        log('%s: reply not sent: %s', socket, (err as Error).message);
-      }
+      this.#service.stats.received[socket]++;
+      await onFrames(frames);
+    }
+  }
+
+  /** Decodes one message; one that does not decode or validate is counted as dropped, with its reason. */
+  #decode(socket: SocketName, frame: Uint8Array): DecodeResult<ControllerMsg> {
+    const d = decodeMessage(frame);
+    if (!d.ok) {
+      this.#service.stats.drop(socket, d.reason);
+      if (log.enabled) log('%s: dropped frame (%s): %s', socket, d.reason, d.detail);
+    }
+    return d;
+  }
+
+  /**
+   * Runs the handler of one message, counted as active and timed per message type. A handler that
+   * throws is counted as a `handler_error` drop and yields undefined; the loop keeps serving.
+   */
+  #handle<T>(socket: SocketName, msg: ControllerMsg, run: () => T): T | undefined {
+    const stats = this.#service.stats;
+    stats.active[socket]++;
+    const start = performance.now();
+    try {
+      return run();
+    } catch (err) {
+      stats.drop(socket, 'handler_error');
+      log('%s: handler failed for %s: %s', socket, msg.t, (err as Error).stack);
+      return undefined;
+    } finally {
+      stats.active[socket]--;
+      this.#metrics.message(socket, msg.t, (performance.now() - start) / 1000);
     }
   }
 }
