@@ -42,10 +42,10 @@ export function renderMetricsDoc() {
   out.push('<!-- Generated from the catalog in packages/core/src/telemetry/catalog/ by `npm run docs:metrics`. Do not edit by hand. -->');
   out.push('');
   out.push('Every metric tierkv emits, by module. OpenTelemetry names use the `tierkv.` namespace and UCUM units;');
-  out.push('the Prometheus column shows how the OpenTelemetry Prometheus exporter renders each one (dots become');
-  out.push('underscores, a unit suffix where the unit has one, `_total` on counters). Attributes are always drawn');
-  out.push('from the closed sets listed. The LMCache column names the LMCache metric each one replaces, so');
-  out.push('existing dashboards can be ported.');
+  out.push('the Prometheus column shows how the OpenTelemetry JS Prometheus exporter (0.2xx) renders each one:');
+  out.push('dots become underscores, counters end in `_total`, and no unit suffix is added (the unit travels in');
+  out.push('the `# UNIT` line). Attributes are always drawn from the closed sets listed. The LMCache column names');
+  out.push('the LMCache metric each one replaces, so existing dashboards can be ported.');
   out.push('');
   out.push(`${METRIC_CATALOG.length} metrics in all.`);
   for (const [prefix, title] of SECTIONS) {
