@@ -82,6 +82,17 @@ describe('storage under L2 fault injection', function () {
         const rnd = new SeededRandom(seed ^ 0x5eed);
         let reads = 0;
         let verifiedChunks = 0;
+        /** Reads the prefix of `ids` a prefetch settled on (`n` keys), checks every byte, releases it. */
+        const verifyPrefetched = (ids: readonly number[], n: number) => {
+          expect(n).to.be.within(0, ids.length);
+          const prefix = ids.slice(0, n).map(key);
+          const objs = sm.readPrefetched(prefix);
+          expect(objs, 'a settled prefix must be readable').to.not.equal(undefined);
+          objs!.forEach((o, i) => expect(sameBytes(o.data, pattern(ids[i]!)), `bytes of key ${ids[i]} (seed ${seed})`).to.equal(true));
+          reads++;
+          verifiedChunks += objs!.length;
+          sm.finishReadPrefetched(prefix);
+        };
         try {
           for (let step = 0; step < STEPS; step++) {
             const roll = rnd.next();
@@ -103,29 +114,13 @@ describe('storage under L2 fault injection', function () {
               const lists = Array.from({ length: rnd.int(2, 3) }, () => Array.from({ length: rnd.int(1, 8) }, (_, i) => start + i));
               const handles = lists.map((ids) => sm.submitPrefetch(ids.map(key), layout));
               const ns = await Promise.all(handles.map((h) => sm.waitPrefetch(h)));
-              lists.forEach((ids, j) => {
-                const prefix = ids.slice(0, ns[j]).map(key);
-                const objs = sm.readPrefetched(prefix);
-                expect(objs, 'a settled prefix must be readable').to.not.equal(undefined);
-                objs!.forEach((o, i) => expect(sameBytes(o.data, pattern(ids[i]!)), `bytes of key ${ids[i]} (seed ${seed})`).to.equal(true));
-                reads++;
-                verifiedChunks += objs!.length;
-                sm.finishReadPrefetched(prefix);
-              });
+              lists.forEach((ids, j) => verifyPrefetched(ids, ns[j]!));
             } else if (roll < 0.85) {
               // Prefetch a run of consecutive keys and check every byte that comes back.
               const start = rnd.int(0, KEYSPACE - 8);
               const ids = Array.from({ length: rnd.int(1, 8) }, (_, i) => start + i);
               const h = sm.submitPrefetch(ids.map(key), layout);
-              const n = await sm.waitPrefetch(h);
-              expect(n).to.be.within(0, ids.length);
-              const prefix = ids.slice(0, n).map(key);
-              const objs = sm.readPrefetched(prefix);
-              expect(objs, 'a settled prefix must be readable').to.not.equal(undefined);
-              objs!.forEach((o, i) => expect(sameBytes(o.data, pattern(ids[i]!)), `bytes of key ${ids[i]} (seed ${seed})`).to.equal(true));
-              reads++;
-              verifiedChunks += objs!.length;
-              sm.finishReadPrefetched(prefix);
+              verifyPrefetched(ids, await sm.waitPrefetch(h));
             } else if (roll < 0.9) {
               await sm.delete([key(rnd.int(0, KEYSPACE - 1))]);
             } else if (roll < 0.95) {

@@ -37,19 +37,7 @@ export class InstrumentedL2Adapter implements L2Adapter {
     if (items.length === 0) return [];
     const keys = items.map((i) => i.key);
     const { result, rejected } = await this.#run('store', keys, () => this.inner.store(items));
-    if (rejected) return result;
-    const ok: ObjectKey[] = [];
-    const failed: ObjectKey[] = [];
-    result.forEach((r, i) => {
-      if (r) {
-        ok.push(keys[i]!);
-        this.metrics.bytesIn += items[i]!.data.byteLength;
-      } else failed.push(keys[i]!);
-    });
-    this.metrics.stored += ok.length;
-    this.metrics.failures.store += failed.length;
-    if (ok.length > 0) this.#emit((l) => l.onL2KeysStored?.(this.name, ok));
-    if (failed.length > 0) this.#emit((l) => l.onL2KeysFailed?.(this.name, 'store', failed));
+    if (!rejected) this.#settle('store', keys, result, (i) => items[i]!.data.byteLength);
     return result;
   }
 
@@ -68,19 +56,7 @@ export class InstrumentedL2Adapter implements L2Adapter {
   async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[]): Promise<boolean[]> {
     if (keys.length === 0) return [];
     const { result, rejected } = await this.#run('load', keys, () => this.inner.load(keys, targets));
-    if (rejected) return result;
-    const ok: ObjectKey[] = [];
-    const failed: ObjectKey[] = [];
-    result.forEach((r, i) => {
-      if (r) {
-        ok.push(keys[i]!);
-        this.metrics.bytesOut += targets[i]!.byteLength;
-      } else failed.push(keys[i]!);
-    });
-    this.metrics.loaded += ok.length;
-    this.metrics.failures.load += failed.length;
-    if (ok.length > 0) this.#emit((l) => l.onL2KeysLoaded?.(this.name, ok));
-    if (failed.length > 0) this.#emit((l) => l.onL2KeysFailed?.(this.name, 'load', failed));
+    if (!rejected) this.#settle('load', keys, result, (i) => targets[i]!.byteLength);
     return result;
   }
 
@@ -153,6 +129,34 @@ export class InstrumentedL2Adapter implements L2Adapter {
       m.inflight[operation]--;
       m.recordDuration(operation, (performance.now() - t0) / 1000);
     }
+  }
+
+  /**
+   * Counts the per-key answers of a store or load that ran (objects and bytes moved, failed keys)
+   * and tells listeners which keys made it and which failed.
+   */
+  #settle(operation: 'store' | 'load', keys: readonly ObjectKey[], result: readonly boolean[], bytesOf: (i: number) => number): void {
+    const ok: ObjectKey[] = [];
+    const failed: ObjectKey[] = [];
+    let bytes = 0;
+    result.forEach((r, i) => {
+      if (r) {
+        ok.push(keys[i]!);
+        bytes += bytesOf(i);
+      } else failed.push(keys[i]!);
+    });
+    const m = this.metrics;
+    m.failures[operation] += failed.length;
+    if (operation === 'store') {
+      m.stored += ok.length;
+      m.bytesIn += bytes;
+      if (ok.length > 0) this.#emit((l) => l.onL2KeysStored?.(this.name, ok));
+    } else {
+      m.loaded += ok.length;
+      m.bytesOut += bytes;
+      if (ok.length > 0) this.#emit((l) => l.onL2KeysLoaded?.(this.name, ok));
+    }
+    if (failed.length > 0) this.#emit((l) => l.onL2KeysFailed?.(this.name, operation, failed));
   }
 
   #emit(fn: (listener: L2Listener) => void): void {

@@ -93,3 +93,32 @@ export class L2Metrics {
     this.#binding.close();
   }
 }
+
+/**
+ * What only an adapter that keeps its own objects can see: objects found corrupt on load and
+ * objects evicted for its budget (`tierkv.l2.corrupt`, `tierkv.l2.evicted`). Bumped on the
+ * adapter's paths, read at collection time.
+ */
+export class L2AdapterCounts {
+  corrupt = 0;
+  evicted = 0;
+  readonly #binding: MeterBinding<void>;
+
+  constructor(adapter: string, telemetry: TelemetryOptions = {}) {
+    const attrs = { 'tierkv.l2.adapter': adapter };
+    this.#binding = new MeterBinding(
+      L2_METER_SCOPE,
+      (f) => {
+        f.observe(['tierkv.l2.corrupt', 'tierkv.l2.evicted'], (observe) => {
+          observe('tierkv.l2.corrupt', this.corrupt, attrs);
+          observe('tierkv.l2.evicted', this.evicted, attrs);
+        });
+      },
+      telemetry,
+    );
+  }
+
+  close(): void {
+    this.#binding.close();
+  }
+}

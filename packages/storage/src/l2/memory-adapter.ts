@@ -1,8 +1,8 @@
 import { crc32 } from 'node:zlib';
-import { ClosedError, ConfigError, encodeKey, MeterBinding, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
+import { ClosedError, ConfigError, encodeKey, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from './l2-adapter.js';
 import { LruIndex } from './lru-index.js';
-import { L2_METER_SCOPE } from './l2-metrics.js';
+import { L2AdapterCounts } from './l2-metrics.js';
 
 export interface MemoryL2AdapterOptions extends TelemetryOptions {
   /** The `tierkv.l2.adapter` attribute. @default 'memory' */
@@ -41,9 +41,7 @@ export class MemoryL2Adapter implements L2Adapter {
   readonly name: string;
   readonly options: ResolvedMemoryL2AdapterOptions;
   readonly #index = new LruIndex<Entry>();
-  readonly #metrics: MeterBinding<void>;
-  #corrupt = 0;
-  #evicted = 0;
+  readonly #counts: L2AdapterCounts;
   #closed = false;
 
   constructor(options: MemoryL2AdapterOptions = {}) {
@@ -57,17 +55,7 @@ export class MemoryL2Adapter implements L2Adapter {
     }
     this.options = Object.freeze({ name, capacityBytes, verifyChecksums: options.verifyChecksums ?? DEFAULT_MEMORY_L2_OPTIONS.verifyChecksums });
     this.name = name;
-    this.#metrics = new MeterBinding(
-      L2_METER_SCOPE,
-      (f) => {
-        f.observe(['tierkv.l2.corrupt', 'tierkv.l2.evicted'], (observe) => {
-          const attrs = { 'tierkv.l2.adapter': this.name };
-          observe('tierkv.l2.corrupt', this.#corrupt, attrs);
-          observe('tierkv.l2.evicted', this.#evicted, attrs);
-        });
-      },
-      options,
-    );
+    this.#counts = new L2AdapterCounts(this.name, options);
   }
 
   async store(items: readonly L2StoreItem[]): Promise<boolean[]> {
@@ -83,7 +71,7 @@ export class MemoryL2Adapter implements L2Adapter {
         const victims = this.#index.victims(size - freed, cap, key);
         if (!victims) return false;
         for (const [k] of victims) this.#index.delete(k);
-        this.#evicted += victims.length;
+        this.#counts.evicted += victims.length;
       }
       const data = item.data.slice();
       this.#index.set(key, { size, pins: existing?.pins ?? 0, data, layout: item.layout, crc: crc32(data) });
@@ -109,7 +97,7 @@ export class MemoryL2Adapter implements L2Adapter {
       const e = this.#index.touch(key);
       if (!e || !target || target.byteLength !== e.size) return false;
       if (this.options.verifyChecksums && crc32(e.data) !== e.crc) {
-        this.#corrupt++;
+        this.#counts.corrupt++;
         this.#index.delete(key);
         return false;
       }
@@ -172,7 +160,7 @@ export class MemoryL2Adapter implements L2Adapter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#metrics.close();
+    this.#counts.close();
     for (const key of [...this.#index.keys()]) this.#index.delete(key);
   }
 

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ClosedError, debugLogger, encodeKey, MeterBinding, type EncodedKey, type ObjectKey } from '@tierkv/core';
+import { ClosedError, debugLogger, encodeKey, type EncodedKey, type ObjectKey } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from '../l2-adapter.js';
-import { L2_METER_SCOPE } from '../l2-metrics.js';
+import { L2AdapterCounts } from '../l2-metrics.js';
 import { LruIndex } from '../lru-index.js';
 import { Semaphore } from '../semaphore.js';
 import { announcedHeaderLength, decodeHeader, encodeHeader, payloadMatches } from './object-file.js';
@@ -45,26 +45,14 @@ export class FsL2Adapter implements L2Adapter {
   readonly #io: Semaphore;
   readonly #dirs = new Set<string>();
   readonly #pending = new Set<Promise<unknown>>();
-  readonly #metrics: MeterBinding<void>;
-  #corrupt = 0;
-  #evicted = 0;
+  readonly #counts: L2AdapterCounts;
   #closed = false;
 
   private constructor(options: ResolvedFsL2AdapterOptions) {
     this.options = options;
     this.name = options.name;
     this.#io = new Semaphore(options.maxConcurrentOps);
-    this.#metrics = new MeterBinding(
-      L2_METER_SCOPE,
-      (f) => {
-        f.observe(['tierkv.l2.corrupt', 'tierkv.l2.evicted'], (observe) => {
-          const attrs = { 'tierkv.l2.adapter': this.name };
-          observe('tierkv.l2.corrupt', this.#corrupt, attrs);
-          observe('tierkv.l2.evicted', this.#evicted, attrs);
-        });
-      },
-      options.telemetry,
-    );
+    this.#counts = new L2AdapterCounts(this.name, options.telemetry);
   }
 
   /** Opens (creating if needed) the directory and rebuilds the index from the object headers there. */
@@ -73,7 +61,7 @@ export class FsL2Adapter implements L2Adapter {
     try {
       await adapter.#rebuild();
     } catch (err) {
-      adapter.#metrics.close();
+      adapter.#counts.close();
       throw err;
     }
     return adapter;
@@ -81,12 +69,12 @@ export class FsL2Adapter implements L2Adapter {
 
   /** Objects found corrupt since open (also exported as `tierkv.l2.corrupt`). */
   get corruptObjects(): number {
-    return this.#corrupt;
+    return this.#counts.corrupt;
   }
 
   /** Objects evicted for the budget since open (also exported as `tierkv.l2.evicted`). */
   get evictedObjects(): number {
-    return this.#evicted;
+    return this.#counts.evicted;
   }
 
   store(items: readonly L2StoreItem[]): Promise<boolean[]> {
@@ -180,7 +168,7 @@ export class FsL2Adapter implements L2Adapter {
     if (this.#closed) return;
     this.#closed = true;
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
-    this.#metrics.close();
+    this.#counts.close();
   }
 
   /** Runs one public call unless closed, and remembers it until it settles so close() can wait. */
@@ -212,7 +200,7 @@ export class FsL2Adapter implements L2Adapter {
     if (!victims) return false;
     for (const [k, e] of victims) {
       this.#index.delete(k);
-      this.#evicted++;
+      this.#counts.evicted++;
       void removeFile(e.file);
     }
     this.#index.reserve(size);
@@ -282,7 +270,7 @@ export class FsL2Adapter implements L2Adapter {
   }
 
   async #corruptFound(key: EncodedKey, e: FileEntry, why: string): Promise<false> {
-    this.#corrupt++;
+    this.#counts.corrupt++;
     if (log.enabled) log('corrupt object %s (%s): deleted', e.file, why);
     if (this.#index.get(key) === e) this.#index.delete(key);
     await removeFile(e.file);
@@ -319,7 +307,7 @@ export class FsL2Adapter implements L2Adapter {
               if (!name.endsWith(OBJECT_SUFFIX)) return;
               const scanned = await scanHeader(file);
               if (!scanned || this.#pathFor(scanned.key).file !== file) {
-                this.#corrupt++;
+                this.#counts.corrupt++;
                 if (log.enabled) log('corrupt object %s found on open: deleted', file);
                 return removeFile(file);
               }
@@ -335,7 +323,7 @@ export class FsL2Adapter implements L2Adapter {
     const victims = this.#index.victims(0, this.options.capacityBytes) ?? [];
     for (const [k, e] of victims) {
       this.#index.delete(k);
-      this.#evicted++;
+      this.#counts.evicted++;
       await removeFile(e.file);
     }
     if (log.enabled) log('opened %s: %d objects, %d bytes', this.options.path, this.#index.size, this.#index.usedBytes);
