@@ -338,14 +338,7 @@ export class RedisL2Adapter implements L2Adapter {
               }
             });
           }
-          if (broken.length > 0 && !failure) {
-            const replies = await this.#run('UNLINK', broken.length, (c, j) => c.unlink(broken[j]!), { before: (c, j) => c.strlen(broken[j]!) });
-            for (let j = 0; j < broken.length; j++) {
-              const [lenErr, length] = replies[2 * j]!;
-              const [err, value] = replies[2 * j + 1]!;
-              if (!err && Number(value) >= 1) this.#forget(1, lenErr ? 0 : Number(length));
-            }
-          }
+          if (broken.length > 0 && !failure) await this.#unlink(broken);
           return { value: results, failure };
         },
       ),
@@ -382,22 +375,11 @@ export class RedisL2Adapter implements L2Adapter {
           const rkeys = keys.map((k) => redisKeyOf(this.#o.keyPrefix, k));
           const todo = rkeys.map((_, i) => i).filter((i) => !this.#pins.has(rkeys[i]!));
           if (todo.length === 0) return { value: results };
-          const replies = await this.#run('UNLINK', todo.length, (c, j) => c.unlink(rkeys[todo[j]!]!), {
-            before: (c, j) => c.strlen(rkeys[todo[j]!]!),
-          });
           let failure: Error | undefined;
-          for (let j = 0; j < todo.length; j++) {
-            const [lenErr, length] = replies[2 * j]!;
-            const [err, value] = replies[2 * j + 1]!;
-            if (err) {
-              failure ??= err;
-              continue;
-            }
-            if (Number(value) >= 1) {
-              results[todo[j]!] = true;
-              this.#forget(1, lenErr ? 0 : Number(length));
-            }
-          }
+          (await this.#unlink(todo.map((i) => rkeys[i]!))).forEach((outcome, j) => {
+            if (outcome instanceof Error) failure ??= outcome;
+            else results[todo[j]!] = outcome;
+          });
           if (failure && isTransportError(failure)) {
             throw new UnavailableError(`Redis L2 delete failed: ${failure.message}`, { cause: failure });
           }
@@ -437,15 +419,9 @@ export class RedisL2Adapter implements L2Adapter {
               }
               const todo = batch.filter((k) => !this.#pins.has(k));
               if (todo.length === 0) continue;
-              const replies = await this.#run('UNLINK', todo.length, (c, j) => c.unlink(todo[j]!), { before: (c, j) => c.strlen(todo[j]!), node });
-              for (let j = 0; j < todo.length; j++) {
-                const [lenErr, length] = replies[2 * j]!;
-                const [err, value] = replies[2 * j + 1]!;
-                if (err && isTransportError(err)) throw new UnavailableError(`Redis L2 clear failed: ${err.message}`, { cause: err });
-                if (!err && Number(value) >= 1) {
-                  removed++;
-                  this.#forget(1, lenErr ? 0 : Number(length));
-                }
+              for (const outcome of await this.#unlink(todo, node)) {
+                if (outcome instanceof Error && isTransportError(outcome)) throw new UnavailableError(`Redis L2 clear failed: ${outcome.message}`, { cause: outcome });
+                if (outcome === true) removed++;
               }
             } while (cursor !== '0');
           }
@@ -589,6 +565,25 @@ export class RedisL2Adapter implements L2Adapter {
     }
     this.#metrics.recordOperation(command, count, (performance.now() - started) / 1000, errorType);
     return replies;
+  }
+
+  /**
+   * UNLINKs `rkeys` in one round trip, each paired with a STRLEN so usage() stays exact, and
+   * forgets what was removed. Per key: true removed, false absent, or that command's error.
+   */
+  async #unlink(rkeys: readonly string[], node?: Redis): Promise<(boolean | Error)[]> {
+    const replies = await this.#run('UNLINK', rkeys.length, (c, j) => c.unlink(rkeys[j]!), {
+      before: (c, j) => c.strlen(rkeys[j]!),
+      ...(node ? { node } : {}),
+    });
+    return rkeys.map((_, j) => {
+      const [lenErr, length] = replies[2 * j]!;
+      const [err, value] = replies[2 * j + 1]!;
+      if (err) return err;
+      if (Number(value) < 1) return false;
+      this.#forget(1, lenErr ? 0 : Number(length));
+      return true;
+    });
   }
 
   #track<T>(promise: Promise<T>): Promise<T> {
