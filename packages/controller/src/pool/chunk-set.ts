@@ -28,15 +28,7 @@ export class ChunkSet {
 
   has(hi: number, lo: number): boolean {
     if ((hi | lo) === 0) return this.#hasZero;
-    const s = this.#slots;
-    let i = slotOf(hi, lo) & this.#mask;
-    for (;;) {
-      const h = s[i * 2]!;
-      const l = s[i * 2 + 1]!;
-      if ((h | l) === 0) return false;
-      if (h === hi && l === lo) return true;
-      i = (i + 1) & this.#mask;
-    }
+    return !this.#isEmpty(this.#find(hi, lo));
   }
 
   /** Returns true if the hash was not there before. */
@@ -49,20 +41,12 @@ export class ChunkSet {
       return true;
     }
     if ((this.#size + 1) * 4 > (this.#mask + 1) * 3) this.#grow();
-    const s = this.#slots;
-    let i = slotOf(hi, lo) & this.#mask;
-    for (;;) {
-      const h = s[i * 2]!;
-      const l = s[i * 2 + 1]!;
-      if ((h | l) === 0) {
-        s[i * 2] = hi;
-        s[i * 2 + 1] = lo;
-        this.#size++;
-        return true;
-      }
-      if (h === hi && l === lo) return false;
-      i = (i + 1) & this.#mask;
-    }
+    const i = this.#find(hi, lo);
+    if (!this.#isEmpty(i)) return false;
+    this.#slots[i * 2] = hi;
+    this.#slots[i * 2 + 1] = lo;
+    this.#size++;
+    return true;
   }
 
   /** Returns true if the hash was there. */
@@ -76,14 +60,8 @@ export class ChunkSet {
     }
     const s = this.#slots;
     const mask = this.#mask;
-    let i = slotOf(hi, lo) & mask;
-    for (;;) {
-      const h = s[i * 2]!;
-      const l = s[i * 2 + 1]!;
-      if ((h | l) === 0) return false;
-      if (h === hi && l === lo) break;
-      i = (i + 1) & mask;
-    }
+    const i = this.#find(hi, lo);
+    if (this.#isEmpty(i)) return false;
     // Backward-shift: move later members of the probe run into the hole when their home allows it.
     let hole = i;
     let j = (i + 1) & mask;
@@ -123,6 +101,23 @@ export class ChunkSet {
       const l = s[i + 1]!;
       if ((h | l) !== 0) fn(h, l);
     }
+  }
+
+  /** The slot holding (hi, lo), or else the empty slot that ends its probe run. */
+  #find(hi: number, lo: number): number {
+    const s = this.#slots;
+    const mask = this.#mask;
+    let i = slotOf(hi, lo) & mask;
+    for (;;) {
+      const h = s[i * 2]!;
+      const l = s[i * 2 + 1]!;
+      if ((h | l) === 0 || (h === hi && l === lo)) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  #isEmpty(slot: number): boolean {
+    return (this.#slots[slot * 2]! | this.#slots[slot * 2 + 1]!) === 0;
   }
 
   #grow(): void {
