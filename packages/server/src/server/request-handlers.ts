@@ -116,6 +116,11 @@ export class RequestHandlers {
     try {
       const cap = Math.max(1, Math.floor(this.#d.maxReplyBytes / req.layout.byteSize));
       const ready = Math.min(await ctx.within(p.settled), keys.length, cap);
+      // A prefetch ends at an object of another layout (never hands it out): say why nothing came back.
+      const first = ready === 0 ? this.#d.storage.l1.inspect(keys[0]!) : undefined;
+      if (first && first.state !== 'write_locked' && !first.layout.equals(req.layout)) {
+        throw new WireError('LAYOUT_MISMATCH', `chunk 0 is stored with layout ${first.layout.toString()}, not ${req.layout.toString()}`, 'layout');
+      }
       let chunks: Uint8Array[] = [];
       if (ready > 0) {
         const out = this.#copyOut(keys.slice(0, ready), req.layout);

@@ -48,6 +48,8 @@ export interface L1ObjectState {
   readonly readLocks: number;
   readonly temporary: boolean;
   readonly byteSize: number;
+  /** The layout it was written with (a prefetch of another layout does not take it as a hit). */
+  readonly layout: MemoryLayout;
 }
 
 /** Upper bound of the read-lock count one call may take or release per key (after LMCache). */
@@ -474,6 +476,7 @@ export class L1Manager {
       readLocks,
       temporary: this.#slots.temporaryOf(s) === 1,
       byteSize: this.#slots.bytesOf(s),
+      layout: this.#slots.objs[s]!.layout,
     };
   }
 

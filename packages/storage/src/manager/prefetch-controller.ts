@@ -75,18 +75,24 @@ export class PrefetchController {
     const present = this.#l1.contains(keys);
     let p = 0;
     while (p < keys.length && present[p]) p++;
+    // An L1 object stored with another layout ends the prefix: it is neither a hit nor worth an L2 load.
+    let wrongLayout = false;
     if (p > 0) {
       const results = this.#l1.reserveRead(keys.slice(0, p), readers);
       let locked = 0;
-      while (locked < p && results[locked]!.code === 'SUCCESS') locked++;
+      while (locked < p && results[locked]!.code === 'SUCCESS' && fits(results[locked]!.obj!, layout)) locked++;
+      wrongLayout = locked < p && results[locked]!.code === 'SUCCESS';
       const beyond = results.slice(locked).flatMap((r, i) => (r.code === 'SUCCESS' ? [keys[locked + i]!] : []));
       if (beyond.length > 0) this.#l1.finishRead(beyond, readers);
       for (let i = 0; i < locked; i++) this.#locks.add(results[i]!.obj!, readers);
       p = locked;
     }
     task.l1Hits = p;
+    if (wrongLayout) {
+      if (log.enabled) log('prefetch %d: key %d is in L1 with another layout than %s: prefix ends there', task.id, p, layout.toString());
+    }
 
-    if (p === keys.length || this.#adapters.length === 0) {
+    if (wrongLayout || p === keys.length || this.#adapters.length === 0) {
       this.#finish(task, onSettled);
       return task;
     }
@@ -148,9 +154,14 @@ export class PrefetchController {
     const ready: (MemoryObj | undefined)[] = new Array(q);
     const reservedObj: (MemoryObj | undefined)[] = new Array(q);
     const readRes = readIdx.length > 0 ? this.#l1.reserveRead(readIdx.map((i) => rest[i]!), task.readers) : [];
+    const mismatched: ObjectKey[] = [];
     readIdx.forEach((i, j) => {
-      if (readRes[j]!.code === 'SUCCESS') ready[i] = readRes[j]!.obj;
+      const res = readRes[j]!;
+      if (res.code !== 'SUCCESS') return;
+      if (fits(res.obj!, layout)) ready[i] = res.obj;
+      else mismatched.push(rest[i]!); // another layout: the prefix ends here (below)
     });
+    if (mismatched.length > 0) this.#l1.finishRead(mismatched, task.readers);
     const writeRes = writeIdx.length > 0 ? reserveInOrder(this.#l1, writeIdx.map((i) => rest[i]!), layout, 'new', { temporary: false }) : [];
     writeIdx.forEach((i, j) => {
       if (writeRes[j]!.code === 'SUCCESS') reservedObj[i] = writeRes[j]!.obj;
@@ -175,7 +186,7 @@ export class PrefetchController {
     let r = 0;
     while (r < q && (ready[r] || reservedObj[r] || waiting.has(r))) r++;
     try {
-      await this.#loadAndWait(task, rest, tierOf, { r, q, readIdx, writeIdx, waitIdx, waitFor, ready, reservedObj, settle });
+      await this.#loadAndWait(task, rest, tierOf, layout, { r, q, readIdx, writeIdx, waitIdx, waitFor, ready, reservedObj, settle });
     } finally {
       for (const i of mine.keys()) settle(i);
     }
@@ -185,6 +196,7 @@ export class PrefetchController {
     task: PrefetchTask,
     rest: ObjectKey[],
     tierOf: number[],
+    layout: MemoryLayout,
     st: {
       r: number;
       q: number;
@@ -259,8 +271,12 @@ export class PrefetchController {
           await waitFor.get(i);
           if (i >= end) return;
           const [res] = this.#l1.reserveRead([rest[i]!], task.readers);
-          if (res!.code === 'SUCCESS' && res!.obj) ready[i] = res!.obj;
-          else end = Math.min(end, i);
+          if (res!.code === 'SUCCESS' && res!.obj && fits(res!.obj, layout)) ready[i] = res!.obj;
+          else {
+            // The other prefetch loaded it with another layout: not ours to hand out.
+            if (res!.code === 'SUCCESS') this.#l1.finishRead([rest[i]!], task.readers);
+            end = Math.min(end, i);
+          }
         }),
     ]);
 
@@ -297,6 +313,11 @@ export class PrefetchController {
   #unpin(rest: ObjectKey[], tierOf: number[], from: number, to: number): Promise<void> {
     return this.#unpinWhere(rest, tierOf, (i) => i >= from && i < to);
   }
+}
+
+/** Whether an L1 object can serve a request for `layout` (same shapes and dtypes, not only the same size). */
+function fits(obj: MemoryObj, layout: MemoryLayout): boolean {
+  return obj.layout.equals(layout);
 }
 
 interface Deferred {

@@ -152,18 +152,23 @@ export class StorageManager {
   /**
    * The read-locked objects for all keys, or undefined if any is missing. On undefined, the
    * prefetch locks of the keys that were present are released too: the caller will not read them,
-   * so nothing is left locked.
+   * so nothing is left locked. With `layout`, an object prefetched with another layout counts as
+   * missing (and its lock is released too): it is never handed out as if it matched.
    */
-  readPrefetched(keys: readonly ObjectKey[]): MemoryObj[] | undefined {
+  readPrefetched(keys: readonly ObjectKey[], layout?: MemoryLayout): MemoryObj[] | undefined {
     this.#check('readPrefetched');
     const objs = keys.map((k) => this.#locks.get(k));
     const ok: ObjectKey[] = [];
     const failed: ObjectKey[] = [];
-    objs.forEach((o, i) => (o ? ok : failed).push(keys[i]!));
+    const locked: ObjectKey[] = [];
+    objs.forEach((o, i) => {
+      if (o) locked.push(keys[i]!);
+      (o && (!layout || o.layout.equals(layout)) ? ok : failed).push(keys[i]!);
+    });
     this.#metrics.readRequests++;
     this.#metrics.readSucceededKeys += ok.length;
     this.#metrics.readFailedKeys += failed.length;
-    if (failed.length > 0 && ok.length > 0) this.#locks.release(ok);
+    if (failed.length > 0 && locked.length > 0) this.#locks.release(locked);
     this.#emit((l) => l.onSmReadPrefetched?.(ok, failed));
     return failed.length === 0 ? (objs as MemoryObj[]) : undefined;
   }
