@@ -94,11 +94,39 @@ export class LruIndex<E extends IndexedObject> {
     return undefined;
   }
 
-  keys(): IterableIterator<EncodedKey> {
-    return this.#entries.keys();
+  /** A lookup's lock: touches the entry and pins it (pinned entries are never evicted or deleted); false when absent. */
+  pin(key: EncodedKey): boolean {
+    const e = this.touch(key);
+    if (!e) return false;
+    e.pins++;
+    return true;
   }
 
-  entries(): IterableIterator<[EncodedKey, E]> {
-    return this.#entries.entries();
+  /** Releases one pin (never below zero); absent keys are ignored. */
+  unpin(key: EncodedKey): void {
+    const e = this.#entries.get(key);
+    if (e && e.pins > 0) e.pins--;
+  }
+
+  /** Pins currently held on `key`. */
+  pinsOf(key: EncodedKey): number {
+    return this.#entries.get(key)?.pins ?? 0;
+  }
+
+  /** Removes the entry unless it is pinned; returns it, or undefined when absent or pinned. */
+  deleteUnpinned(key: EncodedKey): E | undefined {
+    const e = this.#entries.get(key);
+    return e && e.pins === 0 ? this.delete(key) : undefined;
+  }
+
+  /** Removes every unpinned entry and returns them. */
+  clearUnpinned(): [EncodedKey, E][] {
+    const removed = [...this.#entries].filter(([, e]) => e.pins === 0);
+    for (const [key] of removed) this.delete(key);
+    return removed;
+  }
+
+  keys(): IterableIterator<EncodedKey> {
+    return this.#entries.keys();
   }
 }

@@ -81,12 +81,7 @@ export class MemoryL2Adapter implements L2Adapter {
 
   async lookupAndLock(keys: readonly ObjectKey[]): Promise<boolean[]> {
     this.#check('lookupAndLock');
-    return keys.map((k) => {
-      const e = this.#index.touch(encodeKey(k));
-      if (!e) return false;
-      e.pins++;
-      return true;
-    });
+    return keys.map((k) => this.#index.pin(encodeKey(k)));
   }
 
   async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[]): Promise<boolean[]> {
@@ -108,32 +103,17 @@ export class MemoryL2Adapter implements L2Adapter {
 
   async unlock(keys: readonly ObjectKey[]): Promise<void> {
     this.#check('unlock');
-    for (const k of keys) {
-      const e = this.#index.get(encodeKey(k));
-      if (e && e.pins > 0) e.pins--;
-    }
+    for (const k of keys) this.#index.unpin(encodeKey(k));
   }
 
   async delete(keys: readonly ObjectKey[]): Promise<boolean[]> {
     this.#check('delete');
-    return keys.map((k) => {
-      const key = encodeKey(k);
-      const e = this.#index.get(key);
-      if (!e || e.pins > 0) return false;
-      this.#index.delete(key);
-      return true;
-    });
+    return keys.map((k) => this.#index.deleteUnpinned(encodeKey(k)) !== undefined);
   }
 
   async clear(): Promise<number> {
     this.#check('clear');
-    let n = 0;
-    for (const [key, e] of [...this.#index.entries()]) {
-      if (e.pins > 0) continue;
-      this.#index.delete(key);
-      n++;
-    }
-    return n;
+    return this.#index.clearUnpinned().length;
   }
 
   usage(): L2Usage {
@@ -154,7 +134,7 @@ export class MemoryL2Adapter implements L2Adapter {
 
   /** Pins currently held on `key` (diagnostics and tests). */
   pinsOf(key: ObjectKey): number {
-    return this.#index.get(encodeKey(key))?.pins ?? 0;
+    return this.#index.pinsOf(encodeKey(key));
   }
 
   async close(): Promise<void> {

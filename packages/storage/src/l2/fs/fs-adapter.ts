@@ -82,14 +82,7 @@ export class FsL2Adapter implements L2Adapter {
   }
 
   lookupAndLock(keys: readonly ObjectKey[]): Promise<boolean[]> {
-    return this.#track('lookupAndLock', async () =>
-      keys.map((k) => {
-        const e = this.#index.touch(encodeKey(k));
-        if (!e) return false;
-        e.pins++;
-        return true;
-      }),
-    );
+    return this.#track('lookupAndLock', async () => keys.map((k) => this.#index.pin(encodeKey(k))));
   }
 
   load(keys: readonly ObjectKey[], targets: readonly Uint8Array[]): Promise<boolean[]> {
@@ -98,10 +91,7 @@ export class FsL2Adapter implements L2Adapter {
 
   unlock(keys: readonly ObjectKey[]): Promise<void> {
     return this.#track('unlock', async () => {
-      for (const k of keys) {
-        const e = this.#index.get(encodeKey(k));
-        if (e && e.pins > 0) e.pins--;
-      }
+      for (const k of keys) this.#index.unpin(encodeKey(k));
     });
   }
 
@@ -109,10 +99,8 @@ export class FsL2Adapter implements L2Adapter {
     return this.#track('delete', () =>
       Promise.all(
         keys.map(async (k) => {
-          const key = encodeKey(k);
-          const e = this.#index.get(key);
-          if (!e || e.pins > 0) return false;
-          this.#index.delete(key);
+          const e = this.#index.deleteUnpinned(encodeKey(k));
+          if (!e) return false;
           await this.#io.run(() => removeFile(e.file));
           return true;
         }),
@@ -122,8 +110,7 @@ export class FsL2Adapter implements L2Adapter {
 
   clear(): Promise<number> {
     return this.#track('clear', async () => {
-      const victims = [...this.#index.entries()].filter(([, e]) => e.pins === 0);
-      for (const [key] of victims) this.#index.delete(key);
+      const victims = this.#index.clearUnpinned();
       await Promise.all(victims.map(([, e]) => this.#io.run(() => removeFile(e.file))));
       return victims.length;
     });
@@ -135,7 +122,7 @@ export class FsL2Adapter implements L2Adapter {
 
   /** Pins currently held on `key` (diagnostics and tests). */
   pinsOf(key: ObjectKey): number {
-    return this.#index.get(encodeKey(key))?.pins ?? 0;
+    return this.#index.pinsOf(encodeKey(key));
   }
 
   /** The file that holds `key` (tests use it to damage objects on purpose). */
