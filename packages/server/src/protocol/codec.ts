@@ -59,22 +59,23 @@ export function encodeHeader(header: object): Buffer {
   return packr.pack(header);
 }
 
-/** The frames of one request: prelude, header, then one frame per chunk (sent as is, no copy). */
-export function encodeRequest(id: number, header: object, chunks: readonly Uint8Array[] = []): Uint8Array[] {
+/** Prelude, header, then one frame per chunk (sent as is, no copy). */
+function encodeMessage(kind: number, id: number, header: object, chunks: readonly Uint8Array[]): Uint8Array[] {
   const frames: Uint8Array[] = new Array(2 + chunks.length);
-  frames[0] = encodePrelude(KIND_REQUEST, id);
+  frames[0] = encodePrelude(kind, id);
   frames[1] = encodeHeader(header);
   for (let i = 0; i < chunks.length; i++) frames[2 + i] = chunks[i]!;
   return frames;
 }
 
+/** The frames of one request: prelude, header, then one frame per chunk (sent as is, no copy). */
+export function encodeRequest(id: number, header: object, chunks: readonly Uint8Array[] = []): Uint8Array[] {
+  return encodeMessage(KIND_REQUEST, id, header, chunks);
+}
+
 /** The frames of one reply (without the ROUTER's identity frame). */
 export function encodeReply(id: number, header: object, chunks: readonly Uint8Array[] = []): Uint8Array[] {
-  const frames: Uint8Array[] = new Array(2 + chunks.length);
-  frames[0] = encodePrelude(KIND_REPLY, id);
-  frames[1] = encodeHeader(header);
-  for (let i = 0; i < chunks.length; i++) frames[2 + i] = chunks[i]!;
-  return frames;
+  return encodeMessage(KIND_REPLY, id, header, chunks);
 }
 
 export function encodeErrorReply(id: number, code: ErrorCode, message: string, field?: string): Uint8Array[] {
