@@ -211,12 +211,16 @@ export class ControllerService {
 
   // ---- events ----
 
-  #kvBatch(msg: KvBatchMsg, socket: SocketName): void {
+  /** The registered worker an event came from; an event from an unknown worker is dropped (counted). */
+  #eventSender(msg: KvBatchMsg | SyncBatchMsg, socket: SocketName): WorkerState | undefined {
     const state = this.registry.get(msg.instanceId, msg.workerId);
-    if (!state) {
-      this.stats.drop(socket, 'unknown_worker');
-      return;
-    }
+    if (!state) this.stats.drop(socket, 'unknown_worker');
+    return state;
+  }
+
+  #kvBatch(msg: KvBatchMsg, socket: SocketName): void {
+    const state = this.#eventSender(msg, socket);
+    if (!state) return;
     const n = msg.ops.length;
     const check = state.seq.accept(msg.location, msg.seq, n);
     this.#countOps(msg.ops, 0, check.skip, 'duplicate');
@@ -275,11 +279,8 @@ export class ControllerService {
   }
 
   #syncBatch(msg: SyncBatchMsg, socket: SocketName): void {
-    const state = this.registry.get(msg.instanceId, msg.workerId);
-    if (!state) {
-      this.stats.drop(socket, 'unknown_worker');
-      return;
-    }
+    const state = this.#eventSender(msg, socket);
+    if (!state) return;
     const session = state.sync;
     // A batch of another (older) sync, a resent duplicate, or one past the announced count: ignore.
     if (!session || session.id !== msg.syncId || session.state !== 'syncing') return;
