@@ -56,3 +56,11 @@ export function resolveCommandConfig<S extends z.ZodType>(
     flags: flagValues(command, spec.fields),
   });
 }
+
+/** A long-running command's options: `-c, --config` (naming `spec.configEnv`), `--print-config`, then one per field. */
+export function addServiceOptions<S extends z.ZodType>(command: Command, spec: CommandConfigSpec<S>, configHelp: string): Command {
+  command
+    .option('-c, --config <file>', `${configHelp}${spec.configEnv ? ` [env ${spec.configEnv}]` : ''}`)
+    .option('--print-config', 'print the resolved configuration as JSON and exit');
+  return addConfigOptions(command, spec.fields);
+}

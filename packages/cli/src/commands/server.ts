@@ -1,21 +1,26 @@
 import type { Command } from 'commander';
 import type { CommandResult } from '../cli.js';
 import { DEFAULT_SERVER_CONFIG, SERVER_CONFIG_FIELDS, serverConfigSchema, type ServerConfig } from '../config/server-config.js';
-import { addConfigOptions, resolveCommandConfig } from './config-options.js';
+import { addServiceOptions, resolveCommandConfig, type CommandConfigSpec } from './config-options.js';
 import { runService } from './service-action.js';
 
 /** Resolves `tierkv server`'s configuration: flags > TIERKV_* env > --config file > defaults. */
+const SERVER_COMMAND: CommandConfigSpec<typeof serverConfigSchema> = {
+  schema: serverConfigSchema,
+  fields: SERVER_CONFIG_FIELDS,
+  defaults: DEFAULT_SERVER_CONFIG,
+  configEnv: 'TIERKV_CONFIG',
+};
+
 export function resolveServerCommandConfig(command: Command, env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
-  return resolveCommandConfig(command, { schema: serverConfigSchema, fields: SERVER_CONFIG_FIELDS, defaults: DEFAULT_SERVER_CONFIG, configEnv: 'TIERKV_CONFIG' }, env);
+  return resolveCommandConfig(command, SERVER_COMMAND, env);
 }
 
 export function registerServerCommand(program: Command, result: CommandResult): Command {
   const command = program
     .command('server')
-    .description('run the tierkv storage server: L1 memory + L2 tiers, served to TierkvClients over ZeroMQ')
-    .option('-c, --config <file>', 'JSON or YAML config file (same shape as the settings; see docs/cli.md) [env TIERKV_CONFIG]')
-    .option('--print-config', 'print the resolved configuration as JSON and exit');
-  addConfigOptions(command, SERVER_CONFIG_FIELDS);
+    .description('run the tierkv storage server: L1 memory + L2 tiers, served to TierkvClients over ZeroMQ');
+  addServiceOptions(command, SERVER_COMMAND, 'JSON or YAML config file (same shape as the settings; see docs/cli.md)');
   command.addHelpText(
     'after',
     `
