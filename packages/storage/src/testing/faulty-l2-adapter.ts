@@ -88,25 +88,20 @@ export class FaultyL2Adapter implements L2Adapter {
 
   async store(items: readonly L2StoreItem[]): Promise<boolean[]> {
     await this.#prelude('store', items.length);
-    const plan = this.faults.store;
-    const pass = items.map(() => !this.random.chance(plan.keyFailProbability));
-    this.injected.failedKeys.store += pass.filter((p) => !p).length;
+    const pass = this.#keyFaults('store', items.length);
     return this.#partial(pass, (idx) => this.inner.store(idx.map((i) => items[i]!)));
   }
 
   async lookupAndLock(keys: readonly ObjectKey[]): Promise<boolean[]> {
     await this.#prelude('lookup', keys.length);
-    const plan = this.faults.lookup;
-    const pass = keys.map(() => !this.random.chance(plan.keyFailProbability));
-    this.injected.failedKeys.lookup += pass.filter((p) => !p).length;
+    const pass = this.#keyFaults('lookup', keys.length);
     return this.#partial(pass, (idx) => this.inner.lookupAndLock(idx.map((i) => keys[i]!)));
   }
 
   async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[]): Promise<boolean[]> {
     await this.#prelude('load', keys.length);
     const plan = this.faults.load;
-    const pass = keys.map(() => !this.random.chance(plan.keyFailProbability));
-    this.injected.failedKeys.load += pass.filter((p) => !p).length;
+    const pass = this.#keyFaults('load', keys.length);
     const simulate: number[] = [];
     if (plan.corruptProbability > 0) {
       for (let i = 0; i < keys.length; i++) {
@@ -133,9 +128,7 @@ export class FaultyL2Adapter implements L2Adapter {
 
   async delete(keys: readonly ObjectKey[]): Promise<boolean[]> {
     await this.#prelude('delete', keys.length);
-    const plan = this.faults.delete;
-    const pass = keys.map(() => !this.random.chance(plan.keyFailProbability));
-    this.injected.failedKeys.delete += pass.filter((p) => !p).length;
+    const pass = this.#keyFaults('delete', keys.length);
     return this.#partial(pass, (idx) => this.inner.delete(idx.map((i) => keys[i]!)));
   }
 
@@ -166,6 +159,14 @@ export class FaultyL2Adapter implements L2Adapter {
       this.injected.rejectedKeys[op] += keys;
       throw new Error(`injected ${op} failure (FaultyL2Adapter seed=${this.seed})`);
     }
+  }
+
+  /** Which of `count` keys pass (the others fail per the plan's keyFailProbability, counted). */
+  #keyFaults(op: keyof FaultyL2Adapter['injected']['failedKeys'], count: number): boolean[] {
+    const plan = this.faults[op];
+    const pass = Array.from({ length: count }, () => !this.random.chance(plan.keyFailProbability));
+    this.injected.failedKeys[op] += pass.filter((p) => !p).length;
+    return pass;
   }
 
   /** Calls the inner adapter with the keys that pass; the others answer false. */
