@@ -25,6 +25,8 @@ export interface StorageUsage {
   readonly l1: L1Usage;
   readonly l2: readonly (L2Usage & { readonly adapter: string })[];
   readonly storeQueueDepth: number;
+  /** Bytes of L1 objects read-locked by queued or running write-throughs (bounded by storeQueueLimitBytes). */
+  readonly storeQueueBytes?: number; // optional only so hand-made StorageUsage values (fakes, fallbacks) stay valid
   readonly activePrefetches: number;
 }
 
@@ -235,6 +237,7 @@ export class StorageManager {
       l1: this.#l1.usage(),
       l2: this.#adapters.map((a) => ({ ...a.usage(), adapter: a.name })),
       storeQueueDepth: this.#store.depth,
+      storeQueueBytes: this.#store.lockedBytes,
       activePrefetches: this.#prefetch.active,
     };
   }

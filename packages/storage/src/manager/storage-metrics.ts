@@ -24,7 +24,10 @@ export class StorageMetrics {
   lookupRequestedChunks = 0;
   lookupHitChunksL1 = 0;
   lookupHitChunksL2 = 0;
-  storeDropped = 0;
+  /** Write-throughs dropped, by reason (the `reason` attribute of tierkv.storage.store.dropped). */
+  storeDroppedQueueFull = 0;
+  storeDroppedQueueBytes = 0;
+  storeDroppedNotInL1 = 0;
   listenerErrors = 0;
 
   readonly #binding: MeterBinding<{ prefetchDuration: Histogram }>;
@@ -68,7 +71,9 @@ export class StorageMetrics {
             observe('tierkv.storage.prefix_lookup.hit_tokens', this.lookupHitChunksL1 * chunkTokens, l1);
             observe('tierkv.storage.prefix_lookup.hit_tokens', this.lookupHitChunksL2 * chunkTokens, l2);
             observe('tierkv.storage.store_queue.depth', gauges.storeQueueDepth());
-            observe('tierkv.storage.store.dropped', this.storeDropped);
+            observe('tierkv.storage.store.dropped', this.storeDroppedQueueFull, { reason: 'queue_full' });
+            observe('tierkv.storage.store.dropped', this.storeDroppedQueueBytes, { reason: 'queue_bytes' });
+            observe('tierkv.storage.store.dropped', this.storeDroppedNotInL1, { reason: 'not_in_l1' });
             observe('tierkv.storage.prefetch.active', gauges.activePrefetches());
             observe('tierkv.storage.listener_errors', this.listenerErrors, { listener: 'storage' });
             observe('tierkv.storage.listener_errors', gauges.l2ListenerErrors(), { listener: 'l2' });

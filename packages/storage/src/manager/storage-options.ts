@@ -13,6 +13,13 @@ export interface StorageManagerOptions extends TelemetryOptions {
   storePolicy?: StorePolicy;
   /** Max queued L2 store batches; past it finishWrite still succeeds but the write-through is dropped and counted. @default 1024 */
   storeQueueLimit?: number;
+  /**
+   * Bytes of L1 objects the write-through may hold read-locked (queued or being copied). Past
+   * it (checked per batch: at most the bound plus one batch is held) a write-through is dropped and
+   * counted instead of pinning more L1, so a slow L2 cannot fill L1 with locked objects and make
+   * new writes fail. @default 25% of l1.capacityBytes
+   */
+  storeQueueLimitBytes?: number;
   /** Max keys one L2 store call carries (queued batches are merged up to it). @default 64 */
   storeBatchSize?: number;
   /** Max L2 store calls in flight at once. @default 2 */
@@ -32,6 +39,7 @@ export interface ResolvedStorageManagerOptions {
   readonly l2: readonly L2Adapter[];
   readonly storePolicy: StorePolicy;
   readonly storeQueueLimit: number;
+  readonly storeQueueLimitBytes: number;
   readonly storeBatchSize: number;
   readonly storeConcurrency: number;
   readonly maxInFlight: number;
@@ -45,6 +53,8 @@ export const DEFAULT_STORAGE_MANAGER_OPTIONS = Object.freeze({
   l2: Object.freeze([]) as readonly L2Adapter[],
   storePolicy: 'all' as StorePolicy,
   storeQueueLimit: 1024,
+  /** Default storeQueueLimitBytes as a fraction of l1.capacityBytes. */
+  storeQueueLimitFraction: 0.25,
   storeBatchSize: 64,
   storeConcurrency: 2,
   maxInFlight: 8,
@@ -59,6 +69,13 @@ function positiveInt(field: string, value: unknown, fallback: number): number {
     throw new ConfigError(`storage.${field}`, `expected a positive integer, got ${JSON.stringify(value)}`);
   }
   return v;
+}
+
+function defaultStoreQueueBytes(l1: L1Options): number {
+  const cap = l1.capacityBytes;
+  // An invalid capacity is L1's to reject (with its own message); any positive fallback does here.
+  if (typeof cap !== 'number' || !Number.isSafeInteger(cap) || cap < 1) return 1;
+  return Math.max(1, Math.floor(cap * DEFAULT_STORAGE_MANAGER_OPTIONS.storeQueueLimitFraction));
 }
 
 /** Validates and fills in defaults; errors name the option (`storage.maxInFlight`). */
@@ -87,6 +104,7 @@ export function resolveStorageManagerOptions(options: StorageManagerOptions): Re
     l2: Object.freeze([...l2]),
     storePolicy,
     storeQueueLimit: positiveInt('storeQueueLimit', options.storeQueueLimit, DEFAULT_STORAGE_MANAGER_OPTIONS.storeQueueLimit),
+    storeQueueLimitBytes: positiveInt('storeQueueLimitBytes', options.storeQueueLimitBytes, defaultStoreQueueBytes(options.l1)),
     storeBatchSize: positiveInt('storeBatchSize', options.storeBatchSize, DEFAULT_STORAGE_MANAGER_OPTIONS.storeBatchSize),
     storeConcurrency: positiveInt('storeConcurrency', options.storeConcurrency, DEFAULT_STORAGE_MANAGER_OPTIONS.storeConcurrency),
     maxInFlight,

@@ -11,8 +11,10 @@ const log = debugLogger('tierkv:storage');
 /**
  * Write-through from L1 to every L2 adapter, in the background after finishWrite. Each queued
  * object is read-locked in L1 so it cannot be evicted or rewritten while it is being copied; the
- * lock is released once every adapter answered. The queue is bounded: when it is full a new batch
- * is dropped (its objects stay in L1) and counted, so memory never grows without bound.
+ * lock is released once every adapter answered. The queue is bounded in batches
+ * (`storeQueueLimit`) and in bytes held locked (`storeQueueLimitBytes`): past either, a new
+ * write-through is dropped (its objects stay in L1, unlocked) and counted, so a slow L2 can
+ * neither grow memory without bound nor pin so much of L1 that new writes run out of memory.
  */
 export class StoreController {
   readonly #l1: L1Manager;
@@ -22,6 +24,8 @@ export class StoreController {
   readonly #queue: MemoryObj[][] = [];
   readonly #pending = new Map<EncodedKey, number>();
   #inflight = 0;
+  // Bytes of the objects read-locked for queued or running write-throughs.
+  #lockedBytes = 0;
   #idle: (() => void)[] = [];
 
   constructor(l1: L1Manager, adapters: readonly InstrumentedL2Adapter[], options: ResolvedStorageManagerOptions, metrics: StorageMetrics) {
@@ -36,6 +40,11 @@ export class StoreController {
     return this.#queue.length + this.#inflight;
   }
 
+  /** Bytes of L1 objects read-locked by queued or running write-throughs. */
+  get lockedBytes(): number {
+    return this.#lockedBytes;
+  }
+
   /** Whether a write-through of `key` is queued or running. */
   isPending(key: ObjectKey): boolean {
     return this.#pending.has(encodeKey(key));
@@ -45,16 +54,27 @@ export class StoreController {
   enqueue(keys: readonly ObjectKey[]): void {
     if (this.#adapters.length === 0 || keys.length === 0) return;
     if (this.#queue.length >= this.#options.storeQueueLimit) {
-      this.#metrics.storeDropped += keys.length;
+      this.#metrics.storeDroppedQueueFull += keys.length;
       if (log.enabled) log('store queue full (%d batches): dropped the write-through of %d objects', this.#queue.length, keys.length);
+      return;
+    }
+    // The byte bound is checked per batch, before locking: a batch is admitted whole while the
+    // write-throughs hold less than the bound, so at most the bound plus one batch stays pinned, and
+    // a batch larger than the bound still goes through when nothing else is held.
+    const limit = this.#options.storeQueueLimitBytes;
+    if (this.#lockedBytes >= limit) {
+      this.#metrics.storeDroppedQueueBytes += keys.length;
+      if (log.enabled) log('write-throughs hold %d bytes of L1 (limit %d): dropped the write-through of %d objects', this.#lockedBytes, limit, keys.length);
       return;
     }
     const results = this.#l1.reserveRead(keys);
     const objs: MemoryObj[] = [];
     for (const r of results) {
       // A key L1 would not lock (deleted or evicted since finishWrite) has nothing left to copy.
-      if (r.code === 'SUCCESS' && r.obj) objs.push(r.obj);
-      else this.#metrics.storeDropped++;
+      if (r.code === 'SUCCESS' && r.obj) {
+        objs.push(r.obj);
+        this.#lockedBytes += r.obj.data.byteLength;
+      } else this.#metrics.storeDroppedNotInL1++;
     }
     if (objs.length === 0) return;
     for (const o of objs) {
@@ -91,6 +111,7 @@ export class StoreController {
 
   async #store(objs: MemoryObj[]): Promise<void> {
     const keys = objs.map((o) => o.key);
+    let unlocked = 0; // objs[0..unlocked) are released and no longer counted in #lockedBytes
     try {
       for (let start = 0; start < objs.length; start += this.#options.storeBatchSize) {
         const slice = objs.slice(start, start + this.#options.storeBatchSize);
@@ -105,6 +126,8 @@ export class StoreController {
         );
         const sliceKeys = slice.map((o) => o.key);
         this.#release(sliceKeys);
+        for (const o of slice) this.#lockedBytes -= o.data.byteLength;
+        unlocked += slice.length;
         this.#dropPending(sliceKeys);
         if (this.#options.storePolicy === 'skip_l1') {
           const everywhere = sliceKeys.filter((_, i) => answers.every((a) => a[i] === true));
@@ -115,6 +138,7 @@ export class StoreController {
       // Only an L1 that closed under us lands here; its memory is gone anyway.
       if (log.enabled) log('write-through of %d objects aborted: %s', keys.length, String(err));
       this.#dropPending(keys.filter((k) => this.#pending.has(encodeKey(k))));
+      for (const o of objs.slice(unlocked)) this.#lockedBytes -= o.data.byteLength;
     }
   }
 

@@ -12,6 +12,12 @@ const LISTENER: AttributeDefinition = {
   description: 'which listener kind threw (L1 listener errors are counted by tierkv.l1.* metrics)',
 };
 
+const DROP_REASON: AttributeDefinition = {
+  name: 'reason',
+  values: ['queue_full', 'queue_bytes', 'not_in_l1'],
+  description: 'queue_full: storeQueueLimit batches queued; queue_bytes: storeQueueLimitBytes of L1 already read-locked by write-throughs; not_in_l1: the object left L1 before it could be locked',
+};
+
 /** `tierkv.storage.*` metrics: the StorageManager and its store and prefetch controllers. */
 export const STORAGE_METRICS: readonly MetricDefinition[] = [
   {
@@ -111,8 +117,8 @@ export const STORAGE_METRICS: readonly MetricDefinition[] = [
     name: 'tierkv.storage.store.dropped',
     kind: 'observable_counter',
     unit: '{chunk}',
-    description: 'Objects not written through to L2 because the store queue was full (back-pressure).',
-    attributes: [],
+    description: 'Objects not written through to L2: the store queue was full in batches or in bytes (back-pressure), or the object was gone from L1.',
+    attributes: [DROP_REASON],
   },
   {
     name: 'tierkv.storage.prefetch.active',

@@ -1,0 +1,85 @@
+import { expect } from 'chai';
+import type { ObjectKey } from '@tierkv/core';
+import { createTestMeterProvider, valueOf } from '@tierkv/test-utils';
+import type { L2Adapter, L2StoreItem } from '../../src/l2/l2-adapter.js';
+import { MemoryL2Adapter } from '../../src/l2/memory-adapter.js';
+import { resolveStorageManagerOptions } from '../../src/manager/storage-options.js';
+import { closeAll, keys, KIB, layout, manager } from './helpers.js';
+
+/** An L2 whose stores wait until the test opens the gate: a stalled backend. */
+class GatedStores implements L2Adapter {
+  readonly name = 'gated';
+  readonly inner = new MemoryL2Adapter();
+  #open!: () => void;
+  readonly #gate = new Promise<void>((r) => (this.#open = r));
+  open(): void {
+    this.#open();
+  }
+  store = async (items: readonly L2StoreItem[]) => {
+    await this.#gate;
+    return this.inner.store(items);
+  };
+  lookupAndLock = (k: readonly ObjectKey[]) => this.inner.lookupAndLock(k);
+  load = (k: readonly ObjectKey[], t: readonly Uint8Array[]) => this.inner.load(k, t);
+  unlock = (k: readonly ObjectKey[]) => this.inner.unlock(k);
+  delete = (k: readonly ObjectKey[]) => this.inner.delete(k);
+  usage = () => this.inner.usage();
+  close = () => this.inner.close();
+}
+
+describe('store queue byte bound (storeQueueLimitBytes)', () => {
+  afterEach(closeAll);
+
+  it('defaults to 25% of the L1 capacity and rejects a bad value', () => {
+    expect(resolveStorageManagerOptions({ l1: { capacityBytes: 1000 * KIB } }).storeQueueLimitBytes).to.equal(250 * KIB);
+    expect(() => resolveStorageManagerOptions({ l1: { capacityBytes: KIB * KIB }, storeQueueLimitBytes: 0 })).to.throw(/storage\.storeQueueLimitBytes/);
+  });
+
+  it('a stalled L2 never pins more than the bound: later writes still fit in L1 and their write-through is dropped and counted', async () => {
+    const tmp = createTestMeterProvider();
+    const gated = new GatedStores();
+    try {
+      // 256 KiB of L1, 1 KiB chunks: without the bound every write-through pins its object and
+      // the 257th write answers OUT_OF_MEMORY.
+      const sm = manager({ l2: [gated], meterProvider: tmp.meterProvider });
+      const total = 400;
+      for (let i = 0; i < total; i++) {
+        const [obj] = sm.reserveWrite(keys([i]), layout);
+        expect(obj, `reserveWrite of key ${i}`).to.not.equal(undefined);
+        sm.finishWrite(keys([i]));
+      }
+      const limit = sm.options.storeQueueLimitBytes;
+      expect(limit).to.equal(64 * KIB);
+      expect(sm.usage().storeQueueBytes).to.equal(limit);
+      expect(sm.usage().l1.byState.readLocked).to.equal(limit / KIB);
+      const rm = await tmp.collect();
+      expect(valueOf(rm, 'tierkv.storage.store.dropped', { reason: 'queue_bytes' })).to.equal(total - limit / KIB);
+      expect(valueOf(rm, 'tierkv.storage.store.dropped', { reason: 'queue_full' })).to.equal(0);
+      gated.open();
+      await sm.flush();
+      expect(sm.usage().storeQueueBytes).to.equal(0);
+      expect(sm.usage().l1.byState.readLocked).to.equal(0);
+      expect(gated.inner.usage().objects).to.equal(limit / KIB);
+    } finally {
+      gated.open(); // a failed assertion must not leave close() waiting on the stalled store
+      await closeAll();
+      await tmp.meterProvider.shutdown();
+    }
+  });
+
+  it('admits a batch larger than the bound when nothing is held (bound + one batch at most)', async () => {
+    const gated = new GatedStores();
+    const sm = manager({ l2: [gated], storeQueueLimitBytes: 1 });
+    try {
+      sm.reserveWrite(keys([0, 1]), layout);
+      sm.finishWrite(keys([0, 1]));
+      sm.reserveWrite(keys([2]), layout);
+      sm.finishWrite(keys([2]));
+      expect(sm.usage().storeQueueBytes).to.equal(2 * KIB);
+    } finally {
+      gated.open();
+    }
+    await sm.flush();
+    expect(gated.inner.usage().objects).to.equal(2);
+  });
+});
