@@ -13,10 +13,11 @@ export interface PartitionSnapshot {
 }
 
 /**
- * The keys this worker has reported as held, per location and scope. The StorageManager has no
- * "list keys" call, and this set is by construction exactly what the events told the controller,
- * so it is what a full sync sends. Admits of held keys and evicts of absent ones are no-ops, which
- * also makes duplicate listener callbacks harmless.
+ * The keys this worker has reported as held, per location and scope: what the events told the
+ * controller, so it is what a full sync sends. For the L1 location it is seeded from, and at each
+ * full sync replaced by, the storage's own key list (`replaceLocation`) when the storage has one.
+ * Admits of held keys and evicts of absent ones are no-ops, which also makes duplicate listener
+ * callbacks harmless.
  */
 export class KeyTracker {
   readonly #partitions = new Map<string, { partition: Partition; hashes: Set<string> }>();
@@ -51,6 +52,32 @@ export class KeyTracker {
     if (!entry || !entry.hashes.delete(hash)) return false;
     this.#size--;
     return true;
+  }
+
+  /**
+   * Makes `keys` the whole set held at `location` (the storage's list is the truth): partitions of
+   * that location are rebuilt, other locations are untouched. Returns how many keys it added and
+   * dropped compared with what was tracked.
+   */
+  replaceLocation(location: string, keys: Iterable<ObjectKey>): { added: number; dropped: number } {
+    const before = new Map<string, Set<string>>();
+    for (const [id, e] of this.#partitions) {
+      if (e.partition.location !== location) continue;
+      before.set(id, e.hashes);
+      this.#size -= e.hashes.size;
+      this.#partitions.delete(id);
+    }
+    let added = 0;
+    for (const k of keys) {
+      const p = this.partition(location, k);
+      if (this.admit(p, k.chunkHash) && !before.get(p.id)?.has(k.chunkHash)) added++;
+    }
+    let dropped = 0;
+    for (const [id, hashes] of before) {
+      const now = this.#partitions.get(id)?.hashes;
+      for (const h of hashes) if (!now?.has(h)) dropped++;
+    }
+    return { added, dropped };
   }
 
   /** A copy of every partition's hashes (the full sync snapshot). */

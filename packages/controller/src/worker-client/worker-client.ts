@@ -16,6 +16,12 @@ export interface WorkerStorage {
   addListener(listener: StorageManagerListener & L1Listener & L2Listener): () => void;
   /** Used by the controller's `clear` command. */
   clear?(): unknown;
+  /**
+   * The keys L1 holds now (StorageManager.l1Keys). With it the client seeds its key set on attach
+   * (so data written before it attached is reported) and takes it as the truth at each full sync;
+   * without it only what the listener events reported is known.
+   */
+  l1Keys?(): Iterable<ObjectKey>;
 }
 
 /**
@@ -93,6 +99,24 @@ export class WorkerClient {
       listener.onL2KeysDeleted = (adapter, keys) => this.evict(keys, `l2:${adapter}`);
     }
     this.#detach = storage.addListener(listener);
+    // Listing is synchronous, so no L1 event can slip between it and the listener just attached.
+    const held = this.#l1Keys();
+    if (held && held.length > 0) {
+      log('attached to a storage that already holds %d keys: reporting them', held.length);
+      this.admit(held, loc);
+    }
+  }
+
+  /** The storage's L1 key list, or undefined when it has none (or it failed: closed storage). */
+  #l1Keys(): ObjectKey[] | undefined {
+    const s = this.#storage;
+    if (!s?.l1Keys) return undefined;
+    try {
+      return [...s.l1Keys()];
+    } catch (err) {
+      log('listing the L1 keys failed: %s', (err as Error).message);
+      return undefined;
+    }
   }
 
   /** Reports keys as now held at `location` (the listener calls this; other sources may too). */
@@ -244,6 +268,13 @@ export class WorkerClient {
     // Freeze: everything numbered so far goes out first; later events wait and follow the snapshot.
     await this.flush();
     this.#batcher.frozen = true;
+    // The storage's own list is the truth for L1: it corrects keys whose events were lost or
+    // never seen. Synchronous with the freeze, so later events follow the snapshot as usual.
+    const held = this.#l1Keys();
+    if (held) {
+      const { added, dropped } = this.#tracker.replaceLocation(o.location, held);
+      if (added + dropped > 0) log('full sync: the L1 key list corrected the tracked set (+%d, -%d)', added, dropped);
+    }
     let outcome: 'completed' | 'failed' | 'rejected' = 'failed';
     try {
       outcome = await runFullSync(conn, this.stats, {

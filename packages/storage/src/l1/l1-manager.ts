@@ -402,6 +402,21 @@ export class L1Manager {
     return out;
   }
 
+  /**
+   * A snapshot of the keys L1 holds readable (ready or read-locked), in no particular order; not
+   * write-locked or temporary objects, which were never reported as written. O(objects): for
+   * seeding and reconciling a key set (the controller's worker client), not for the hot path.
+   */
+  keys(): ObjectKey[] {
+    this.#assertOpen('keys');
+    const slots = this.#slots;
+    const out: ObjectKey[] = [];
+    for (let i = 0; i < slots.high; i++) {
+      if (slots.stateOf(i) === STATE_READY && slots.temporaryOf(i) === 0) out.push(slots.keys[i]!);
+    }
+    return out;
+  }
+
   /** Marks ready, unlocked objects as used just now (for the eviction policy); no lock is taken. */
   touch(keys: readonly ObjectKey[]): void {
     this.#assertOpen('touch');

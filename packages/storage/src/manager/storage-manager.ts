@@ -85,6 +85,12 @@ export class StorageManager {
     return this.#l1;
   }
 
+  /** A snapshot of the keys L1 holds readable (ready or read-locked); see `L1Manager.keys()`. */
+  l1Keys(): ObjectKey[] {
+    this.#check('l1Keys');
+    return this.#l1.keys();
+  }
+
   /** Reserves L1 memory for each key; returns one entry per key: the object, or undefined if not reserved. */
   reserveWrite(keys: readonly ObjectKey[], layout: MemoryLayout, mode: WriteMode = 'new'): (MemoryObj | undefined)[] {
     this.#check('reserveWrite');
