@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, MemoryLayout, objectKey, type ObjectKey } from '@tierkv/core';
 import { createTestMeterProvider, valueOf } from '@tierkv/test-utils';
+import { LOCK_FILE } from '../../src/l2/fs/dir-lock.js';
 import { FsL2Adapter } from '../../src/l2/fs/fs-adapter.js';
 import { registerL2AdapterSuite } from '../../src/testing/l2-adapter-suite.js';
 
@@ -120,7 +121,7 @@ describe('FsL2Adapter', () => {
     const a = await openAt(dir, { fsync: true });
     await a.store(Array.from({ length: 8 }, (_, i) => item(key(i), randomBytes(256))));
     const all: string[] = [];
-    for (const shard of await readdir(dir)) all.push(...(await readdir(join(dir, shard))));
+    for (const shard of await readdir(dir)) if (shard !== LOCK_FILE) all.push(...(await readdir(join(dir, shard))));
     expect(all.filter((n) => !n.endsWith('.kv'))).to.deep.equal([]);
     expect(all.length).to.equal(8);
   });

@@ -6,6 +6,7 @@ import type { L2Adapter, L2StoreItem, L2Usage } from '../l2-adapter.js';
 import { L2AdapterCounts } from '../l2-metrics.js';
 import { LruIndex } from '../lru-index.js';
 import { Semaphore } from '../semaphore.js';
+import { DirLock } from './dir-lock.js';
 import { announcedHeaderLength, decodeHeader, encodeHeader, payloadMatches } from './object-file.js';
 import { resolveFsL2Options, type FsL2AdapterOptions, type ResolvedFsL2AdapterOptions } from './fs-options.js';
 
@@ -37,6 +38,7 @@ interface FileEntry {
  *   modification-time order for LRU). Leftover temporary files are removed.
  * - A byte budget with LRU eviction by access; pinned objects are neither evicted nor deleted.
  * - At most `maxConcurrentOps` object reads or writes are in flight.
+ * - One open adapter per directory: `open()` takes a pid lock file (see DirLock), `close()` drops it.
  */
 export class FsL2Adapter implements L2Adapter {
   readonly name: string;
@@ -46,6 +48,7 @@ export class FsL2Adapter implements L2Adapter {
   readonly #dirs = new Set<string>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #counts: L2AdapterCounts;
+  #lock: DirLock | undefined;
   #closed = false;
 
   private constructor(options: ResolvedFsL2AdapterOptions) {
@@ -55,13 +58,21 @@ export class FsL2Adapter implements L2Adapter {
     this.#counts = new L2AdapterCounts(this.name, options.telemetry);
   }
 
-  /** Opens (creating if needed) the directory and rebuilds the index from the object headers there. */
+  /**
+   * Opens (creating if needed) the directory, takes its lock (ConfigError if another live adapter
+   * or process has it open; a dead owner's lock is taken over) and rebuilds the index from the
+   * object headers there.
+   */
   static async open(options: FsL2AdapterOptions): Promise<FsL2Adapter> {
-    const adapter = new FsL2Adapter(resolveFsL2Options(options));
+    const resolved = resolveFsL2Options(options);
+    const lock = await DirLock.acquire(resolved.path);
+    const adapter = new FsL2Adapter(resolved);
+    adapter.#lock = lock;
     try {
       await adapter.#rebuild();
     } catch (err) {
       adapter.#counts.close();
+      await lock.release();
       throw err;
     }
     return adapter;
@@ -156,6 +167,7 @@ export class FsL2Adapter implements L2Adapter {
     this.#closed = true;
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     this.#counts.close();
+    await this.#lock?.release();
   }
 
   /** Runs one public call unless closed, and remembers it until it settles so close() can wait. */
