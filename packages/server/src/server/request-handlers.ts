@@ -117,7 +117,7 @@ export class RequestHandlers {
       const cap = Math.max(1, Math.floor(this.#d.maxReplyBytes / req.layout.byteSize));
       const ready = Math.min(await ctx.within(p.settled), keys.length, cap);
       // A prefetch ends at an object of another layout (never hands it out): say why nothing came back.
-      const first = ready === 0 ? this.#d.storage.l1.inspect(keys[0]!) : undefined;
+      const first = ready === 0 ? this.#storedState(keys[0]!) : undefined;
       if (first && first.state !== 'write_locked' && !first.layout.equals(req.layout)) {
         throw new WireError('LAYOUT_MISMATCH', `chunk 0 is stored with layout ${first.layout.toString()}, not ${req.layout.toString()}`, 'layout');
       }
@@ -133,6 +133,15 @@ export class RequestHandlers {
       p.users--;
       // A retrieve consumes its prefetch: the bytes are copied out, so no lock outlives the request.
       void sessions.release(p);
+    }
+  }
+
+  /** What L1 holds for a key (state, layout), or undefined: absent, or the storage cannot tell (closed). */
+  #storedState(key: ObjectKey): { state: string; layout: MemoryLayout } | undefined {
+    try {
+      return this.#d.storage.l1?.inspect(key);
+    } catch {
+      return undefined;
     }
   }
 
