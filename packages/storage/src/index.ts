@@ -18,5 +18,5 @@ export { L2_METER_SCOPE } from './l2/l2-metrics.js';
 export { StorageManager } from './manager/storage-manager.js';
 export type { StorageManagerOptions, PrefetchHandle, StorageUsage, Tier } from './manager/storage-manager.js';
 export { DEFAULT_STORAGE_MANAGER_OPTIONS, resolveStorageManagerOptions } from './manager/storage-options.js';
-export type { ResolvedStorageManagerOptions, StorePolicy } from './manager/storage-options.js';
+export type { ResolvedStorageManagerOptions, StoreBacklogPolicy, StorePolicy, WriteRejectReason } from './manager/storage-options.js';
 export type { StorageManagerListener } from './manager/storage-listener.js';

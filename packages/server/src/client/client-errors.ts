@@ -1,7 +1,7 @@
 import { InvalidArgumentError, ProtocolError, TierkvError, TimeoutError, UnavailableError } from '@tierkv/core';
 import type { ErrorCode } from '../protocol/messages.js';
 
-/** The server refused the request because it (or this client's share of it) is at its in-flight limit. Retry later. */
+/** The server refused the request (nothing was done): it, or this client's share of it, is at its in-flight limit, or its storage's write-through to L2 is behind. Retry later. */
 export class ServerBusyError extends UnavailableError {
   readonly serverCode = 'BUSY' as const;
 }

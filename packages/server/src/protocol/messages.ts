@@ -27,7 +27,8 @@ export type RequestType = (typeof REQUEST_TYPES)[number];
  * - TOO_LARGE: the request exceeds the server's `maxPayloadBytes` or `maxKeysPerRequest`.
  * - LAYOUT_MISMATCH: chunk frames do not match the layout, or stored objects have another layout.
  * - NOT_FOUND: an unknown (or already released) prefetch id.
- * - BUSY: the server (or this client's share of it) is at its in-flight limit; retry later.
+ * - BUSY: the server (or this client's share of it) is at its in-flight limit, or (store) the
+ *   storage's write-through to L2 is behind and refuses new writes; nothing was done, retry later.
  * - TIMEOUT: the request did not finish within its deadline on the server.
  * - SHUTTING_DOWN: the server is draining and accepts no new work.
  * - INTERNAL: the server failed; the message says how.

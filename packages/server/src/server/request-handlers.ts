@@ -74,6 +74,12 @@ export class RequestHandlers {
     }
     const storage = this.#d.storage;
     const objs = storage.reserveWrite(keys, req.layout, req.mode);
+    if (keys.length > 0 && objs.every((o) => o === undefined)) {
+      // Back-pressure from the L2 write-through: nothing was reserved, so a retry is safe and
+      // nothing was acknowledged (a plain `stored: false` would read as a final refusal).
+      const backlog = storage.writeBackpressure();
+      if (backlog) throw new WireError('BUSY', `the storage's write-through to L2 is behind (${backlog === 'queue_full' ? 'storeQueueLimit batches queued' : 'storeQueueLimitBytes of L1 held'}); nothing was stored, retry shortly`);
+    }
     const reserved: ObjectKey[] = [];
     const slots: number[] = [];
     try {

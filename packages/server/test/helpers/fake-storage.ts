@@ -1,5 +1,5 @@
 import { ClosedError, encodeKey, type MemoryLayout, type ObjectKey } from '@tierkv/core';
-import type { MemoryObj, PrefetchHandle, StorageManager, StorageUsage, Tier, WriteMode } from '@tierkv/storage';
+import type { MemoryObj, PrefetchHandle, StorageManager, StorageUsage, Tier, WriteMode, WriteRejectReason } from '@tierkv/storage';
 
 interface Entry {
   obj: MemoryObj;
@@ -19,6 +19,8 @@ export class FakeStorage {
   prefetchDelayMs = 0;
   closed = false;
   closeCalls = 0;
+  /** Set to make reserveWrite refuse every key, as a StorageManager does while its L2 write-through is behind. */
+  backpressure: WriteRejectReason | undefined = undefined;
 
   asStorageManager(): StorageManager {
     return this as unknown as StorageManager;
@@ -33,6 +35,7 @@ export class FakeStorage {
 
   reserveWrite(keys: readonly ObjectKey[], layout: MemoryLayout, mode: WriteMode = 'new'): (MemoryObj | undefined)[] {
     this.#check('reserveWrite');
+    if (this.backpressure) return keys.map(() => undefined);
     return keys.map((key) => {
       const k = encodeKey(key);
       const cur = this.entries.get(k);
@@ -42,6 +45,10 @@ export class FakeStorage {
       this.entries.set(k, { obj, ready: false, locks: 0 });
       return obj;
     });
+  }
+
+  writeBackpressure(): WriteRejectReason | undefined {
+    return this.backpressure;
   }
 
   finishWrite(keys: readonly ObjectKey[]): boolean[] {

@@ -223,6 +223,22 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     expect(fx.storage.locksHeld()).to.equal(0);
   });
 
+  it('answers a store the storage refuses under write-through back-pressure with BUSY, and stores on retry', async () => {
+    fx = await new ServerFixture().start();
+    const c = fx.client();
+    const keys = [testKey(1), testKey(2)];
+    const data = keys.map((_, i) => patternBytes(i, LAYOUT.byteSize));
+    fx.storage.backpressure = 'queue_bytes';
+    const err = await c.store(keys, data).then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(ServerBusyError);
+    expect((err as Error).message).to.match(/write-through to L2 is behind.*retry/);
+    expect(fx.storage.entries.size).to.equal(0);
+    fx.storage.backpressure = undefined;
+    expect((await c.store(keys, data)).stored).to.deep.equal([true, true]);
+    // A key refused for another reason (already stored) is still a plain `stored: false`.
+    expect((await c.store(keys.slice(0, 1), data.slice(0, 1))).stored).to.deep.equal([false]);
+  });
+
   it('does not let a client that never reads its replies stall the others', async () => {
     const { meterProvider, collect, shutdown } = createTestMeterProvider();
     fx = await new ServerFixture().start({ sendHighWaterMark: 4, maxInFlightPerClient: 256 }, meterProvider);

@@ -11,7 +11,7 @@ import { PrefetchLocks } from './prefetch-locks.js';
 import { reserveInOrder } from './reserve-in-order.js';
 import type { StorageManagerListener } from './storage-listener.js';
 import { StorageMetrics } from './storage-metrics.js';
-import { resolveStorageManagerOptions, type ResolvedStorageManagerOptions, type StorageManagerOptions } from './storage-options.js';
+import { resolveStorageManagerOptions, type ResolvedStorageManagerOptions, type StorageManagerOptions, type WriteRejectReason } from './storage-options.js';
 import { StoreController } from './store-controller.js';
 
 export type { StorageManagerOptions } from './storage-options.js';
@@ -91,11 +91,23 @@ export class StorageManager {
     return this.#l1.keys();
   }
 
-  /** Reserves L1 memory for each key; returns one entry per key: the object, or undefined if not reserved. */
+  /**
+   * Reserves L1 memory for each key; returns one entry per key: the object, or undefined if not
+   * reserved. While `writeBackpressure()` names a reason, every key is refused (back-pressure:
+   * retry once the L2 write-through backlog drains), so a write that finishes always reaches L2.
+   */
   reserveWrite(keys: readonly ObjectKey[], layout: MemoryLayout, mode: WriteMode = 'new'): (MemoryObj | undefined)[] {
     this.#check('reserveWrite');
-    const results = reserveInOrder(this.#l1, keys, layout, mode);
-    const out = results.map((r) => (r.code === 'SUCCESS' ? r.obj : undefined));
+    const refused = keys.length > 0 ? this.writeBackpressure() : undefined;
+    let out: (MemoryObj | undefined)[];
+    if (refused) {
+      out = keys.map(() => undefined);
+      if (refused === 'queue_full') this.#metrics.writeRejectedQueueFull += keys.length;
+      else this.#metrics.writeRejectedQueueBytes += keys.length;
+      if (log.enabled) log('write-through backlog over its bound (%s): refused %d keys', refused, keys.length);
+    } else {
+      out = reserveInOrder(this.#l1, keys, layout, mode).map((r) => (r.code === 'SUCCESS' ? r.obj : undefined));
+    }
     const ok: ObjectKey[] = [];
     const failed: ObjectKey[] = [];
     out.forEach((o, i) => (o ? ok : failed).push(keys[i]!));
@@ -104,6 +116,17 @@ export class StorageManager {
     this.#metrics.writeFailedKeys += failed.length;
     this.#emit((l) => l.onSmReservedWrite?.(ok, failed));
     return out;
+  }
+
+  /**
+   * Why reserveWrite refuses every key right now, or undefined when it accepts: the L2
+   * write-through backlog is over `storeQueueLimit` (`queue_full`) or `storeQueueLimitBytes`
+   * (`queue_bytes`) and `storeBacklogPolicy` is `reject_writes`. A caller that got only undefined
+   * from reserveWrite asks this to tell back-pressure (retry shortly) from a full or locked L1.
+   */
+  writeBackpressure(): WriteRejectReason | undefined {
+    if (this.options.storeBacklogPolicy !== 'reject_writes') return undefined;
+    return this.#store.overBound();
   }
 
   /** Makes the objects readable and queues their write-through to L2. Returns per-key success. */

@@ -20,6 +20,9 @@ export class StorageMetrics {
   writeRequests = 0;
   writeSucceededKeys = 0;
   writeFailedKeys = 0;
+  /** Keys reserveWrite refused under back-pressure, by reason (tierkv.storage.write.rejected_keys). */
+  writeRejectedQueueFull = 0;
+  writeRejectedQueueBytes = 0;
   lookupRequests = 0;
   lookupRequestedChunks = 0;
   lookupHitChunksL1 = 0;
@@ -46,6 +49,7 @@ export class StorageMetrics {
             'tierkv.storage.write.requests',
             'tierkv.storage.write.succeeded_keys',
             'tierkv.storage.write.failed_keys',
+            'tierkv.storage.write.rejected_keys',
             'tierkv.storage.prefix_lookup.requests',
             'tierkv.storage.prefix_lookup.requested_chunks',
             'tierkv.storage.prefix_lookup.requested_tokens',
@@ -63,6 +67,8 @@ export class StorageMetrics {
             observe('tierkv.storage.write.requests', this.writeRequests);
             observe('tierkv.storage.write.succeeded_keys', this.writeSucceededKeys);
             observe('tierkv.storage.write.failed_keys', this.writeFailedKeys);
+            observe('tierkv.storage.write.rejected_keys', this.writeRejectedQueueFull, { reason: 'queue_full' });
+            observe('tierkv.storage.write.rejected_keys', this.writeRejectedQueueBytes, { reason: 'queue_bytes' });
             observe('tierkv.storage.prefix_lookup.requests', this.lookupRequests);
             observe('tierkv.storage.prefix_lookup.requested_chunks', this.lookupRequestedChunks);
             observe('tierkv.storage.prefix_lookup.requested_tokens', this.lookupRequestedChunks * chunkTokens);

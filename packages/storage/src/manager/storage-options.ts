@@ -5,21 +5,37 @@ import type { L2Adapter } from '../l2/l2-adapter.js';
 /** Which tiers a finished write goes to: every L2 adapter, and with `skip_l1` it then leaves L1. */
 export type StorePolicy = 'all' | 'skip_l1';
 
+/**
+ * What happens while the write-through backlog is over `storeQueueLimit` or `storeQueueLimitBytes`:
+ * `reject_writes` (back-pressure): reserveWrite refuses new keys until the backlog drains, so every
+ * finished write reaches L2; `skip_l2`: writes go on and the L2 copy of new objects is dropped and
+ * counted (for a pure cache that would rather keep writing than wait for a slow L2).
+ */
+export type StoreBacklogPolicy = 'reject_writes' | 'skip_l2';
+
+/** Why reserveWrite refuses new keys (the `reason` of tierkv.storage.write.rejected_keys). */
+export type WriteRejectReason = 'queue_full' | 'queue_bytes';
+
 export interface StorageManagerOptions extends TelemetryOptions {
   l1: L1Options;
   /** L2 tiers in lookup order (fastest first). @default [] */
   l2?: readonly L2Adapter[];
   /** `all`: write every object through to every adapter; `skip_l1`: also drop it from L1 once every adapter stored it. @default 'all' */
   storePolicy?: StorePolicy;
-  /** Max queued L2 store batches; past it finishWrite still succeeds but the write-through is dropped and counted. @default 1024 */
+  /** Max queued L2 store batches; past it `storeBacklogPolicy` applies. @default 1024 */
   storeQueueLimit?: number;
   /**
-   * Bytes of L1 objects the write-through may hold read-locked (queued or being copied). Past
-   * it (checked per batch: at most the bound plus one batch is held) a write-through is dropped and
-   * counted instead of pinning more L1, so a slow L2 cannot fill L1 with locked objects and make
-   * new writes fail. @default 25% of l1.capacityBytes
+   * Bytes of L1 objects the write-through may hold read-locked (queued or being copied). Past it
+   * `storeBacklogPolicy` applies, so a slow L2 cannot fill L1 with locked objects.
+   * @default 25% of l1.capacityBytes
    */
   storeQueueLimitBytes?: number;
+  /**
+   * Past either store-queue bound: `reject_writes` makes reserveWrite refuse new keys until the
+   * backlog drains (no finished write is ever kept from L2); `skip_l2` keeps accepting writes and
+   * drops their write-through (counted by tierkv.storage.store.dropped). @default 'reject_writes'
+   */
+  storeBacklogPolicy?: StoreBacklogPolicy;
   /** Max keys one L2 store call carries (queued batches are merged up to it). @default 64 */
   storeBatchSize?: number;
   /** Max L2 store calls in flight at once. @default 2 */
@@ -40,6 +56,7 @@ export interface ResolvedStorageManagerOptions {
   readonly storePolicy: StorePolicy;
   readonly storeQueueLimit: number;
   readonly storeQueueLimitBytes: number;
+  readonly storeBacklogPolicy: StoreBacklogPolicy;
   readonly storeBatchSize: number;
   readonly storeConcurrency: number;
   readonly maxInFlight: number;
@@ -55,6 +72,7 @@ export const DEFAULT_STORAGE_MANAGER_OPTIONS = Object.freeze({
   storeQueueLimit: 1024,
   /** Default storeQueueLimitBytes as a fraction of l1.capacityBytes. */
   storeQueueLimitFraction: 0.25,
+  storeBacklogPolicy: 'reject_writes' as StoreBacklogPolicy,
   storeBatchSize: 64,
   storeConcurrency: 2,
   maxInFlight: 8,
@@ -97,6 +115,10 @@ export function resolveStorageManagerOptions(options: StorageManagerOptions): Re
   });
   const storePolicy = options.storePolicy ?? DEFAULT_STORAGE_MANAGER_OPTIONS.storePolicy;
   if (storePolicy !== 'all' && storePolicy !== 'skip_l1') throw new ConfigError('storage.storePolicy', `expected 'all' or 'skip_l1', got ${JSON.stringify(storePolicy)}`);
+  const storeBacklogPolicy = options.storeBacklogPolicy ?? DEFAULT_STORAGE_MANAGER_OPTIONS.storeBacklogPolicy;
+  if (storeBacklogPolicy !== 'reject_writes' && storeBacklogPolicy !== 'skip_l2') {
+    throw new ConfigError('storage.storeBacklogPolicy', `expected 'reject_writes' (refuse new writes while the L2 write-through backlog is over its bound) or 'skip_l2' (keep writing, drop their L2 copy), got ${JSON.stringify(storeBacklogPolicy)}`);
+  }
   const maxInFlight = positiveInt('maxInFlight', options.maxInFlight, DEFAULT_STORAGE_MANAGER_OPTIONS.maxInFlight);
   const loadBatchSize = Math.min(maxInFlight, positiveInt('loadBatchSize', options.loadBatchSize, DEFAULT_STORAGE_MANAGER_OPTIONS.loadBatchSize));
   return Object.freeze({
@@ -105,6 +127,7 @@ export function resolveStorageManagerOptions(options: StorageManagerOptions): Re
     storePolicy,
     storeQueueLimit: positiveInt('storeQueueLimit', options.storeQueueLimit, DEFAULT_STORAGE_MANAGER_OPTIONS.storeQueueLimit),
     storeQueueLimitBytes: positiveInt('storeQueueLimitBytes', options.storeQueueLimitBytes, defaultStoreQueueBytes(options.l1)),
+    storeBacklogPolicy,
     storeBatchSize: positiveInt('storeBatchSize', options.storeBatchSize, DEFAULT_STORAGE_MANAGER_OPTIONS.storeBatchSize),
     storeConcurrency: positiveInt('storeConcurrency', options.storeConcurrency, DEFAULT_STORAGE_MANAGER_OPTIONS.storeConcurrency),
     maxInFlight,

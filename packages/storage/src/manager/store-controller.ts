@@ -3,7 +3,7 @@ import type { L1Manager } from '../l1/l1-manager.js';
 import type { MemoryObj } from '../l1/memory-obj.js';
 import type { InstrumentedL2Adapter } from '../l2/instrumented-l2-adapter.js';
 import type { L2StoreItem } from '../l2/l2-adapter.js';
-import type { ResolvedStorageManagerOptions } from './storage-options.js';
+import type { ResolvedStorageManagerOptions, WriteRejectReason } from './storage-options.js';
 import type { StorageMetrics } from './storage-metrics.js';
 
 const log = debugLogger('tierkv:storage');
@@ -11,10 +11,12 @@ const log = debugLogger('tierkv:storage');
 /**
  * Write-through from L1 to every L2 adapter, in the background after finishWrite. Each queued
  * object is read-locked in L1 so it cannot be evicted or rewritten while it is being copied; the
- * lock is released once every adapter answered. The queue is bounded in batches
- * (`storeQueueLimit`) and in bytes held locked (`storeQueueLimitBytes`): past either, a new
- * write-through is dropped (its objects stay in L1, unlocked) and counted, so a slow L2 can
- * neither grow memory without bound nor pin so much of L1 that new writes run out of memory.
+ * lock is released once every adapter answered. The backlog is bounded in batches
+ * (`storeQueueLimit`) and in bytes held locked (`storeQueueLimitBytes`), so a slow L2 can neither
+ * grow memory without bound nor pin so much of L1 that new writes run out of memory. Past either
+ * bound, with `storeBacklogPolicy: 'reject_writes'` the StorageManager refuses new reservations
+ * (see `overBound`) and every finished write is still queued here; with `skip_l2` a new
+ * write-through is dropped instead (its objects stay in L1, unlocked) and counted.
  */
 export class StoreController {
   readonly #l1: L1Manager;
@@ -45,6 +47,19 @@ export class StoreController {
     return this.#lockedBytes;
   }
 
+  /**
+   * Which bound the backlog is over, or undefined while it is under both. The byte bound is
+   * checked per batch (a batch is admitted whole while less than the bound is held), so at most the
+   * bound plus what was admitted under it stays pinned, and a batch larger than the bound still
+   * goes through when nothing else is held.
+   */
+  overBound(): WriteRejectReason | undefined {
+    if (this.#adapters.length === 0) return undefined;
+    if (this.#queue.length >= this.#options.storeQueueLimit) return 'queue_full';
+    if (this.#lockedBytes >= this.#options.storeQueueLimitBytes) return 'queue_bytes';
+    return undefined;
+  }
+
   /** Whether a write-through of `key` is queued or running. */
   isPending(key: ObjectKey): boolean {
     return this.#pending.has(encodeKey(key));
@@ -53,18 +68,17 @@ export class StoreController {
   /** Queues the write-through of objects that just became ready. Never throws, never blocks. */
   enqueue(keys: readonly ObjectKey[]): void {
     if (this.#adapters.length === 0 || keys.length === 0) return;
-    if (this.#queue.length >= this.#options.storeQueueLimit) {
+    // With reject_writes the StorageManager stopped reserving at the bound, so what was reserved
+    // before is queued whatever the backlog: a finished write is never kept from L2.
+    const over = this.#options.storeBacklogPolicy === 'skip_l2' ? this.overBound() : undefined;
+    if (over === 'queue_full') {
       this.#metrics.storeDroppedQueueFull += keys.length;
       if (log.enabled) log('store queue full (%d batches): dropped the write-through of %d objects', this.#queue.length, keys.length);
       return;
     }
-    // The byte bound is checked per batch, before locking: a batch is admitted whole while the
-    // write-throughs hold less than the bound, so at most the bound plus one batch stays pinned, and
-    // a batch larger than the bound still goes through when nothing else is held.
-    const limit = this.#options.storeQueueLimitBytes;
-    if (this.#lockedBytes >= limit) {
+    if (over === 'queue_bytes') {
       this.#metrics.storeDroppedQueueBytes += keys.length;
-      if (log.enabled) log('write-throughs hold %d bytes of L1 (limit %d): dropped the write-through of %d objects', this.#lockedBytes, limit, keys.length);
+      if (log.enabled) log('write-throughs hold %d bytes of L1 (limit %d): dropped the write-through of %d objects', this.#lockedBytes, this.#options.storeQueueLimitBytes, keys.length);
       return;
     }
     const results = this.#l1.reserveRead(keys);

@@ -207,11 +207,11 @@ describe('StorageManager', () => {
       expect(await sm.lookup(ks)).to.deep.equal(['l2', 'l2', 'l2']);
     });
 
-    it('applies back-pressure: a full store queue drops write-throughs, counted, objects stay in L1', async () => {
+    it('skip_l2: a full store queue drops write-throughs, counted, objects stay in L1', async () => {
       const inner = new MemoryL2Adapter();
       const slow = new FaultyL2Adapter(inner, { seed: 3 });
       slow.faults.store.delay(20, 20);
-      const sm = manager({ l2: [slow], storeQueueLimit: 1, storeConcurrency: 1, storeBatchSize: 1 });
+      const sm = manager({ l2: [slow], storeQueueLimit: 1, storeConcurrency: 1, storeBatchSize: 1, storeBacklogPolicy: 'skip_l2' });
       for (let i = 0; i < 6; i++) write(sm, [i]);
       expect(sm.usage().storeQueueDepth).to.be.at.most(2);
       await sm.flush();
@@ -353,6 +353,7 @@ describe('StorageManager', () => {
       const bad: [Record<string, unknown>, string][] = [
         [{ storePolicy: 'sometimes' }, 'storage.storePolicy'],
         [{ storeQueueLimit: 0 }, 'storage.storeQueueLimit'],
+        [{ storeBacklogPolicy: 'drop' }, 'storage.storeBacklogPolicy'],
         [{ maxInFlight: 1.5 }, 'storage.maxInFlight'],
         [{ l2: [{}] }, 'storage.l2[0]'],
         [{ l2: [new MemoryL2Adapter(), new MemoryL2Adapter()] }, 'storage.l2[1].name'],

@@ -76,7 +76,7 @@ describe('StorageManager metrics', () => {
     const { meterProvider, collect } = tmp;
     const faulty = new FaultyL2Adapter(new MemoryL2Adapter(), { seed: 7 });
     faulty.faults.store.delay(5, 5);
-    const sm = manager({ l2: [faulty], meterProvider, storeQueueLimit: 1, storeConcurrency: 1, storeBatchSize: 1 });
+    const sm = manager({ l2: [faulty], meterProvider, storeQueueLimit: 1, storeConcurrency: 1, storeBatchSize: 1, storeBacklogPolicy: 'skip_l2' });
     sm.addListener({
       onSmWriteFinished: () => {
         throw new Error('listener bug');

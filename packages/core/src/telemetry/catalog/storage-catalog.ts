@@ -15,7 +15,13 @@ const LISTENER: AttributeDefinition = {
 const DROP_REASON: AttributeDefinition = {
   name: 'reason',
   values: ['queue_full', 'queue_bytes', 'not_in_l1'],
-  description: 'queue_full: storeQueueLimit batches queued; queue_bytes: storeQueueLimitBytes of L1 already read-locked by write-throughs; not_in_l1: the object left L1 before it could be locked',
+  description: "queue_full: storeQueueLimit batches queued; queue_bytes: storeQueueLimitBytes of L1 already read-locked by write-throughs (both only with storeBacklogPolicy 'skip_l2'); not_in_l1: the object left L1 before it could be locked",
+};
+
+const REJECT_REASON: AttributeDefinition = {
+  name: 'reason',
+  values: ['queue_full', 'queue_bytes'],
+  description: 'queue_full: storeQueueLimit write-through batches queued; queue_bytes: storeQueueLimitBytes of L1 read-locked by write-throughs',
 };
 
 /** `tierkv.storage.*` metrics: the StorageManager and its store and prefetch controllers. */
@@ -64,9 +70,16 @@ export const STORAGE_METRICS: readonly MetricDefinition[] = [
     name: 'tierkv.storage.write.failed_keys',
     kind: 'observable_counter',
     unit: '{chunk}',
-    description: 'Keys reserveWrite could not reserve (out of memory, wrong state, locked).',
+    description: 'Keys reserveWrite could not reserve (out of memory, wrong state, locked, or refused under store back-pressure).',
     attributes: [],
     lmcache: ['lmcache_mp:sm_write_failed_keys'],
+  },
+  {
+    name: 'tierkv.storage.write.rejected_keys',
+    kind: 'observable_counter',
+    unit: '{chunk}',
+    description: "Keys reserveWrite refused because the L2 write-through backlog was over a bound (storeBacklogPolicy 'reject_writes'); also counted in write.failed_keys. Writers retry once it drains.",
+    attributes: [REJECT_REASON],
   },
   {
     name: 'tierkv.storage.prefix_lookup.requests',
@@ -117,7 +130,7 @@ export const STORAGE_METRICS: readonly MetricDefinition[] = [
     name: 'tierkv.storage.store.dropped',
     kind: 'observable_counter',
     unit: '{chunk}',
-    description: 'Objects not written through to L2: the store queue was full in batches or in bytes (back-pressure), or the object was gone from L1.',
+    description: "Objects not written through to L2: the store queue was full in batches or in bytes (storeBacklogPolicy 'skip_l2'), or the object was gone from L1.",
     attributes: [DROP_REASON],
   },
   {
