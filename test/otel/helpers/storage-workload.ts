@@ -30,6 +30,8 @@ export async function runStorageWorkload(): Promise<StorageWorkload> {
   try {
     for (let b = 0; b < 16; b++) {
       const keys = range(b * 8, b * 8 + 8);
+      // Back-pressure (the write-through holds 25% of L1): let it drain rather than be refused.
+      if (manager.writeBackpressure()) await manager.flush();
       const objs = manager.reserveWrite(keys, layout);
       objs.forEach((o, i) => o?.data.fill((b * 8 + i) & 0xff));
       manager.finishWrite(keys.filter((_, i) => objs[i] !== undefined));
