@@ -109,9 +109,8 @@ export class InstrumentedL2Adapter implements L2Adapter {
     call: () => Promise<boolean[]>,
   ): Promise<{ result: boolean[]; rejected: boolean }> {
     const m = this.metrics;
-    m.operations[operation]++;
+    const t0 = m.startCall(operation);
     m.inflight[operation]++;
-    const t0 = performance.now();
     try {
       const raw = await call();
       if (operation === 'clear' || operation === 'unlock') return { result: raw, rejected: false };
@@ -127,7 +126,7 @@ export class InstrumentedL2Adapter implements L2Adapter {
       return { result: keys.map(() => false), rejected: true };
     } finally {
       m.inflight[operation]--;
-      m.recordDuration(operation, (performance.now() - t0) / 1000);
+      m.endCall(operation, t0);
     }
   }
 

@@ -51,6 +51,20 @@ describe('InstrumentedL2Adapter', () => {
     await shutdown();
   });
 
+  it('counts every call exactly and samples the duration histogram', async () => {
+    const { meterProvider, collect, shutdown } = createTestMeterProvider();
+    const a = new InstrumentedL2Adapter(new MemoryL2Adapter(), { meterProvider });
+    for (let i = 0; i < 50; i++) await a.store([item(k(i))]);
+    const rm = await collect();
+    const attrs = { 'tierkv.l2.adapter': 'memory', operation: 'store' };
+    expect(valueOf(rm, 'tierkv.l2.operations', attrs)).to.equal(50);
+    const timed = valueOf(rm, 'tierkv.l2.operation.duration', attrs);
+    expect(timed).to.be.at.least(1);
+    expect(timed).to.be.at.most(50);
+    await a.close();
+    await shutdown();
+  });
+
   it('lets ClosedError through (shutdown is not a tier failure)', async () => {
     const inner = new MemoryL2Adapter();
     const a = new InstrumentedL2Adapter(inner);

@@ -112,7 +112,7 @@ export const L2_METRICS: readonly MetricDefinition[] = [
     name: 'tierkv.l2.operation.duration',
     kind: 'histogram',
     unit: 's',
-    description: 'Duration of one L2 adapter call (one batch), by adapter and operation.',
+    description: 'Duration of L2 adapter calls (one batch each), by adapter and operation; sampled: at most one call per adapter and operation is timed per millisecond (tierkv.l2.operations counts every call).',
     attributes: [ADAPTER, OPERATION],
     lmcache: ['lmcache:remote_time_to_get', 'lmcache:remote_time_to_put'],
   },
