@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -93,6 +93,23 @@ describe('FsL2Adapter', () => {
     await truncate(a.fileOf(key(2)), 3000);
     expect(await load(a, key(2), 4096)).to.equal(undefined);
     expect(a.corruptObjects).to.equal(1);
+  });
+
+  it('detects a file with bytes appended, a flipped header byte and another key\'s object in its place', async () => {
+    const dir = await tempDir();
+    const a = await openAt(dir);
+    await a.store([item(key(3), randomBytes(4096)), item(key(4), randomBytes(4096)), item(key(5), randomBytes(4096)), item(key(6), randomBytes(4096))]);
+    await appendFile(a.fileOf(key(3)), Buffer.from([1, 2, 3]));
+    expect(await load(a, key(3), 4096)).to.equal(undefined);
+    const f4 = a.fileOf(key(4));
+    const bytes = await readFile(f4);
+    bytes[40] ^= 0x01; // inside the encoded key, under the header crc32
+    await writeFile(f4, bytes);
+    expect(await load(a, key(4), 4096)).to.equal(undefined);
+    await writeFile(a.fileOf(key(5)), await readFile(a.fileOf(key(6))));
+    expect(await load(a, key(5), 4096)).to.equal(undefined);
+    expect(a.corruptObjects).to.equal(3);
+    expect(await load(a, key(6), 4096)).to.not.equal(undefined);
   });
 
   it('drops corrupt and truncated files and leftover temporary files when it reopens', async () => {

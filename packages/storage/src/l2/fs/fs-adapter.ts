@@ -227,6 +227,13 @@ export class FsL2Adapter implements L2Adapter {
     return true;
   }
 
+  /**
+   * The hot path: the index knows the file's header length (size - payload), so header and payload
+   * come in with one readv straight into the target, plus one spare byte that must stay unread (a
+   * longer file is not ours); no fstat, no separate header read. Anything unexpected (another header
+   * length, a short or long file, a foreign key) goes to #loadChecked, which decides from the file
+   * alone whether it is corrupt. The payload crc32 is always verified before answering true.
+   */
   async #loadOne(k: ObjectKey, target: Uint8Array | undefined): Promise<boolean> {
     const key = encodeKey(k);
     const e = this.#index.touch(key);
@@ -235,37 +242,53 @@ export class FsL2Adapter implements L2Adapter {
     let fh: FileHandle | undefined;
     try {
       fh = await open(e.file, 'r');
-      const { size } = await fh.stat();
-      const head = Buffer.allocUnsafe(HEADER_READ_BYTES);
-      let got = await readFully(fh, head, 0);
-      let headerLength = announcedHeaderLength(head.subarray(0, got));
-      let headerBuf = head.subarray(0, got);
-      if (headerLength !== undefined && headerLength > got) {
-        headerBuf = Buffer.allocUnsafe(headerLength);
-        got = await readFully(fh, headerBuf, 0);
+      const headerBuf = Buffer.allocUnsafe(e.size - e.payloadLength);
+      const spare = Buffer.allocUnsafe(1);
+      const got = await readvFully(fh, [headerBuf, target, spare]);
+      const header = got === e.size ? decodeHeader(headerBuf) : undefined;
+      if (!header || header.headerLength !== headerBuf.length || header.encodedKey !== key || header.payloadLength !== target.byteLength) {
+        return await this.#loadChecked(key, e, fh, target);
       }
-      const header = headerLength === undefined ? undefined : decodeHeader(headerBuf.subarray(0, Math.min(got, headerLength)));
-      headerLength = header?.headerLength;
-      if (!header || header.encodedKey !== key || size !== header.headerLength + header.payloadLength) {
-        return await this.#corruptFound(key, e, 'bad header, foreign key or wrong length');
-      }
-      if (header.payloadLength !== target.byteLength) return false;
-      const read = await readFully(fh, target, header.headerLength);
-      if (read !== target.byteLength || !payloadMatches(target, header.payloadCrc)) {
-        return await this.#corruptFound(key, e, read !== target.byteLength ? 'truncated' : 'payload checksum mismatch');
-      }
+      if (!payloadMatches(target, header.payloadCrc)) return await this.#corruptFound(key, e, 'payload checksum mismatch');
       return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        // Removed behind our back: forget it.
-        if (this.#index.get(key) === e) this.#index.delete(key);
-        return false;
-      }
-      if (log.enabled) log('load of %s failed: %s', key, String(err));
-      return false;
+      return this.#loadFailed(key, e, err);
     } finally {
       await fh?.close().catch(() => undefined);
     }
+  }
+
+  /** The slow, self-describing load: header first, then the payload, the file's size from fstat. */
+  async #loadChecked(key: EncodedKey, e: FileEntry, fh: FileHandle, target: Uint8Array): Promise<boolean> {
+    const { size } = await fh.stat();
+    const head = Buffer.allocUnsafe(HEADER_READ_BYTES);
+    let got = await readFully(fh, head, 0);
+    const headerLength = announcedHeaderLength(head.subarray(0, got));
+    let headerBuf = head.subarray(0, got);
+    if (headerLength !== undefined && headerLength > got) {
+      headerBuf = Buffer.allocUnsafe(headerLength);
+      got = await readFully(fh, headerBuf, 0);
+    }
+    const header = headerLength === undefined ? undefined : decodeHeader(headerBuf.subarray(0, Math.min(got, headerLength)));
+    if (!header || header.encodedKey !== key || size !== header.headerLength + header.payloadLength) {
+      return await this.#corruptFound(key, e, 'bad header, foreign key or wrong length');
+    }
+    if (header.payloadLength !== target.byteLength) return false;
+    const read = await readFully(fh, target, header.headerLength);
+    if (read !== target.byteLength || !payloadMatches(target, header.payloadCrc)) {
+      return await this.#corruptFound(key, e, read !== target.byteLength ? 'truncated' : 'payload checksum mismatch');
+    }
+    return true;
+  }
+
+  #loadFailed(key: EncodedKey, e: FileEntry, err: unknown): false {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      // Removed behind our back: forget it.
+      if (this.#index.get(key) === e) this.#index.delete(key);
+      return false;
+    }
+    if (log.enabled) log('load of %s failed: %s', key, String(err));
+    return false;
   }
 
   async #corruptFound(key: EncodedKey, e: FileEntry, why: string): Promise<false> {
@@ -351,6 +374,27 @@ async function scanHeader(file: string): Promise<{ key: EncodedKey; size: number
   } finally {
     await fh?.close().catch(() => undefined);
   }
+}
+
+/**
+ * Reads from offset 0 into `bufs` with one readv; when that reads short (large objects, some
+ * platforms) it finishes every buffer but the last. The last only detects a longer file, so it is
+ * not chased: a readv that stops right before it is taken as the end of the file (chasing it would
+ * cost every load a round trip; the crc32s still guard the data). Returns the bytes read.
+ */
+async function readvFully(fh: FileHandle, bufs: Uint8Array[]): Promise<number> {
+  let { bytesRead: done } = await fh.readv(bufs, 0);
+  let start = 0;
+  for (let i = 0; i < bufs.length - 1; i++) {
+    const b = bufs[i]!;
+    const end = start + b.byteLength;
+    if (done < end) {
+      done += await readFully(fh, b.subarray(done - start), done);
+      if (done < end) break;
+    }
+    start = end;
+  }
+  return done;
 }
 
 /** Reads until `buf` is full or the file ends; returns the bytes read. */
