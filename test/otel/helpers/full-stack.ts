@@ -38,13 +38,17 @@ export async function runServerAndController(storage: StorageManager): Promise<R
     await client.lookup(keys);
     await client.retrieve(keys);
     await client.status();
-    // The controller learns of the stored keys through the worker's events.
-    await waitFor(() => controller.poolUsage().keys > 0, 'the controller to hold keys', 10_000, 50);
-    // A prefix lookup across workers, as a router would ask.
+    // A prefix lookup across workers, as a router would ask. The controller learns of the stored
+    // keys through the worker's batched events, so ask until they have arrived (the pool may hold
+    // other keys already: the worker reports what L1 held when it attached).
     const lookups = new ControllerClient({ router: addresses.router, timeoutMs: 5_000 });
     closers.push(async () => lookups.close());
-    const holders = await lookups.lookup({ hashes: keys.map((k) => k.chunkHash) }, { modelName: 'otel-test-model' });
-    if (holders.length === 0) throw new Error('the controller lookup found no holder of the stored keys');
+    await waitFor(
+      async () => (await lookups.lookup({ hashes: keys.map((k) => k.chunkHash) }, { modelName: 'otel-test-model' })).length > 0,
+      'the controller lookup to find a holder of the stored keys',
+      10_000,
+      50,
+    );
   } catch (err) {
     await close();
     throw err;
