@@ -5,6 +5,7 @@ import { MemoryLayout, type ObjectKey } from '@tierkv/core';
 import { FsL2Adapter, type L2Adapter, type L2StoreItem } from '@tierkv/storage';
 import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.js';
 import { benchKeys } from '../support/bench-keys.js';
+import { allTrue, pattern } from '../support/payload.js';
 import { interleaveAsync, QUICK_BUDGET_MS, rate } from '../timing.js';
 
 const KIB = 1024;
@@ -13,17 +14,6 @@ const MIB = 1024 * KIB;
 const BATCH = 16;
 /** Distinct objects per size; later rounds overwrite them. */
 const OBJECTS = 64;
-
-function pattern(len: number, seed: number): Uint8Array {
-  const a = new Uint8Array(len);
-  for (let i = 0; i < len; i++) a[i] = (i * 131 + seed) & 0xff;
-  return a;
-}
-
-function allTrue(what: string, results: readonly boolean[]): void {
-  const bad = results.indexOf(false);
-  if (bad >= 0) throw new Error(`${what}: key ${bad} of ${results.length} failed`);
-}
 
 /** The reference: one file per object, written to a temp name and renamed, read with open/read/close. */
 class RawFs {

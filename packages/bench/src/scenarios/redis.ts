@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
 import { BentoCache, bentostore } from 'bentocache';
 import { redisDriver } from 'bentocache/drivers/redis';
 import { Redis } from 'ioredis';
@@ -8,6 +6,8 @@ import { RedisL2Adapter } from '@tierkv/l2-redis';
 import type { L2StoreItem } from '@tierkv/storage';
 import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.js';
 import { benchKeys } from '../support/bench-keys.js';
+import { allTrue, pattern } from '../support/payload.js';
+import { startRedis } from '../support/redis-server.js';
 import { QUICK_BUDGET_MS } from '../timing.js';
 
 const KIB = 1024;
@@ -17,70 +17,7 @@ const BATCH = 16;
 /** Distinct objects per size; later rounds overwrite them. */
 const OBJECTS = 64;
 
-function pattern(len: number, seed: number): Uint8Array {
-  const a = new Uint8Array(len);
-  for (let i = 0; i < len; i++) a[i] = (i * 131 + seed) & 0xff;
-  return a;
-}
-
-function allTrue(what: string, results: readonly boolean[]): void {
-  const bad = results.indexOf(false);
-  if (bad >= 0) throw new Error(`${what}: key ${bad} of ${results.length} failed`);
-}
-
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(500, () => done(false));
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => done(d.toString().startsWith('+PONG')));
-    s.on('error', () => done(false));
-  });
-}
-
-/** A loopback redis-server for the run (or `TIERKV_BENCH_REDIS_URL` when set). */
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const external = process.env['TIERKV_BENCH_REDIS_URL'];
-  if (external) return { url: external, stop: async () => {} };
-  const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  const deadline = Date.now() + 10_000;
-  while (!(await ping(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server did not start on port ${port}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      }),
-  };
-}
 
 /**
  * Rates (work per second) of several subjects measured in alternation, one round each in turn

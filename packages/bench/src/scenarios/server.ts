@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { encodeKey, MemoryLayout, type ObjectKey } from '@tierkv/core';
 import { TierkvClient } from '@tierkv/server';
 import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.js';
 import { benchKeys } from '../support/bench-keys.js';
+import { pattern } from '../support/payload.js';
+import { startRedis, type BenchRedis } from '../support/redis-server.js';
 import { QUICK_BUDGET_MS, rateAsync } from '../timing.js';
 
 const MIB = 1024 * 1024;
@@ -14,37 +15,6 @@ const OBJECTS = 64;
 /** Requests in flight for the 1 MiB figures, on both sides. */
 const BULK_IN_FLIGHT = 4;
 const L1_BYTES = 512 * MIB;
-
-function pattern(len: number, seed: number): Uint8Array {
-  const a = new Uint8Array(len);
-  for (let i = 0; i < len; i++) a[i] = (i * 131 + seed) & 0xff;
-  return a;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-function redisPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(500, () => done(false));
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => done(d.toString().startsWith('+PONG')));
-    s.on('error', () => done(false));
-  });
-}
 
 function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   return new Promise((resolve) => {
@@ -56,21 +26,6 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
     });
     child.kill(signal);
   });
-}
-
-/** A loopback redis-server for the run, persistence off. */
-async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  while (!(await redisPing(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server did not start on port ${port}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return { url: `redis://127.0.0.1:${port}`, child };
 }
 
 /**
@@ -103,7 +58,7 @@ async function startTierkvServer(): Promise<{ endpoint: string; child: ChildProc
 }
 
 interface Peers {
-  redisChild: ChildProcess;
+  redisServer: BenchRedis;
   serverChild: ChildProcess;
   redis: Redis;
   client: TierkvClient;
@@ -118,7 +73,7 @@ async function setup(): Promise<void> {
   const client = new TierkvClient({ endpoint: s.endpoint, layout, timeoutMs: 30_000 });
   await client.ping();
   await redis.ping();
-  peers = { redisChild: r.child, serverChild: s.child, redis, client };
+  peers = { redisServer: r, serverChild: s.child, redis, client };
 }
 
 async function teardown(): Promise<void> {
@@ -127,7 +82,7 @@ async function teardown(): Promise<void> {
   if (!p) return;
   p.client.close();
   p.redis.disconnect();
-  await Promise.all([stopChild(p.serverChild, 'SIGTERM'), stopChild(p.redisChild, 'SIGKILL')]);
+  await Promise.all([stopChild(p.serverChild, 'SIGTERM'), p.redisServer.stop()]);
 }
 
 /** Runs `count` calls with at most `inFlight` at once; returns `count`. */
