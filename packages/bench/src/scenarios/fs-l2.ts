@@ -1,11 +1,10 @@
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { MemoryLayout, type ObjectKey } from '@tierkv/core';
-import { FsL2Adapter, type L2Adapter, type L2StoreItem } from '@tierkv/storage';
+import { FsL2Adapter, type L2Adapter } from '@tierkv/storage';
 import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.js';
-import { benchKeys } from '../support/bench-keys.js';
-import { allTrue, pattern } from '../support/payload.js';
+import { batchPlan } from '../support/batch-plan.js';
+import { allTrue } from '../support/payload.js';
 import { interleaveAsync, QUICK_BUDGET_MS, rate } from '../timing.js';
 
 const KIB = 1024;
@@ -61,12 +60,7 @@ interface Figures {
 
 async function measureSize(ctx: BenchContext, size: number, label: string): Promise<Figures> {
   const budget = ctx.budgetMs ?? QUICK_BUDGET_MS;
-  const layout = MemoryLayout.bytes(size);
-  const keys = benchKeys(OBJECTS);
-  const batches: number[][] = [];
-  for (let i = 0; i < OBJECTS; i += BATCH) batches.push(Array.from({ length: BATCH }, (_, j) => i + j));
-  const sources = Array.from({ length: BATCH }, (_, j) => pattern(size, j));
-  const targets = Array.from({ length: BATCH }, () => new Uint8Array(size));
+  const { batches, sources, targets, storeItems, loadKeys } = batchPlan(size, OBJECTS, BATCH);
   const rawDir = join(ctx.tmpDir, `raw-${label}-${ctx.repetition ?? 0}`);
   const fsDir = join(ctx.tmpDir, `fs-${label}-${ctx.repetition ?? 0}`);
   await mkdir(rawDir, { recursive: true });
@@ -75,11 +69,6 @@ async function measureSize(ctx: BenchContext, size: number, label: string): Prom
   const raw = new RawFs(rawDir);
   const adapter: L2Adapter = await FsL2Adapter.open({ path: fsDir, capacityBytes: 4 * OBJECTS * size });
   try {
-    const itemsOf = (ids: readonly number[]): L2StoreItem[] => ids.map((id, j) => ({ key: keys[id]!, layout, data: sources[j]! }));
-    const keysOf = (ids: readonly number[]): ObjectKey[] => ids.map((id) => keys[id]!);
-    const storeItems = batches.map(itemsOf);
-    const loadKeys = batches.map(keysOf);
-
     // Store rounds over the ring; every object exists after the first lap, so loads always hit.
     let s = 0;
     const rawStore = (): Promise<number> => raw.store(batches[s++ % batches.length]!, sources).then(() => BATCH * size);

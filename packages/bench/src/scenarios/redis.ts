@@ -1,12 +1,10 @@
 import { BentoCache, bentostore } from 'bentocache';
 import { redisDriver } from 'bentocache/drivers/redis';
 import { Redis } from 'ioredis';
-import { MemoryLayout, type ObjectKey } from '@tierkv/core';
 import { RedisL2Adapter } from '@tierkv/l2-redis';
-import type { L2StoreItem } from '@tierkv/storage';
 import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.js';
-import { benchKeys } from '../support/bench-keys.js';
-import { allTrue, pattern } from '../support/payload.js';
+import { batchPlan } from '../support/batch-plan.js';
+import { allTrue } from '../support/payload.js';
 import { startRedis } from '../support/redis-server.js';
 import { QUICK_BUDGET_MS } from '../timing.js';
 
@@ -100,16 +98,9 @@ interface Figures {
 
 async function measureSize(ctx: BenchContext, c: Clients, size: number): Promise<Figures> {
   const budget = ctx.budgetMs ?? QUICK_BUDGET_MS;
-  const layout = MemoryLayout.bytes(size);
-  const keys = benchKeys(OBJECTS);
-  const batches: number[][] = [];
-  for (let i = 0; i < OBJECTS; i += BATCH) batches.push(Array.from({ length: BATCH }, (_, j) => i + j));
-  const sources = Array.from({ length: BATCH }, (_, j) => pattern(size, j));
-  const targets = Array.from({ length: BATCH }, () => new Uint8Array(size));
+  const { batches, sources, targets, storeItems, loadKeys } = batchPlan(size, OBJECTS, BATCH);
   const rawKey = (id: number) => `bench:raw:${size}:${id}`;
   const bentoKey = (id: number) => `${size}:${id}`;
-  const storeItems: L2StoreItem[][] = batches.map((ids) => ids.map((id, j) => ({ key: keys[id]!, layout, data: sources[j]! })));
-  const loadKeys: ObjectKey[][] = batches.map((ids) => ids.map((id) => keys[id]!));
   const work = BATCH * size;
   const minRounds = batches.length; // one full lap, so every object exists before loading
   const batchOf = (round: number) => round % batches.length;
