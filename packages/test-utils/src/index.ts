@@ -2,3 +2,4 @@ export { createTestMeterProvider, findMetric, valueOf, histogramSumOf } from './
 export type { TestMeterProvider } from './test-meter-provider.js';
 export { freePort } from './free-port.js';
 export { waitFor } from './wait-for.js';
+export { thrownBy } from './thrown-by.js';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { ConfigError } from '@tierkv/core';
+import { thrownBy } from '@tierkv/test-utils';
 import { loadConfigFile } from '../../src/config/config-file.js';
 import { resolveConfig, type ConfigSources } from '../../src/config/resolve-config.js';
 import { DEFAULT_SERVER_CONFIG, SERVER_CONFIG_FIELDS, serverConfigSchema, type ServerConfig } from '../../src/config/server-config.js';
@@ -13,15 +14,7 @@ function server(sources: Partial<ConfigSources> = {}): ServerConfig {
   return resolveConfig(serverConfigSchema, SERVER_CONFIG_FIELDS, { defaults: DEFAULT_SERVER_CONFIG, env: {}, ...sources });
 }
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (fn: () => unknown): ConfigError => thrownBy(fn, ConfigError);
 
 describe('server configuration', () => {
   let dir: string;

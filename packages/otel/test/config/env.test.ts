@@ -1,16 +1,9 @@
 import { expect } from 'chai';
 import { ConfigError } from '@tierkv/core';
+import { thrownBy } from '@tierkv/test-utils';
 import { parseKeyValueList, readTelemetryEnv } from '../../src/config/env.js';
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (fn: () => unknown): ConfigError => thrownBy(fn, ConfigError);
 
 describe('readTelemetryEnv', () => {
   it('reads nothing from an empty environment', () => {
