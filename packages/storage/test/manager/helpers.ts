@@ -1,6 +1,8 @@
 import { expect } from 'chai';
-import { MemoryLayout, objectKey, type ObjectKey } from '@tierkv/core';
+import { encodeKey, MemoryLayout, objectKey, type ObjectKey } from '@tierkv/core';
 import type { MemoryObj } from '../../src/l1/memory-obj.js';
+import type { L2Adapter, L2StoreItem } from '../../src/l2/l2-adapter.js';
+import { MemoryL2Adapter } from '../../src/l2/memory-adapter.js';
 import { StorageManager } from '../../src/manager/storage-manager.js';
 import type { StorageManagerOptions } from '../../src/manager/storage-manager.js';
 
@@ -52,3 +54,38 @@ export function expectPattern(objs: readonly MemoryObj[], indices: readonly numb
 }
 
 export const codes = (results: readonly { code: string }[]): string[] => results.map((r) => r.code);
+
+/**
+ * A slow L2: every store waits `delayMs` (or until `open()` while gated), and what reached it is
+ * recorded in `stored` (bytes copied), which stays readable after close().
+ */
+export class SlowL2 implements L2Adapter {
+  readonly name = 'slow';
+  readonly inner = new MemoryL2Adapter();
+  readonly stored = new Map<string, Uint8Array>();
+  #gate: Promise<void> | undefined;
+  #open: () => void = () => undefined;
+
+  constructor(readonly delayMs: number, gated = false) {
+    if (gated) this.#gate = new Promise<void>((r) => (this.#open = r));
+  }
+
+  open(): void {
+    this.#open();
+    this.#gate = undefined;
+  }
+
+  store = async (items: readonly L2StoreItem[]) => {
+    if (this.#gate) await this.#gate;
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    const ok = await this.inner.store(items);
+    items.forEach((it, i) => ok[i] && this.stored.set(encodeKey(it.key), Uint8Array.from(it.data)));
+    return ok;
+  };
+  lookupAndLock = (k: readonly ObjectKey[]) => this.inner.lookupAndLock(k);
+  load = (k: readonly ObjectKey[], t: readonly Uint8Array[]) => this.inner.load(k, t);
+  unlock = (k: readonly ObjectKey[]) => this.inner.unlock(k);
+  delete = (k: readonly ObjectKey[]) => this.inner.delete(k);
+  usage = () => this.inner.usage();
+  close = () => this.inner.close();
+}

@@ -1,44 +1,7 @@
 import { expect } from 'chai';
-import { encodeKey, type ObjectKey } from '@tierkv/core';
+import { encodeKey } from '@tierkv/core';
 import { createTestMeterProvider, valueOf } from '@tierkv/test-utils';
-import type { L2Adapter, L2StoreItem } from '../../src/l2/l2-adapter.js';
-import { MemoryL2Adapter } from '../../src/l2/memory-adapter.js';
-import { closeAll, keys, KIB, layout, manager, pattern } from './helpers.js';
-
-/**
- * A slow L2: every store waits `delayMs` (or until `open()` while gated), and what reached it is
- * recorded in `stored` (bytes copied), which stays readable after close().
- */
-class SlowL2 implements L2Adapter {
-  readonly name = 'slow';
-  readonly inner = new MemoryL2Adapter();
-  readonly stored = new Map<string, Uint8Array>();
-  #gate: Promise<void> | undefined;
-  #open: () => void = () => undefined;
-
-  constructor(readonly delayMs: number, gated = false) {
-    if (gated) this.#gate = new Promise<void>((r) => (this.#open = r));
-  }
-
-  open(): void {
-    this.#open();
-    this.#gate = undefined;
-  }
-
-  store = async (items: readonly L2StoreItem[]) => {
-    if (this.#gate) await this.#gate;
-    await new Promise((r) => setTimeout(r, this.delayMs));
-    const ok = await this.inner.store(items);
-    items.forEach((it, i) => ok[i] && this.stored.set(encodeKey(it.key), Uint8Array.from(it.data)));
-    return ok;
-  };
-  lookupAndLock = (k: readonly ObjectKey[]) => this.inner.lookupAndLock(k);
-  load = (k: readonly ObjectKey[], t: readonly Uint8Array[]) => this.inner.load(k, t);
-  unlock = (k: readonly ObjectKey[]) => this.inner.unlock(k);
-  delete = (k: readonly ObjectKey[]) => this.inner.delete(k);
-  usage = () => this.inner.usage();
-  close = () => this.inner.close();
-}
+import { closeAll, keys, KIB, layout, manager, pattern, SlowL2 } from './helpers.js';
 
 describe('store back-pressure (storeBacklogPolicy: reject_writes, the default)', () => {
   afterEach(closeAll);

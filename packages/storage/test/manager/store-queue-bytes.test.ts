@@ -1,31 +1,7 @@
 import { expect } from 'chai';
-import type { ObjectKey } from '@tierkv/core';
 import { createTestMeterProvider, valueOf } from '@tierkv/test-utils';
-import type { L2Adapter, L2StoreItem } from '../../src/l2/l2-adapter.js';
-import { MemoryL2Adapter } from '../../src/l2/memory-adapter.js';
 import { resolveStorageManagerOptions } from '../../src/manager/storage-options.js';
-import { closeAll, keys, KIB, layout, manager } from './helpers.js';
-
-/** An L2 whose stores wait until the test opens the gate: a stalled backend. */
-class GatedStores implements L2Adapter {
-  readonly name = 'gated';
-  readonly inner = new MemoryL2Adapter();
-  #open!: () => void;
-  readonly #gate = new Promise<void>((r) => (this.#open = r));
-  open(): void {
-    this.#open();
-  }
-  store = async (items: readonly L2StoreItem[]) => {
-    await this.#gate;
-    return this.inner.store(items);
-  };
-  lookupAndLock = (k: readonly ObjectKey[]) => this.inner.lookupAndLock(k);
-  load = (k: readonly ObjectKey[], t: readonly Uint8Array[]) => this.inner.load(k, t);
-  unlock = (k: readonly ObjectKey[]) => this.inner.unlock(k);
-  delete = (k: readonly ObjectKey[]) => this.inner.delete(k);
-  usage = () => this.inner.usage();
-  close = () => this.inner.close();
-}
+import { closeAll, keys, KIB, layout, manager, SlowL2 } from './helpers.js';
 
 describe('store queue byte bound (storeQueueLimitBytes, storeBacklogPolicy)', () => {
   afterEach(closeAll);
@@ -37,7 +13,7 @@ describe('store queue byte bound (storeQueueLimitBytes, storeBacklogPolicy)', ()
 
   it('by default (reject_writes) a stalled L2 never pins more than the bound: past it reserveWrite refuses new keys, counted, and accepts again once the backlog drains', async () => {
     const tmp = createTestMeterProvider();
-    const gated = new GatedStores();
+    const gated = new SlowL2(0, true);
     try {
       const sm = manager({ l2: [gated], meterProvider: tmp.meterProvider });
       expect(sm.options.storeBacklogPolicy).to.equal('reject_writes');
@@ -77,7 +53,7 @@ describe('store queue byte bound (storeQueueLimitBytes, storeBacklogPolicy)', ()
 
   it('with skip_l2 a stalled L2 never pins more than the bound: later writes still fit in L1 and their write-through is dropped and counted', async () => {
     const tmp = createTestMeterProvider();
-    const gated = new GatedStores();
+    const gated = new SlowL2(0, true);
     try {
       // 256 KiB of L1, 1 KiB chunks: without the bound every write-through pins its object and
       // the 257th write answers OUT_OF_MEMORY.
@@ -111,7 +87,7 @@ describe('store queue byte bound (storeQueueLimitBytes, storeBacklogPolicy)', ()
 
   for (const policy of ['reject_writes', 'skip_l2'] as const) {
     it(`${policy}: admits a batch larger than the bound when nothing is held (bound + one batch at most)`, async () => {
-      const gated = new GatedStores();
+      const gated = new SlowL2(0, true);
       const sm = manager({ l2: [gated], storeQueueLimitBytes: 1, storeBacklogPolicy: policy });
       try {
         sm.reserveWrite(keys([0, 1]), layout);
