@@ -24,3 +24,4 @@ export { MeterBinding, refreshTelemetryBindings } from './telemetry/meter-bindin
 export type { TelemetryOptions, MeterScope, InstrumentFactory } from './telemetry/meter-binding.js';
 export { telemetryCallbackErrors } from './telemetry/observation-hub.js';
 export type { Observe, ObserveCallback } from './telemetry/observation-hub.js';
+export { DurationSampler, isNoopHistogram } from './telemetry/duration-sampler.js';

@@ -1,5 +1,5 @@
-import { MeterBinding, type TelemetryOptions } from '@tierkv/core';
-import { createNoopMeter, type Attributes, type Histogram } from '@opentelemetry/api';
+import { DurationSampler, isNoopHistogram, MeterBinding, type TelemetryOptions } from '@tierkv/core';
+import type { Attributes, Histogram } from '@opentelemetry/api';
 import type { EvictionReason } from './l1-listener.js';
 import type { L1Usage } from './l1-usage.js';
 
@@ -65,14 +65,6 @@ export const OP_DELETE = 6;
 // Attribute objects made once: recording a batch allocates nothing of ours.
 const OPERATION_ATTRIBUTES: readonly Attributes[] = L1_OPERATIONS.map((operation) => Object.freeze({ operation }));
 
-/**
- * At most one batch per operation is timed per interval. Recording a histogram value with an
- * attribute costs the SDK about a microsecond (it hashes the attributes), as much as a small L1
- * call itself; sampling keeps that under a millisecond per second while `tierkv.l1.batches` still
- * counts every call.
- */
-const SAMPLE_INTERVAL_MS = 1;
-
 /** How long an evicted chunk is waited for (LMCache's max_evict_reuse_wait). */
 const MAX_REUSE_WAIT_MS = 300_000;
 /** Sampled evicted chunks remembered at most. */
@@ -123,15 +115,12 @@ interface L1Instruments {
   timing: boolean;
 }
 
-const NOOP_HISTOGRAM = createNoopMeter().createHistogram('tierkv.noop');
-
 /** The L1 manager's instruments (`tierkv.l1.*`), bound late to the MeterProvider. */
 export class L1Metrics {
   readonly #binding: MeterBinding<L1Instruments>;
   readonly #stats: L1Stats;
-  /** 1 when the next batch of the operation is to be timed. */
-  readonly #due = new Uint8Array(L1_OPERATIONS.length).fill(1);
-  #rearmTimer: NodeJS.Timeout | undefined;
+  /** At most one batch per operation is timed per millisecond; `tierkv.l1.batches` counts every one. */
+  readonly #sampler = new DurationSampler(L1_OPERATIONS.length);
   #evictions = 0;
   #reuses = 0;
   /** Sampled evicted chunks (by chunk hash) waiting to be written again, oldest first. */
@@ -174,7 +163,7 @@ export class L1Metrics {
           chunkIdle: f.histogram('tierkv.l1.chunk.idle'),
           chunkReuseGap: f.histogram('tierkv.l1.chunk.reuse_gap'),
           chunkEvictReuseGap: f.histogram('tierkv.l1.chunk.evict_reuse_gap'),
-          timing: batchDuration !== NOOP_HISTOGRAM,
+          timing: !isNoopHistogram(batchDuration),
         };
       },
       telemetry,
@@ -187,13 +176,7 @@ export class L1Metrics {
    */
   startBatch(op: number): number {
     this.#stats.batches[op]!++;
-    if (this.#due[op] === 0 || !this.#binding.instruments.timing) return 0;
-    this.#due[op] = 0;
-    if (this.#rearmTimer === undefined) {
-      this.#rearmTimer = setTimeout(this.#rearm, SAMPLE_INTERVAL_MS);
-      this.#rearmTimer.unref();
-    }
-    return performance.now();
+    return this.#binding.instruments.timing ? this.#sampler.start(op) : 0;
   }
 
   /** Records the duration of a call that startBatch chose to time. */
@@ -256,13 +239,7 @@ export class L1Metrics {
 
   close(): void {
     this.#evictedAt.clear();
-    if (this.#rearmTimer !== undefined) clearTimeout(this.#rearmTimer);
-    this.#rearmTimer = undefined;
+    this.#sampler.close();
     this.#binding.close();
   }
-
-  readonly #rearm = (): void => {
-    this.#rearmTimer = undefined;
-    this.#due.fill(1);
-  };
 }

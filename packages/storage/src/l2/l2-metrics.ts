@@ -1,5 +1,5 @@
-import { MeterBinding, type MeterScope, type TelemetryOptions } from '@tierkv/core';
-import { createNoopMeter, type Attributes, type Histogram } from '@opentelemetry/api';
+import { DurationSampler, isNoopHistogram, MeterBinding, type MeterScope, type TelemetryOptions } from '@tierkv/core';
+import type { Attributes, Histogram } from '@opentelemetry/api';
 import type { L2Usage } from './l2-adapter.js';
 
 /** The instrumentation scope of every `@tierkv/storage` module. */
@@ -12,14 +12,8 @@ export type L2MetricOperation = (typeof L2_OPERATIONS)[number];
 type PerOperation = Record<L2MetricOperation, number>;
 const zeros = (): PerOperation => ({ store: 0, load: 0, lookup: 0, unlock: 0, delete: 0, clear: 0 });
 
-/**
- * At most one call per operation is timed per interval, as L1 does: recording a histogram value
- * costs the SDK about a microsecond per reader (it hashes the attributes), which with two readers
- * was 6% of a fast adapter's throughput. `tierkv.l2.operations` still counts every call.
- */
-const SAMPLE_INTERVAL_MS = 1;
-
-const NOOP_HISTOGRAM = createNoopMeter().createHistogram('tierkv.noop');
+/** Index of each operation in the duration sampler. */
+const OPERATION_INDEX = Object.fromEntries(L2_OPERATIONS.map((op, i) => [op, i])) as Record<L2MetricOperation, number>;
 
 interface L2Instruments {
   duration: Histogram;
@@ -43,9 +37,11 @@ export class L2Metrics {
   bytesOut = 0;
 
   readonly #binding: MeterBinding<L2Instruments>;
-  /** True when the next call of the operation is to be timed. */
-  readonly #due: Record<L2MetricOperation, boolean> = { store: true, load: true, lookup: true, unlock: true, delete: true, clear: true };
-  #rearmTimer: NodeJS.Timeout | undefined;
+  /**
+   * At most one call per operation is timed per millisecond, as in L1: with two readers, timing
+   * every call was 6% of a fast adapter's throughput. `tierkv.l2.operations` counts every call.
+   */
+  readonly #sampler = new DurationSampler(L2_OPERATIONS.length);
   readonly #attrs: Attributes;
   readonly #opAttrs: Record<L2MetricOperation, Attributes>;
 
@@ -93,7 +89,7 @@ export class L2Metrics {
           },
         );
         const duration = f.histogram('tierkv.l2.operation.duration');
-        return { duration, timing: duration !== NOOP_HISTOGRAM };
+        return { duration, timing: !isNoopHistogram(duration) };
       },
       telemetry,
     );
@@ -105,13 +101,7 @@ export class L2Metrics {
    */
   startCall(operation: L2MetricOperation): number {
     this.operations[operation]++;
-    if (!this.#due[operation] || !this.#binding.instruments.timing) return 0;
-    this.#due[operation] = false;
-    if (this.#rearmTimer === undefined) {
-      this.#rearmTimer = setTimeout(this.#rearm, SAMPLE_INTERVAL_MS);
-      this.#rearmTimer.unref();
-    }
-    return performance.now();
+    return this.#binding.instruments.timing ? this.#sampler.start(OPERATION_INDEX[operation]) : 0;
   }
 
   /** Records the duration of a call that startCall chose to time. Never throws. */
@@ -125,15 +115,9 @@ export class L2Metrics {
   }
 
   close(): void {
-    if (this.#rearmTimer !== undefined) clearTimeout(this.#rearmTimer);
-    this.#rearmTimer = undefined;
+    this.#sampler.close();
     this.#binding.close();
   }
-
-  readonly #rearm = (): void => {
-    this.#rearmTimer = undefined;
-    for (const op of L2_OPERATIONS) this.#due[op] = true;
-  };
 }
 
 /**
