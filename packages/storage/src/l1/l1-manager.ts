@@ -22,6 +22,7 @@ import type { L1KeyResult, L1ResultCode } from './l1-result.js';
 import type { L1Usage, MemcheckReport } from './l1-usage.js';
 import { LockTable } from './lock-table.js';
 import type { MemoryObj } from './memory-obj.js';
+import { checkReadLocks } from './read-lock-limit.js';
 import { STATE_FREE, STATE_READY, STATE_WRITE_LOCKED, SlotTable } from './slot-table.js';
 
 export type { L1Options } from './l1-options.js';
@@ -52,8 +53,7 @@ export interface L1ObjectState {
   readonly layout: MemoryLayout;
 }
 
-/** Upper bound of the read-lock count one call may take or release per key (after LMCache). */
-export const MAX_READ_LOCKS = 128;
+export { MAX_READ_LOCKS } from './read-lock-limit.js';
 
 const log = debugLogger('tierkv:l1');
 
@@ -66,6 +66,7 @@ const KEY_NOT_WRITABLE = R('KEY_NOT_WRITABLE');
 const KEY_IN_WRONG_STATE = R('KEY_IN_WRONG_STATE');
 const KEY_IS_LOCKED = R('KEY_IS_LOCKED');
 const OUT_OF_MEMORY = R('OUT_OF_MEMORY');
+const LOCK_NOT_HELD = R('LOCK_NOT_HELD');
 
 const WRITE_MODES: ReadonlySet<string> = new Set(['new', 'update', 'all']);
 
@@ -237,20 +238,24 @@ export class L1Manager {
     return results;
   }
 
-  /** write-locked → ready. */
-  finishWrite(keys: readonly ObjectKey[]): L1KeyResult<void>[] {
-    return this.#finishWrite(keys, 0, 'finishWrite', OP_FINISH_WRITE) as L1KeyResult<void>[];
+  /**
+   * write-locked → ready. With `generations` (from `generations()` right after reserveWrite), a
+   * key whose reservation is no longer that one answers LOCK_NOT_HELD and is left alone.
+   */
+  finishWrite(keys: readonly ObjectKey[], generations?: ArrayLike<number>): L1KeyResult<void>[] {
+    return this.#finishWrite(keys, 0, 'finishWrite', OP_FINISH_WRITE, generations) as L1KeyResult<void>[];
   }
 
-  /** write-locked → read-locked (count `readLocks`, default 1) in one step. */
-  finishWriteAndReserveRead(keys: readonly ObjectKey[], readLocks = 1): L1KeyResult<MemoryObj>[] {
-    return this.#finishWrite(keys, checkReadLocks(readLocks), 'finishWriteAndReserveRead', OP_FINISH_WRITE_AND_RESERVE_READ) as L1KeyResult<MemoryObj>[];
+  /** write-locked → read-locked (count `readLocks`, default 1) in one step; `generations` as finishWrite. */
+  finishWriteAndReserveRead(keys: readonly ObjectKey[], readLocks = 1, generations?: ArrayLike<number>): L1KeyResult<MemoryObj>[] {
+    return this.#finishWrite(keys, checkReadLocks(readLocks), 'finishWriteAndReserveRead', OP_FINISH_WRITE_AND_RESERVE_READ, generations) as L1KeyResult<MemoryObj>[];
   }
 
-  /** write-locked → absent, memory freed (a writer gives up). */
-  abortWrite(keys: readonly ObjectKey[]): L1KeyResult<void>[] {
+  /** write-locked → absent, memory freed (a writer gives up); `generations` as finishWrite. */
+  abortWrite(keys: readonly ObjectKey[], generations?: ArrayLike<number>): L1KeyResult<void>[] {
     this.#assertOpen('abortWrite');
     checkKeys(keys);
+    checkGenerations(keys, generations);
     const start = this.#metrics.startBatch(OP_ABORT_WRITE);
     const now = this.#now();
     const n = keys.length;
@@ -258,6 +263,7 @@ export class L1Manager {
     for (let i = 0; i < n; i++) {
       const s = this.#find(keys[i]!, now);
       if (s < 0) results[i] = KEY_NOT_EXIST;
+      else if (generations !== undefined && generations[i] !== this.#locks.generation(s as SlotId)) results[i] = LOCK_NOT_HELD;
       else if (this.#slots.stateOf(s) !== STATE_WRITE_LOCKED) results[i] = KEY_IN_WRONG_STATE;
       else {
         this.#removeObject(s as SlotId);
@@ -306,16 +312,19 @@ export class L1Manager {
 
   /**
    * The objects of keys the caller already holds read locks on, without taking more (LMCache's
-   * unsafe_read): KEY_NOT_READABLE when the key is not read-locked.
+   * unsafe_read): KEY_NOT_READABLE when the key is not read-locked. With `generations`, a key whose
+   * read locks are no longer those of that generation (they expired) answers LOCK_NOT_HELD.
    */
-  unsafeRead(keys: readonly ObjectKey[]): L1KeyResult<MemoryObj>[] {
+  unsafeRead(keys: readonly ObjectKey[], generations?: ArrayLike<number>): L1KeyResult<MemoryObj>[] {
     this.#assertOpen('unsafeRead');
     checkKeys(keys);
+    checkGenerations(keys, generations);
     const now = this.#now();
     const results = new Array<L1KeyResult<MemoryObj>>(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const s = this.#find(keys[i]!, now) as SlotId;
       if (s < 0) results[i] = KEY_NOT_EXIST;
+      else if (generations !== undefined && generations[i] !== this.#locks.generation(s)) results[i] = LOCK_NOT_HELD;
       else if (this.#slots.stateOf(s) !== STATE_READY || !this.#locks.readLocked(s)) results[i] = KEY_NOT_READABLE;
       else results[i] = this.#slots.success[s]!;
     }
@@ -323,10 +332,15 @@ export class L1Manager {
     return results;
   }
 
-  /** read-locked (count - `readLocks`, default 1); a temporary object is freed when its count reaches 0. */
-  finishRead(keys: readonly ObjectKey[], readLocks = 1): L1KeyResult<void>[] {
+  /**
+   * read-locked (count - `readLocks`, default 1); a temporary object is freed when its count
+   * reaches 0. With `generations` (read right after the lock was taken), a key whose read locks
+   * expired since answers LOCK_NOT_HELD and keeps the locks other readers took since.
+   */
+  finishRead(keys: readonly ObjectKey[], readLocks = 1, generations?: ArrayLike<number>): L1KeyResult<void>[] {
     this.#assertOpen('finishRead');
     checkKeys(keys);
+    checkGenerations(keys, generations);
     const count = checkReadLocks(readLocks);
     const start = this.#metrics.startBatch(OP_FINISH_READ);
     const now = this.#now();
@@ -338,6 +352,10 @@ export class L1Manager {
       const s = this.#find(keys[i]!, now) as SlotId;
       if (s < 0) {
         results[i] = KEY_NOT_EXIST;
+        continue;
+      }
+      if (generations !== undefined && generations[i] !== locks.generation(s)) {
+        results[i] = LOCK_NOT_HELD;
         continue;
       }
       if (slots.stateOf(s) !== STATE_READY || locks.readCount(s) === 0) {
@@ -386,6 +404,24 @@ export class L1Manager {
     this.#flushEvicted();
     this.#metrics.recordBatch(OP_DELETE, start);
     return results;
+  }
+
+  /**
+   * The lock generation of each key's object now (0 when absent): read it right after taking a
+   * lock (L1 calls are synchronous, so nothing runs in between) and hand it back to the finishing
+   * call, which then refuses with LOCK_NOT_HELD a lock that expired or was reissued meanwhile.
+   */
+  generations(keys: readonly ObjectKey[]): number[] {
+    this.#assertOpen('generations');
+    checkKeys(keys);
+    const now = this.#now();
+    const out = new Array<number>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const s = this.#find(keys[i]!, now);
+      out[i] = s < 0 ? 0 : this.#locks.generation(s as SlotId);
+    }
+    this.#flushEvicted();
+    return out;
   }
 
   /** Whether each key is ready or read-locked (readable), without taking a lock. */
@@ -598,9 +634,10 @@ export class L1Manager {
     this.#clockTimer = undefined;
   };
 
-  #finishWrite(keys: readonly ObjectKey[], readLocks: number, method: string, operation: number): L1KeyResult<unknown>[] {
+  #finishWrite(keys: readonly ObjectKey[], readLocks: number, method: string, operation: number, generations: ArrayLike<number> | undefined): L1KeyResult<unknown>[] {
     this.#assertOpen(method);
     checkKeys(keys);
+    checkGenerations(keys, generations);
     const start = this.#metrics.startBatch(operation);
     const now = this.#now();
     const n = keys.length;
@@ -612,6 +649,10 @@ export class L1Manager {
       const s = this.#find(keys[i]!, now) as SlotId;
       if (s < 0) {
         results[i] = KEY_NOT_EXIST;
+        continue;
+      }
+      if (generations !== undefined && generations[i] !== this.#locks.generation(s)) {
+        results[i] = LOCK_NOT_HELD;
         continue;
       }
       if (slots.stateOf(s) !== STATE_WRITE_LOCKED) {
@@ -879,9 +920,9 @@ function checkKeys(keys: readonly ObjectKey[]): void {
   }
 }
 
-function checkReadLocks(count: number): number {
-  if (!Number.isInteger(count) || count < 1 || count > MAX_READ_LOCKS) {
-    throw new InvalidArgumentError('readLocks', `expected an integer in [1, ${MAX_READ_LOCKS}], got ${count}`);
+function checkGenerations(keys: readonly ObjectKey[], generations: ArrayLike<number> | undefined): void {
+  if (generations === undefined) return;
+  if (generations === null || typeof generations !== 'object' || generations.length !== keys.length) {
+    throw new InvalidArgumentError('generations', `expected one lock generation per key (${keys.length}), as returned by generations()`);
   }
-  return count;
 }

@@ -1,16 +1,23 @@
 import type { SlotId } from '../eviction/eviction-policy.js';
 
-// Per slot: write expiry, read expiry, read count, side by side (one cache line per slot touched).
+// Per slot: write expiry, read expiry, read count, lock generation, side by side (one cache line
+// per slot touched).
 const STRIDE = 4;
 const WRITE_EXPIRY = 0;
 const READ_EXPIRY = 1;
 const READ_COUNT = 2;
+const GENERATION = 3;
 
 /**
  * TTL'd locks per slot, after LMCache's TTLLock: a write lock with an expiry, and a read count
  * whose expiry is pushed back by every new read lock. A lock past its expiry no longer holds (a
  * crashed client cannot pin memory); the L1 manager reclaims such locks lazily when it touches the
  * object and in a periodic sweep. Times are milliseconds from the injected clock.
+ *
+ * Every slot also carries a lock generation, drawn from the table's counter (exact up to
+ * 2^53): a new one whenever a write lock is taken or released, read locks expire, or the
+ * slot is cleared. A holder remembers the generation it locked under; a lock that expired or was
+ * reissued since then no longer matches, so it is neither handed out nor released twice.
  */
 export class LockTable {
   readonly writeTtlMs: number;
@@ -29,12 +36,21 @@ export class LockTable {
     this.#f = f;
   }
 
+  #nextGeneration = 1;
+
   lockWrite(slot: SlotId, now: number): void {
     this.#f[slot * STRIDE + WRITE_EXPIRY] = now + this.writeTtlMs;
+    this.#f[slot * STRIDE + GENERATION] = this.#nextGeneration++;
   }
 
   unlockWrite(slot: SlotId): void {
     this.#f[slot * STRIDE + WRITE_EXPIRY] = 0;
+    this.#f[slot * STRIDE + GENERATION] = this.#nextGeneration++;
+  }
+
+  /** The slot's lock generation (see the class comment). */
+  generation(slot: SlotId): number {
+    return this.#f[slot * STRIDE + GENERATION]!;
   }
 
   writeExpired(slot: SlotId, now: number): boolean {
@@ -63,6 +79,7 @@ export class LockTable {
   /** Drops every read lock (they expired). */
   dropReads(slot: SlotId): void {
     this.#f[slot * STRIDE + READ_COUNT] = 0;
+    this.#f[slot * STRIDE + GENERATION] = this.#nextGeneration++;
   }
 
   readLocked(slot: SlotId): boolean {
@@ -79,5 +96,6 @@ export class LockTable {
     this.#f[base + WRITE_EXPIRY] = 0;
     this.#f[base + READ_EXPIRY] = 0;
     this.#f[base + READ_COUNT] = 0;
+    this.#f[base + GENERATION] = this.#nextGeneration++;
   }
 }
