@@ -30,10 +30,15 @@ function setPath(target: Plain, path: string, value: unknown): void {
   node[parts[parts.length - 1]!] = value;
 }
 
+// Names that reach an object's prototype when assigned: a config file naming one must never
+// write into Object.prototype (prototype pollution), so it is refused.
+const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
 /** Deep-merges `source` into `target`, recording `label(path)` as the origin of every leaf. */
 function mergeInto(target: Plain, source: Plain, origins: Map<string, string>, label: (path: string) => string, prefix = ''): void {
   for (const [key, value] of Object.entries(source)) {
     const path = prefix ? `${prefix}.${key}` : key;
+    if (RESERVED_KEYS.has(key)) throw new ConfigError(label(path), `"${key}" is not a setting (a reserved name); remove it`);
     if (isPlain(value)) {
       if (!isPlain(target[key])) target[key] = {};
       mergeInto(target[key] as Plain, value, origins, label, path);

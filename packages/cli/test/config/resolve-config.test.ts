@@ -94,6 +94,19 @@ describe('server configuration', () => {
     expect(err.message).to.match(/unknown field in .*typo\.yaml; allowed fields of l1: size, eviction, watermark, evictionRatio/);
   });
 
+  it('a __proto__ key in a config file is refused, and Object.prototype stays clean', () => {
+    for (const [name, text] of [
+      ['proto.json', '{"l1": {"__proto__": {"injected": true}}}'],
+      ['proto.yaml', '__proto__:\n  injected: true\n'],
+      ['ctor.json', '{"constructor": {"prototype": {"injected": true}}}'],
+    ] as const) {
+      const err = configError(() => server({ file: file(name, text) }));
+      expect(err.message).to.match(/reserved name/);
+      expect(err.message).to.not.match(/injected/);
+      expect(({} as Record<string, unknown>)['injected']).to.equal(undefined);
+    }
+  });
+
   it('reports every bad field at once', () => {
     const err = configError(() => server({ flags: { 'l1.size': 'big', 'server.port': '-1' } }));
     expect(err.message).to.contain('--l1-size').and.to.contain('--port');
