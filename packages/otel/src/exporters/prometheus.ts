@@ -13,6 +13,12 @@ const log = debugLogger('tierkv:otel');
  * A Prometheus pull endpoint. The SDK's exporter is used as the reader only (preventServerStart):
  * we bind the HTTP server ourselves so a port in use rejects `startTelemetry` instead of being
  * logged and ignored, and so `scrape()` can serve the same text on the host's own server.
+ *
+ * A pull reader nobody reads must not accumulate: the SDK stashes every other reader's collection
+ * (an OTLP export each interval) for each reader until that reader collects, so with nothing
+ * scraping `/metrics` memory grew without bound. When no scrape came for a whole drain interval
+ * (the export interval), the endpoint collects and discards once; its values are cumulative, so
+ * the next scrape loses nothing.
  */
 export class PrometheusEndpoint implements ExporterInstance {
   readonly name = 'prometheus';
@@ -21,9 +27,16 @@ export class PrometheusEndpoint implements ExporterInstance {
   readonly #serializer: PrometheusSerializer;
   #server: Server | undefined;
   #url: string | undefined;
+  #drainTimer: NodeJS.Timeout | undefined;
+  #collectedSinceDrain = false;
+  #drains = 0;
 
-  constructor(config: ResolvedPrometheusConfig) {
+  constructor(config: ResolvedPrometheusConfig, drainIntervalMs = 0) {
     this.#config = config;
+    if (drainIntervalMs > 0) {
+      this.#drainTimer = setInterval(() => void this.#drain(), drainIntervalMs);
+      this.#drainTimer.unref();
+    }
     this.reader = new PrometheusExporter({
       preventServerStart: true,
       withoutScopeInfo: config.withoutScopeInfo,
@@ -34,6 +47,25 @@ export class PrometheusEndpoint implements ExporterInstance {
 
   get url(): string | undefined {
     return this.#url;
+  }
+
+  /** How many unread collections were drained (tests and diagnostics). */
+  get drains(): number {
+    return this.#drains;
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#collectedSinceDrain) {
+      this.#collectedSinceDrain = false;
+      return;
+    }
+    try {
+      await this.reader.collect();
+      this.#drains++;
+    } catch (err) {
+      // Before the reader is attached to a provider, or after shutdown: nothing is stashed.
+      if (log.enabled) log('draining the unread prometheus reader failed: %s', String(err));
+    }
   }
 
   async start(): Promise<void> {
@@ -68,6 +100,7 @@ export class PrometheusEndpoint implements ExporterInstance {
   }
 
   async scrape(): Promise<ScrapeResult> {
+    this.#collectedSinceDrain = true;
     const { resourceMetrics, errors } = await this.reader.collect();
     if (errors.length > 0) log('collection reported %d errors: %o', errors.length, errors);
     return { contentType: PROMETHEUS_CONTENT_TYPE, body: this.#serializer.serialize(resourceMetrics) };
@@ -84,6 +117,8 @@ export class PrometheusEndpoint implements ExporterInstance {
   };
 
   async close(): Promise<void> {
+    if (this.#drainTimer) clearInterval(this.#drainTimer);
+    this.#drainTimer = undefined;
     const server = this.#server;
     this.#server = undefined;
     if (!server) return;
@@ -114,5 +149,5 @@ export function serveScrape(scrape: () => Promise<ScrapeResult>, req: IncomingMe
 
 export const prometheusPlugin: ExporterPlugin = {
   name: 'prometheus',
-  create: (context) => new PrometheusEndpoint(context.config.prometheus),
+  create: (context) => new PrometheusEndpoint(context.config.prometheus, context.config.exportIntervalMillis),
 };
