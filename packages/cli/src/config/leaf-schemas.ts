@@ -12,8 +12,9 @@ function show(value: unknown): string {
 }
 
 /** A byte size: `4GiB`, `512MB`, `65536`, or a number of bytes. */
-export function sizeSchema(options: { min?: number } = {}) {
+export function sizeSchema(options: { min?: number; max?: { bytes: number; why: string } } = {}) {
   const min = options.min ?? 1;
+  const max = options.max;
   return z.unknown().transform((value, ctx): number => {
     if (typeof value !== 'string' && typeof value !== 'number') {
       ctx.addIssue({ code: 'custom', message: `expected a size such as 4GiB (${SIZE_UNITS_HELP}), got ${show(value)}` });
@@ -28,6 +29,10 @@ export function sizeSchema(options: { min?: number } = {}) {
     }
     if (bytes < min) {
       ctx.addIssue({ code: 'custom', message: `size ${show(value)} is too small; expected at least ${min} bytes` });
+      return z.NEVER;
+    }
+    if (max !== undefined && bytes > max.bytes) {
+      ctx.addIssue({ code: 'custom', message: `size ${show(value)} is too large: ${max.why}` });
       return z.NEVER;
     }
     return bytes;

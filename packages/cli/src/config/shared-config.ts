@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { z } from 'zod';
 import { enumListSchema, enumSchema, hostSchema, portSchema, sizeSchema, urlSchema } from './leaf-schemas.js';
 
@@ -12,7 +13,10 @@ export const EVICTION_POLICIES = ['lru'] as const;
 export const METRICS_EXPORTERS = ['prometheus', 'otlp', 'console', 'none'] as const;
 
 /** The L1 capacity: at least 1 MiB. */
-export const l1SizeSchema = () => sizeSchema({ min: 1024 * 1024 });
+// L1 is allocated lazily, so a size beyond the machine's memory would start fine and fail (or be
+// killed) only once it fills: refused up front.
+export const l1SizeSchema = () =>
+  sizeSchema({ min: 1024 * 1024, max: { bytes: totalmem(), why: `this machine has ${(totalmem() / 2 ** 30).toFixed(1)} GiB of memory; give L1 at most that (less, to leave room for the process)` } });
 export const evictionSchema = () => enumSchema(EVICTION_POLICIES);
 /** The filesystem L2 byte budget: at least 1 MiB. */
 export const fsBudgetSchema = () => sizeSchema({ min: 1024 * 1024 });

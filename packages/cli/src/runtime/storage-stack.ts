@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { ConfigError } from '@tierkv/core';
 import { FsL2Adapter, StorageManager, type L2Adapter } from '@tierkv/storage';
 import { DEFAULT_REDIS_L2_OPTIONS, RedisL2Adapter, type RedisL2Options } from '@tierkv/l2-redis';
 
@@ -29,6 +31,7 @@ export async function openStorage(config: StorageStackConfig): Promise<StorageMa
   const l2: L2Adapter[] = [];
   try {
     if (config.fs) {
+      checkFsPath(config.fs.path);
       l2.push(await FsL2Adapter.open({ path: config.fs.path, ...(config.fs.budget !== undefined ? { capacityBytes: config.fs.budget } : {}) }));
     }
     if (config.redis) {
@@ -55,5 +58,13 @@ export async function openStorage(config: StorageStackConfig): Promise<StorageMa
   } catch (err) {
     await Promise.allSettled(l2.map((a) => a.close()));
     throw err;
+  }
+}
+
+/** The fs L2 path must be a directory or not exist yet (it is created); anything else is a config error. */
+function checkFsPath(path: string): void {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (stat !== undefined && !stat.isDirectory()) {
+    throw new ConfigError('l2.fs.path', `${path} exists and is not a directory; give --fs-path a directory (it is created if missing)`);
   }
 }

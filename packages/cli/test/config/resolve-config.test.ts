@@ -107,6 +107,11 @@ describe('server configuration', () => {
     }
   });
 
+  it('an L1 size beyond the machine\'s memory is refused, naming the flag and the memory', () => {
+    const err = configError(() => server({ flags: { 'l1.size': '64TiB' } }));
+    expect(err.message).to.match(/--l1-size/).and.match(/too large/).and.match(/GiB of memory/);
+  });
+
   it('reports every bad field at once', () => {
     const err = configError(() => server({ flags: { 'l1.size': 'big', 'server.port': '-1' } }));
     expect(err.message).to.contain('--l1-size').and.to.contain('--port');
