@@ -17,8 +17,11 @@ export interface EnvTelemetryConfig {
   readonly serviceName?: string;
   readonly resourceAttributes?: Readonly<Record<string, string>>;
   readonly exportIntervalMillis?: number;
+  /** 0 means no limit of its own (OTEL_METRIC_EXPORT_TIMEOUT=0). */
   readonly exportTimeoutMillis?: number;
   readonly otlp: {
+    /** One OTLP request's deadline (OTEL_EXPORTER_OTLP_METRICS_TIMEOUT over OTEL_EXPORTER_OTLP_TIMEOUT); 0: no limit of its own. */
+    readonly timeoutMillis?: number;
     /** The full metrics URL (either variable; the generic endpoint gets `/v1/metrics` appended). */
     readonly endpoint?: string;
     /** Which variable the endpoint came from, for error messages. */
@@ -34,6 +37,7 @@ export interface EnvTelemetryConfig {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+type Warn = (message: string) => void;
 
 function read(env: Env, name: string): string | undefined {
   const raw = env[name];
@@ -48,18 +52,25 @@ function oneOf<T extends string>(name: string, value: string, allowed: readonly 
   throw new ConfigError(name, `"${value}" is not allowed; use one of ${allowed.join(', ')}`);
 }
 
-function boolean(env: Env, name: string): boolean | undefined {
+/**
+ * The SDK spec's boolean: only `true` (any case) is true; anything else is false, and a value other
+ * than `false` is warned about rather than refused.
+ */
+function boolean(env: Env, name: string, warn: Warn): boolean | undefined {
   const value = read(env, name);
   if (value === undefined) return undefined;
-  return oneOf(name, value, ['true', 'false'] as const) === 'true';
+  const v = value.toLowerCase();
+  if (v !== 'true' && v !== 'false') warn(`warning: ${name}="${value}" is not true or false; read as false`);
+  return v === 'true';
 }
 
-/** A whole number of milliseconds, > 0. */
-function millis(env: Env, name: string): number | undefined {
+/** A whole number of milliseconds, > 0 (or ≥ 0 where 0 means no limit). */
+function millis(env: Env, name: string, zeroAllowed = false): number | undefined {
   const value = read(env, name);
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
-    throw new ConfigError(name, `"${value}" is not a positive whole number of milliseconds (e.g. 60000)`);
+  if (!/^\d+$/.test(value) || (!zeroAllowed && Number(value) <= 0) || !Number.isSafeInteger(Number(value))) {
+    const what = zeroAllowed ? 'a whole number of milliseconds (0: no limit)' : 'a positive whole number of milliseconds (e.g. 60000)';
+    throw new ConfigError(name, `"${value}" is not ${what}`);
   }
   return Number(value);
 }
@@ -110,22 +121,35 @@ export function parseKeyValueList(name: string, value: string): Record<string, s
   return out;
 }
 
-/** Parses the comma-separated exporter list; `none` stands alone. */
-export function parseExporterList(name: string, value: string): ExporterName[] {
-  const names = value
+/**
+ * Parses the comma-separated exporter list; `none` stands alone. Unknown names are warned about
+ * and skipped (the SDK spec's fallback); a list with no known name is as if unset (undefined).
+ */
+export function parseExporterList(name: string, value: string, warn: Warn = (m) => console.warn(m)): ExporterName[] | undefined {
+  const listed = value
     .split(',')
     .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((s) => (s.toLowerCase() === 'logging' ? 'console' : oneOf(name, s, EXPORTER_NAMES)));
-  if (names.length === 0) throw new ConfigError(name, `"${value}" names no exporter; use one or more of ${EXPORTER_NAMES.join(', ')}`);
+    .filter((s) => s !== '');
+  if (listed.length === 0) throw new ConfigError(name, `"${value}" names no exporter; use one or more of ${EXPORTER_NAMES.join(', ')}`);
+  const names: ExporterName[] = [];
+  for (const s of listed) {
+    const v = s.toLowerCase() === 'logging' ? 'console' : s.toLowerCase();
+    if ((EXPORTER_NAMES as readonly string[]).includes(v)) names.push(v as ExporterName);
+    else warn(`warning: ${name} names an unknown exporter "${s}" (known: ${EXPORTER_NAMES.join(', ')}); skipped`);
+  }
+  if (names.length === 0) return undefined;
   if (names.includes('none') && names.length > 1) {
     throw new ConfigError(name, `"${value}": none cannot be combined with other exporters; use none alone, or list ${EXPORTER_NAMES.filter((n) => n !== 'none').join(', ')}`);
   }
   return [...new Set(names)];
 }
 
-/** Reads and validates the standard OpenTelemetry variables tierkv honours (without sdk-node). */
-export function readTelemetryEnv(env: Env = process.env): EnvTelemetryConfig {
+/**
+ * Reads and validates the standard OpenTelemetry variables tierkv honours (without sdk-node).
+ * Where the SDK spec says to warn and fall back (booleans, unknown exporter names, a malformed
+ * OTEL_RESOURCE_ATTRIBUTES) it warns through `warn`; other malformed values are ConfigErrors.
+ */
+export function readTelemetryEnv(env: Env = process.env, warn: Warn = (m) => console.warn(m)): EnvTelemetryConfig {
   const exportersRaw = read(env, 'OTEL_METRICS_EXPORTER');
   const resourceRaw = read(env, 'OTEL_RESOURCE_ATTRIBUTES');
 
@@ -169,14 +193,26 @@ export function readTelemetryEnv(env: Env = process.env): EnvTelemetryConfig {
     throw new ConfigError('OTEL_EXPORTER_PROMETHEUS_HOST', `"${promHost}" is not a host name or IP address (e.g. 127.0.0.1, 0.0.0.0, ::1)`);
   }
 
+  let resourceAttributes: Record<string, string> | undefined;
+  if (resourceRaw !== undefined) {
+    try {
+      resourceAttributes = parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', resourceRaw);
+    } catch (err) {
+      // The resource SDK spec: on a malformed value the whole variable is discarded, with an error logged.
+      warn(`warning: OTEL_RESOURCE_ATTRIBUTES is discarded: ${(err as Error).message}`);
+    }
+  }
+  const otlpTimeoutVar = read(env, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT') !== undefined ? 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT' : 'OTEL_EXPORTER_OTLP_TIMEOUT';
+
   return {
-    disabled: boolean(env, 'OTEL_SDK_DISABLED'),
-    exporters: exportersRaw === undefined ? undefined : parseExporterList('OTEL_METRICS_EXPORTER', exportersRaw),
+    disabled: boolean(env, 'OTEL_SDK_DISABLED', warn),
+    exporters: exportersRaw === undefined ? undefined : parseExporterList('OTEL_METRICS_EXPORTER', exportersRaw, warn),
     serviceName: read(env, 'OTEL_SERVICE_NAME'),
-    resourceAttributes: resourceRaw === undefined ? undefined : parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', resourceRaw),
+    resourceAttributes,
     exportIntervalMillis: millis(env, 'OTEL_METRIC_EXPORT_INTERVAL'),
-    exportTimeoutMillis: millis(env, 'OTEL_METRIC_EXPORT_TIMEOUT'),
+    exportTimeoutMillis: millis(env, 'OTEL_METRIC_EXPORT_TIMEOUT', true),
     otlp: {
+      timeoutMillis: millis(env, otlpTimeoutVar, true),
       endpoint,
       endpointSource,
       protocol,

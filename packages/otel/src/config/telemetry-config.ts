@@ -39,6 +39,8 @@ export interface OtlpOptions {
   headers?: Record<string, string>;
   /** @default 'cumulative' (env OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE) */
   temporality?: TemporalityPreference;
+  /** One OTLP request's deadline, at most the export timeout. @default the export timeout (env OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, OTEL_EXPORTER_OTLP_TIMEOUT; 0 there: no limit of its own) */
+  timeoutMillis?: number;
   /** Exports allowed in flight at once; further exports fail fast (and are counted) instead of queueing. @default 2 */
   maxInFlight?: number;
 }
@@ -104,6 +106,8 @@ export interface ResolvedOtlpConfig {
   readonly protocol: OtlpProtocol;
   readonly headers: Readonly<Record<string, string>>;
   readonly temporality: TemporalityPreference;
+  /** One OTLP request's deadline, at most the export timeout. */
+  readonly timeoutMillis: number;
   readonly maxInFlight: number;
 }
 
@@ -214,8 +218,8 @@ function checkEndpoint(field: string, value: string): string {
  * Throws ConfigError naming the option or variable that is wrong.
  */
 export function resolveTelemetryConfig(options: StartTelemetryOptions = {}): ResolvedTelemetryConfig {
-  const env = readTelemetryEnv(options.env ?? process.env);
   const warn = options.warn ?? ((m: string) => console.warn(m));
+  const env = readTelemetryEnv(options.env ?? process.env, warn);
 
   const otlpEndpoint =
     options.otlp?.endpoint !== undefined ? checkEndpoint('otlp.endpoint', options.otlp.endpoint) : env.otlp.endpoint;
@@ -237,7 +241,10 @@ export function resolveTelemetryConfig(options: StartTelemetryOptions = {}): Res
 
   const intervalFromUser = positiveInt('exportIntervalMillis', options.exportIntervalMillis) ?? env.exportIntervalMillis;
   const exportIntervalMillis = intervalFromUser ?? DEFAULT_TELEMETRY_OPTIONS.exportIntervalMillis;
-  const timeoutFromUser = positiveInt('exportTimeoutMillis', options.exportTimeoutMillis) ?? env.exportTimeoutMillis;
+  // OTEL_METRIC_EXPORT_TIMEOUT=0 is "no limit": the export interval is then the only bound (an
+  // export must end before the next starts, and the SDK's reader needs a positive timeout).
+  const envTimeout = env.exportTimeoutMillis === 0 ? exportIntervalMillis : env.exportTimeoutMillis;
+  const timeoutFromUser = positiveInt('exportTimeoutMillis', options.exportTimeoutMillis) ?? envTimeout;
   if (timeoutFromUser !== undefined && timeoutFromUser > exportIntervalMillis) {
     const t = options.exportTimeoutMillis !== undefined ? 'exportTimeoutMillis' : 'OTEL_METRIC_EXPORT_TIMEOUT';
     const i = options.exportIntervalMillis !== undefined ? 'exportIntervalMillis' : 'OTEL_METRIC_EXPORT_INTERVAL';
@@ -279,6 +286,7 @@ export function resolveTelemetryConfig(options: StartTelemetryOptions = {}): Res
       protocol,
       headers: { ...env.otlp.headers, ...options.otlp?.headers },
       temporality,
+      timeoutMillis: resolveOtlpTimeout(options.otlp?.timeoutMillis, env.otlp.timeoutMillis, exportTimeoutMillis),
       maxInFlight: positiveInt('otlp.maxInFlight', options.otlp?.maxInFlight) ?? DEFAULT_TELEMETRY_OPTIONS.otlp.maxInFlight,
     },
     views: resolveViews(options.views),
@@ -287,4 +295,10 @@ export function resolveTelemetryConfig(options: StartTelemetryOptions = {}): Res
       positiveInt('failureLogIntervalMillis', options.failureLogIntervalMillis) ?? Math.max(exportIntervalMillis, 60_000),
     warn,
   };
+}
+
+/** The OTLP request deadline: the option, else the OTLP timeout variables (0: no limit of their own), capped by the export timeout. */
+function resolveOtlpTimeout(fromOption: number | undefined, fromEnv: number | undefined, exportTimeoutMillis: number): number {
+  const own = positiveInt('otlp.timeoutMillis', fromOption) ?? (fromEnv === 0 ? undefined : fromEnv);
+  return own === undefined ? exportTimeoutMillis : Math.min(own, exportTimeoutMillis);
 }

@@ -17,11 +17,11 @@ const TEMPORALITY: Record<TemporalityPreference, AggregationTemporalityPreferenc
 export const otlpPlugin: ExporterPlugin = {
   name: 'otlp',
   create(context) {
-    const { otlp, exportTimeoutMillis } = context.config;
+    const { otlp } = context.config;
     const exporterOptions = {
       url: otlp.endpoint,
       headers: { ...otlp.headers },
-      timeoutMillis: exportTimeoutMillis,
+      timeoutMillis: otlp.timeoutMillis,
       temporalityPreference: TEMPORALITY[otlp.temporality],
       concurrencyLimit: otlp.maxInFlight,
     };

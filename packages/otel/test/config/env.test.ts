@@ -29,10 +29,17 @@ describe('readTelemetryEnv', () => {
     it('accepts none alone', () => {
       expect(readTelemetryEnv({ OTEL_METRICS_EXPORTER: 'none' }).exporters).to.deep.equal(['none']);
     });
-    it('rejects unknown names, naming the variable and the allowed values', () => {
-      const err = configError(() => readTelemetryEnv({ OTEL_METRICS_EXPORTER: 'prometheus,zipkin' }));
-      expect(err.field).to.equal('OTEL_METRICS_EXPORTER');
-      expect(err.message).to.include('zipkin').and.include('prometheus, otlp, console, none');
+    it('warns about unknown names and skips them (the SDK spec), naming the variable and the known values', () => {
+      const warnings: string[] = [];
+      const env = readTelemetryEnv({ OTEL_METRICS_EXPORTER: 'prometheus,zipkin' }, (m) => warnings.push(m));
+      expect(env.exporters).to.deep.equal(['prometheus']);
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.include('OTEL_METRICS_EXPORTER').and.include('zipkin').and.include('prometheus, otlp, console, none');
+    });
+    it('a list of only unknown names is as if unset (the default exporters apply)', () => {
+      const warnings: string[] = [];
+      expect(readTelemetryEnv({ OTEL_METRICS_EXPORTER: 'zipkin' }, (m) => warnings.push(m)).exporters).to.equal(undefined);
+      expect(warnings).to.have.length(1);
     });
     it('rejects none combined with others', () => {
       expect(configError(() => readTelemetryEnv({ OTEL_METRICS_EXPORTER: 'none,otlp' })).message).to.include('none cannot be combined');
@@ -114,7 +121,7 @@ describe('readTelemetryEnv', () => {
         const env = readTelemetryEnv({ [name]: '1500' });
         expect(name.endsWith('INTERVAL') ? env.exportIntervalMillis : env.exportTimeoutMillis).to.equal(1500);
       });
-      for (const bad of ['0', '-5', '1.5', '10s', 'abc']) {
+      for (const bad of [...(name.endsWith('INTERVAL') ? ['0'] : []), '-5', '1.5', '10s', 'abc']) {
         it(`rejects "${bad}"`, () => {
           const err = configError(() => readTelemetryEnv({ [name]: bad }));
           expect(err.field).to.equal(name);
@@ -144,14 +151,27 @@ describe('readTelemetryEnv', () => {
     });
   });
 
+  describe('OTEL_METRIC_EXPORT_TIMEOUT=0 and the OTLP timeout variables', () => {
+    it('reads 0 as no limit of its own', () => {
+      expect(readTelemetryEnv({ OTEL_METRIC_EXPORT_TIMEOUT: '0' }).exportTimeoutMillis).to.equal(0);
+    });
+    it('reads OTEL_EXPORTER_OTLP_METRICS_TIMEOUT over OTEL_EXPORTER_OTLP_TIMEOUT', () => {
+      expect(readTelemetryEnv({ OTEL_EXPORTER_OTLP_TIMEOUT: '7000' }).otlp.timeoutMillis).to.equal(7000);
+      expect(readTelemetryEnv({ OTEL_EXPORTER_OTLP_TIMEOUT: '7000', OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '3000' }).otlp.timeoutMillis).to.equal(3000);
+      expect(configError(() => readTelemetryEnv({ OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '3s' })).field).to.equal('OTEL_EXPORTER_OTLP_METRICS_TIMEOUT');
+    });
+  });
+
   describe('service and resource', () => {
     it('reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES', () => {
       const env = readTelemetryEnv({ OTEL_SERVICE_NAME: 'kv', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod, team=a%3Db' });
       expect(env.serviceName).to.equal('kv');
       expect(env.resourceAttributes).to.deep.equal({ 'deployment.environment': 'prod', team: 'a=b' });
     });
-    it('rejects a malformed OTEL_RESOURCE_ATTRIBUTES', () => {
-      expect(configError(() => readTelemetryEnv({ OTEL_RESOURCE_ATTRIBUTES: 'a=1,b' })).field).to.equal('OTEL_RESOURCE_ATTRIBUTES');
+    it('discards a malformed OTEL_RESOURCE_ATTRIBUTES whole, with a warning (the resource SDK spec)', () => {
+      const warnings: string[] = [];
+      expect(readTelemetryEnv({ OTEL_RESOURCE_ATTRIBUTES: 'a=1,b' }, (m) => warnings.push(m)).resourceAttributes).to.equal(undefined);
+      expect(warnings.join('\n')).to.include('OTEL_RESOURCE_ATTRIBUTES').and.include('key=value');
     });
   });
 
@@ -160,10 +180,12 @@ describe('readTelemetryEnv', () => {
       expect(readTelemetryEnv({ OTEL_SDK_DISABLED: 'TRUE' }).disabled).to.equal(true);
       expect(readTelemetryEnv({ OTEL_SDK_DISABLED: 'false' }).disabled).to.equal(false);
     });
-    it('rejects anything else', () => {
-      const err = configError(() => readTelemetryEnv({ OTEL_SDK_DISABLED: 'yes' }));
-      expect(err.field).to.equal('OTEL_SDK_DISABLED');
-      expect(err.message).to.include('true, false');
+    it('reads anything else as false, with a warning (the SDK spec), e.g. 1 and yes', () => {
+      for (const v of ['1', 'yes']) {
+        const warnings: string[] = [];
+        expect(readTelemetryEnv({ OTEL_SDK_DISABLED: v }, (m) => warnings.push(m)).disabled).to.equal(false);
+        expect(warnings.join('\n')).to.include('OTEL_SDK_DISABLED').and.include('read as false');
+      }
     });
   });
 

@@ -81,6 +81,18 @@ describe('resolveTelemetryConfig', () => {
       .to.throw(ConfigError, /exportTimeoutMillis.*exportIntervalMillis/);
   });
 
+  it('OTEL_METRIC_EXPORT_TIMEOUT=0 is no limit: the export interval is the only bound', () => {
+    const c = resolveTelemetryConfig({ env: { OTEL_METRIC_EXPORT_INTERVAL: '5000', OTEL_METRIC_EXPORT_TIMEOUT: '0' }, ...quiet });
+    expect(c.exportTimeoutMillis).to.equal(5000);
+  });
+
+  it('the OTLP request deadline follows OTEL_EXPORTER_OTLP_(METRICS_)TIMEOUT, capped by the export timeout', () => {
+    expect(resolveTelemetryConfig({ env: { OTEL_EXPORTER_OTLP_TIMEOUT: '4000' }, ...quiet }).otlp.timeoutMillis).to.equal(4000);
+    expect(resolveTelemetryConfig({ env: { OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '90000' }, ...quiet }).otlp.timeoutMillis).to.equal(30_000);
+    expect(resolveTelemetryConfig({ env: { OTEL_EXPORTER_OTLP_TIMEOUT: '0' }, ...quiet }).otlp.timeoutMillis).to.equal(30_000);
+    expect(resolveTelemetryConfig({ env: {}, otlp: { timeoutMillis: 1234 }, ...quiet }).otlp.timeoutMillis).to.equal(1234);
+  });
+
   it('rejects malformed options with the option path', () => {
     const cases: [Parameters<typeof resolveTelemetryConfig>[0], RegExp][] = [
       [{ exporters: ['jaeger' as 'otlp'] }, /^exporters:/],
