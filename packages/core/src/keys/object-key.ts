@@ -16,6 +16,13 @@ export interface ObjectKey {
 
 const CHUNK_HASH_RE = /^[0-9a-f]{16}$/;
 
+/**
+ * Longest model name and cache salt a key may carry (UTF-16 code units, as the controller's wire
+ * checks): every index, queue and L2 header holds key bytes, so a key is bounded like a chunk is.
+ */
+export const MAX_MODEL_NAME_LENGTH = 1024;
+export const MAX_CACHE_SALT_LENGTH = 1024;
+
 export function isChunkHash(value: unknown): value is ChunkHash {
   return typeof value === 'string' && CHUNK_HASH_RE.test(value);
 }
@@ -28,11 +35,17 @@ export function objectKey(chunkHash: ChunkHash, modelName: string, kvRank = 0, c
   if (typeof modelName !== 'string' || modelName.length === 0) {
     throw new InvalidArgumentError('modelName', 'expected a non-empty string');
   }
+  if (modelName.length > MAX_MODEL_NAME_LENGTH) {
+    throw new InvalidArgumentError('modelName', `${modelName.length} characters is longer than the limit (${MAX_MODEL_NAME_LENGTH}); use a shorter model name or a digest of it`);
+  }
   if (!Number.isInteger(kvRank) || kvRank < 0 || kvRank > 0xffff_ffff) {
     throw new InvalidArgumentError('kvRank', `expected an integer in [0, 2^32), got ${kvRank}`);
   }
   if (typeof cacheSalt !== 'string') {
     throw new InvalidArgumentError('cacheSalt', 'expected a string (use "" for no salt)');
+  }
+  if (cacheSalt.length > MAX_CACHE_SALT_LENGTH) {
+    throw new InvalidArgumentError('cacheSalt', `${cacheSalt.length} characters is longer than the limit (${MAX_CACHE_SALT_LENGTH}); use a digest of the salt`);
   }
   return { chunkHash, modelName, kvRank, cacheSalt };
 }

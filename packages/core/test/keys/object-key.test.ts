@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decodeKey, encodeKey, InvalidArgumentError, keysEqual, objectKey } from '@tierkv/core';
+import { decodeKey, encodeKey, InvalidArgumentError, keysEqual, MAX_CACHE_SALT_LENGTH, MAX_MODEL_NAME_LENGTH, objectKey } from '@tierkv/core';
 
 const runs = Number(process.env.TIERKV_PROPERTY_RUNS ?? 200);
 const hashArb = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((n) => n.toString(16).padStart(16, '0'));
@@ -8,7 +8,7 @@ const hashArb = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((n) => n.toStr
 describe('ObjectKey', () => {
   it('encodes and decodes any model name and salt without ambiguity', () => {
     fc.assert(
-      fc.property(hashArb, fc.string({ minLength: 1 }), fc.nat(), fc.string(), (h, model, rank, salt) => {
+      fc.property(hashArb, fc.string({ minLength: 1, maxLength: 64 }), fc.nat(), fc.string({ maxLength: 64 }), (h, model, rank, salt) => {
         const key = objectKey(h, model, rank, salt);
         const decoded = decodeKey(encodeKey(key));
         expect(keysEqual(decoded, key)).to.equal(true);
@@ -33,5 +33,13 @@ describe('ObjectKey', () => {
     expect(() => objectKey('0123456789abcdef', '')).to.throw(InvalidArgumentError, /modelName/);
     expect(() => objectKey('0123456789abcdef', 'm', -1)).to.throw(InvalidArgumentError, /kvRank/);
     expect(() => decodeKey('garbage')).to.throw(InvalidArgumentError, /encodedKey/);
+  });
+
+  it('bounds the key: a model name or salt over 1024 characters is refused, naming the part', () => {
+    expect(objectKey('0123456789abcdef', 'm'.repeat(MAX_MODEL_NAME_LENGTH), 0, 's'.repeat(MAX_CACHE_SALT_LENGTH)).modelName).to.have.length(1024);
+    expect(() => objectKey('0123456789abcdef', 'm'.repeat(240_000))).to.throw(InvalidArgumentError, /modelName.*limit \(1024\)/);
+    expect(() => objectKey('0123456789abcdef', 'm', 0, 's'.repeat(1025))).to.throw(InvalidArgumentError, /cacheSalt/);
+    const long = encodeKey({ chunkHash: '0123456789abcdef', modelName: 'm'.repeat(5000), kvRank: 0, cacheSalt: '' });
+    expect(() => decodeKey(long)).to.throw(InvalidArgumentError, /modelName/);
   });
 });

@@ -1,4 +1,4 @@
-import { decodeKey, MemoryLayout, type DType, type KeyScope, type ObjectKey } from '@tierkv/core';
+import { decodeKey, MAX_CACHE_SALT_LENGTH, MAX_MODEL_NAME_LENGTH, MemoryLayout, type DType, type KeyScope, type ObjectKey } from '@tierkv/core';
 import { REQUEST_TYPES, type RequestType } from './messages.js';
 import { WireError } from './wire-error.js';
 
@@ -134,12 +134,14 @@ function parseScope(scope: unknown): KeyScope {
   if (scope === null || typeof scope !== 'object') throw new WireError('BAD_REQUEST', 'tokens need a scope {modelName, kvRank?, cacheSalt?}', 'scope');
   const s = scope as Record<string, unknown>;
   if (typeof s['modelName'] !== 'string' || s['modelName'].length === 0) throw new WireError('BAD_REQUEST', 'scope.modelName must be a non-empty string', 'scope.modelName');
+  if (s['modelName'].length > MAX_MODEL_NAME_LENGTH) throw new WireError('TOO_LARGE', `scope.modelName is longer than ${MAX_MODEL_NAME_LENGTH} characters`, 'scope.modelName');
   const kvRank = s['kvRank'] ?? 0;
   if (typeof kvRank !== 'number' || !Number.isInteger(kvRank) || kvRank < 0 || kvRank > 0xffff_ffff) {
     throw new WireError('BAD_REQUEST', 'scope.kvRank must be an integer in [0, 2^32)', 'scope.kvRank');
   }
   const cacheSalt = s['cacheSalt'] ?? '';
   if (typeof cacheSalt !== 'string') throw new WireError('BAD_REQUEST', 'scope.cacheSalt must be a string', 'scope.cacheSalt');
+  if (cacheSalt.length > MAX_CACHE_SALT_LENGTH) throw new WireError('TOO_LARGE', `scope.cacheSalt is longer than ${MAX_CACHE_SALT_LENGTH} characters`, 'scope.cacheSalt');
   return { modelName: s['modelName'], kvRank, cacheSalt };
 }
 
