@@ -6,7 +6,7 @@ import type { RedisL2Options } from '@tierkv/l2-redis';
 import type { StorageManager } from '@tierkv/storage';
 import type { ServerConfig } from '../config/server-config.js';
 import { formatSize } from '../config/sizes.js';
-import { withTimeout } from './step-timeout.js';
+import { whileReporting, withTimeout } from './step-timeout.js';
 import { explainBindError } from './port-in-use.js';
 import { startStackTelemetry, type StackOptions } from './stack-telemetry.js';
 import { openStorage } from './storage-stack.js';
@@ -80,7 +80,12 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
       close: () =>
         (closing ??= (async () => {
           // server.shutdown drains requests and closes the StorageManager, which flushes L2 stores.
-          await withTimeout('server shutdown', 30_000, server.shutdown()).catch((err: unknown) => log(`tierkv server: ${(err as Error).message}`));
+          // No deadline: exiting mid-flush would lose acknowledged stores. Every L2 call has its
+          // own deadline, so the flush ends; meanwhile say what is left (a second signal exits now).
+          await whileReporting(server.shutdown(), 10_000, () => {
+            const u = storage.usage();
+            log(`tierkv server: shutting down, still flushing ${u.storeQueueDepth} write-through batches to L2 (send the signal again to exit now, losing them)`);
+          }).catch((err: unknown) => log(`tierkv server: ${(err as Error).message}`));
           if (worker) await withTimeout('controller worker client close', 5_000, worker.close()).catch(() => undefined);
           await stackTelemetry.finish();
         })()),

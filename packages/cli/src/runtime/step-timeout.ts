@@ -13,3 +13,19 @@ export async function withTimeout<T>(what: string, ms: number, work: Promise<T>)
     clearTimeout(timer);
   }
 }
+
+/** Waits for `work` without a deadline, calling `report` every `everyMs` while it runs. */
+export async function whileReporting<T>(work: Promise<T>, everyMs: number, report: () => void): Promise<T> {
+  const timer = setInterval(() => {
+    try {
+      report();
+    } catch {
+      // A report is best effort (the storage may be closing under it).
+    }
+  }, everyMs);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
