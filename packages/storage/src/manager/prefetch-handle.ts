@@ -1,4 +1,5 @@
 import type { ObjectKey } from '@tierkv/core';
+import type { ReadHolding } from './read-holding.js';
 
 /** An opaque prefetch ticket. */
 export interface PrefetchHandle {
@@ -15,10 +16,13 @@ export class PrefetchTask implements PrefetchHandle {
   readonly readers: number;
   l1Hits = 0;
   l2Hits = 0;
+  /** The read locks of the ready prefix, in key order, once settled (taken over by the owner). */
+  holdings: ReadHolding[] = [];
   /** The ready prefix length once settled; undefined while L2 loads are pending. */
   result: number | undefined;
   done: Promise<number>;
   #resolve!: (n: number) => void;
+  #onSettle: (() => void)[] | undefined = [];
 
   constructor(id: number, keys: readonly ObjectKey[], now: number, readers = 1) {
     this.id = id;
@@ -28,8 +32,17 @@ export class PrefetchTask implements PrefetchHandle {
     this.done = new Promise((resolve) => (this.#resolve = resolve));
   }
 
+  /** Runs `fn` synchronously when the task settles (at once if it has): the owner takes the locks then, with no gap. */
+  whenSettled(fn: () => void): void {
+    if (this.#onSettle === undefined) fn();
+    else this.#onSettle.push(fn);
+  }
+
   settle(): void {
     this.result = this.l1Hits + this.l2Hits;
+    const fns = this.#onSettle ?? [];
+    this.#onSettle = undefined;
+    for (const fn of fns) fn();
     this.#resolve(this.result);
   }
 }

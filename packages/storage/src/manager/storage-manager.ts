@@ -1,25 +1,28 @@
-import { ClosedError, debugLogger, InvalidArgumentError, type MemoryLayout, type ObjectKey } from '@tierkv/core';
+import { ClosedError, debugLogger, InvalidArgumentError, MemoryLayout, type ObjectKey } from '@tierkv/core';
 import { L1Manager, type L1Usage, type WriteMode } from '../l1/l1-manager.js';
 import type { L1Listener } from '../l1/l1-listener.js';
 import type { MemoryObj } from '../l1/memory-obj.js';
+import { checkReadLocks } from '../l1/read-lock-limit.js';
 import { InstrumentedL2Adapter } from '../l2/instrumented-l2-adapter.js';
 import type { L2Usage } from '../l2/l2-adapter.js';
 import type { L2Listener } from '../l2/l2-listener.js';
+import { DeleteTracker, type DeleteOutcome } from './delete-tracker.js';
+import { KeyOwner } from './key-owner.js';
+import { checkKeyList } from './key-checks.js';
 import { PrefetchController } from './prefetch-controller.js';
 import type { PrefetchHandle, PrefetchTask } from './prefetch-handle.js';
-import { PrefetchLocks } from './prefetch-locks.js';
-import { reserveInOrder } from './reserve-in-order.js';
+import { PrefetchLease } from './prefetch-lease.js';
 import type { StorageManagerListener } from './storage-listener.js';
 import { StorageMetrics } from './storage-metrics.js';
 import { resolveStorageManagerOptions, type ResolvedStorageManagerOptions, type StorageManagerOptions, type WriteRejectReason } from './storage-options.js';
 import { StoreController } from './store-controller.js';
+import { WriteReservation, type ReservationOwner } from './write-reservation.js';
 
 export type { StorageManagerOptions } from './storage-options.js';
 export type { PrefetchHandle } from './prefetch-handle.js';
+export type { DeleteOutcome } from './delete-tracker.js';
 
 const log = debugLogger('tierkv:storage');
-// L1 takes at most this many read locks per key and call (LMCache's bound).
-const MAX_READERS = 128;
 
 export interface StorageUsage {
   readonly l1: L1Usage;
@@ -33,10 +36,23 @@ export interface StorageUsage {
 /** The tier that answers for each key of a lookup, or 'miss'. */
 export type Tier = 'l1' | 'l2' | 'miss';
 
+/** Options of one reservation. */
+export interface ReserveOptions {
+  /** `new` (default): only absent keys; `update`: only present, ready, unlocked keys; `all`: both. */
+  mode?: WriteMode;
+  /** A temporary object is freed after its last read and never written through to L2. */
+  temporary?: boolean;
+}
+
 /**
  * L1 plus an ordered list of L2 tiers, with write-through stores and prefix prefetch (after
  * LMCache's MP-mode StorageManager). Synchronous where only L1 is involved; L2 work runs in the
  * background and is awaited by `close()`.
+ *
+ * The front door is owned objects: `reserve()` returns a `WriteReservation` that commits or aborts
+ * only its own slots, `prefetch()` a `PrefetchLease` that owns its read locks. The LMCache-shaped
+ * batch calls (`reserveWrite` … `finishReadPrefetched`) are one more owner on top of them: they
+ * finish and release only what they reserved or prefetched themselves, and refuse any other key.
  */
 export class StorageManager {
   readonly options: ResolvedStorageManagerOptions;
@@ -45,11 +61,13 @@ export class StorageManager {
   readonly #metrics: StorageMetrics;
   readonly #store: StoreController;
   readonly #prefetch: PrefetchController;
-  readonly #locks: PrefetchLocks;
+  readonly #deletes: DeleteTracker;
+  readonly #keyOwner: KeyOwner;
   readonly #tasks = new Map<number, PrefetchTask>();
   readonly #settled: number[] = [];
   readonly #listeners = new Set<StorageManagerListener>();
   readonly #ops = new Set<Promise<unknown>>();
+  readonly #reservationOwner: ReservationOwner;
   #closing: Promise<void> | undefined;
 
   constructor(options: StorageManagerOptions) {
@@ -66,13 +84,16 @@ export class StorageManager {
       this.options.chunkTokens,
       telemetry,
     );
-    this.#locks = new PrefetchLocks(this.#l1);
     this.#store = new StoreController(this.#l1, this.#adapters, this.options, this.#metrics);
-    this.#prefetch = new PrefetchController(this.#l1, this.#adapters, this.options, this.#metrics, this.#locks);
+    this.#deletes = new DeleteTracker(this.#l1, this.#adapters, this.#store);
+    this.#prefetch = new PrefetchController(this.#l1, this.#adapters, this.options, this.#metrics, (k) => this.#deletes.isTombstoned(k));
+    this.#keyOwner = new KeyOwner(this.#l1);
+    this.#reservationOwner = {
+      commit: (keys, gens, temporary) => this.#commit(keys, gens, temporary),
+      abort: (keys, gens) => void this.#l1.abortWrite(keys, gens),
+    };
     this.#l1.addListener({
-      onL1KeysEvicted: (keys, reason) => {
-        // A lock TTL expiry takes a prefetched object away: nothing is left to release for it.
-        if (reason === 'lock_expired') this.#locks.forget(keys);
+      onL1KeysEvicted: (keys) => {
         this.#emit((l) => l.onSmKeysEvicted?.(keys));
         // Without an L2 tier an evicted key is gone from the manager entirely.
         if (this.#adapters.length === 0) this.#emit((l) => l.onSmKeysDeleted?.(keys));
@@ -91,76 +112,106 @@ export class StorageManager {
     return this.#l1.keys();
   }
 
+  // --- owned objects -------------------------------------------------------------------------
+
   /**
-   * Reserves L1 memory for each key; returns one entry per key: the object, or undefined if not
-   * reserved. While `writeBackpressure()` names a reason, every key is refused (back-pressure:
-   * retry once the L2 write-through backlog drains), so a write that finishes always reaches L2.
+   * Reserves L1 memory for each key (what fits, in key order) and returns the reservation that
+   * owns it. While `writeBackpressure()` names a reason every key is refused (retry once the L2
+   * write-through backlog drains), so a committed write always reaches L2.
    */
-  reserveWrite(keys: readonly ObjectKey[], layout: MemoryLayout, mode: WriteMode = 'new'): (MemoryObj | undefined)[] {
-    this.#check('reserveWrite');
+  reserve(keys: readonly ObjectKey[], layout: MemoryLayout, options: ReserveOptions = {}): WriteReservation {
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'expected an object { mode?, temporary? }');
+    const temporary = options.temporary === true;
+    const { objs, gens } = this.#reserve('reserve', keys, layout, options.mode ?? 'new', temporary);
+    return new WriteReservation(this.#reservationOwner, [...keys], objs, gens, temporary);
+  }
+
+  #reserve(operation: string, keys: readonly ObjectKey[], layout: MemoryLayout, mode: WriteMode, temporary: boolean): { objs: (MemoryObj | undefined)[]; gens: number[] } {
+    this.#check(operation);
+    checkKeyList(keys);
+    if (!(layout instanceof MemoryLayout)) throw new InvalidArgumentError('layout', 'expected a MemoryLayout instance');
     const refused = keys.length > 0 ? this.writeBackpressure() : undefined;
-    let out: (MemoryObj | undefined)[];
+    let objs: (MemoryObj | undefined)[];
+    let gens: number[];
     if (refused) {
-      out = keys.map(() => undefined);
+      objs = keys.map(() => undefined);
+      gens = keys.map(() => 0);
       if (refused === 'queue_full') this.#metrics.writeRejectedQueueFull += keys.length;
       else this.#metrics.writeRejectedQueueBytes += keys.length;
       if (log.enabled) log('write-through backlog over its bound (%s): refused %d keys', refused, keys.length);
     } else {
-      out = reserveInOrder(this.#l1, keys, layout, mode).map((r) => (r.code === 'SUCCESS' ? r.obj : undefined));
+      const results = this.#l1.reserveWrite(keys, layout, mode, { temporary, partial: true });
+      objs = results.map((r) => (r.code === 'SUCCESS' ? r.obj : undefined));
+      gens = this.#l1.generations(keys);
     }
     const ok: ObjectKey[] = [];
     const failed: ObjectKey[] = [];
-    out.forEach((o, i) => (o ? ok : failed).push(keys[i]!));
+    objs.forEach((o, i) => (o ? ok : failed).push(keys[i]!));
     this.#metrics.writeRequests++;
     this.#metrics.writeSucceededKeys += ok.length;
     this.#metrics.writeFailedKeys += failed.length;
     this.#emit((l) => l.onSmReservedWrite?.(ok, failed));
-    return out;
+    return { objs, gens };
   }
 
   /**
-   * Why reserveWrite refuses every key right now, or undefined when it accepts: the L2
+   * Starts a prefetch of the longest cached prefix of `keys` (L1 hits locked at once, L2 hits
+   * loaded into L1 in the background) and returns the lease that owns its read locks: await
+   * `lease.ready`, read `lease.objects()`, then `lease.release()`. `readers` locks are taken per
+   * key (after LMCache's `num_kv_readers`); each reader may `release(1)`.
+   */
+  prefetch(keys: readonly ObjectKey[], layout: MemoryLayout, options: { readers?: number } = {}): PrefetchLease {
+    const task = this.#startPrefetch('prefetch', keys, layout, options);
+    return new PrefetchLease(this.#l1, task, [...keys], layout);
+  }
+
+  /**
+   * Why reserve/reserveWrite refuses every key right now, or undefined when it accepts: the L2
    * write-through backlog is over `storeQueueLimit` (`queue_full`) or `storeQueueLimitBytes`
-   * (`queue_bytes`) and `storeBacklogPolicy` is `reject_writes`. A caller that got only undefined
-   * from reserveWrite asks this to tell back-pressure (retry shortly) from a full or locked L1.
+   * (`queue_bytes`) and `storeBacklogPolicy` is `reject_writes`. A caller that got nothing from a
+   * reservation asks this to tell back-pressure (retry shortly) from a full or locked L1.
    */
   writeBackpressure(): WriteRejectReason | undefined {
     if (this.options.storeBacklogPolicy !== 'reject_writes') return undefined;
     return this.#store.overBound();
   }
 
-  /** Makes the objects readable and queues their write-through to L2. Returns per-key success. */
-  finishWrite(keys: readonly ObjectKey[]): boolean[] {
-    this.#check('finishWrite');
-    const results = this.#l1.finishWrite(keys).map((r) => r.code === 'SUCCESS');
-    const ok = keys.filter((_, i) => results[i]);
-    const failed = keys.filter((_, i) => !results[i]);
-    this.#store.enqueue(ok);
-    this.#emit((l) => l.onSmWriteFinished?.(ok, failed));
-    return results;
-  }
+  // --- the LMCache-shaped batch calls (one owner: this key-based surface) -----------------------
 
-  /** Gives up reservations made by reserveWrite without publishing them. */
-  abortWrite(keys: readonly ObjectKey[]): void {
-    this.#check('abortWrite');
-    this.#l1.abortWrite(keys);
+  /**
+   * Reserves L1 memory for each key; one entry per key: the object, or undefined if not reserved.
+   * The reservations belong to this key-based surface: finishWrite/abortWrite of these keys
+   * publish or drop them; no other reservation can be finished by key.
+   */
+  reserveWrite(keys: readonly ObjectKey[], layout: MemoryLayout, mode: WriteMode = 'new', options: { temporary?: boolean } = {}): (MemoryObj | undefined)[] {
+    const temporary = options?.temporary === true;
+    const { objs, gens } = this.#reserve('reserveWrite', keys, layout, mode, temporary);
+    this.#keyOwner.addReservations(keys, objs, gens, temporary);
+    return objs;
   }
 
   /**
-   * Locks L1 hits of the prefix and loads the rest of the contiguous prefix from L2 in the
-   * background. `readers` read locks are taken per ready key (after LMCache's `num_kv_readers`:
-   * several workers each read and release the same objects); release them with
-   * `finishReadPrefetched(keys, readers)` or one reader at a time.
+   * Publishes the keys this surface reserved and queues their write-through to L2. Result i is
+   * false for a key it does not hold (never reserved here, finished already, expired and
+   * reissued, or reserved by a prefetch or another owner): that key is left untouched.
    */
+  finishWrite(keys: readonly ObjectKey[]): boolean[] {
+    this.#check('finishWrite');
+    checkKeyList(keys);
+    return this.#keyOwner.finish(keys, (ks, gens, temporary) => this.#commit(ks, gens, temporary), (refused) => this.#emit((l) => l.onSmWriteFinished?.([], refused)));
+  }
+
+  /** Gives up reservations this surface made by reserveWrite, without publishing them. */
+  abortWrite(keys: readonly ObjectKey[]): void {
+    this.#check('abortWrite');
+    checkKeyList(keys);
+    this.#keyOwner.abort(keys);
+  }
+
+  /** `prefetch()` for the key-based surface: the locks are read and released by key. */
   submitPrefetch(keys: readonly ObjectKey[], layout: MemoryLayout, options: { readers?: number } = {}): PrefetchHandle {
-    this.#check('submitPrefetch');
-    if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'expected an array of ObjectKeys in prefix order');
-    const readers = options.readers ?? 1;
-    if (!Number.isSafeInteger(readers) || readers < 1 || readers > MAX_READERS) {
-      throw new InvalidArgumentError('readers', `expected an integer in [1, ${MAX_READERS}], got ${readers}`);
-    }
-    const task = this.#prefetch.submit(keys, layout, (t) => this.#onSettled(t), readers);
-    this.#tasks.set(task.id, task);
+    const task = this.#startPrefetch('submitPrefetch', keys, layout, options);
+    this.#keyOwner.addPrefetch(task);
     return { id: task.id };
   }
 
@@ -181,36 +232,33 @@ export class StorageManager {
   }
 
   /**
-   * The read-locked objects for all keys, or undefined if any is missing. On undefined, the
-   * prefetch locks of the keys that were present are released too: the caller will not read them,
-   * so nothing is left locked. With `layout`, an object prefetched with another layout counts as
-   * missing (and its lock is released too): it is never handed out as if it matched.
+   * The read-locked objects for all keys, or undefined if any is not held by this surface's
+   * prefetches (never prefetched, released, or its lock expired). On undefined the locks of the
+   * keys that were held are released too: the caller will not read them. With `layout`, an object
+   * of another layout counts as missing.
    */
   readPrefetched(keys: readonly ObjectKey[], layout?: MemoryLayout): MemoryObj[] | undefined {
     this.#check('readPrefetched');
-    const objs = keys.map((k) => this.#locks.get(k));
-    const ok: ObjectKey[] = [];
-    const failed: ObjectKey[] = [];
-    const locked: ObjectKey[] = [];
-    objs.forEach((o, i) => {
-      if (o) locked.push(keys[i]!);
-      (o && (!layout || o.layout.equals(layout)) ? ok : failed).push(keys[i]!);
-    });
+    checkKeyList(keys);
+    if (layout !== undefined && !(layout instanceof MemoryLayout)) throw new InvalidArgumentError('layout', 'expected a MemoryLayout instance or undefined');
+    const { objs, ok, failed } = this.#keyOwner.read(keys, layout);
     this.#metrics.readRequests++;
     this.#metrics.readSucceededKeys += ok.length;
     this.#metrics.readFailedKeys += failed.length;
-    if (failed.length > 0 && locked.length > 0) this.#locks.release(locked);
     this.#emit((l) => l.onSmReadPrefetched?.(ok, failed));
-    return failed.length === 0 ? (objs as MemoryObj[]) : undefined;
+    return objs;
   }
 
-  /** Releases the read locks a prefetch took (`readLocks` per key, default one). */
+  /** Releases read locks this surface's prefetches took (`readLocks` per key, default one). */
   finishReadPrefetched(keys: readonly ObjectKey[], readLocks = 1): void {
     this.#check('finishReadPrefetched');
-    if (!Number.isSafeInteger(readLocks) || readLocks < 1) throw new InvalidArgumentError('readLocks', `expected a positive integer, got ${readLocks}`);
-    const { released, unknown } = this.#locks.release(keys, readLocks);
+    checkKeyList(keys);
+    checkReadLocks(readLocks);
+    const { released, unknown } = this.#keyOwner.release(keys, readLocks);
     this.#emit((l) => l.onSmReadPrefetchedFinished?.(released, unknown));
   }
+
+  // --- whole-manager calls -------------------------------------------------------------------
 
   /** Where each key lives now, without loading (L2 pins taken to look are dropped at once). */
   lookup(keys: readonly ObjectKey[]): Promise<Tier[]> {
@@ -218,9 +266,10 @@ export class StorageManager {
   }
 
   async #lookup(keys: readonly ObjectKey[]): Promise<Tier[]> {
+    checkKeyList(keys);
     const out: Tier[] = this.#l1.contains(keys).map((c) => (c ? 'l1' : 'miss'));
     for (const adapter of this.#adapters) {
-      const idx = out.flatMap((t, i) => (t === 'miss' ? [i] : []));
+      const idx = out.flatMap((t, i) => (t === 'miss' && !this.#deletes.isTombstoned(keys[i]!) ? [i] : []));
       if (idx.length === 0) break;
       const asked = idx.map((i) => keys[i]!);
       const found = await adapter.lookupAndLock(asked);
@@ -233,19 +282,20 @@ export class StorageManager {
     return out;
   }
 
-  /** Deletes from L1 and every L2 tier. Objects locked in L1 (being read or stored) stay there. */
-  delete(keys: readonly ObjectKey[]): Promise<void> {
-    return this.#track('delete', () => this.#delete(keys));
-  }
-
-  async #delete(keys: readonly ObjectKey[]): Promise<void> {
-    if (keys.length === 0) return;
-    // A write-through in flight holds an L1 read lock and would bring the key back into L2: let it land first.
-    if (keys.some((k) => this.#store.isPending(k))) await this.#store.flush();
-    const l1 = this.#l1.delete(keys);
-    const l2 = await Promise.all(this.#adapters.map((a) => a.delete(keys)));
-    const gone = keys.filter((_, i) => l1[i]!.code === 'SUCCESS' || l2.some((r) => r[i]));
-    if (gone.length > 0) this.#emit((l) => l.onSmKeysDeleted?.(gone));
+  /**
+   * Deletes from L1 and every L2 tier; resolves with one outcome per key: `deleted`, `absent`,
+   * `locked` (L1 holds it locked: being written or read; it stays) or `failed` (an L2 tier could
+   * not delete it: it is not announced deleted, and it is never loaded from that copy again).
+   * Waits only for the pending write-throughs of these keys.
+   */
+  delete(keys: readonly ObjectKey[]): Promise<DeleteOutcome[]> {
+    return this.#track('delete', async () => {
+      checkKeyList(keys);
+      const outcomes = await this.#deletes.delete(keys);
+      const gone = keys.filter((_, i) => outcomes[i] === 'deleted');
+      if (gone.length > 0) this.#emit((l) => l.onSmKeysDeleted?.(gone));
+      return outcomes;
+    });
   }
 
   /** Drops every unlocked object from L1 (and, with `{ l2: true }`, clears L2 too). */
@@ -298,7 +348,7 @@ export class StorageManager {
     await this.#prefetch.drain();
     await this.#store.flush();
     try {
-      this.#locks.releaseAll();
+      this.#keyOwner.releaseAll();
     } catch (err) {
       if (log.enabled) log('releasing prefetch locks at close failed: %s', String(err));
     }
@@ -307,6 +357,32 @@ export class StorageManager {
     this.#l1.close();
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length > 0) throw new AggregateError(failed.map((f) => f.reason), 'some L2 adapters failed to close');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** Publishes reserved slots by generation; queues the write-through of the non-temporary ones. */
+  #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean): boolean[] {
+    this.#check('commit');
+    const results = this.#l1.finishWrite(keys, gens).map((r) => r.code === 'SUCCESS');
+    const ok = keys.filter((_, i) => results[i]);
+    const failed = keys.filter((_, i) => !results[i]);
+    // A write supersedes a failed delete's leftover L2 copy (the write-through overwrites it).
+    if (ok.length > 0) this.#deletes.written(ok);
+    if (!temporary) this.#store.enqueue(ok);
+    this.#emit((l) => l.onSmWriteFinished?.(ok, failed));
+    return results;
+  }
+
+  #startPrefetch(operation: string, keys: readonly ObjectKey[], layout: MemoryLayout, options: { readers?: number }): PrefetchTask {
+    this.#check(operation);
+    checkKeyList(keys, 'keys', 'an array of ObjectKeys in prefix order');
+    if (!(layout instanceof MemoryLayout)) throw new InvalidArgumentError('layout', 'expected a MemoryLayout instance (the layout the chunks were written with)');
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'expected an object { readers? }');
+    const readers = checkReadLocks(options.readers ?? 1, 'readers');
+    const task = this.#prefetch.submit(keys, layout, (t) => this.#onSettled(t), readers);
+    this.#tasks.set(task.id, task);
+    return task;
   }
 
   #onSettled(task: PrefetchTask): void {

@@ -3,6 +3,7 @@ import type { L1Manager } from '../l1/l1-manager.js';
 import type { MemoryObj } from '../l1/memory-obj.js';
 import type { InstrumentedL2Adapter } from '../l2/instrumented-l2-adapter.js';
 import type { L2StoreItem } from '../l2/l2-adapter.js';
+import { holdingsOf, releaseHoldings, type ReadHolding } from './read-holding.js';
 import type { ResolvedStorageManagerOptions, WriteRejectReason } from './storage-options.js';
 import type { StorageMetrics } from './storage-metrics.js';
 
@@ -23,8 +24,10 @@ export class StoreController {
   readonly #adapters: readonly InstrumentedL2Adapter[];
   readonly #options: ResolvedStorageManagerOptions;
   readonly #metrics: StorageMetrics;
-  readonly #queue: MemoryObj[][] = [];
+  readonly #queue: ReadHolding[][] = [];
   readonly #pending = new Map<EncodedKey, number>();
+  // Callers of waitFor(), by key: woken when the key's last pending write-through lands.
+  readonly #waiters = new Map<EncodedKey, (() => void)[]>();
   #inflight = 0;
   // Bytes of the objects read-locked for queued or running write-throughs.
   #lockedBytes = 0;
@@ -65,6 +68,23 @@ export class StoreController {
     return this.#pending.has(encodeKey(key));
   }
 
+  /** Resolves when no write-through of any of `keys` is queued or running (others may still be). */
+  waitFor(keys: readonly ObjectKey[]): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const key of keys) {
+      const k = encodeKey(key);
+      if (!this.#pending.has(k)) continue;
+      waits.push(
+        new Promise<void>((resolve) => {
+          let list = this.#waiters.get(k);
+          if (!list) this.#waiters.set(k, (list = []));
+          list.push(resolve);
+        }),
+      );
+    }
+    return waits.length === 0 ? Promise.resolve() : Promise.all(waits).then(() => undefined);
+  }
+
   /** Queues the write-through of objects that just became ready. Never throws, never blocks. */
   enqueue(keys: readonly ObjectKey[]): void {
     if (this.#adapters.length === 0 || keys.length === 0) return;
@@ -91,11 +111,13 @@ export class StoreController {
       } else this.#metrics.storeDroppedNotInL1++;
     }
     if (objs.length === 0) return;
+    // The locks' generations: released as ours only, and an expired one is detected (below).
+    const holdings = holdingsOf(this.#l1, objs, 1);
     for (const o of objs) {
       const k = encodeKey(o.key);
       this.#pending.set(k, (this.#pending.get(k) ?? 0) + 1);
     }
-    this.#queue.push(objs);
+    this.#queue.push(holdings);
     this.#pump();
   }
 
@@ -123,12 +145,13 @@ export class StoreController {
     }
   }
 
-  async #store(objs: MemoryObj[]): Promise<void> {
-    const keys = objs.map((o) => o.key);
-    let unlocked = 0; // objs[0..unlocked) are released and no longer counted in #lockedBytes
+  async #store(holdings: ReadHolding[]): Promise<void> {
+    const keys = holdings.map((h) => h.key);
+    let unlocked = 0; // holdings[0..unlocked) are released and no longer counted in #lockedBytes
     try {
-      for (let start = 0; start < objs.length; start += this.#options.storeBatchSize) {
-        const slice = objs.slice(start, start + this.#options.storeBatchSize);
+      for (let start = 0; start < holdings.length; start += this.#options.storeBatchSize) {
+        const held = holdings.slice(start, start + this.#options.storeBatchSize);
+        const slice = held.map((h) => h.obj);
         const items: L2StoreItem[] = slice.map((o) => ({ key: o.key, layout: o.layout, data: o.data }));
         const answers = await Promise.all(
           this.#adapters.map((a) =>
@@ -139,7 +162,8 @@ export class StoreController {
           ),
         );
         const sliceKeys = slice.map((o) => o.key);
-        this.#release(sliceKeys);
+        const { stale } = this.#release(held);
+        if (stale.length > 0) await this.#dropTorn(stale);
         for (const o of slice) this.#lockedBytes -= o.data.byteLength;
         unlocked += slice.length;
         this.#dropPending(sliceKeys);
@@ -152,20 +176,44 @@ export class StoreController {
       // Only an L1 that closed under us lands here; its memory is gone anyway.
       if (log.enabled) log('write-through of %d objects aborted: %s', keys.length, String(err));
       this.#dropPending(keys.filter((k) => this.#pending.has(encodeKey(k))));
-      for (const o of objs.slice(unlocked)) this.#lockedBytes -= o.data.byteLength;
+      for (const h of holdings.slice(unlocked)) this.#lockedBytes -= h.obj.data.byteLength;
     }
   }
 
-  #release(keys: ObjectKey[]): void {
-    this.#safe(() => this.#l1.finishRead(keys));
+  #release(holdings: ReadHolding[]): { stale: ReadHolding[] } {
+    try {
+      return releaseHoldings(this.#l1, holdings);
+    } catch (err) {
+      if (log.enabled) log('L1 call after write-through failed: %s', String(err));
+      return { stale: [] };
+    }
+  }
+
+  /**
+   * A write-through whose L1 read lock expired while L2 copied it may have copied memory that was
+   * freed and reused by another key meanwhile: its L2 copies are deleted, never trusted.
+   */
+  async #dropTorn(stale: readonly ReadHolding[]): Promise<void> {
+    const keys = stale.map((h) => h.key);
+    this.#metrics.storeDroppedNotInL1 += keys.length;
+    if (log.enabled) log('read lock of %d write-throughs expired during the L2 copy: their L2 copies are deleted', keys.length);
+    await Promise.all(this.#adapters.map((a) => a.delete(keys).catch(() => undefined)));
   }
 
   #dropPending(keys: ObjectKey[]): void {
     for (const key of keys) {
       const k = encodeKey(key);
       const n = (this.#pending.get(k) ?? 1) - 1;
-      if (n <= 0) this.#pending.delete(k);
-      else this.#pending.set(k, n);
+      if (n > 0) {
+        this.#pending.set(k, n);
+        continue;
+      }
+      this.#pending.delete(k);
+      const waiters = this.#waiters.get(k);
+      if (waiters) {
+        this.#waiters.delete(k);
+        for (const w of waiters) w();
+      }
     }
   }
 
