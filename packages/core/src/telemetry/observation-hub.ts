@@ -17,15 +17,25 @@ export function telemetryCallbackErrors(): number {
   return callbackErrors;
 }
 
+type Sums = Map<string, Map<string, { attributes: Attributes | undefined; value: number }>>;
+
 /**
  * One per (meter, scope): owns the observable instruments and sums what every live module instance
  * reports. Two StorageManagers in one process each contribute; the SDK would otherwise keep only the
  * last observation for an attribute set.
+ *
+ * A counter is monotonic for the life of the process: when an instance goes away its counters'
+ * last totals are kept (per metric and attribute set, so bounded by the catalog's attributes, not
+ * by how many instances come and go) and added to every later collection. Otherwise a closed
+ * instance would take its counts with it, which Prometheus reads as a counter reset, and a final
+ * export after close would miss them. Gauges of a closed instance simply disappear.
  */
 export class ObservationHub {
   readonly #meter: Meter;
   readonly #instruments = new Map<string, Observable>();
   readonly #contributions = new Set<Contribution>();
+  // Counter totals of contributions that were removed, by metric name and attribute set.
+  readonly #retired: Sums = new Map();
   #registered: Observable[] | undefined;
 
   constructor(meter: Meter) {
@@ -49,8 +59,20 @@ export class ObservationHub {
   }
 
   remove(contribution: Contribution): void {
-    this.#contributions.delete(contribution);
-    if (this.#contributions.size === 0) this.#unregister();
+    if (!this.#contributions.delete(contribution)) return;
+    this.#retire(contribution);
+    if (this.#contributions.size === 0 && this.#retired.size === 0) this.#unregister();
+  }
+
+  /** Keeps the final counter totals of a contribution that goes away. */
+  #retire(contribution: Contribution): void {
+    const observe = adder(this.#retired, (name) => metricDefinition(name).kind === 'observable_counter');
+    try {
+      contribution.callback(observe);
+    } catch (err) {
+      callbackErrors++;
+      diag.warn('tierkv: a metric callback threw while its instance closed; its last counts are lost', err);
+    }
   }
 
   #create(name: string): Observable {
@@ -80,16 +102,11 @@ export class ObservationHub {
   }
 
   readonly #collect = (result: { observe(o: Observable, v: number, a?: Attributes): void }): void => {
-    const sums = new Map<string, Map<string, { attributes: Attributes | undefined; value: number }>>();
-    const observe: Observe = (name, value, attributes) => {
-      if (!Number.isFinite(value)) return;
-      let byAttrs = sums.get(name);
-      if (!byAttrs) sums.set(name, (byAttrs = new Map()));
-      const key = attributes ? attributeKey(attributes) : '';
-      const cur = byAttrs.get(key);
-      if (cur) cur.value += value;
-      else byAttrs.set(key, { attributes, value });
-    };
+    const sums: Sums = new Map();
+    for (const [name, byAttrs] of this.#retired) {
+      sums.set(name, new Map([...byAttrs].map(([k, v]) => [k, { attributes: v.attributes, value: v.value }])));
+    }
+    const observe = adder(sums, () => true);
     for (const c of this.#contributions) {
       try {
         c.callback(observe);
@@ -103,6 +120,19 @@ export class ObservationHub {
       if (!instrument) continue;
       for (const { attributes, value } of byAttrs.values()) result.observe(instrument, value, attributes);
     }
+  };
+}
+
+/** An Observe that adds each value into `sums` (for the metrics `keep` accepts). */
+function adder(sums: Sums, keep: (name: string) => boolean): Observe {
+  return (name, value, attributes) => {
+    if (!Number.isFinite(value) || !keep(name)) return;
+    let byAttrs = sums.get(name);
+    if (!byAttrs) sums.set(name, (byAttrs = new Map()));
+    const key = attributes ? attributeKey(attributes) : '';
+    const cur = byAttrs.get(key);
+    if (cur) cur.value += value;
+    else byAttrs.set(key, { attributes, value });
   };
 }
 

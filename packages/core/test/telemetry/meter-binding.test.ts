@@ -35,13 +35,17 @@ describe('MeterBinding', () => {
     expect(valueOf(await p.collect(), NAME)).to.equal(5);
   });
 
-  it('sums the contributions of several module instances and drops closed ones', async () => {
+  it('sums the contributions of several module instances; a closed one keeps its counter totals', async () => {
     const p = provider();
-    track(observing(() => 2, p.meterProvider));
+    let first = 2;
+    track(observing(() => first, p.meterProvider));
     const second = track(observing(() => 3, p.meterProvider));
     expect(valueOf(await p.collect(), NAME)).to.equal(5);
     second.close();
-    expect(valueOf(await p.collect(), NAME)).to.equal(2);
+    // A counter never goes back: the closed instance's last total stays in the sum.
+    expect(valueOf(await p.collect(), NAME)).to.equal(5);
+    first = 4;
+    expect(valueOf(await p.collect(), NAME)).to.equal(7);
   });
 
   it('binds late to a global provider registered after the module was created, and moves on a change', async () => {

@@ -94,9 +94,10 @@ export class KeyOwner {
   }
 
   /**
-   * The objects of `keys`, all or nothing: each needs a live lock of this owner (and `layout`'s
-   * shape when given). On failure one lock of each key that had one is released (the caller will
-   * not read it).
+   * The objects of `keys`, all or nothing: each key's oldest lock of this owner must still be live
+   * (and of `layout` when given). On failure one lock of each key that had one is given back (the
+   * caller will not read it), an expired one included. Locks are consumed in the order the
+   * prefetches took them, so a late call about an expired lock never uses up a newer one.
    */
   read(keys: readonly ObjectKey[], layout: MemoryLayout | undefined): { objs: MemoryObj[] | undefined; ok: ObjectKey[]; failed: ObjectKey[] } {
     const objs: MemoryObj[] = [];
@@ -104,8 +105,9 @@ export class KeyOwner {
     const failed: ObjectKey[] = [];
     const present: ObjectKey[] = [];
     for (const key of keys) {
+      const held = this.#reads.has(encodeKey(key));
       const h = this.#live(key);
-      if (h) present.push(key);
+      if (held) present.push(key);
       if (h && (!layout || h.obj.layout.equals(layout))) {
         objs.push(h.obj);
         ok.push(key);
@@ -116,7 +118,11 @@ export class KeyOwner {
     return { objs: undefined, ok, failed };
   }
 
-  /** Releases up to `count` locks per key; keys with no live lock of this owner are `unknown`. */
+  /**
+   * Gives back up to `count` locks per key, oldest first; an expired lock is given back as such
+   * (nothing to release in L1), so it is never mistaken for a newer one. Keys this owner holds no
+   * lock of are `unknown`.
+   */
   release(keys: readonly ObjectKey[], count: number): { released: ObjectKey[]; unknown: ObjectKey[] } {
     const released: ObjectKey[] = [];
     const unknown: ObjectKey[] = [];
@@ -128,11 +134,9 @@ export class KeyOwner {
       while (list && list.length > 0 && left > 0) {
         const h = list[0]!;
         const n = Math.min(left, h.count);
-        const { released: done } = releaseHoldings(this.#l1, [h], n);
-        if (done.length > 0) {
-          any = true;
-          left -= n;
-        }
+        releaseHoldings(this.#l1, [h], n);
+        any = true;
+        left -= n;
         if (h.count <= 0) list.shift();
       }
       if (list && list.length === 0) this.#reads.delete(k);
@@ -156,16 +160,9 @@ export class KeyOwner {
     }
   }
 
-  /** The first live holding of `key`; expired ones are dropped on the way (nothing to release). */
+  /** The oldest holding of `key` when its locks are still live; undefined when absent or expired. */
   #live(key: ObjectKey): ReadHolding | undefined {
-    const k = encodeKey(key);
-    const list = this.#reads.get(k);
-    while (list && list.length > 0) {
-      const h = list[0]!;
-      if (stillHeld(this.#l1, [h])[0]) return h;
-      list.shift();
-    }
-    if (list) this.#reads.delete(k);
-    return undefined;
+    const h = this.#reads.get(encodeKey(key))?.[0];
+    return h && stillHeld(this.#l1, [h])[0] ? h : undefined;
   }
 }

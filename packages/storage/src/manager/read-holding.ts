@@ -66,7 +66,6 @@ export function releaseHoldings(l1: L1Manager, holdings: readonly ReadHolding[],
     list.forEach((h, i) => {
       h.count -= n;
       (ok[i] ? released : stale).push(h);
-      if (!ok[i]) h.count = 0;
     });
   }
   return { released, stale };
