@@ -55,6 +55,7 @@ export class CacheController {
       now: o.now,
       epoch: randomBytes(8).toString('hex'),
       onLookup: (s) => this.#metrics.lookup(s),
+      warn: (line) => (o.warn ? o.warn(line) : log('%s', line)),
     });
     this.#metrics = new ControllerMetrics(this.#service, (s) => this.#pending(s), { meterProvider: options.meterProvider });
     this.#reaper = new HeartbeatReaper(o.reapIntervalMs, () => this.#service.sweep());
@@ -82,6 +83,7 @@ export class CacheController {
         this.#http = new HttpApi(this.#service, { host: o.httpHost, port: o.httpPort, authToken: o.authToken, metrics: o.metrics });
         http = await this.#http.listen();
       }
+      this.#service.pullEndpoint = pull.lastEndpoint ?? undefined;
       this.#addresses = { pull: pull.lastEndpoint!, router: router.lastEndpoint!, ...(heartbeat ? { heartbeat } : {}), ...(http ? { http } : {}) };
     } catch (err) {
       await this.close();
