@@ -4,7 +4,7 @@ import { ClosedError, debugLogger } from '@tierkv/core';
 import { decodeMessage, encodeMessage, type DecodeResult } from '../protocol/codec.js';
 import type { ControllerMsg, ErrorReply, LookupHolder, ReplyMsg, WireScope, WorkerInfo } from '../protocol/messages.js';
 import { parseRouterFrames } from '../protocol/router-frames.js';
-import { tcpEndpoint } from '../protocol/sockets.js';
+import { isTimeout, tcpEndpoint } from '../protocol/sockets.js';
 import { HeartbeatReaper } from '../workers/heartbeat-reaper.js';
 import { ControllerMetrics } from './controller-metrics.js';
 import { resolveControllerOptions, type CacheControllerOptions, type ResolvedCacheControllerOptions } from './controller-options.js';
@@ -13,6 +13,14 @@ import type { ControllerStats, SocketName } from './controller-stats.js';
 import { HttpApi } from './http-api.js';
 
 const log = debugLogger('tierkv:controller');
+
+/**
+ * Receives wake up at least this often. A receive can miss ZeroMQ's edge-triggered readiness
+ * signal under load and then wait forever with messages queued (seen: a demo's PULL socket with
+ * 145 events waiting, `readable` true, and the loop parked); a receive that times out looks again,
+ * so such a stall lasts at most this long.
+ */
+const RECEIVE_WAKE_MS = 500;
 
 export interface ControllerAddresses {
   /** Where workers PUSH events. */
@@ -68,13 +76,13 @@ export class CacheController {
     this.#state = 'starting';
     const o = this.options;
     try {
-      const pull = (this.#pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 100_000 }));
+      const pull = (this.#pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 100_000, receiveTimeout: RECEIVE_WAKE_MS }));
       await bindWithRetry(pull, tcpEndpoint(o.host, o.pullPort));
-      const router = (this.#router = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, mandatory: false }));
+      const router = (this.#router = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, receiveTimeout: RECEIVE_WAKE_MS, mandatory: false }));
       await bindWithRetry(router, tcpEndpoint(o.host, o.routerPort));
       let heartbeat: string | undefined;
       if (o.heartbeatPort !== undefined) {
-        this.#heartbeat = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, mandatory: false });
+        this.#heartbeat = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, receiveTimeout: RECEIVE_WAKE_MS, mandatory: false });
         await bindWithRetry(this.#heartbeat, tcpEndpoint(o.host, o.heartbeatPort));
         heartbeat = this.#heartbeat.lastEndpoint ?? undefined;
       }
@@ -214,11 +222,24 @@ export class CacheController {
         frames = await sock.receive();
       } catch (err) {
         if (sock.closed) return;
+        if (isTimeout(err)) {
+          if (readable(sock)) {
+            this.#service.stats.receiveStalls++;
+            log('%s: a receive missed its wake-up with messages waiting; reading again', socket);
+          }
+          continue;
+        }
         log('%s receive failed: %s', socket, (err as Error).message);
         continue;
       }
       this.#service.stats.received[socket]++;
-      await onFrames(frames);
+      try {
+        await onFrames(frames);
+      } catch (err) {
+        // Handlers catch their own errors; this guards the loop itself, which must never end early.
+        this.#service.stats.drop(socket, 'handler_error');
+        log('%s: message handling failed: %s', socket, (err as Error).stack);
+      }
     }
   }
 
@@ -266,6 +287,14 @@ async function bindWithRetry(sock: zmq.Socket & { bind(address: string): Promise
       if ((err as { code?: string }).code !== 'EADDRINUSE' || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+}
+
+function readable(sock: zmq.Pull | zmq.Router): boolean {
+  try {
+    return !sock.closed && sock.readable;
+  } catch {
+    return false;
   }
 }
 

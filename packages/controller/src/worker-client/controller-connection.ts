@@ -74,8 +74,14 @@ export class ControllerConnection {
     });
     this.#push = push;
     // Events of a replaced socket must not touch the new one's state.
-    push.events.on('handshake', () => push === this.#push && this.#setReady(true));
-    push.events.on('disconnect', () => push === this.#push && this.#setReady(false));
+    push.events.on('handshake', () => {
+      log('events socket connected to %s', endpoint);
+      if (push === this.#push) this.#setReady(true);
+    });
+    push.events.on('disconnect', () => {
+      log('events socket lost its connection to %s', endpoint);
+      if (push === this.#push) this.#setReady(false);
+    });
     push.connect(endpoint);
   }
 
@@ -113,7 +119,10 @@ export class ControllerConnection {
     const payload = encodeMessage(msg);
     const run = this.#pushChain.then(async () => {
       const push = this.#push;
-      if (this.#closed || !push || !this.#ready) return false;
+      if (this.#closed || !push || !this.#ready) {
+        log('push skipped: %s', this.#closed ? 'closed' : !push ? 'no endpoint yet' : 'no connection');
+        return false;
+      }
       try {
         await push.send(payload);
         return true;
