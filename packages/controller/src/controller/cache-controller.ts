@@ -15,10 +15,11 @@ import { HttpApi } from './http-api.js';
 const log = debugLogger('tierkv:controller');
 
 /**
- * Receives wake up at least this often. A receive can miss ZeroMQ's edge-triggered readiness
- * signal under load and then wait forever with messages queued (seen: a demo's PULL socket with
- * 145 events waiting, `readable` true, and the loop parked); a receive that times out looks again,
- * so such a stall lasts at most this long.
+ * Receives wake up at least this often. Under load a receive can miss ZeroMQ's edge-triggered
+ * readiness signal and wait forever with messages queued (seen in the demo: the PULL socket
+ * `readable` with 145 events waiting and the loop parked, so the controller never caught up with
+ * L1). When the timeout fires, zeromq.js reads whatever is queued, so such a stall lasts at most
+ * this long; on an idle socket it is an EAGAIN and the loop waits again.
  */
 const RECEIVE_WAKE_MS = 500;
 
@@ -222,13 +223,7 @@ export class CacheController {
         frames = await sock.receive();
       } catch (err) {
         if (sock.closed) return;
-        if (isTimeout(err)) {
-          if (readable(sock)) {
-            this.#service.stats.receiveStalls++;
-            log('%s: a receive missed its wake-up with messages waiting; reading again', socket);
-          }
-          continue;
-        }
+        if (isTimeout(err)) continue;
         log('%s receive failed: %s', socket, (err as Error).message);
         continue;
       }
@@ -287,14 +282,6 @@ async function bindWithRetry(sock: zmq.Socket & { bind(address: string): Promise
       if ((err as { code?: string }).code !== 'EADDRINUSE' || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 50));
     }
-  }
-}
-
-function readable(sock: zmq.Pull | zmq.Router): boolean {
-  try {
-    return !sock.closed && sock.readable;
-  } catch {
-    return false;
   }
 }
 

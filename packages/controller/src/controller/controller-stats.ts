@@ -12,8 +12,6 @@ export class ControllerStats {
   readonly ops = { admitApplied: 0, evictApplied: 0, admitDuplicate: 0, evictDuplicate: 0, admitDeferred: 0, evictDeferred: 0 };
   discontinuities = 0;
   reaped = 0;
-  /** Receives that timed out although messages were waiting (a missed wake-up, recovered). */
-  receiveStalls = 0;
   readonly syncRequested: Record<FullSyncReason, number> = { sequence_gap: 0, registration: 0, sync_failed: 0, manual: 0 };
   readonly sessions: Record<SessionOutcome, number> = { completed: 0, failed: 0, rejected: 0 };
 
