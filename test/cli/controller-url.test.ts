@@ -59,7 +59,10 @@ describe('tierkv server with only --controller-url (child processes)', function 
     const keys = new TokenHasher({ chunkSize: 4 }).keysFor(tokens, { modelName: 'm' });
     await client.store(keys, keys.map(() => new Uint8Array(1024)));
 
-    const l1Objects = async () => ((await (await fetch(statusUrl)).json()) as { tiers: { l1: { objects: number } } }).tiers.l1.objects;
+    const l1Objects = async () => {
+      const status = (await (await fetch(statusUrl)).json()) as { tiers: { tier: string; objects: number }[] };
+      return status.tiers.find((t) => t.tier === 'l1')!.objects;
+    };
     expect(await l1Objects()).to.equal(40);
     const row = await waitFor(
       async () => {
