@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,9 @@ describe('tierkv demo (child process)', function () {
     for (const family of ['tierkv_server_requests_total', 'tierkv_l1_memory_used', 'tierkv_l2_stored_total', 'tierkv_client_requests_total', 'tierkv_controller_kv_pool_keys']) {
       expect(scrape, family).to.match(new RegExp(`^${family}[{ ]`, 'm'));
     }
+    // Each request first asks the controller's lookup (as a router would), so its latency fills.
+    const lookups = Number(/^tierkv_controller_lookup_duration_count(?:\{[^}]*\})? ([0-9.e+]+)/m.exec(scrape)?.[1] ?? 0);
+    expect(lookups, 'tierkv_controller_lookup_duration_count').to.be.greaterThan(0);
 
     const result = await cli.exited;
     expect(result.code, result.stderr).to.equal(0);
@@ -65,6 +68,32 @@ describe('tierkv demo (child process)', function () {
     expect(result.stdout).to.match(/│ L2 fs usage\s+│ /);
     // Not a terminal: plain progress lines, no carriage returns.
     expect(result.stdout).to.not.contain('\r');
+  });
+
+  it('the heavy example (16 MiB L1, 8 clients, --fresh) retries BUSY to 0 failed requests, shows the converged controller view, and --clean removes its data', async () => {
+    const dataDir = join(dir, 'data');
+    running = startCli(
+      ['demo', '--l1-size', '16MiB', '--clients', '8', '--fresh', '--duration', '5', '--metrics-port', '0', '--data-dir', dataDir, '--clean'],
+      { cwd: dir, timeoutMs: 150_000 },
+    );
+    const result = await running.exited;
+    const all = `${result.stdout}\n${result.stderr}`;
+    expect(result.code, all).to.equal(0);
+    expect(result.stdout, all).to.match(/│ requests\s+│ [1-9][0-9,]* \([^)]*\), 0 failed\s+│/);
+    expect(result.stdout).to.contain('every retrieved byte matched');
+    // Read after convergence: the controller's count for this server equals L1's.
+    const view = /│ controller\s+│ ([0-9]+) chunks tracked \(L1 holds ([0-9]+)\)\s+│/.exec(result.stdout);
+    expect(view, all).to.not.equal(null);
+    expect(Number(view![1])).to.equal(Number(view![2]));
+    expect(Number(view![2])).to.be.greaterThan(0);
+    const routed = /│ routed by controller\s+│ ([0-9,]+) lookups/.exec(result.stdout);
+    expect(Number(routed?.[1]?.replace(/,/g, '') ?? 0), all).to.be.greaterThan(0);
+    // The instance id carries the port the server bound, never :0.
+    const id = /│ instance id\s+│ tierkv-server@\S+:([0-9]+)\s+│/.exec(result.stdout);
+    expect(id, all).to.not.equal(null);
+    expect(Number(id![1])).to.be.greaterThan(0);
+    expect(existsSync(join(dataDir, 'demo-l2')), '--clean removed the L2 files').to.equal(false);
+    expect(existsSync(dataDir), '--clean removed the emptied data dir').to.equal(false);
   });
 
   it('OTEL_METRICS_EXPORTER=prometheus,otlp exports both ways (OTLP push arrives, Prometheus answers)', async () => {

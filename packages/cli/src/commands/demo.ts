@@ -16,8 +16,11 @@ export function registerDemoCommand(program: Command, result: CommandResult): Co
     'after',
     `
 The workload: sessions that share system prompts and grow their conversations turn by turn. Each
-request looks up its prompt's chunks (and prefetches them from L2), retrieves the hits, and stores
-the new chunks, through real TierkvClients over loopback ZeroMQ. Metrics: Prometheus on
+request asks the controller which worker holds the longest prefix (as a router would), looks up its
+prompt's chunks (and prefetches them from L2), retrieves the hits, and stores the new chunks,
+through real TierkvClients over loopback ZeroMQ; BUSY replies are retried with backoff. The L2
+files stay in <data-dir>/demo-l2 (up to --fs-budget, 1GiB): --fresh deletes them before the run,
+--clean after it. Metrics: Prometheus on
 http://127.0.0.1:9464/metrics; OTLP too when OTEL_EXPORTER_OTLP_ENDPOINT is set
 (OTEL_METRICS_EXPORTER=prometheus,otlp exports both ways). Ctrl-C ends the run early with a summary.`,
   );

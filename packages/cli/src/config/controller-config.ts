@@ -43,7 +43,7 @@ export const CONTROLLER_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'httpPort', flags: '--http-port <port>', env: 'TIERKV_CONTROLLER_HTTP_PORT', description: `HTTP API port: lookups, workers, health, /metrics (default ${DEFAULT_CONTROLLER_HTTP_PORT})` },
   { path: 'authToken', flags: '--token <token>', env: 'TIERKV_CONTROLLER_AUTH_TOKEN', description: 'require "Authorization: Bearer <token>" on the HTTP API (except /health)' },
   { path: 'workerTimeoutMs', flags: '--worker-timeout <ms>', env: 'TIERKV_CONTROLLER_WORKER_TIMEOUT_MS', description: 'deregister a worker silent this long (default 30000)' },
-  { path: 'syncTimeoutMs', flags: '--sync-timeout <ms>', env: 'TIERKV_CONTROLLER_SYNC_TIMEOUT_MS', description: 'fail a full sync without progress for this long (default 60000)' },
+  { path: 'syncTimeoutMs', flags: '--sync-timeout <ms>', env: 'TIERKV_CONTROLLER_SYNC_TIMEOUT_MS', description: 'fail a full sync that receives no batch for this long, and ask the server again (default 15000)' },
   { path: 'chunkSize', flags: '--chunk-size <tokens>', env: 'TIERKV_CHUNK_SIZE', description: 'tokens per chunk for lookups given as tokens (default 256)' },
   { path: 'metrics.exporters', flags: '--metrics-exporter <list>', env: 'TIERKV_METRICS_EXPORTER', description: `comma-separated exporters: ${METRICS_EXPORTERS.join(', ')} (default: OTEL_METRICS_EXPORTER, else prometheus on the HTTP API's /metrics, plus otlp when OTEL_EXPORTER_OTLP_ENDPOINT is set)` },
   { path: 'metrics.host', flags: '--metrics-host <host>', env: 'TIERKV_METRICS_HOST', description: 'bind address of the standalone Prometheus endpoint (with --metrics-port)' },

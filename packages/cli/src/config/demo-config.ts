@@ -11,6 +11,7 @@ export const demoConfigSchema = z.strictObject({
   sessions: intSchema(1, 100_000, 'a number of sessions per client'),
   dataDir: stringSchema('a directory path'),
   fresh: booleanSchema(),
+  clean: booleanSchema(),
   chunkTokens: intSchema(16, 1 << 16, 'a number of tokens per chunk'),
   chunkBytes: sizeSchema({ min: 1024 }),
   l1: z.strictObject({
@@ -28,7 +29,7 @@ export const demoConfigSchema = z.strictObject({
 
 export type DemoConfig = z.output<typeof demoConfigSchema>;
 
-/** DESIGN.md's embedded defaults, plus a workload that outgrows L1 so the filesystem L2 serves hits. */
+/** `tierkv server`'s defaults, plus a workload that outgrows L1 so the filesystem L2 serves hits. */
 export const DEFAULT_DEMO_CONFIG = {
   duration: 20,
   clients: 4,
@@ -36,6 +37,7 @@ export const DEFAULT_DEMO_CONFIG = {
   sessions: 32,
   dataDir: './.tierkv',
   fresh: false,
+  clean: false,
   chunkTokens: 256,
   chunkBytes: '128KiB',
   l1: { size: '256MiB', eviction: 'lru' },
@@ -50,7 +52,8 @@ export const DEMO_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'seed', flags: '--seed <n>', env: 'TIERKV_DEMO_SEED', description: 'workload seed; the same seed replays the same prompts (default 1)' },
   { path: 'sessions', flags: '--sessions <n>', description: 'conversations per client (default 32)' },
   { path: 'dataDir', flags: '--data-dir <dir>', env: 'TIERKV_DATA_DIR', description: 'where the filesystem L2 keeps its files, in <dir>/demo-l2 (default ./.tierkv)' },
-  { path: 'fresh', flags: '--fresh', description: 'delete the demo\'s L2 data first (otherwise a rerun starts with a warm L2)' },
+  { path: 'fresh', flags: '--fresh', description: 'delete the demo\'s L2 data before the run (otherwise a rerun starts with a warm L2)' },
+  { path: 'clean', flags: '--clean', description: 'delete the demo\'s L2 data after the run (<dir>/demo-l2, up to the fs budget: 1GiB by default), and <dir> too if that leaves it empty' },
   { path: 'chunkTokens', flags: '--chunk-size <tokens>', env: 'TIERKV_CHUNK_SIZE', description: 'tokens per chunk (default 256)' },
   { path: 'chunkBytes', flags: '--chunk-bytes <size>', description: 'bytes of KV data per chunk (default 128KiB)' },
   { path: 'l1.size', flags: '--l1-size <size>', env: 'TIERKV_L1_SIZE', description: 'L1 (memory) capacity (default 256MiB)' },

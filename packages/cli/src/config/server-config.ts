@@ -62,7 +62,7 @@ export const serverConfigSchema = z.strictObject({
   controller: z.strictObject({
     /** The controller's ROUTER endpoint; unset: no controller. */
     url: urlSchema(['tcp'], 'tcp://127.0.0.1:9301').optional(),
-    /** The controller's PULL endpoint. Unset: the url's host with the controller's default pull port. */
+    /** The controller's PULL endpoint. Unset: the one the controller names when the server registers. */
     pullUrl: urlSchema(['tcp'], 'tcp://127.0.0.1:9300').optional(),
     /** This server's instance id at the controller. Unset: `tierkv-server@<hostname>:<port>`. */
     instanceId: stringSchema('an instance id').optional(),
@@ -112,7 +112,7 @@ export const SERVER_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'metrics.host', flags: '--metrics-host <host>', env: 'TIERKV_METRICS_HOST', description: 'bind address of the standalone Prometheus endpoint (with --metrics-port)' },
   { path: 'metrics.port', flags: '--metrics-port <port>', env: 'TIERKV_METRICS_PORT', description: 'also serve Prometheus on its own port (default: only the HTTP side\'s /metrics)' },
   { path: 'controller.url', flags: '--controller-url <url>', env: 'TIERKV_CONTROLLER_URL', description: 'report this server\'s chunks to a tierkv controller at its router endpoint, e.g. tcp://127.0.0.1:9301' },
-  { path: 'controller.pullUrl', flags: '--controller-pull-url <url>', env: 'TIERKV_CONTROLLER_PULL_URL', description: 'the controller\'s PULL endpoint for KV events (default: the controller URL\'s host, port 9300)' },
-  { path: 'controller.instanceId', flags: '--instance-id <id>', env: 'TIERKV_INSTANCE_ID', description: 'this server\'s instance id at the controller (default tierkv-server@<hostname>:<port>)' },
+  { path: 'controller.pullUrl', flags: '--controller-pull-url <url>', env: 'TIERKV_CONTROLLER_PULL_URL', description: 'the controller\'s PULL endpoint for KV events; overrides the one the controller names at registration (default: that one, so --controller-url alone is enough)' },
+  { path: 'controller.instanceId', flags: '--instance-id <id>', env: 'TIERKV_INSTANCE_ID', description: 'this server\'s instance id at the controller (default tierkv-server@<hostname>:<port>, the port actually bound)' },
   { path: 'controller.workerId', flags: '--worker-id <n>', env: 'TIERKV_WORKER_ID', description: 'this server\'s worker number within its instance (default 0)' },
 ];

@@ -1,6 +1,8 @@
-import { rm } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { ControllerClient, type CacheController } from '@tierkv/controller';
 import { TierkvClient } from '@tierkv/server';
+import type { StorageManager } from '@tierkv/storage';
 import type { DemoConfig } from '../config/demo-config.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { startCliTelemetry } from '../runtime/cli-telemetry.js';
@@ -14,7 +16,11 @@ import { DemoStats } from './demo-stats.js';
 import { formatSize } from './format.js';
 import { ProgressReporter } from './progress.js';
 import { renderSummary } from './summary.js';
+import { PrefixRouter } from './prefix-router.js';
 import { InferenceWorkload } from './workload.js';
+
+/** How long the summary waits for the controller to catch up with L1 before showing both counts anyway. */
+const CONVERGE_TIMEOUT_MS = 15_000;
 
 export interface DemoIo {
   readonly out: NodeJS.WriteStream;
@@ -42,6 +48,13 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
   // Not `l2`: that is `tierkv server`'s default directory, and one directory serves one adapter.
   const l2Dir = join(dataDir, 'demo-l2');
   if (config.fresh) await rm(l2Dir, { recursive: true, force: true });
+  // --clean: the L2 files (up to the fs budget) go once the server has closed them; the data dir
+  // too if nothing else (such as `tierkv server`'s own L2) lives there.
+  const clean = async () => {
+    if (!config.clean) return;
+    await rm(l2Dir, { recursive: true, force: true });
+    await rmdir(dataDir).catch(() => undefined);
+  };
 
   const telemetry = await startCliTelemetry({
     exporters: config.metrics.exporters,
@@ -73,16 +86,19 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
       // Free loopback ports: a demo must not collide with a real server on the default ports.
       server: { host: '127.0.0.1', port: 0, httpHost: '127.0.0.1', httpPort: 0 },
       metrics: {},
-      controller: controller
-        ? { url: controller.addresses.router, pullUrl: controller.addresses.pull, instanceId: 'tierkv-demo', workerId: 0 }
-        : {},
+      // The router URL alone: the controller's register reply says where to push events. The
+      // instance id is the default, tierkv-server@<hostname>:<bound port>.
+      controller: controller ? { url: controller.addresses.router, workerId: 0 } : {},
     };
-    const stack = await startServerStack(serverConfig, { telemetry, env: io.env });
+    // Worker warnings (events or syncs not reaching the controller) go under the summary.
+    const warn = (line: string) => void (notes.length < 20 && notes.push(line));
+    const stack = await startServerStack(serverConfig, { telemetry, env: io.env, warn });
     closers.push({ what: 'server', close: () => stack.close() });
 
     const layout = demoLayout(config.chunkTokens, config.chunkBytes);
     const clients = Array.from({ length: config.clients }, () => new TierkvClient({ endpoint: stack.addresses.endpoint, layout, timeoutMs: 30_000 }));
-    closers.push({ what: 'clients', close: async () => clients.forEach((c) => c.close()) });
+    const routers = controller ? clients.map(() => new PrefixRouter(new ControllerClient({ router: controller!.addresses.router, timeoutMs: 5_000 }))) : [];
+    closers.push({ what: 'clients', close: async () => [...clients, ...routers].forEach((c) => c.close()) });
     await Promise.all(clients.map((c) => c.ping({ timeoutMs: 10_000 })));
     if (abort.signal.aborted) {
       await closeAll();
@@ -126,36 +142,72 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
           stats,
           deadline,
           signal: abort.signal,
+          ...(routers[i] ? { router: routers[i] } : {}),
         }),
       ),
     );
     const elapsedS = (performance.now() - stats.startedAt) / 1000;
     progress.stop();
 
+    // The controller's view first: L1 is quiet now, and its usage row is read after the wait.
+    const instanceId = stack.worker?.options.instanceId;
+    let view: Awaited<ReturnType<typeof controllerView>> | undefined;
+    if (controller && stack.worker && instanceId) {
+      await stack.worker.flush().catch(() => undefined);
+      view = await controllerView(controller.controller, stack.storage, instanceId, abort.signal);
+    }
     const usage = stack.storage.usage();
-    const tiers = [
+    const tiers: { label: string; value: string }[] = [
       { label: 'L1 usage', value: `${formatSize(usage.l1.usedBytes)} of ${formatSize(usage.l1.capacityBytes)}, ${usage.l1.objects} chunks` },
       ...usage.l2.map((t) => ({
         label: `L2 ${t.adapter} usage`,
         value: `${formatSize(t.usedBytes)}${t.capacityBytes !== undefined ? ` of ${formatSize(t.capacityBytes)}` : ''}, ${t.objects} chunks`,
       })),
     ];
-    if (controller) {
-      await stack.worker?.flush().catch(() => undefined);
-      const pool = controller.controller.poolUsage();
-      tiers.push({ label: 'controller', value: `${pool.keys} chunks tracked for ${pool.workers} worker${pool.workers === 1 ? '' : 's'}` });
+    if (view && instanceId) {
+      tiers.push({
+        label: 'controller',
+        value: `${view.tracked} chunks tracked (L1 holds ${view.l1})${view.converged ? '' : `, not caught up after ${CONVERGE_TIMEOUT_MS / 1000} s`}`,
+      });
+      tiers.push({ label: 'instance id', value: instanceId });
     } else {
       notes.push('ran without the cache controller (--no-controller)');
     }
     await closeAll();
+    if (config.clean) {
+      await clean();
+      notes.push(`--clean: removed ${l2Dir}`);
+    } else {
+      notes.push(`the demo's L2 files stay in ${l2Dir} (up to ${formatSize(config.l2.fsBudget)}) for a warm rerun; --clean removes them after a run, --fresh before`);
+    }
     io.out.write(
       renderSummary({ stats, elapsedS, clients: config.clients, seed: config.seed, chunkBytes: layout.byteSize, tiers, endpoints, notes }),
     );
-    // Failure: a byte that did not match, or no request succeeded in a run nobody interrupted.
-    if (stats.verifyFailures > 0) return 1;
+    // Failure: a byte that did not match, a request that failed after its BUSY retries, or no
+    // request succeeded in a run nobody interrupted.
+    if (stats.verifyFailures > 0 || stats.failedRequests > 0) return 1;
     return stats.requests > 0 || abort.signal.aborted ? 0 : 1;
   } finally {
     abort.abort();
     await closeAll();
+    await clean().catch(() => undefined);
+  }
+}
+
+/**
+ * The controller's count of this worker's L1 chunks once it has caught up with L1 (events still
+ * in flight, or a full sync under way, make it lag): waits, bounded, until the two agree.
+ */
+async function controllerView(controller: CacheController, storage: StorageManager, instanceId: string, signal: AbortSignal): Promise<{ tracked: number; l1: number; converged: boolean }> {
+  const read = () => {
+    const w = controller.workers().find((x) => x.instanceId === instanceId);
+    return { tracked: w?.keysByLocation['l1'] ?? 0, l1: storage.l1Keys().length };
+  };
+  const deadline = performance.now() + CONVERGE_TIMEOUT_MS;
+  for (;;) {
+    const v = read();
+    if (v.tracked === v.l1) return { ...v, converged: true };
+    if (performance.now() > deadline || signal.aborted) return { ...v, converged: false };
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

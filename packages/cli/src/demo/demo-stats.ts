@@ -10,6 +10,13 @@ export class DemoStats {
   bytesRetrieved = 0;
   bytesStored = 0;
   verifyFailures = 0;
+  /** BUSY replies retried (after backoff); a request fails only if its retries run out. */
+  busyRetries = 0;
+  /** Controller lookups made to route requests, and the chunks the chosen holder held per the controller. */
+  routeLookups = 0;
+  routeLookupErrors = 0;
+  routePredictedChunks = 0;
+  routeLookupMs = 0;
   /** The first few error messages, for the summary. */
   readonly errors: string[] = [];
   readonly #latenciesMs: number[] = [];

@@ -37,6 +37,16 @@ export function renderSummary(input: SummaryInput): string {
   const rows: [string, string][] = [
     ['duration', `${t.toFixed(1)} s, ${input.clients} client${input.clients === 1 ? '' : 's'}, seed ${input.seed}`],
     ['requests', `${count(s.requests)} (${rate(s.requests, t)} req/s), ${count(s.failedRequests)} failed`],
+    ['BUSY retried', `${count(s.busyRetries)} times (with backoff; a request fails only when its retries run out)`],
+    ...(s.routeLookups + s.routeLookupErrors > 0
+      ? [
+          [
+            'routed by controller',
+            `${count(s.routeLookups)} lookups (${ms(s.routeLookups ? s.routeLookupMs / s.routeLookups : undefined)} avg), ` +
+              `${count(s.routePredictedChunks)} chunks held per its answers${s.routeLookupErrors ? `, ${count(s.routeLookupErrors)} lookups failed` : ''}`,
+          ] as [string, string],
+        ]
+      : []),
     ['chunks looked up', `${count(total)} × ${formatSize(input.chunkBytes)}`],
     ['hit ratio L1', `${percent(s.l1Hits, total)} (${count(s.l1Hits)} chunks)`],
     ['hit ratio L2', `${percent(s.l2Hits, total)} (${count(s.l2Hits)} chunks)`],

@@ -1,5 +1,4 @@
-import { hostname } from 'node:os';
-import { DEFAULT_CONTROLLER_OPTIONS, WorkerClient } from '@tierkv/controller';
+import { WorkerClient } from '@tierkv/controller';
 import type { TelemetryHandle } from '@tierkv/otel';
 import { TierkvServer, type ServerAddresses } from '@tierkv/server';
 import type { RedisL2Options } from '@tierkv/l2-redis';
@@ -46,8 +45,6 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
       warn: (line) => warn(`tierkv server: ${line}`),
     });
     cleanup.unshift(() => storage.close());
-    const worker = config.controller.url ? await attachWorkerClient(storage, config) : undefined;
-    if (worker) cleanup.unshift(() => worker.close());
     const server = new TierkvServer({
       storage,
       host: config.server.host,
@@ -64,6 +61,10 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
         { port: config.server.httpPort, flag: '--http-port', kind: 'http' },
       ]);
     });
+    cleanup.unshift(() => server.shutdown());
+    // After the bind, so the default instance id carries the real port (never `:0`). Keys stored
+    // meanwhile are not missed: attaching lists what L1 already holds.
+    const worker = config.controller.url ? await attachWorkerClient(storage, config, server.instanceId, warn) : undefined;
     log(`tierkv server: serving ${addresses.endpoint}`);
     if (addresses.httpUrl) log(`tierkv server: http ${addresses.httpUrl}/healthz ${addresses.httpUrl}/status ${addresses.httpUrl}/metrics`);
     if (telemetry.prometheusUrl) log(`tierkv server: prometheus ${telemetry.prometheusUrl}`);
@@ -109,13 +110,14 @@ function redisOptionsOf(redis: ServerConfig['l2']['redis']): RedisL2Options | un
  * Reports the storage's chunks to the controller. Registration is retried by the worker client's
  * heartbeat loop, so a controller that starts later (or restarts) still gets a full sync.
  */
-async function attachWorkerClient(storage: StorageManager, config: ServerConfig): Promise<WorkerClient> {
+async function attachWorkerClient(storage: StorageManager, config: ServerConfig, defaultInstanceId: string, warn: (line: string) => void): Promise<WorkerClient> {
   const router = config.controller.url!;
-  const pull = config.controller.pullUrl ?? `tcp://${new URL(router).hostname}:${DEFAULT_CONTROLLER_OPTIONS.pullPort}`;
   const worker = new WorkerClient({
-    controller: { router, pull },
-    instanceId: config.controller.instanceId ?? `tierkv-server@${hostname()}:${config.server.port}`,
+    // Without --controller-pull-url the controller's register reply says where to push events.
+    controller: { router, ...(config.controller.pullUrl ? { pull: config.controller.pullUrl } : {}) },
+    instanceId: config.controller.instanceId ?? defaultInstanceId,
     workerId: config.controller.workerId ?? 0,
+    warn,
   });
   await worker.start(storage);
   return worker;

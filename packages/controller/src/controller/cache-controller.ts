@@ -4,7 +4,7 @@ import { ClosedError, debugLogger } from '@tierkv/core';
 import { decodeMessage, encodeMessage, type DecodeResult } from '../protocol/codec.js';
 import type { ControllerMsg, ErrorReply, LookupHolder, ReplyMsg, WireScope, WorkerInfo } from '../protocol/messages.js';
 import { parseRouterFrames } from '../protocol/router-frames.js';
-import { tcpEndpoint } from '../protocol/sockets.js';
+import { isTimeout, tcpEndpoint } from '../protocol/sockets.js';
 import { HeartbeatReaper } from '../workers/heartbeat-reaper.js';
 import { ControllerMetrics } from './controller-metrics.js';
 import { resolveControllerOptions, type CacheControllerOptions, type ResolvedCacheControllerOptions } from './controller-options.js';
@@ -13,6 +13,15 @@ import type { ControllerStats, SocketName } from './controller-stats.js';
 import { HttpApi } from './http-api.js';
 
 const log = debugLogger('tierkv:controller');
+
+/**
+ * Receives wake up at least this often. Under load a receive can miss ZeroMQ's edge-triggered
+ * readiness signal and wait forever with messages queued (seen in the demo: the PULL socket
+ * `readable` with 145 events waiting and the loop parked, so the controller never caught up with
+ * L1). When the timeout fires, zeromq.js reads whatever is queued, so such a stall lasts at most
+ * this long; on an idle socket it is an EAGAIN and the loop waits again.
+ */
+const RECEIVE_WAKE_MS = 500;
 
 export interface ControllerAddresses {
   /** Where workers PUSH events. */
@@ -55,6 +64,7 @@ export class CacheController {
       now: o.now,
       epoch: randomBytes(8).toString('hex'),
       onLookup: (s) => this.#metrics.lookup(s),
+      warn: (line) => (o.warn ? o.warn(line) : log('%s', line)),
     });
     this.#metrics = new ControllerMetrics(this.#service, (s) => this.#pending(s), { meterProvider: options.meterProvider });
     this.#reaper = new HeartbeatReaper(o.reapIntervalMs, () => this.#service.sweep());
@@ -67,13 +77,13 @@ export class CacheController {
     this.#state = 'starting';
     const o = this.options;
     try {
-      const pull = (this.#pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 100_000 }));
+      const pull = (this.#pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 100_000, receiveTimeout: RECEIVE_WAKE_MS }));
       await bindWithRetry(pull, tcpEndpoint(o.host, o.pullPort));
-      const router = (this.#router = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, mandatory: false }));
+      const router = (this.#router = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, receiveTimeout: RECEIVE_WAKE_MS, mandatory: false }));
       await bindWithRetry(router, tcpEndpoint(o.host, o.routerPort));
       let heartbeat: string | undefined;
       if (o.heartbeatPort !== undefined) {
-        this.#heartbeat = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, mandatory: false });
+        this.#heartbeat = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, receiveTimeout: RECEIVE_WAKE_MS, mandatory: false });
         await bindWithRetry(this.#heartbeat, tcpEndpoint(o.host, o.heartbeatPort));
         heartbeat = this.#heartbeat.lastEndpoint ?? undefined;
       }
@@ -82,6 +92,7 @@ export class CacheController {
         this.#http = new HttpApi(this.#service, { host: o.httpHost, port: o.httpPort, authToken: o.authToken, metrics: o.metrics });
         http = await this.#http.listen();
       }
+      this.#service.pullEndpoint = pull.lastEndpoint ?? undefined;
       this.#addresses = { pull: pull.lastEndpoint!, router: router.lastEndpoint!, ...(heartbeat ? { heartbeat } : {}), ...(http ? { http } : {}) };
     } catch (err) {
       await this.close();
@@ -212,11 +223,18 @@ export class CacheController {
         frames = await sock.receive();
       } catch (err) {
         if (sock.closed) return;
+        if (isTimeout(err)) continue;
         log('%s receive failed: %s', socket, (err as Error).message);
         continue;
       }
       this.#service.stats.received[socket]++;
-      await onFrames(frames);
+      try {
+        await onFrames(frames);
+      } catch (err) {
+        // Handlers catch their own errors; this guards the loop itself, which must never end early.
+        this.#service.stats.drop(socket, 'handler_error');
+        log('%s: message handling failed: %s', socket, (err as Error).stack);
+      }
     }
   }
 

@@ -26,7 +26,10 @@ export interface CacheControllerOptions extends TelemetryOptions {
   workerTimeoutMs?: number;
   /** How often the reaper checks heartbeats and sync deadlines. @default 1_000 */
   reapIntervalMs?: number;
-  /** A full sync with no progress for this long fails; the worker is asked again. @default 60_000 */
+  /**
+   * A full sync that receives no batch for this long (its batches are not reaching the PULL socket)
+   * fails, and the worker's next heartbeat asks it to sync again. @default 15_000
+   */
   syncTimeoutMs?: number;
   /**
    * A worker's heartbeat reports how many events it has sent; once that report is this old, every
@@ -41,6 +44,8 @@ export interface CacheControllerOptions extends TelemetryOptions {
   sendTimeoutMs?: number;
   /** Clock in ms (tests inject one). @default Date.now */
   now?: () => number;
+  /** Where warnings an operator should see go (a full sync that stalled). @default the `tierkv:controller` debug log only */
+  warn?: (line: string) => void;
 }
 
 export interface ResolvedCacheControllerOptions {
@@ -60,6 +65,7 @@ export interface ResolvedCacheControllerOptions {
   readonly hashSeed: string;
   readonly sendTimeoutMs: number;
   readonly now: () => number;
+  readonly warn: ((line: string) => void) | undefined;
 }
 
 export const DEFAULT_CONTROLLER_OPTIONS = Object.freeze({
@@ -69,7 +75,7 @@ export const DEFAULT_CONTROLLER_OPTIONS = Object.freeze({
   httpPort: 9302,
   workerTimeoutMs: 30_000,
   reapIntervalMs: 1_000,
-  syncTimeoutMs: 60_000,
+  syncTimeoutMs: 15_000,
   gapGraceMs: 2_000,
   chunkSize: DEFAULT_CHUNK_SIZE,
   hashSeed: '',
@@ -112,6 +118,7 @@ export function resolveControllerOptions(o: CacheControllerOptions = {}): Resolv
     hashSeed: o.hashSeed ?? d.hashSeed,
     sendTimeoutMs: positive('controller.sendTimeoutMs', o.sendTimeoutMs, d.sendTimeoutMs),
     now: o.now ?? Date.now,
+    warn: o.warn,
   };
 }
 

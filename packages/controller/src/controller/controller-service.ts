@@ -39,6 +39,8 @@ export interface ControllerServiceOptions {
   readonly epoch: string;
   /** Called after each lookup with its duration in seconds. */
   readonly onLookup?: (seconds: number) => void;
+  /** Warnings an operator should see without DEBUG (a sync that stalled). @default debug log only */
+  readonly warn?: (line: string) => void;
 }
 
 /**
@@ -51,6 +53,8 @@ export class ControllerService {
   readonly stats = new ControllerStats();
   readonly #o: ControllerServiceOptions;
   readonly #hasher: TokenHasher;
+  /** The PULL endpoint as bound, told to registering workers (set once the socket is bound). */
+  pullEndpoint: string | undefined;
 
   constructor(options: ControllerServiceOptions) {
     this.#o = options;
@@ -115,7 +119,7 @@ export class ControllerService {
     // Re-registering with exactly what we already have (e.g. after a DEALER reset) changes nothing.
     if (existing && !existing.syncing && poolKeys === msg.keyCount && sameSeqs(existing.seq.snapshot(), msg.seqs)) {
       existing.lastSeen = now;
-      return { t: 'register_ok', epoch: this.#o.epoch, commands: this.#commandsFor(existing) };
+      return this.#registerOk(existing);
     }
     if (existing?.syncing) this.#failSync(existing, 'worker re-registered');
     const state = new WorkerState(msg.instanceId, msg.workerId, now);
@@ -127,7 +131,11 @@ export class ControllerService {
     // A worker that already holds keys (controller restart, or a worker we forgot) must send them all.
     if (msg.keyCount > 0) this.#requestSync(state, 'registration');
     log('registered %s/%d (keys %d)', msg.instanceId, msg.workerId, msg.keyCount);
-    return { t: 'register_ok', epoch: this.#o.epoch, commands: this.#commandsFor(state) };
+    return this.#registerOk(state);
+  }
+
+  #registerOk(state: WorkerState): ReplyMsg {
+    return { t: 'register_ok', epoch: this.#o.epoch, commands: this.#commandsFor(state), ...(this.pullEndpoint ? { pull: this.pullEndpoint } : {}) };
   }
 
   deregister(instanceId: string, workerId: number): boolean {
@@ -204,7 +212,9 @@ export class ControllerService {
         continue;
       }
       if (s.sync?.state === 'syncing' && now - s.sync.lastActivity > this.#o.syncTimeoutMs) {
-        this.#failSync(s, 'timeout');
+        const why = `no batch arrived for ${this.#o.syncTimeoutMs} ms (${s.sync.received.size} of ${s.sync.batchCount} in); are the worker's events reaching the PULL socket${this.pullEndpoint ? ` ${this.pullEndpoint}` : ''}?`;
+        this.#o.warn?.(`sync ${s.sync.id} of ${s.instanceId}/${s.workerId} failed: ${why}; asking it to sync again`);
+        this.#failSync(s, why);
       }
     }
   }
@@ -295,7 +305,6 @@ export class ControllerService {
     const state = this.registry.get(msg.instanceId, msg.workerId);
     if (state?.sync?.id === msg.syncId && state.sync.state === 'syncing') {
       state.sync.endSeen = true;
-      state.sync.lastActivity = this.#o.now();
       state.lastSeen = this.#o.now();
       this.#maybeComplete(state);
     }

@@ -134,6 +134,11 @@ export interface RegisterReply {
   readonly t: 'register_ok';
   readonly epoch: string;
   readonly commands: readonly WorkerCommand[];
+  /**
+   * The controller's PULL endpoint as bound (e.g. `tcp://0.0.0.0:9300`), so a worker given only the
+   * ROUTER URL knows where to push its events; a wildcard host means "the host you reached me at".
+   */
+  readonly pull?: string;
 }
 
 export interface HeartbeatReply {

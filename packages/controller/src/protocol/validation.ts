@@ -133,6 +133,7 @@ export function validateReply(value: unknown): Validated<ReplyMsg> {
   switch (m.t) {
     case 'register_ok':
       if (!isStr(m.epoch) || !Array.isArray(m.commands) || !m.commands.every(isCommand)) return bad('epoch/commands');
+      if (m.pull !== undefined && !isNonEmptyStr(m.pull, 1024)) return bad('pull');
       break;
     case 'heartbeat_ok':
       if (!isStr(m.epoch) || typeof m.known !== 'boolean' || !Array.isArray(m.commands) || !m.commands.every(isCommand)) {

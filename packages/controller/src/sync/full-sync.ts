@@ -24,6 +24,7 @@ export class SyncSession {
   readonly deferred: DeferredBatch[] = [];
   state: SyncState = 'syncing';
   endSeen = false;
+  /** When the start or the latest batch arrived: `sync_end` and status polls do not count, so a sync whose batches never arrive stalls. */
   lastActivity: number;
 
   constructor(instanceId: string, workerId: number, id: string, batchCount: number, totalKeys: number, seqs: SeqMap, now: number) {

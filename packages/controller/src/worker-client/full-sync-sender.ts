@@ -20,7 +20,13 @@ export interface FullSyncInput {
   readonly dropPush: (() => boolean) | undefined;
 }
 
-export type FullSyncOutcome = 'completed' | 'failed' | 'rejected';
+export interface FullSyncResult {
+  readonly outcome: 'completed' | 'failed' | 'rejected';
+  readonly syncId: string;
+  readonly batchCount: number;
+  /** Batches the controller had received when the worker stopped asking (from its last status). */
+  readonly received: number;
+}
 
 /** Splits a snapshot into batches of at most `batchSize` keys, keeping each key with its partition. */
 export function splitSnapshot(snapshot: readonly PartitionSnapshot[], batchSize: number): SyncBatchEntry[][] {
@@ -49,15 +55,18 @@ export function splitSnapshot(snapshot: readonly PartitionSnapshot[], batchSize:
  * Sends a snapshot as one full sync: start (request), batches (PUSH, may be lost), end (request);
  * then resends what the controller reports missing until it completes or the rounds run out.
  */
-export async function runFullSync(conn: ControllerConnection, stats: WorkerStats, input: FullSyncInput): Promise<FullSyncOutcome> {
+export async function runFullSync(conn: ControllerConnection, stats: WorkerStats, input: FullSyncInput): Promise<FullSyncResult> {
   const batches = splitSnapshot(input.snapshot, input.batchSize);
   const totalKeys = input.snapshot.reduce((n, p) => n + p.hashes.length, 0);
   const syncId = `${input.instanceId}/${input.workerId}/${randomBytes(6).toString('hex')}`;
   const who = { instanceId: input.instanceId, workerId: input.workerId };
-  const start = await conn.request('sync_start', { t: 'sync_start', ...who, syncId, totalKeys, batchCount: batches.length, seqs: input.seqs });
+  const batchCount = batches.length;
+  let received = 0;
+  const result = (outcome: FullSyncResult['outcome']): FullSyncResult => ({ outcome, syncId, batchCount, received: outcome === 'completed' ? batchCount : received });
+  const start = await conn.request('sync_start', { t: 'sync_start', ...who, syncId, totalKeys, batchCount, seqs: input.seqs });
   if (start.t !== 'sync_start_ok' || !start.accepted) {
     log('sync %s rejected: %s', syncId, start.t === 'sync_start_ok' ? start.error : start.t);
-    return 'rejected';
+    return result('rejected');
   }
   const sendBatch = async (i: number): Promise<void> => {
     if (input.dropPush?.()) {
@@ -71,16 +80,18 @@ export async function runFullSync(conn: ControllerConnection, stats: WorkerStats
   await conn.drain();
   let status = await conn.request('sync_end', { t: 'sync_end', ...who, syncId, totalKeys });
   for (let round = 0; ; round++) {
-    if (status.t !== 'sync_status_ok') return 'failed';
+    if (status.t !== 'sync_status_ok') return result('failed');
     const s: SyncStatusReply = status;
-    if (s.state === 'completed') return 'completed';
-    if (s.state !== 'syncing' || round >= input.resendRounds) return 'failed';
+    received = s.receivedBatches;
+    if (s.state === 'completed') return result('completed');
+    if (s.state !== 'syncing' || round >= input.resendRounds) return result('failed');
     // Batches may still be in flight on the PUSH socket: look again before resending.
     await delay(input.pollIntervalMs * (round + 1));
     const again = await conn.request('sync_status', { t: 'sync_status', ...who, syncId });
-    if (again.t !== 'sync_status_ok') return 'failed';
-    if (again.state === 'completed') return 'completed';
-    if (again.state !== 'syncing') return 'failed';
+    if (again.t !== 'sync_status_ok') return result('failed');
+    received = again.receivedBatches;
+    if (again.state === 'completed') return result('completed');
+    if (again.state !== 'syncing') return result('failed');
     for (const b of again.missing) {
       stats.batchesResent++;
       await sendBatch(b);

@@ -2,8 +2,12 @@ import { ConfigError, type TelemetryOptions } from '@tierkv/core';
 
 /** Where the controller listens (see CacheController.addresses). */
 export interface ControllerEndpoints {
-  /** The controller's PULL socket, e.g. `tcp://127.0.0.1:9300`. */
-  readonly pull: string;
+  /**
+   * The controller's PULL socket, e.g. `tcp://127.0.0.1:9300`. Leave it out and the worker pushes
+   * to the endpoint the controller names in its register reply (a wildcard bind such as
+   * `tcp://*:9300` is dialled at the router's host); set, it wins over what the controller says.
+   */
+  readonly pull?: string;
   /** The controller's ROUTER socket, e.g. `tcp://127.0.0.1:9301`. */
   readonly router: string;
   /** The separate heartbeat ROUTER, if the controller has one. */
@@ -43,6 +47,15 @@ export interface WorkerClientOptions extends TelemetryOptions {
   syncPollIntervalMs?: number;
   /** Events buffered at most (while the controller is slow or a sync runs); beyond it they are dropped and a gap tells the controller. @default 1_000_000 */
   maxPendingEvents?: number;
+  /**
+   * The PUSH socket may go this long without a connection to the controller's PULL endpoint before
+   * the worker warns, and drops (counts) events instead of holding them. @default 5_000
+   */
+  unreachableAfterMs?: number;
+  /** A warning repeats at most this often (per kind). @default 30_000 */
+  warnIntervalMs?: number;
+  /** Where warnings go (events or syncs not reaching the controller). @default console.warn */
+  warn?: (line: string) => void;
   /** Fault injection for tests. */
   faults?: WorkerFaults;
 }
@@ -62,6 +75,9 @@ export interface ResolvedWorkerClientOptions {
   readonly syncResendRounds: number;
   readonly syncPollIntervalMs: number;
   readonly maxPendingEvents: number;
+  readonly unreachableAfterMs: number;
+  readonly warnIntervalMs: number;
+  readonly warn: (line: string) => void;
   readonly faults: WorkerFaults | undefined;
 }
 
@@ -78,13 +94,16 @@ export const DEFAULT_WORKER_CLIENT_OPTIONS = Object.freeze({
   syncResendRounds: 5,
   syncPollIntervalMs: 50,
   maxPendingEvents: 1_000_000,
+  unreachableAfterMs: 5_000,
+  warnIntervalMs: 30_000,
 });
 
 export function resolveWorkerClientOptions(o: WorkerClientOptions): ResolvedWorkerClientOptions {
   const d = DEFAULT_WORKER_CLIENT_OPTIONS;
-  if (!o || typeof o.controller?.pull !== 'string' || typeof o.controller?.router !== 'string') {
-    throw new ConfigError('worker.controller', 'expected { pull, router } endpoints, e.g. the CacheController\'s addresses');
+  if (!o || typeof o.controller?.router !== 'string' || (o.controller.pull !== undefined && typeof o.controller.pull !== 'string')) {
+    throw new ConfigError('worker.controller', 'expected { router, pull? } endpoints, e.g. { router: \'tcp://127.0.0.1:9301\' } or the CacheController\'s addresses');
   }
+  if (o.warn !== undefined && typeof o.warn !== 'function') throw new ConfigError('worker.warn', 'expected a function (line: string) => void');
   if (typeof o.instanceId !== 'string' || o.instanceId.length === 0 || o.instanceId.length > 256) {
     throw new ConfigError('worker.instanceId', 'expected a non-empty string of at most 256 characters');
   }
@@ -112,6 +131,9 @@ export function resolveWorkerClientOptions(o: WorkerClientOptions): ResolvedWork
     syncResendRounds: pos('syncResendRounds', o.syncResendRounds, d.syncResendRounds),
     syncPollIntervalMs: pos('syncPollIntervalMs', o.syncPollIntervalMs, d.syncPollIntervalMs, false),
     maxPendingEvents: pos('maxPendingEvents', o.maxPendingEvents, d.maxPendingEvents),
+    unreachableAfterMs: pos('unreachableAfterMs', o.unreachableAfterMs, d.unreachableAfterMs, false),
+    warnIntervalMs: pos('warnIntervalMs', o.warnIntervalMs, d.warnIntervalMs, false),
+    warn: o.warn ?? ((line) => console.warn(line)),
     faults: o.faults,
   };
 }

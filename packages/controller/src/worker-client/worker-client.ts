@@ -3,8 +3,10 @@ import type { L1Listener, L2Listener, StorageManagerListener } from '@tierkv/sto
 import { OP_ADMIT, OP_EVICT, PROTOCOL_VERSION, type ReplyMsg, type WorkerCommand } from '../protocol/messages.js';
 import { ControllerConnection } from './controller-connection.js';
 import { EventBatcher } from './event-batcher.js';
-import { runFullSync } from './full-sync-sender.js';
+import { DeliveryWatch } from './delivery-watch.js';
+import { runFullSync, type FullSyncResult } from './full-sync-sender.js';
 import { KeyTracker } from './key-tracker.js';
+import { resolvePullEndpoint } from './pull-endpoint.js';
 import { resolveWorkerClientOptions, type ResolvedWorkerClientOptions, type WorkerClientOptions } from './worker-client-options.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import { WorkerStats } from './worker-stats.js';
@@ -36,6 +38,7 @@ export class WorkerClient {
   readonly #tracker = new KeyTracker();
   readonly #batcher: EventBatcher;
   readonly #metrics: WorkerMetrics;
+  readonly #watch: DeliveryWatch;
   #conn: ControllerConnection | undefined;
   #detach: (() => void) | undefined;
   #storage: WorkerStorage | undefined;
@@ -52,6 +55,7 @@ export class WorkerClient {
   constructor(options: WorkerClientOptions) {
     this.options = resolveWorkerClientOptions(options);
     this.#batcher = new EventBatcher(this.options.instanceId, this.options.workerId, this.options.maxPendingEvents);
+    this.#watch = new DeliveryWatch(this.options, this.stats);
     this.#metrics = new WorkerMetrics(this.stats, { pending: () => this.#batcher.pending, tracked: () => this.#tracker.size }, { meterProvider: options.meterProvider });
   }
 
@@ -69,6 +73,11 @@ export class WorkerClient {
     return this.#tracker.size;
   }
 
+  /** Where events go: the explicit PULL endpoint, or the one the controller named at registration. */
+  get pullEndpoint(): string | undefined {
+    return this.#conn?.pullEndpoint ?? this.options.controller.pull;
+  }
+
   /** Connects, attaches to `storage`, and registers (retried by the heartbeat loop until it works). */
   async start(storage?: WorkerStorage): Promise<void> {
     if (this.#state === 'closed') throw new ClosedError('WorkerClient', 'start');
@@ -81,7 +90,10 @@ export class WorkerClient {
     this.#flushTimer.unref();
     this.#heartbeatTimer = setInterval(() => void this.heartbeat(), o.heartbeatIntervalMs);
     this.#heartbeatTimer.unref();
-    await this.#register().catch((err: unknown) => log('register failed (will retry): %s', (err as Error).message));
+    await this.#register().catch((err: unknown) => {
+      log('register failed (will retry): %s', (err as Error).message);
+      this.#watch.registerFailed(err as Error);
+    });
   }
 
   /** Listens to a storage's events (start() does this when given a storage). */
@@ -159,10 +171,19 @@ export class WorkerClient {
     const conn = this.#conn;
     if (!conn || this.#state !== 'running') return;
     for (;;) {
+      // No peer on the PUSH yet (connecting, or the endpoint is still unknown): hold the events,
+      // un-numbered. Past `unreachableAfterMs` drop them instead (numbered, so the controller sees
+      // a gap and asks for a full sync once they get through) to keep memory bounded.
+      const unreachable = !conn.pushReady && this.#watch.eventsUnreachable(conn);
+      if (!conn.pushReady && !unreachable) return;
       const msgs = this.#batcher.drain(this.options.batchSize);
       if (msgs.length === 0) return;
       for (const m of msgs) {
         const n = m.ops.length;
+        if (unreachable) {
+          this.stats.dropped.unreachable += n;
+          continue;
+        }
         if (this.options.faults?.dropPush?.('kv_batch')) {
           this.stats.dropped.fault += n;
           continue;
@@ -198,7 +219,10 @@ export class WorkerClient {
       keyCount: this.#tracker.size,
     });
     if (reply.t !== 'register_ok') throw new Error(`unexpected reply ${reply.t} to register`);
+    // An explicit PULL endpoint wins; otherwise push where the controller says it listens.
+    if (!o.controller.pull) conn.connectPull(resolvePullEndpoint(reply.pull, o.controller.router));
     this.#registered = true;
+    this.#watch.registered();
     this.#epoch = reply.epoch;
     this.stats.registrations++;
     log('registered with controller %s', reply.epoch);
@@ -211,9 +235,11 @@ export class WorkerClient {
     this.#heartbeatRunning = true;
     try {
       if (!this.#registered) {
+        this.#watch.unregistered();
         await this.#register();
         return;
       }
+      this.#watch.checkEvents(this.#conn);
       // Numbered events are on their way (or counted as lost); a PUSH stalled by a down
       // controller must not hold the heartbeat back, so the flush gets a bounded wait only.
       await this.#flushBounded();
@@ -234,6 +260,7 @@ export class WorkerClient {
       this.#execute(reply.commands);
     } catch (err) {
       log('heartbeat failed: %s', (err as Error).message);
+      if (!this.#registered) this.#watch.registerFailed(err as Error);
     } finally {
       this.#heartbeatRunning = false;
     }
@@ -275,9 +302,11 @@ export class WorkerClient {
       const { added, dropped } = this.#tracker.replaceLocation(o.location, held);
       if (added + dropped > 0) log('full sync: the L1 key list corrected the tracked set (+%d, -%d)', added, dropped);
     }
-    let outcome: 'completed' | 'failed' | 'rejected' = 'failed';
+    let result: FullSyncResult | undefined;
     try {
-      outcome = await runFullSync(conn, this.stats, {
+      // Just registered with a learned PULL endpoint: give the PUSH its handshake before the batches.
+      await conn.waitPushReady(o.requestTimeoutMs);
+      result = await runFullSync(conn, this.stats, {
         instanceId: o.instanceId,
         workerId: o.workerId,
         snapshot: this.#tracker.snapshot(),
@@ -290,9 +319,10 @@ export class WorkerClient {
     } catch (err) {
       log('full sync failed: %s', (err as Error).message);
     } finally {
-      this.stats.syncRuns[outcome]++;
+      this.stats.syncRuns[result?.outcome ?? 'failed']++;
       this.#batcher.frozen = false;
     }
+    this.#watch.syncEnded(result, conn);
     if (this.#state === 'running') await this.flush();
   }
 

@@ -27,6 +27,7 @@ export class WorkerMetrics {
             'tierkv.worker.registrations',
             'tierkv.worker.full_sync.runs',
             'tierkv.worker.full_sync.batches_resent',
+            'tierkv.worker.controller.unreachable',
           ],
           (observe) => {
             observe('tierkv.worker.events.sent', stats.admitsSent, { operation: 'admit' });
@@ -43,6 +44,7 @@ export class WorkerMetrics {
             observe('tierkv.worker.registrations', stats.registrations);
             for (const [outcome, v] of Object.entries(stats.syncRuns)) observe('tierkv.worker.full_sync.runs', v, { outcome });
             observe('tierkv.worker.full_sync.batches_resent', stats.batchesResent);
+            for (const [channel, v] of Object.entries(stats.unreachable)) observe('tierkv.worker.controller.unreachable', v, { channel });
           },
         );
         return {

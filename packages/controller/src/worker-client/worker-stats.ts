@@ -5,7 +5,9 @@ export class WorkerStats {
   admitsSent = 0;
   evictsSent = 0;
   batchesSent = 0;
-  readonly dropped = { send_failed: 0, overflow: 0, fault: 0 };
+  readonly dropped = { send_failed: 0, overflow: 0, fault: 0, unreachable: 0 };
+  /** 1 while the worker finds its events (PUSH without a peer) or its last full sync (batches missing) not reaching the controller. */
+  readonly unreachable = { events: 0, sync: 0 };
   readonly failures = new Map<string, number>();
   reconnects = 0;
   registrations = 0;

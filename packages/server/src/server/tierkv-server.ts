@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { ClosedError, debugLogger, TokenHasher } from '@tierkv/core';
 import type { StorageUsage } from '@tierkv/storage';
 import { Router } from 'zeromq';
@@ -105,6 +106,17 @@ export class TierkvServer {
       o.httpPort === null
         ? undefined
         : new HttpEndpoints({ healthy: () => this.#state === 'running', status: () => this.status(), metrics: o.metrics });
+  }
+
+  /**
+   * `tierkv-server@<hostname>:<port>`, with the port actually bound (so `port: 0` never gives
+   * `:0` and two such servers on one host stay distinct): this server's default identity at a
+   * cache controller. Available after start().
+   */
+  get instanceId(): string {
+    const endpoint = this.#addresses?.endpoint;
+    if (!endpoint) throw new Error('TierkvServer.instanceId is available after start() resolves');
+    return `tierkv-server@${hostname()}:${endpoint.slice(endpoint.lastIndexOf(':') + 1)}`;
   }
 
   get state(): ServerState {

@@ -23,8 +23,9 @@ export const WORKER_METRICS: readonly MetricDefinition[] = [
     attributes: [
       {
         name: 'reason',
-        values: ['send_failed', 'overflow', 'fault'],
-        description: '`send_failed`: the PUSH send failed or timed out; `overflow`: the pending buffer was full; `fault`: dropped by an injected fault (tests)',
+        values: ['send_failed', 'overflow', 'fault', 'unreachable'],
+        description:
+          '`send_failed`: the PUSH send failed or timed out; `overflow`: the pending buffer was full; `fault`: dropped by an injected fault (tests); `unreachable`: the PUSH had no connection to the controller\'s PULL endpoint for longer than `unreachableAfterMs`',
       },
     ],
   },
@@ -103,5 +104,18 @@ export const WORKER_METRICS: readonly MetricDefinition[] = [
     unit: '{batch}',
     description: 'Full sync batches sent again because the controller reported them missing',
     attributes: [],
+  },
+  {
+    name: 'tierkv.worker.controller.unreachable',
+    kind: 'observable_gauge',
+    unit: '1',
+    description: 'Whether what the worker sends is not reaching the controller (1) or is (0); the worker also logs a warning',
+    attributes: [
+      {
+        name: 'channel',
+        values: ['events', 'sync'],
+        description: '`events`: the PUSH has had no connection to the PULL endpoint for longer than `unreachableAfterMs`; `sync`: the last full sync failed with batches that never arrived',
+      },
+    ],
   },
 ];
