@@ -69,12 +69,20 @@ export class InstrumentedL2Adapter implements L2Adapter {
   }
 
   async delete(keys: readonly ObjectKey[]): Promise<boolean[]> {
-    if (keys.length === 0) return [];
-    const { result, rejected } = await this.#run('delete', keys, () => this.inner.delete(keys));
-    if (rejected) return result;
-    const gone = keys.filter((_, i) => result[i]);
+    return (await this.deleteOutcome(keys)).result;
+  }
+
+  /**
+   * delete, telling a failed call (`rejected`: the adapter could not delete, its copies may remain)
+   * from a per-key false (not there, or pinned).
+   */
+  async deleteOutcome(keys: readonly ObjectKey[]): Promise<{ result: boolean[]; rejected: boolean }> {
+    if (keys.length === 0) return { result: [], rejected: false };
+    const outcome = await this.#run('delete', keys, () => this.inner.delete(keys));
+    if (outcome.rejected) return outcome;
+    const gone = keys.filter((_, i) => outcome.result[i]);
     if (gone.length > 0) this.#emit((l) => l.onL2KeysDeleted?.(this.name, gone));
-    return result;
+    return outcome;
   }
 
   async clear(): Promise<number> {

@@ -55,10 +55,17 @@ export class DeleteTracker {
     await this.#store.waitFor(keys);
     await this.#retryTombstones();
     const l1 = this.#l1.delete(keys);
-    const l2 = await Promise.all(this.#adapters.map((a) => a.delete(keys).catch((err: unknown) => {
-      if (log.enabled) log('delete on %s failed: %s', a.name, String(err));
-      return undefined;
-    })));
+    const l2 = await Promise.all(
+      this.#adapters.map((a) =>
+        a.deleteOutcome(keys).then(
+          (o) => (o.rejected ? undefined : o.result),
+          (err: unknown) => {
+            if (log.enabled) log('delete on %s failed: %s', a.name, String(err));
+            return undefined;
+          },
+        ),
+      ),
+    );
     return keys.map((key, i): DeleteOutcome => {
       if (l2.some((r) => r === undefined)) {
         if (this.#tombstones.size < TOMBSTONE_LIMIT) this.#tombstones.set(encodeKey(key), key);
@@ -74,7 +81,7 @@ export class DeleteTracker {
   async #retryTombstones(): Promise<void> {
     if (this.#tombstones.size === 0) return;
     const keys = [...this.#tombstones.values()];
-    const results = await Promise.all(this.#adapters.map((a) => a.delete(keys).then(() => true, () => false)));
+    const results = await Promise.all(this.#adapters.map((a) => a.deleteOutcome(keys).then((o) => !o.rejected, () => false)));
     if (results.every(Boolean)) for (const key of keys) this.#tombstones.delete(encodeKey(key));
   }
 }
