@@ -1,41 +1,44 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'chai';
-import { MemoryLayout, TokenHasher } from '@tierkv/core';
-import { FsL2Adapter, StorageManager } from '@tierkv/storage';
 
-// The README's "Embedded in a service" example, with small sizes: if this breaks, fix the README too.
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The first ```ts block under "## Embedded in a service" in README.md, as written there. */
+export function readmeExample(): string {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.indexOf('## Embedded in a service');
+  expect(section, 'README has an "Embedded in a service" section').to.be.greaterThan(-1);
+  const open = readme.indexOf('```ts\n', section);
+  const close = readme.indexOf('\n```', open + 6);
+  return readme.slice(open + 6, close + 1);
+}
+
+// Runs the README's embedding example exactly as written: if this breaks, the README is wrong.
 describe('README embedding example', () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'tierkv-readme-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('writes through to the fs L2 and prefetches the prefix back, byte for byte', async () => {
-    const storage = new StorageManager({
-      l1: { capacityBytes: 8 * 2 ** 20 },
-      l2: [await FsL2Adapter.open({ path: join(dir, 'l2'), capacityBytes: 64 * 2 ** 20 })],
-    });
-    const layout = new MemoryLayout([[2, 4, 256, 8]], ['bfloat16']);
-    const tokenIds = Array.from({ length: 1024 }, (_, i) => (i * 31) % 50_000);
-    const keys = new TokenHasher().keysFor(tokenIds, { modelName: 'llama-3-8b' });
-    const chunkBytes = keys.map((_, i) => new Uint8Array(layout.byteSize).fill(i + 1));
-
-    const objs = storage.reserveWrite(keys, layout);
-    objs.forEach((obj, i) => obj?.data.set(chunkBytes[i]!));
-    expect(storage.finishWrite(keys)).to.deep.equal(keys.map(() => true));
-
-    const handle = storage.submitPrefetch(keys, layout);
-    const ready = await storage.waitPrefetch(handle);
-    const hit = storage.readPrefetched(keys.slice(0, ready));
-    expect(ready).to.equal(keys.length);
-    hit!.forEach((obj, i) => expect(Buffer.from(obj.data).equals(Buffer.from(chunkBytes[i]!))).to.equal(true));
-    storage.finishReadPrefetched(keys.slice(0, ready));
-    await storage.close();
-
-    // the write-through reached L2: a fresh manager on the same directory finds every chunk there
-    const again = new StorageManager({ l1: { capacityBytes: 8 * 2 ** 20 }, l2: [await FsL2Adapter.open({ path: join(dir, 'l2') })] });
-    expect(await again.lookup(keys)).to.deep.equal(keys.map(() => 'l2'));
-    await again.close();
+  it('runs as written: stores, reads back, leases in place, and writes through to ./.tierkv/l2', () => {
+    // Inside node_modules so the example's imports resolve to this checkout's packages.
+    const cache = join(root, 'node_modules', '.cache', 'tierkv-readme');
+    mkdirSync(cache, { recursive: true });
+    const file = join(cache, 'example.mts');
+    writeFileSync(file, readmeExample());
+    // tsx by URL: the example runs from an empty directory, where a bare 'tsx' would not resolve.
+    const run = spawnSync(process.execPath, ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, file], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    expect(run.status, run.stderr).to.equal(0);
+    expect(run.stdout).to.include('stored 4 chunks, read back 4');
+    expect(run.stdout).to.include('leased 2 chunks in place, first byte 1');
+    expect(run.stdout).to.include('reserved 0');
+    const l2 = join(dir, '.tierkv', 'l2');
+    expect(existsSync(l2)).to.equal(true);
+    const files = readdirSync(l2, { recursive: true }).filter((f) => String(f).endsWith('.kv') || /[0-9a-f]{16,}/.test(String(f)));
+    expect(files.length, 'chunk files in the fs L2').to.be.at.least(4);
   });
 });

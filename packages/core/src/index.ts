@@ -25,3 +25,4 @@ export type { TelemetryOptions, MeterScope, InstrumentFactory } from './telemetr
 export { telemetryCallbackErrors } from './telemetry/observation-hub.js';
 export type { Observe, ObserveCallback } from './telemetry/observation-hub.js';
 export { DurationSampler, isNoopHistogram } from './telemetry/duration-sampler.js';
+export type { ChunkKeys, StoreResult, RetrieveResult } from './api/chunk-shapes.js';

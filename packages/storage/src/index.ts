@@ -23,3 +23,5 @@ export { PrefetchLease } from './manager/prefetch-lease.js';
 export { DEFAULT_STORAGE_MANAGER_OPTIONS, resolveStorageManagerOptions } from './manager/storage-options.js';
 export type { ResolvedStorageManagerOptions, StoreBacklogPolicy, StorePolicy, WriteRejectReason } from './manager/storage-options.js';
 export type { StorageManagerListener } from './manager/storage-listener.js';
+export { TierkvCache } from './facade/tierkv-cache.js';
+export type { TierkvCacheOptions, ChunkLease } from './facade/tierkv-cache.js';

@@ -8,6 +8,9 @@ import {
   type KeyScope,
   type MemoryLayout,
   type ObjectKey,
+  type ChunkKeys,
+  type StoreResult,
+  type RetrieveResult,
 } from '@tierkv/core';
 import { Dealer } from 'zeromq';
 import { decodeHeader, decodePrelude, encodeRequest, framesBytes } from '../protocol/codec.js';
@@ -17,7 +20,8 @@ import { ClientMetrics, type ClientOutcome } from './client-metrics.js';
 import { resolveClientOptions, type ResolvedTierkvClientOptions, type TierkvClientOptions } from './client-options.js';
 
 /** Chunk keys: ObjectKeys, or token ids the server hashes (every full chunk) under `scope`. */
-export type ChunkKeys = readonly ObjectKey[] | { readonly tokens: ArrayLike<number>; readonly scope: KeyScope };
+// The argument and result shapes are @tierkv/core's, shared with the in-process TierkvCache.
+export type { ChunkKeys, StoreResult, RetrieveResult } from '@tierkv/core';
 
 export interface CallOptions {
   /** Deadline of this call in ms. @default the client's timeoutMs */
@@ -34,23 +38,12 @@ export interface StoreOptions extends LayoutCallOptions {
   mode?: 'new' | 'update' | 'all';
 }
 
-export interface StoreResult {
-  /** Per key: stored now (false when present already in `new` mode, or no memory was free). */
-  readonly stored: boolean[];
-  /** The keys, hashed by the server when tokens were given. */
-  readonly keys: readonly ObjectKey[];
-}
 
 export interface RetrieveOptions extends LayoutCallOptions {
   /** A prefetch (from `lookup`) whose locks this retrieve uses and releases. */
   prefetchId?: number;
 }
 
-export interface RetrieveResult {
-  /** The bytes of the ready prefix of the keys, in order (fewer than the keys on a partial hit). */
-  readonly chunks: Uint8Array[];
-  readonly keys: readonly ObjectKey[];
-}
 
 export interface LookupOptions extends LayoutCallOptions {
   /** Start a prefetch that locks the found prefix (and loads L2 hits into L1). @default true */
@@ -138,7 +131,18 @@ export class TierkvClient {
     const body: Record<string, unknown> = { ...this.#keyFields(keys), layout: layout.toString() };
     if (options.mode && options.mode !== 'new') body['mode'] = options.mode;
     const { header } = await this.#call('store', body, chunks, options.timeoutMs);
-    return { stored: header['stored'] as boolean[], keys: this.#keysOf(keys, header) };
+    const stored = header['stored'] as boolean[];
+    return { stored, storedCount: stored.filter(Boolean).length, keys: this.#keysOf(keys, header) };
+  }
+
+  /** `store`, named as the in-process TierkvCache names it (same shapes). */
+  put(keys: ChunkKeys, chunks: readonly Uint8Array[], options: StoreOptions = {}): Promise<StoreResult> {
+    return this.store(keys, chunks, options);
+  }
+
+  /** `retrieve`, named as the in-process TierkvCache names it (same shapes). */
+  get(keys: ChunkKeys, options: RetrieveOptions = {}): Promise<RetrieveResult> {
+    return this.retrieve(keys, options);
   }
 
   /** The bytes of the longest ready prefix of `keys` (loaded from L2 if needed). */
