@@ -1,11 +1,12 @@
 import type { MemoryLayout, ObjectKey } from '@tierkv/core';
-import type { PrefetchHandle, StorageManager } from '@tierkv/storage';
+import type { PrefetchLease, StorageManager } from '@tierkv/storage';
 
 /** One prefetch a client opened: the read locks on its ready prefix belong to that client. */
 export interface OpenPrefetch {
   readonly id: number;
   readonly keys: readonly ObjectKey[];
-  readonly handle: PrefetchHandle;
+  /** The storage's lease: it owns exactly this prefetch's read locks, whatever part was read. */
+  readonly lease: PrefetchLease;
   readonly session: ClientSession;
   /** Leading keys ready and locked, once settled. */
   ready: number | undefined;
@@ -15,8 +16,6 @@ export interface OpenPrefetch {
   /** Requests using its locks right now (a lease never expires under them). */
   users: number;
   released: boolean;
-  /** The storage already dropped these locks (readPrefetched failed): release must not drop them twice. */
-  locksGone: boolean;
   /** Internal to one request (retrieve without a prefetch id); released by that request. */
   readonly ephemeral: boolean;
 }
@@ -84,21 +83,20 @@ export class ClientSessions {
 
   /** Submits a prefetch whose locks `session` owns until released or expired. */
   open(session: ClientSession, keys: readonly ObjectKey[], layout: MemoryLayout, ephemeral: boolean): OpenPrefetch {
-    const handle = this.#storage.submitPrefetch(keys, layout);
+    const lease = this.#storage.prefetch(keys, layout);
     const id = this.#nextPrefetchId;
     this.#nextPrefetchId = this.#nextPrefetchId >= 0xffff_fff0 ? 1 : this.#nextPrefetchId + 1;
     let resolveSettled!: (n: number) => void;
     const p: OpenPrefetch = {
       id,
       keys,
-      handle,
+      lease,
       session,
       ready: undefined,
       settled: new Promise<number>((r) => (resolveSettled = r)),
       lastTouch: this.#options.now(),
       users: 0,
       released: false,
-      locksGone: false,
       ephemeral,
     };
     this.#prefetchCount++;
@@ -108,9 +106,9 @@ export class ClientSessions {
       this.#locksHeld += n;
       resolveSettled(n);
     };
-    const now = this.#storage.queryPrefetchStatus(handle);
+    const now = lease.status();
     if (now !== undefined) settle(now);
-    else this.#storage.waitPrefetch(handle).then(settle, () => settle(0));
+    else lease.ready.then(settle, () => settle(0));
     return p;
   }
 
@@ -127,17 +125,14 @@ export class ClientSessions {
     p.released = true;
     if (!p.ephemeral) p.session.prefetches.delete(p.id);
     const n = await p.settled;
-    if (n > 0) {
-      // Locks are counted per key across prefetches: releasing twice would steal another client's.
-      if (!p.locksGone) {
-        try {
-          this.#storage.finishReadPrefetched(p.keys.slice(0, n));
-        } catch {
-          // The storage closed first: closing released every prefetch lock already.
-        }
-      }
-      this.#locksHeld -= n;
+    // The lease releases its own locks, all of them (also past the part a retrieve read), once;
+    // locks that expired meanwhile are skipped, so another client's are never touched.
+    try {
+      p.lease.release();
+    } catch {
+      // The storage closed first: closing released every prefetch lock already.
     }
+    this.#locksHeld -= n;
     this.#prefetchCount--;
     return n;
   }

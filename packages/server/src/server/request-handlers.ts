@@ -73,32 +73,23 @@ export class RequestHandlers {
       }
     }
     const storage = this.#d.storage;
-    const objs = storage.reserveWrite(keys, req.layout, req.mode);
+    // A reservation of this request's own: it commits or aborts only its slots, whatever other
+    // clients do to the same keys meanwhile.
+    const reservation = storage.reserve(keys, req.layout, { mode: req.mode });
+    const objs = reservation.objects;
     if (keys.length > 0 && objs.every((o) => o === undefined)) {
       // Back-pressure from the L2 write-through: nothing was reserved, so a retry is safe and
       // nothing was acknowledged (a plain `stored: false` would read as a final refusal).
       const backlog = storage.writeBackpressure();
       if (backlog) throw new WireError('BUSY', `the storage's write-through to L2 is behind (${backlog === 'queue_full' ? 'storeQueueLimit batches queued' : 'storeQueueLimitBytes of L1 held'}); nothing was stored, retry shortly`);
     }
-    const reserved: ObjectKey[] = [];
-    const slots: number[] = [];
     try {
-      for (let i = 0; i < objs.length; i++) {
-        const obj = objs[i];
-        if (!obj) continue;
-        obj.data.set(chunks[i]!);
-        reserved.push(keys[i]!);
-        slots.push(i);
-      }
+      for (let i = 0; i < objs.length; i++) objs[i]?.data.set(chunks[i]!);
     } catch (err) {
-      storage.abortWrite(reserved);
+      reservation.abort();
       throw err;
     }
-    const stored: boolean[] = new Array(keys.length).fill(false);
-    if (reserved.length > 0) {
-      const ok = storage.finishWrite(reserved);
-      for (let j = 0; j < slots.length; j++) stored[slots[j]!] = ok[j] === true;
-    }
+    const stored = reservation.commit();
     const header: StoreReply = echo ? { stored, keys: echo } : { stored };
     return { header };
   }
@@ -127,13 +118,8 @@ export class RequestHandlers {
       if (first && first.state !== 'write_locked' && !first.layout.equals(req.layout)) {
         throw new WireError('LAYOUT_MISMATCH', `chunk 0 is stored with layout ${first.layout.toString()}, not ${req.layout.toString()}`, 'layout');
       }
-      let chunks: Uint8Array[] = [];
-      if (ready > 0) {
-        const out = this.#copyOut(keys.slice(0, ready), req.layout);
-        // readPrefetched failing released the locks itself (a lock TTL ran out under us).
-        if (!out) p.locksGone = true;
-        else chunks = out;
-      }
+      // Only what the lease still holds (a lock TTL that ran out ends the prefix there).
+      const chunks = ready > 0 ? this.#copyOut(p.lease.objects().slice(0, ready), req.layout) : [];
       return { header: replyOf(chunks.length, echo), chunks };
     } finally {
       p.users--;
@@ -157,9 +143,7 @@ export class RequestHandlers {
    * and then releasing their locks would let eviction overwrite bytes still being sent to a slow
    * client. One memcpy per chunk is cheap next to the socket, and locks are held only for it.
    */
-  #copyOut(keys: readonly ObjectKey[], layout: MemoryLayout): Uint8Array[] | undefined {
-    const objs: MemoryObj[] | undefined = this.#d.storage.readPrefetched(keys);
-    if (!objs) return undefined;
+  #copyOut(objs: readonly MemoryObj[], layout: MemoryLayout): Uint8Array[] {
     const size = layout.byteSize;
     for (let i = 0; i < objs.length; i++) {
       if (!objs[i]!.layout.equals(layout)) {

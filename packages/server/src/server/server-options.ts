@@ -41,7 +41,7 @@ export interface TierkvServerOptions extends TelemetryOptions {
   hashSeed?: string;
   /** A prefetch's locks are released when its client has not touched it for this long. @default 60_000 */
   lockLeaseMs?: number;
-  /** A client unseen for this long is forgotten (and its locks released). @default 300_000 */
+  /** A client unseen for this long is forgotten (and its locks released). @default 120_000 */
   clientIdleMs?: number;
   /** How often leases and idle clients are checked. @default 1_000 */
   sweepIntervalMs?: number;
@@ -69,7 +69,9 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   chunkSize: 256,
   hashSeed: '',
   lockLeaseMs: 60_000,
-  clientIdleMs: 300_000,
+  // Both below L1's default read-lock TTL (300 s) with room for a sweep: a lease ends before L1
+  // could take the lock away under a client still reading.
+  clientIdleMs: 120_000,
   sweepIntervalMs: 1_000,
   sendHighWaterMark: 1_000,
   shutdownTimeoutMs: 10_000,
@@ -114,6 +116,7 @@ export function resolveServerOptions(options: TierkvServerOptions): ResolvedTier
     throw new ConfigError('server.shutdownTimeoutMs', `expected an integer ≥ 0, got ${String(r.shutdownTimeoutMs)}`);
   }
   if (r.maxInFlightPerClient > r.maxInFlight) r.maxInFlightPerClient = r.maxInFlight;
+  checkLeasesInsideLockTtl(r);
   if (typeof r.host !== 'string' || r.host.length === 0) throw new ConfigError('server.host', 'expected an interface address such as 127.0.0.1');
   if (typeof r.now !== 'function') throw new ConfigError('server.now', 'expected a function returning milliseconds');
   return r;
@@ -122,5 +125,27 @@ export function resolveServerOptions(options: TierkvServerOptions): ResolvedTier
 function port(field: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
     throw new ConfigError(field, `expected a port in [0, 65535] (0 picks a free one), got ${String(value)}`);
+  }
+}
+
+/**
+ * The server's leases must end (swept within `sweepIntervalMs`) before L1's read-lock TTL could
+ * end the locks under them: otherwise a client could read an object L1 already gave away.
+ */
+function checkLeasesInsideLockTtl(r: ResolvedTierkvServerOptions): void {
+  let ttl: unknown;
+  try {
+    ttl = (r.storage as { l1?: { options?: { readLockTtlMs?: unknown } } }).l1?.options?.readLockTtlMs;
+  } catch {
+    return; // a storage without an L1 to ask (a stand-in): nothing to check against
+  }
+  if (typeof ttl !== 'number') return;
+  for (const field of ['lockLeaseMs', 'clientIdleMs'] as const) {
+    if (r[field] + r.sweepIntervalMs >= ttl) {
+      throw new ConfigError(
+        `server.${field}`,
+        `${r[field]} ms (+ sweepIntervalMs ${r.sweepIntervalMs} ms) must be below the storage's L1 read-lock TTL (l1.readLockTtlMs = ${ttl} ms), so a lease ends before L1 can take its locks away; lower ${field} or raise l1.readLockTtlMs`,
+      );
+    }
   }
 }

@@ -61,6 +61,55 @@ export class FakeStorage {
     });
   }
 
+  /** StorageManager.reserve: an owned reservation over reserveWrite/finishWrite. */
+  reserve(keys: readonly ObjectKey[], layout: MemoryLayout, options: { mode?: WriteMode } = {}) {
+    const objects = this.reserveWrite(keys, layout, options.mode ?? 'new');
+    const own = keys.filter((_, i) => objects[i]);
+    let done = false;
+    return {
+      keys,
+      objects,
+      reserved: own.length,
+      commit: (): boolean[] => {
+        if (done) return keys.map(() => false);
+        done = true;
+        const ok = this.finishWrite(own);
+        let j = 0;
+        return objects.map((o) => (o ? ok[j++] === true : false));
+      },
+      abort: (): void => {
+        if (done) return;
+        done = true;
+        this.abortWrite(own);
+      },
+    };
+  }
+
+  /** StorageManager.prefetch: a lease owning the locks of its ready prefix, released once. */
+  prefetch(keys: readonly ObjectKey[], layout: MemoryLayout) {
+    const handle = this.submitPrefetch(keys, layout);
+    let released = false;
+    let n: number | undefined = this.queryPrefetchStatus(handle);
+    const ready = this.waitPrefetch(handle).then((r) => {
+      n = r;
+      if (released) this.finishReadPrefetched(keys.slice(0, r));
+      return r;
+    });
+    return {
+      id: handle.id,
+      keys,
+      ready,
+      status: () => n,
+      objects: (): MemoryObj[] => (released || n === undefined ? [] : keys.slice(0, n).map((k) => this.entries.get(encodeKey(k))!.obj)),
+      release: (): number => {
+        if (released) return 0;
+        released = true;
+        if (n !== undefined) this.finishReadPrefetched(keys.slice(0, n));
+        return n ?? 0;
+      },
+    };
+  }
+
   abortWrite(keys: readonly ObjectKey[]): void {
     this.#check('abortWrite');
     for (const key of keys) {
