@@ -227,7 +227,7 @@ export class L1Manager {
       }
     }
 
-    const toFree = this.#watermark.bytesToFree(this.#allocator.usedBytes);
+    const toFree = this.#watermark.bytesToFree(this.#allocator.usedBytes, this.#evictableBytes);
     if (toFree > 0) {
       this.#stats.evictionRunsWatermark++;
       this.#evictBytes(toFree, 'watermark');

@@ -160,7 +160,14 @@ class ReserveWrite implements fc.Command<Model, Real> {
     const used = m.objects.size * SIZE;
     const trigger = Math.floor(CAPACITY * TRIGGER);
     let watermark = 0;
-    if (used > trigger) watermark = Math.min(evictableCount(m), Math.ceil((used - trigger + Math.floor(CAPACITY * RATIO)) / SIZE));
+    if (used > trigger) {
+      // Only what eviction can free: out of reach → nothing; margin out of reach → just back under.
+      const evictable = evictableCount(m) * SIZE;
+      const backUnder = used - trigger;
+      const withMargin = backUnder + Math.floor(CAPACITY * RATIO);
+      const bytes = backUnder > evictable ? 0 : withMargin <= evictable ? withMargin : backUnder;
+      watermark = Math.ceil(bytes / SIZE);
+    }
     applyEvictions(m, r, watermark, 'watermark');
     checkInvariants(m, r);
   }
