@@ -5,6 +5,7 @@ import {
   UnavailableError,
   debugLogger,
   encodeKey,
+  type MemoryLayout,
   type ObjectKey,
   type TelemetryOptions,
 } from '@tierkv/core';
@@ -14,7 +15,7 @@ import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { resolveRedisL2Options, type RedisL2Options, type ResolvedRedisL2Options } from './redis-options.js';
 import { RedisMetrics, type RedisCommand, type RedisErrorType, type ShortCircuitedOperation } from './redis-metrics.js';
 import { redisKeyOf } from './redis-key.js';
-import { VALUE_HEADER_BYTES, decodeValueInto, encodeHeader, keyChecksum, type CorruptReason } from './value-header.js';
+import { VALUE_HEADER_BYTES, decodeValueInto, encodeHeader, keyChecksum, layoutChecksum, type CorruptReason } from './value-header.js';
 import { FramedSetCommand } from './framed-set-command.js';
 
 const log = debugLogger('tierkv:l2-redis');
@@ -217,7 +218,7 @@ export class RedisL2Adapter implements L2Adapter {
             for (let i = start; i < end; i++) {
               const item = items[i]!;
               keys.push(redisKeyOf(this.#o.keyPrefix, item.key, encoded[i]));
-              headers.push(encodeHeader(item.data, keyChecksum(encoded[i]!), this.#o.checksum === 'crc32'));
+              headers.push(encodeHeader(item.data, keyChecksum(encoded[i]!), this.#o.checksum === 'crc32', layoutChecksum(JSON.stringify(item.layout.toJSON()))));
             }
             // STRLEN first (same round trip) tells whether SET replaces a value and how big it
             // was, so usage() stays exact for this adapter's own writes. Replies: [STRLEN, SET] per key.
@@ -286,7 +287,8 @@ export class RedisL2Adapter implements L2Adapter {
     );
   }
 
-  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[]): Promise<boolean[]> {
+  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout): Promise<boolean[]> {
+    const layoutCrc = layout === undefined ? undefined : layoutChecksum(JSON.stringify(layout.toJSON()));
     this.#assertOpen('load');
     if (keys.length !== targets.length) {
       throw new InvalidArgumentError('targets', `expected one target per key (${keys.length}), got ${targets.length}`);
@@ -317,7 +319,7 @@ export class RedisL2Adapter implements L2Adapter {
                   // After a deadline the caller owns its memory again: a late reply writes nothing.
                   if (answered) return;
                   const i = start + j;
-                  outcomes[j] = Buffer.isBuffer(value) ? (decodeValueInto(value, keyChecksum(encoded[i]!), targets[i]!) ?? 'ok') : 'absent';
+                  outcomes[j] = Buffer.isBuffer(value) ? (decodeValueInto(value, keyChecksum(encoded[i]!), targets[i]!, layoutCrc) ?? 'ok') : 'absent';
                 }),
               { direct: true },
             );
@@ -334,7 +336,7 @@ export class RedisL2Adapter implements L2Adapter {
                 log('load %s: %s value treated as a miss', rkeys[j], outcome);
                 // A damaged value is removed (even if pinned: no load can succeed on it) so it is
                 // not read and counted again; an intact value of another size is left alone.
-                if (outcome !== 'size_mismatch') broken.push(rkeys[j]!);
+                if (outcome !== 'size_mismatch' && outcome !== 'layout_mismatch') broken.push(rkeys[j]!);
               }
             });
           }

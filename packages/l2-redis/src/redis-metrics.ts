@@ -9,7 +9,7 @@ export type RedisErrorType = 'timeout' | 'connection' | 'server';
 export type ShortCircuitedOperation = 'store' | 'lookup' | 'load' | 'delete';
 
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half_open'];
-const CORRUPT_REASONS: readonly CorruptReason[] = ['truncated', 'bad_header', 'checksum', 'key_mismatch', 'size_mismatch'];
+const CORRUPT_REASONS: readonly CorruptReason[] = ['truncated', 'bad_header', 'checksum', 'key_mismatch', 'size_mismatch', 'layout_mismatch'];
 const SHORT_CIRCUITED: readonly ShortCircuitedOperation[] = ['store', 'lookup', 'load', 'delete'];
 
 interface Instruments {
@@ -43,7 +43,7 @@ export class RedisMetrics {
   readonly #l2Binding: MeterBinding<void>;
   readonly #attributes = durationAttributes();
   readonly droppedStores = { breaker_open: 0, error: 0 };
-  readonly corrupt: Record<CorruptReason, number> = { truncated: 0, bad_header: 0, checksum: 0, key_mismatch: 0, size_mismatch: 0 };
+  readonly corrupt: Record<CorruptReason, number> = { truncated: 0, bad_header: 0, checksum: 0, key_mismatch: 0, size_mismatch: 0, layout_mismatch: 0 };
   readonly shortCircuited: Record<ShortCircuitedOperation, number> = { store: 0, lookup: 0, load: 0, delete: 0 };
   readonly transitions: Record<BreakerState, number> = { closed: 0, open: 0, half_open: 0 };
 

@@ -1,4 +1,4 @@
-import { debugLogger, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
+import { debugLogger, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from './l2-adapter.js';
 import type { L2Listener, L2Operation } from './l2-listener.js';
 import { L2Metrics, type L2MetricOperation } from './l2-metrics.js';
@@ -53,9 +53,9 @@ export class InstrumentedL2Adapter implements L2Adapter {
   }
 
   /** Loads; a key answered false is counted as a load failure (callers load only what lookupAndLock found). */
-  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[]): Promise<boolean[]> {
+  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout): Promise<boolean[]> {
     if (keys.length === 0) return [];
-    const { result, rejected } = await this.#run('load', keys, () => this.inner.load(keys, targets));
+    const { result, rejected } = await this.#run('load', keys, () => this.inner.load(keys, targets, layout));
     if (!rejected) this.#settle('load', keys, result, (i) => targets[i]!.byteLength);
     return result;
   }

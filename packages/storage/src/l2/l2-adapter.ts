@@ -39,7 +39,11 @@ export interface L2Adapter {
   /** A short, bounded identifier used as the `tierkv.l2.adapter` metric attribute (`fs`, `redis`). */
   readonly name: string;
 
-  /** Stores each object; result i is true when item i is durably stored. Existing keys are overwritten. */
+  /**
+   * Stores each object with its layout; result i is true when item i is durably stored. Existing
+   * keys are overwritten. The returned promise must not settle while the adapter may still read
+   * `data` (the caller releases that memory as soon as it settles).
+   */
   store(items: readonly L2StoreItem[]): Promise<boolean[]>;
 
   /**
@@ -50,10 +54,12 @@ export interface L2Adapter {
 
   /**
    * Copies each object into `targets[i]` (L1 memory the caller reserved, exactly the object's
-   * size). Result i is false for a missing, corrupt or wrong-sized object; `targets[i]` then holds
-   * no meaningful data. Never returns true for bytes that fail verification.
+   * size). Result i is false for a missing, corrupt or wrong-sized object, and, when `layout` is
+   * given, for an object stored with another layout (a miss: that object is valid, it stays);
+   * `targets[i]` then holds no meaningful data. Never returns true for bytes that fail
+   * verification. Objects record the layout they were stored with (`L2StoreItem.layout`).
    */
-  load(keys: readonly ObjectKey[], targets: readonly Uint8Array[]): Promise<boolean[]>;
+  load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout): Promise<boolean[]>;
 
   /** Releases one pin per key taken by `lookupAndLock`. Unknown or unpinned keys are ignored. */
   unlock(keys: readonly ObjectKey[]): Promise<void>;

@@ -84,13 +84,14 @@ export class MemoryL2Adapter implements L2Adapter {
     return keys.map((k) => this.#index.pin(encodeKey(k)));
   }
 
-  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[]): Promise<boolean[]> {
+  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout): Promise<boolean[]> {
     this.#check('load');
     return keys.map((k, i) => {
       const target = targets[i];
       const key = encodeKey(k);
       const e = this.#index.touch(key);
       if (!e || !target || target.byteLength !== e.size) return false;
+      if (layout !== undefined && !e.layout.equals(layout)) return false; // another layout: a miss, the object stays
       if (this.options.verifyChecksums && crc32(e.data) !== e.crc) {
         this.#counts.corrupt++;
         this.#index.delete(key);

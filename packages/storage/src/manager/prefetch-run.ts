@@ -208,7 +208,7 @@ export class PrefetchRun {
       await adapter.unlock(bKeys).catch(() => undefined);
       return;
     }
-    const ok = await adapter.load(bKeys, indices.map((i) => this.#reserved[i]!.data)).catch(() => bKeys.map(() => false));
+    const ok = await adapter.load(bKeys, indices.map((i) => this.#reserved[i]!.data), this.#layout).catch(() => bKeys.map(() => false));
     await adapter.unlock(bKeys).catch(() => undefined);
     const good = indices.filter((_, j) => ok[j]);
     const bad = indices.filter((_, j) => !ok[j]);

@@ -1,4 +1,4 @@
-import type { ObjectKey } from '@tierkv/core';
+import type { MemoryLayout, ObjectKey } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from '../l2/l2-adapter.js';
 import type { L2Listener } from '../l2/l2-listener.js';
 import { FaultPlan } from './fault-plan.js';
@@ -98,7 +98,7 @@ export class FaultyL2Adapter implements L2Adapter {
     return this.#partial(pass, (idx) => this.inner.lookupAndLock(idx.map((i) => keys[i]!)));
   }
 
-  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[]): Promise<boolean[]> {
+  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout): Promise<boolean[]> {
     await this.#prelude('load', keys.length);
     const plan = this.faults.load;
     const pass = this.#keyFaults('load', keys.length);
@@ -111,7 +111,7 @@ export class FaultyL2Adapter implements L2Adapter {
         } else simulate.push(i);
       }
     }
-    const result = await this.#partial(pass, (idx) => this.inner.load(idx.map((i) => keys[i]!), idx.map((i) => targets[i]!)));
+    const result = await this.#partial(pass, (idx) => this.inner.load(idx.map((i) => keys[i]!), idx.map((i) => targets[i]!), layout));
     for (const i of simulate) {
       const t = targets[i]!;
       if (t.byteLength > 0) t[this.random.int(0, t.byteLength - 1)] ^= 0xff;

@@ -102,6 +102,47 @@ export function registerL2AdapterSuite(name: string, createAdapter: () => Promis
       assert.ok(got && Buffer.from(got).equals(data));
     });
 
+    it('layout from L2: an object stored with another layout of the same size is a miss, and stays', async () => {
+      const a = await make();
+      const data = randomBytes(1024);
+      const stored = new MemoryLayout([[2, 256]], ['float16']);
+      const other = new MemoryLayout([[512]], ['float16']); // same 1024 bytes, another shape
+      assert.deepEqual(await a.store([{ key: key(3), layout: stored, data }]), [true]);
+      const target = new Uint8Array(1024);
+      assert.deepEqual(await a.load([key(3)], [target], other), [false], 'loaded under another layout');
+      assert.deepEqual(await a.load([key(3)], [target], stored), [true], 'the object was dropped by the mismatch');
+      assert.ok(Buffer.from(target).equals(data));
+    });
+
+    it('overlapping calls on one key: every load is one whole stored value or a miss, and the end state agrees', async () => {
+      const a = await make();
+      const size = 4096;
+      const va = Buffer.alloc(size, 0xa1);
+      const vb = Buffer.alloc(size, 0xb2);
+      const k = key(4);
+      const isOneOf = (got: Uint8Array | undefined, ...values: Buffer[]) => got === undefined || values.some((v) => Buffer.from(got).equals(v));
+      // store/store
+      await Promise.all([a.store([item(k, va)]), a.store([item(k, vb)]), a.store([item(k, va)])]);
+      const afterStores = await loadOne(a, k, size);
+      assert.ok(afterStores && isOneOf(afterStores, va, vb), 'store/store left a value that is neither');
+      // store/load
+      const [, loaded] = await Promise.all([a.store([item(k, vb)]), loadOne(a, k, size)]);
+      assert.ok(isOneOf(loaded, va, vb), 'store/load read a mix of two values');
+      // store/delete, then the end state: present ⇔ loadable
+      await Promise.all([a.store([item(k, va)]), a.delete([k])]);
+      const [present] = await a.lookupAndLock([k]);
+      const end = await loadOne(a, k, size);
+      if (present) await a.unlock([k]);
+      assert.equal(present, end !== undefined, 'lookup and load disagree after store/delete');
+      assert.ok(isOneOf(end, va), 'store/delete left foreign bytes');
+      // load/delete
+      await a.store([item(k, vb)]);
+      const [got] = await Promise.all([loadOne(a, k, size), a.delete([k])]);
+      assert.ok(isOneOf(got, vb), 'load/delete read a torn value');
+      const u = a.usage();
+      assert.ok(u.objects >= 0 && u.usedBytes >= 0, 'usage went negative');
+    });
+
     it('overwrites an existing key', async () => {
       const a = await make();
       const first = randomBytes(512);

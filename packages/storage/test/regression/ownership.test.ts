@@ -95,6 +95,22 @@ describe('regression: ownership (issue 10)', () => {
     expect(l2.inner.usage().objects, 'the retried delete removed the leftover').to.equal(0);
   });
 
+  it('4 layout from L2: an object of another layout is a miss from L2 as from L1', async () => {
+    const l2 = new ControlledL2();
+    const sm = manager({ l2: [l2] });
+    const [k] = write(sm, [1]); // MemoryLayout.bytes(1 KiB)
+    await sm.flush();
+    sm.l1.delete([k!]);
+    const other = new MemoryLayout([[2, 256]], ['float16']); // also 1 KiB
+    const lease = sm.prefetch([k!], other);
+    expect(await lease.ready).to.equal(0);
+    lease.release();
+    const same = sm.prefetch([k!], layout);
+    expect(await same.ready, 'the L2 copy is still there for its own layout').to.equal(1);
+    expectPattern(same.objects(), [1]);
+    same.release();
+  });
+
   it('5 delete waits for everyone: deleting a key waits only for that key’s write-through', async () => {
     const l2 = new ControlledL2();
     const sm = manager({ l2: [l2], storeConcurrency: 4 });

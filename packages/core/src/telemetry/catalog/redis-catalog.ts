@@ -79,9 +79,9 @@ export const REDIS_METRICS: readonly MetricDefinition[] = [
     attributes: [
       {
         name: 'reason',
-        values: ['truncated', 'bad_header', 'checksum', 'key_mismatch', 'size_mismatch'],
+        values: ['truncated', 'bad_header', 'checksum', 'key_mismatch', 'size_mismatch', 'layout_mismatch'],
         description:
-          '`truncated`: shorter than its header says; `bad_header`: not a tierkv value (magic/version); `checksum`: CRC-32 mismatch; `key_mismatch`: stored under another key; `size_mismatch`: intact, but not the size the caller expected.',
+          '`truncated`: shorter than its header says; `bad_header`: not a tierkv value (magic/version); `checksum`: CRC-32 mismatch; `key_mismatch`: stored under another key; `size_mismatch`: intact, but not the size the caller expected; `layout_mismatch`: intact, but stored with another layout than the one asked for (a miss, kept).',
       },
     ],
   },

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ClosedError, debugLogger, encodeKey, type EncodedKey, type ObjectKey } from '@tierkv/core';
+import { ClosedError, debugLogger, encodeKey, type EncodedKey, type MemoryLayout, type ObjectKey } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from '../l2-adapter.js';
 import { L2AdapterCounts } from '../l2-metrics.js';
 import { LruIndex } from '../lru-index.js';
@@ -96,8 +96,9 @@ export class FsL2Adapter implements L2Adapter {
     return this.#track('lookupAndLock', async () => keys.map((k) => this.#index.pin(encodeKey(k))));
   }
 
-  load(keys: readonly ObjectKey[], targets: readonly Uint8Array[]): Promise<boolean[]> {
-    return this.#track('load', () => Promise.all(keys.map((k, i) => this.#io.run(() => this.#loadOne(k, targets[i])))));
+  load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout): Promise<boolean[]> {
+    const layoutJson = layout === undefined ? undefined : JSON.stringify(layout.toJSON());
+    return this.#track('load', () => Promise.all(keys.map((k, i) => this.#io.run(() => this.#loadOne(k, targets[i], layoutJson)))));
   }
 
   unlock(keys: readonly ObjectKey[]): Promise<void> {
@@ -234,7 +235,7 @@ export class FsL2Adapter implements L2Adapter {
    * length, a short or long file, a foreign key) goes to #loadChecked, which decides from the file
    * alone whether it is corrupt. The payload crc32 is always verified before answering true.
    */
-  async #loadOne(k: ObjectKey, target: Uint8Array | undefined): Promise<boolean> {
+  async #loadOne(k: ObjectKey, target: Uint8Array | undefined, layoutJson: string | undefined): Promise<boolean> {
     const key = encodeKey(k);
     const e = this.#index.touch(key);
     if (!e || !target) return false;
@@ -247,10 +248,11 @@ export class FsL2Adapter implements L2Adapter {
       const got = await readvFully(fh, [headerBuf, target, spare]);
       const header = got === e.size ? decodeHeader(headerBuf) : undefined;
       if (!header || header.headerLength !== headerBuf.length || header.encodedKey !== key || header.payloadLength !== target.byteLength) {
-        return await this.#loadChecked(key, e, fh, target);
+        return await this.#loadChecked(key, e, fh, target, layoutJson);
       }
       if (!payloadMatches(target, header.payloadCrc)) return await this.#corruptFound(key, e, 'payload checksum mismatch');
-      return true;
+      // Stored with another layout of the same size: a miss (the object is fine and stays).
+      return layoutJson === undefined || header.layoutJson === layoutJson;
     } catch (err) {
       return this.#loadFailed(key, e, err);
     } finally {
@@ -259,7 +261,7 @@ export class FsL2Adapter implements L2Adapter {
   }
 
   /** The slow, self-describing load: header first, then the payload, the file's size from fstat. */
-  async #loadChecked(key: EncodedKey, e: FileEntry, fh: FileHandle, target: Uint8Array): Promise<boolean> {
+  async #loadChecked(key: EncodedKey, e: FileEntry, fh: FileHandle, target: Uint8Array, layoutJson: string | undefined): Promise<boolean> {
     const { size } = await fh.stat();
     const head = Buffer.allocUnsafe(HEADER_READ_BYTES);
     let got = await readFully(fh, head, 0);
@@ -278,7 +280,7 @@ export class FsL2Adapter implements L2Adapter {
     if (read !== target.byteLength || !payloadMatches(target, header.payloadCrc)) {
       return await this.#corruptFound(key, e, read !== target.byteLength ? 'truncated' : 'payload checksum mismatch');
     }
-    return true;
+    return layoutJson === undefined || header.layoutJson === layoutJson;
   }
 
   #loadFailed(key: EncodedKey, e: FileEntry, err: unknown): false {
