@@ -83,7 +83,7 @@ export class SlowL2 implements L2Adapter {
     return ok;
   };
   lookupAndLock = (k: readonly ObjectKey[]) => this.inner.lookupAndLock(k);
-  load = (k: readonly ObjectKey[], t: readonly Uint8Array[]) => this.inner.load(k, t);
+  load = (k: readonly ObjectKey[], t: readonly Uint8Array[], layout?: MemoryLayout) => this.inner.load(k, t, layout);
   unlock = (k: readonly ObjectKey[]) => this.inner.unlock(k);
   delete = (k: readonly ObjectKey[]) => this.inner.delete(k);
   usage = () => this.inner.usage();

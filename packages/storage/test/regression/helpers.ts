@@ -1,6 +1,6 @@
 import { MemoryL2Adapter } from '../../src/l2/memory-adapter.js';
 import type { L2Adapter, L2StoreItem } from '../../src/l2/l2-adapter.js';
-import type { ObjectKey } from '@tierkv/core';
+import type { MemoryLayout, ObjectKey } from '@tierkv/core';
 
 /** A gate a test opens when it is ready; `reached` resolves when something waits at it. */
 export class Gate {
@@ -41,9 +41,9 @@ export class ControlledL2 implements L2Adapter {
     if (this.lookupGate) await this.lookupGate.pass();
     return found;
   };
-  load = async (k: readonly ObjectKey[], t: readonly Uint8Array[]) => {
+  load = async (k: readonly ObjectKey[], t: readonly Uint8Array[], layout?: MemoryLayout) => {
     if (this.loadGate) await this.loadGate.pass();
-    return this.inner.load(k, t);
+    return this.inner.load(k, t, layout);
   };
   unlock = (k: readonly ObjectKey[]) => this.inner.unlock(k);
   delete = async (k: readonly ObjectKey[]) => {
