@@ -41,6 +41,45 @@ describe('FsL2Adapter', () => {
     return ok ? t : undefined;
   }
 
+  it('fs same-key stores (issue 10, item 7): overlapping stores of one key with fsync leave index, file and usage agreeing', async () => {
+    const dir = await tempDir();
+    const a = await openAt(dir, { fsync: true });
+    const keys = Array.from({ length: 200 }, (_, i) => key(5000 + i));
+    // Each key gets three overlapping stores of different sizes, plus a delete racing the middle one.
+    const sizes = [700, 1500, 1100];
+    await Promise.all(
+      keys.flatMap((k, i) => [
+        ...sizes.map((n) => a.store([item(k, Buffer.alloc(n, (i + n) & 0xff))])),
+        ...(i % 4 === 0 ? [a.delete([k])] : []),
+      ]),
+    );
+    let files = 0;
+    for (const [i, k] of keys.entries()) {
+      const [present] = await a.lookupAndLock([k]);
+      if (!present) continue;
+      await a.unlock([k]);
+      files++;
+      // Present ⇔ loadable, at the size of one of the stores, with that store's bytes.
+      let loaded = false;
+      for (const n of sizes) {
+        const got = await load(a, k, n);
+        if (got) {
+          expect(Buffer.from(got).equals(Buffer.alloc(n, (i + n) & 0xff)), `bytes of key ${i}`).to.equal(true);
+          loaded = true;
+        }
+      }
+      expect(loaded, `key ${i} is present to lookup but loads at no size`).to.equal(true);
+    }
+    expect(files).to.be.greaterThan(100);
+    // Usage equals the bytes of the files on disk.
+    const onDisk = (await readdir(dir, { recursive: true, withFileTypes: true }))
+      .filter((d) => d.isFile() && !d.name.startsWith('.') && !d.name.endsWith('.tmp') && d.name !== LOCK_FILE)
+      .map((d) => join(d.parentPath ?? (d as unknown as { path: string }).path, d.name));
+    let bytes = 0;
+    for (const f of onDisk) bytes += (await readFile(f)).length;
+    expect(a.usage()).to.include({ objects: files, usedBytes: bytes });
+  });
+
   it('keeps objects across close and reopen (the index is rebuilt from headers)', async () => {
     const dir = await tempDir();
     const a = await openAt(dir);

@@ -47,6 +47,8 @@ export class FsL2Adapter implements L2Adapter {
   readonly #io: Semaphore;
   readonly #dirs = new Set<string>();
   readonly #pending = new Set<Promise<unknown>>();
+  // The last store or delete of each key still running (see #serial).
+  readonly #byKey = new Map<EncodedKey, Promise<void>>();
   readonly #counts: L2AdapterCounts;
   #lock: DirLock | undefined;
   #closed = false;
@@ -89,7 +91,7 @@ export class FsL2Adapter implements L2Adapter {
   }
 
   store(items: readonly L2StoreItem[]): Promise<boolean[]> {
-    return this.#track('store', () => Promise.all(items.map((item) => this.#io.run(() => this.#storeOne(item)))));
+    return this.#track('store', () => Promise.all(items.map((item) => this.#serial(encodeKey(item.key), () => this.#io.run(() => this.#storeOne(item))))));
   }
 
   lookupAndLock(keys: readonly ObjectKey[]): Promise<boolean[]> {
@@ -110,12 +112,14 @@ export class FsL2Adapter implements L2Adapter {
   delete(keys: readonly ObjectKey[]): Promise<boolean[]> {
     return this.#track('delete', () =>
       Promise.all(
-        keys.map(async (k) => {
-          const e = this.#index.deleteUnpinned(encodeKey(k));
-          if (!e) return false;
-          await this.#io.run(() => removeFile(e.file));
-          return true;
-        }),
+        keys.map((k) =>
+          this.#serial(encodeKey(k), async () => {
+            const e = this.#index.deleteUnpinned(encodeKey(k));
+            if (!e) return false;
+            await this.#io.run(() => removeFile(e.file));
+            return true;
+          }),
+        ),
       ),
     );
   }
@@ -169,6 +173,25 @@ export class FsL2Adapter implements L2Adapter {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     this.#counts.close();
     await this.#lock?.release();
+  }
+
+  /**
+   * Runs stores and deletes of one key one after another: overlapping ones could otherwise rename
+   * and index in different orders (with fsync the directory sync widens the gap), leaving the index
+   * describing one write while the file holds another, and usage drifting from the disk.
+   */
+  #serial<T>(key: EncodedKey, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#byKey.get(key);
+    const run = prev === undefined ? fn() : prev.then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#byKey.set(key, tail);
+    void tail.then(() => {
+      if (this.#byKey.get(key) === tail) this.#byKey.delete(key);
+    });
+    return run;
   }
 
   /** Runs one public call unless closed, and remembers it until it settles so close() can wait. */
