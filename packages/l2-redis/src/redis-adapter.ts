@@ -215,6 +215,11 @@ export class RedisL2Adapter implements L2Adapter {
             const keyPrefix = this.#client.options.keyPrefix;
             const keys: string[] = [];
             const headers: Buffer[] = [];
+            // After a deadline this call settles while ioredis may still hold the payload in its
+            // write buffer, and the caller then releases (and may reuse) that memory. With a payload
+            // CRC a late write of reused bytes is caught at load (a miss); without one, the payload
+            // is copied so nothing can ever store another key's bytes under this key.
+            const payloadOf = this.#o.checksum === 'crc32' ? (d: Uint8Array) => d : (d: Uint8Array) => Buffer.from(d);
             for (let i = start; i < end; i++) {
               const item = items[i]!;
               keys.push(redisKeyOf(this.#o.keyPrefix, item.key, encoded[i]));
@@ -225,7 +230,7 @@ export class RedisL2Adapter implements L2Adapter {
             const replies = await this.#run(
               'SET',
               end - start,
-              (c, j) => c.sendCommand(new FramedSetCommand(keys[j]!, headers[j]!, items[start + j]!.data, ttl, keyPrefix)),
+              (c, j) => c.sendCommand(new FramedSetCommand(keys[j]!, headers[j]!, payloadOf(items[start + j]!.data), ttl, keyPrefix)),
               {
                 // Direct commands, not a Pipeline object: ioredis writes each SET to the socket as
                 // it is issued (still pipelined on the wire) and skips the Pipeline's

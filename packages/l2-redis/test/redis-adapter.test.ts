@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { metrics } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { ClosedError, MemoryLayout, UnavailableError, objectKey, refreshTelemetryBindings, type ObjectKey } from '@tierkv/core';
-import { RedisL2Adapter, VALUE_HEADER_BYTES, type RedisL2Options } from '@tierkv/l2-redis';
+import { RedisL2Adapter, VALUE_HEADER_BYTES, redisKeyOf, type RedisL2Options } from '@tierkv/l2-redis';
 import { createTestMeterProvider, freePort, valueOf, waitFor, type TestMeterProvider } from '@tierkv/test-utils';
 import { RedisServer, requireRedisServer } from '@tierkv/test-utils/redis-server';
 import { registerL2AdapterSuite } from '@tierkv/storage/testing';
@@ -94,6 +94,34 @@ describe('RedisL2Adapter (real redis-server)', function () {
     return a;
   }
 
+  it("redis store deadline (issue 10, item 13): with checksum 'none' a store past its deadline never stores bytes written after it settled", async () => {
+    // A Redis of its own, frozen (SIGSTOP): it stops reading, so a 32 MiB SET stays in our socket
+    // buffers while the deadline passes.
+    const frozen = await RedisServer.start();
+    extraServers.push(frozen);
+    const prefix = `deadline${++keySeq}:`;
+    const a = new RedisL2Adapter({ url: frozen.url, checksum: 'none', operationTimeoutMs: 300, keyPrefix: prefix });
+    adapters.push(a);
+    expect(await a.ready()).to.equal(true);
+    const k = key();
+    const data = payload(32 * MiB, 7);
+    const original = Buffer.from(data);
+    frozen.pause();
+    const [ok] = await a.store([{ key: k, layout: MemoryLayout.bytes(data.byteLength), data }]);
+    expect(ok).to.equal(false);
+    // The caller owns its memory again and reuses it for another key's bytes.
+    data.fill(0xee);
+    frozen.resume();
+    const check = new Redis(frozen.url);
+    try {
+      // Whatever reached Redis is the original bytes, or nothing.
+      const stored = await waitFor(async () => [await check.getBuffer(redisKeyOf(prefix, k))], 'Redis to answer after the freeze', 15_000);
+      if (stored[0]) expect(Buffer.compare(stored[0].subarray(stored[0].length - original.length), original), 'stored bytes are the original ones').to.equal(0);
+    } finally {
+      check.disconnect();
+    }
+  });
+
   it('stores and loads 8 MiB values byte for byte, split over several pipelines', async () => {
     const a = await adapter({ maxPipelineBytes: 10 * MiB });
     const keys = [key(), key(), key()];
@@ -107,7 +135,7 @@ describe('RedisL2Adapter (real redis-server)', function () {
     expect(a.usage()).to.deep.equal({ usedBytes: 3 * (8 * MiB + VALUE_HEADER_BYTES), capacityBytes: undefined, objects: 3 });
   });
 
-  it('keeps values binary: the Redis value is the 24-byte header followed by the raw payload', async () => {
+  it('keeps values binary: the Redis value is the 28-byte header followed by the raw payload', async () => {
     const a = await adapter();
     const k = key();
     const data = payload(1000, 7);
