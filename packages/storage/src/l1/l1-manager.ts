@@ -22,6 +22,8 @@ import type { L1KeyResult, L1ResultCode } from './l1-result.js';
 import type { L1Usage, MemcheckReport } from './l1-usage.js';
 import { LockTable } from './lock-table.js';
 import type { MemoryObj } from './memory-obj.js';
+import { CoarseClock } from './coarse-clock.js';
+import { ListenerDispatch, W_DELETED, W_READ_FINISHED, W_RESERVED_READ, W_RESERVED_WRITE, W_WRITE_ABORTED, W_WRITE_FINISHED } from './listener-dispatch.js';
 import { checkReadLocks } from './read-lock-limit.js';
 import { STATE_FREE, STATE_READY, STATE_WRITE_LOCKED, SlotTable } from './slot-table.js';
 
@@ -90,13 +92,8 @@ export class L1Manager {
   readonly #stats = new L1Stats();
   readonly #metrics: L1Metrics;
   readonly #now: () => number;
-  // The default lock clock reads performance.now at most once per millisecond (as lru-cache's
-  // ttlResolution does): lock TTLs are minutes, and a clock read costs as much as a small operation.
-  #cachedNow = 0;
-  #clockTimer: NodeJS.Timeout | undefined;
-  #listeners: L1Listener[] = [];
-  // Which listener methods anyone implements (bit per method): calls skip collecting keys nobody wants.
-  #wanted = 0;
+  readonly #clock = new CoarseClock();
+  readonly #dispatch = new ListenerDispatch((method, err) => this.#listenerFailed(method, err));
   #sweepTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -106,13 +103,11 @@ export class L1Manager {
   // Bytes (block sizes) of the objects the policy holds, so on-demand eviction knows up front
   // whether evicting can make room at all.
   #evictableBytes = 0;
-  // Keys evicted or expired during the current call, reported to listeners when it ends.
-  #pendingEvicted: { keys: ObjectKey[]; reason: EvictionReason }[] = [];
 
   constructor(options: L1Options, telemetry: TelemetryOptions = {}) {
     this.#options = resolveL1Options(options);
     const o = this.#options;
-    this.#now = options.now === undefined ? this.#coarseNow : o.now;
+    this.#now = options.now === undefined ? this.#clock.now : o.now;
     this.#arena = new Arena(Math.floor(o.capacityBytes / o.alignBytes) * o.alignBytes, o.segmentBytes);
     this.#allocator = new TlsfAllocator(o.capacityBytes, o.alignBytes, o.segmentBytes);
     this.#locks = new LockTable(o.writeLockTtlMs, o.readLockTtlMs);
@@ -232,8 +227,8 @@ export class L1Manager {
       this.#stats.evictionRunsWatermark++;
       this.#evictBytes(toFree, 'watermark');
     }
-    if ((this.#wanted & W_RESERVED_WRITE) !== 0) this.#notify('onL1KeysReservedWrite', keys, results);
-    this.#flushEvicted();
+    if (this.#dispatch.wants(W_RESERVED_WRITE)) this.#dispatch.notify('onL1KeysReservedWrite', keys, results);
+    this.#dispatch.flushEvicted();
     this.#metrics.recordBatch(OP_RESERVE_WRITE, start);
     return results;
   }
@@ -270,8 +265,8 @@ export class L1Manager {
         results[i] = SUCCESS;
       }
     }
-    if ((this.#wanted & W_WRITE_ABORTED) !== 0) this.#notify('onL1KeysWriteAborted', keys, results);
-    this.#flushEvicted();
+    if (this.#dispatch.wants(W_WRITE_ABORTED)) this.#dispatch.notify('onL1KeysWriteAborted', keys, results);
+    this.#dispatch.flushEvicted();
     this.#metrics.recordBatch(OP_ABORT_WRITE, start);
     return results;
   }
@@ -304,8 +299,8 @@ export class L1Manager {
         results[i] = slots.success[s]!;
       }
     }
-    if ((this.#wanted & W_RESERVED_READ) !== 0) this.#notify('onL1KeysReservedRead', keys, results);
-    this.#flushEvicted();
+    if (this.#dispatch.wants(W_RESERVED_READ)) this.#dispatch.notify('onL1KeysReservedRead', keys, results);
+    this.#dispatch.flushEvicted();
     this.#metrics.recordBatch(OP_RESERVE_READ, start);
     return results;
   }
@@ -328,7 +323,7 @@ export class L1Manager {
       else if (this.#slots.stateOf(s) !== STATE_READY || !this.#locks.readLocked(s)) results[i] = KEY_NOT_READABLE;
       else results[i] = this.#slots.success[s]!;
     }
-    this.#flushEvicted();
+    this.#dispatch.flushEvicted();
     return results;
   }
 
@@ -368,7 +363,7 @@ export class L1Manager {
       this.#readLocked--;
       if (slots.temporaryOf(s) === 1) {
         this.#stats.evictedTemporary++;
-        this.#queueEvicted(slots.keys[s]!, 'temporary_released');
+        this.#dispatch.queueEvicted(slots.keys[s]!, 'temporary_released');
         this.#removeObject(s);
       } else {
         if (this.#metrics.sampleReuse()) this.#metrics.recordReuse(now - slots.usedAt(s));
@@ -376,8 +371,8 @@ export class L1Manager {
         this.#enpolicy(s);
       }
     }
-    if ((this.#wanted & W_READ_FINISHED) !== 0) this.#notify('onL1KeysReadFinished', keys, results);
-    this.#flushEvicted();
+    if (this.#dispatch.wants(W_READ_FINISHED)) this.#dispatch.notify('onL1KeysReadFinished', keys, results);
+    this.#dispatch.flushEvicted();
     this.#metrics.recordBatch(OP_FINISH_READ, start);
     return results;
   }
@@ -400,8 +395,8 @@ export class L1Manager {
         results[i] = SUCCESS;
       }
     }
-    if ((this.#wanted & W_DELETED) !== 0) this.#notify('onL1KeysDeleted', keys, results);
-    this.#flushEvicted();
+    if (this.#dispatch.wants(W_DELETED)) this.#dispatch.notify('onL1KeysDeleted', keys, results);
+    this.#dispatch.flushEvicted();
     this.#metrics.recordBatch(OP_DELETE, start);
     return results;
   }
@@ -420,7 +415,7 @@ export class L1Manager {
       const s = this.#find(keys[i]!, now);
       out[i] = s < 0 ? 0 : this.#locks.generation(s as SlotId);
     }
-    this.#flushEvicted();
+    this.#dispatch.flushEvicted();
     return out;
   }
 
@@ -434,7 +429,7 @@ export class L1Manager {
       const s = this.#find(keys[i]!, now);
       out[i] = s >= 0 && this.#slots.stateOf(s) === STATE_READY;
     }
-    this.#flushEvicted();
+    this.#dispatch.flushEvicted();
     return out;
   }
 
@@ -482,8 +477,8 @@ export class L1Manager {
       }
     }
     this.#stats.deleted += removed.length;
-    if (removed.length > 0) this.#emit('onL1KeysDeleted', removed);
-    this.#flushEvicted();
+    if (removed.length > 0) this.#dispatch.emit('onL1KeysDeleted', removed);
+    this.#dispatch.flushEvicted();
     return removed.length;
   }
 
@@ -499,7 +494,7 @@ export class L1Manager {
     for (let i = 0; i < slots.high; i++) {
       if (slots.stateOf(i) !== STATE_FREE) this.#reclaimIfExpired(i as SlotId, now);
     }
-    this.#flushEvicted();
+    this.#dispatch.flushEvicted();
     return this.#stats.writeLocksExpired + this.#stats.readLocksExpired - before;
   }
 
@@ -519,7 +514,7 @@ export class L1Manager {
   inspect(key: ObjectKey): L1ObjectState | undefined {
     this.#assertOpen('inspect');
     const s = this.#find(key, this.#now()) as SlotId;
-    this.#flushEvicted();
+    this.#dispatch.flushEvicted();
     if (s < 0) return undefined;
     const readLocks = this.#locks.readCount(s);
     return {
@@ -595,12 +590,7 @@ export class L1Manager {
   /** Adds a listener (its methods are looked up now); returns the function that removes it. */
   addListener(listener: L1Listener): () => void {
     if (listener === null || typeof listener !== 'object') throw new InvalidArgumentError('listener', 'expected an object with optional onL1* methods');
-    this.#listeners = [...this.#listeners, listener];
-    this.#wanted = wantedMethods(this.#listeners);
-    return () => {
-      this.#listeners = this.#listeners.filter((l) => l !== listener);
-      this.#wanted = wantedMethods(this.#listeners);
-    };
+    return this.#dispatch.add(listener);
   }
 
   /** Frees the arena and stops timers; later calls throw ClosedError. */
@@ -608,31 +598,16 @@ export class L1Manager {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#sweepTimer) clearInterval(this.#sweepTimer);
-    if (this.#clockTimer) clearTimeout(this.#clockTimer);
+    this.#clock.close();
     this.#sweepTimer = undefined;
-    this.#clockTimer = undefined;
     this.#metrics.close();
-    this.#listeners = [];
-    this.#wanted = 0;
+    this.#dispatch.clear();
     this.#policy.reset();
     this.#slots.clearAll();
     this.#arena.release();
   }
 
   // ---------------------------------------------------------------------------------------------
-
-  readonly #coarseNow = (): number => {
-    if (this.#clockTimer === undefined) {
-      this.#cachedNow = performance.now();
-      this.#clockTimer = setTimeout(this.#expireNow, 1);
-      this.#clockTimer.unref();
-    }
-    return this.#cachedNow;
-  };
-
-  readonly #expireNow = (): void => {
-    this.#clockTimer = undefined;
-  };
 
   #finishWrite(keys: readonly ObjectKey[], readLocks: number, method: string, operation: number, generations: ArrayLike<number> | undefined): L1KeyResult<unknown>[] {
     this.#assertOpen(method);
@@ -644,7 +619,7 @@ export class L1Manager {
     const results = new Array<L1KeyResult<unknown>>(n);
     const slots = this.#slots;
     let written: ObjectKey[] | undefined;
-    const wantKeys = (this.#wanted & W_WRITE_FINISHED) !== 0;
+    const wantKeys = this.#dispatch.wants(W_WRITE_FINISHED);
     for (let i = 0; i < n; i++) {
       const s = this.#find(keys[i]!, now) as SlotId;
       if (s < 0) {
@@ -675,9 +650,9 @@ export class L1Manager {
         results[i] = SUCCESS;
       }
     }
-    if (written !== undefined) this.#emit('onL1KeysWriteFinished', written);
-    if (readLocks > 0 && (this.#wanted & W_RESERVED_READ) !== 0) this.#notify('onL1KeysReservedRead', keys, results);
-    this.#flushEvicted();
+    if (written !== undefined) this.#dispatch.emit('onL1KeysWriteFinished', written);
+    if (readLocks > 0 && this.#dispatch.wants(W_RESERVED_READ)) this.#dispatch.notify('onL1KeysReservedRead', keys, results);
+    this.#dispatch.flushEvicted();
     this.#metrics.recordBatch(operation, start);
     return results;
   }
@@ -764,7 +739,7 @@ export class L1Manager {
       if (!locks.writeExpired(s, now)) return true;
       this.#stats.writeLocksExpired++;
       this.#stats.evictedLockExpired++;
-      this.#queueEvicted(slots.keys[s]!, 'lock_expired');
+      this.#dispatch.queueEvicted(slots.keys[s]!, 'lock_expired');
       if (log.enabled) log('write lock on %s expired; the reservation is dropped', encodeKey(slots.keys[s]!));
       this.#removeObject(s);
       return false;
@@ -776,7 +751,7 @@ export class L1Manager {
     if (log.enabled) log('read locks on %s expired', encodeKey(slots.keys[s]!));
     if (slots.temporaryOf(s) === 1) {
       this.#stats.evictedTemporary++;
-      this.#queueEvicted(slots.keys[s]!, 'temporary_released');
+      this.#dispatch.queueEvicted(slots.keys[s]!, 'temporary_released');
       this.#removeObject(s);
       return false;
     }
@@ -814,7 +789,7 @@ export class L1Manager {
       this.#metrics.recordEviction(now - this.#slots.writtenAt(victim), now - this.#slots.usedAt(victim));
       this.#metrics.noteEvicted(this.#slots.keys[victim]!.chunkHash, now);
     }
-    this.#queueEvicted(this.#slots.keys[victim]!, reason);
+    this.#dispatch.queueEvicted(this.#slots.keys[victim]!, reason);
     this.#stats.countEvicted(reason, 1);
     this.#removeObject(victim);
     return size;
@@ -829,48 +804,6 @@ export class L1Manager {
     }
   }
 
-  #queueEvicted(key: ObjectKey, reason: EvictionReason): void {
-    if ((this.#wanted & W_EVICTED) === 0) return;
-    const last = this.#pendingEvicted[this.#pendingEvicted.length - 1];
-    if (last !== undefined && last.reason === reason) last.keys.push(key);
-    else this.#pendingEvicted.push({ keys: [key], reason });
-  }
-
-  #flushEvicted(): void {
-    if (this.#pendingEvicted.length === 0) return;
-    const batches = this.#pendingEvicted;
-    this.#pendingEvicted = [];
-    for (const { keys, reason } of batches) {
-      for (const listener of this.#listeners) {
-        if (!listener.onL1KeysEvicted) continue;
-        try {
-          listener.onL1KeysEvicted(keys, reason);
-        } catch (err) {
-          this.#listenerFailed('onL1KeysEvicted', err);
-        }
-      }
-    }
-  }
-
-  /** Calls `method` on every listener with the keys whose result is SUCCESS. */
-  #notify(method: Exclude<keyof L1Listener, 'onL1KeysEvicted'>, keys: readonly ObjectKey[], results: readonly L1KeyResult<unknown>[]): void {
-    const ok: ObjectKey[] = [];
-    for (let i = 0; i < keys.length; i++) if (results[i]!.code === 'SUCCESS') ok.push(keys[i]!);
-    if (ok.length > 0) this.#emit(method, ok);
-  }
-
-  #emit(method: Exclude<keyof L1Listener, 'onL1KeysEvicted'>, keys: readonly ObjectKey[]): void {
-    for (const listener of this.#listeners) {
-      const fn = listener[method];
-      if (!fn) continue;
-      try {
-        fn.call(listener, keys);
-      } catch (err) {
-        this.#listenerFailed(method, err);
-      }
-    }
-  }
-
   #listenerFailed(method: string, err: unknown): void {
     this.#stats.listenerErrors++;
     if (log.enabled) log('listener %s threw (isolated): %s', method, err instanceof Error ? err.stack : String(err));
@@ -879,28 +812,6 @@ export class L1Manager {
   #assertOpen(operation: string): void {
     if (this.#closed) throw new ClosedError('L1Manager', operation);
   }
-}
-
-const W_RESERVED_WRITE = 1;
-const W_WRITE_FINISHED = 2;
-const W_WRITE_ABORTED = 4;
-const W_RESERVED_READ = 8;
-const W_READ_FINISHED = 16;
-const W_DELETED = 32;
-const W_EVICTED = 64;
-
-function wantedMethods(listeners: readonly L1Listener[]): number {
-  let bits = 0;
-  for (const l of listeners) {
-    if (l.onL1KeysReservedWrite) bits |= W_RESERVED_WRITE;
-    if (l.onL1KeysWriteFinished) bits |= W_WRITE_FINISHED;
-    if (l.onL1KeysWriteAborted) bits |= W_WRITE_ABORTED;
-    if (l.onL1KeysReservedRead) bits |= W_RESERVED_READ;
-    if (l.onL1KeysReadFinished) bits |= W_READ_FINISHED;
-    if (l.onL1KeysDeleted) bits |= W_DELETED;
-    if (l.onL1KeysEvicted) bits |= W_EVICTED;
-  }
-  return bits;
 }
 
 /** The old block of a slot whose object moves to a new block (`replaced` holds slot, block pairs). */
