@@ -26,3 +26,4 @@ export { telemetryCallbackErrors } from './telemetry/observation-hub.js';
 export type { Observe, ObserveCallback } from './telemetry/observation-hub.js';
 export { DurationSampler, isNoopHistogram } from './telemetry/duration-sampler.js';
 export type { ChunkKeys, StoreResult, RetrieveResult } from './api/chunk-shapes.js';
+export { refuseUnknownOptions } from './options/refuse-unknown-options.js';

@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_CHUNK_SIZE, type TelemetryOptions } from '@tierkv/core';
+import { ConfigError, DEFAULT_CHUNK_SIZE, refuseUnknownOptions, type TelemetryOptions } from '@tierkv/core';
 
 /** Renders the metrics for `GET /metrics` (e.g. @tierkv/otel's Prometheus registry). */
 export interface MetricsScrape {
@@ -96,6 +96,9 @@ function positive(field: string, v: number | undefined, dflt: number): number {
 
 export function resolveControllerOptions(o: CacheControllerOptions = {}): ResolvedCacheControllerOptions {
   const d = DEFAULT_CONTROLLER_OPTIONS;
+  if (o !== null && typeof o === 'object') {
+    refuseUnknownOptions(o, ['host', 'pullPort', 'routerPort', 'heartbeatPort', 'httpPort', 'httpHost', 'authToken', 'metrics', 'workerTimeoutMs', 'reapIntervalMs', 'syncTimeoutMs', 'gapGraceMs', 'chunkSize', 'hashSeed', 'sendTimeoutMs', 'now', 'warn', 'meterProvider'], 'controller');
+  }
   const host = o.host ?? d.host;
   const httpPort = o.httpPort === false ? false : port('controller.httpPort', o.httpPort, d.httpPort);
   if (o.authToken !== undefined && (typeof o.authToken !== 'string' || o.authToken.length === 0)) {

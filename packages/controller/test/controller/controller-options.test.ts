@@ -13,6 +13,8 @@ describe('controller options', () => {
     expect(() => resolveControllerOptions({ pullPort: 70_000 })).to.throw(/controller\.pullPort/);
     expect(() => resolveControllerOptions({ workerTimeoutMs: 0 })).to.throw(/controller\.workerTimeoutMs/);
     expect(() => resolveControllerOptions({ authToken: '' })).to.throw(/controller\.authToken/);
+    // A typo is refused, never silently ignored (a controller meant to need a token would run open).
+    expect(() => resolveControllerOptions({ authTokn: 'secret' } as never)).to.throw(/controller\.authTokn.*did you mean authToken/);
   });
 
   it('reads TIERKV_CONTROLLER_* variables, leaving unset ones out', () => {

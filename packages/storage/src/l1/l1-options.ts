@@ -1,4 +1,4 @@
-import { ConfigError } from '@tierkv/core';
+import { ConfigError, refuseUnknownOptions } from '@tierkv/core';
 import type { EvictionPolicy } from '../eviction/eviction-policy.js';
 
 export interface L1Options {
@@ -80,6 +80,7 @@ export function resolveL1Options(options: L1Options): ResolvedL1Options {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('l1', 'expected an options object such as { capacityBytes: 256 * 1024 * 1024 }');
   }
+  refuseUnknownOptions(options, ['capacityBytes', 'alignBytes', 'segmentBytes', 'writeLockTtlMs', 'readLockTtlMs', 'lockSweepIntervalMs', 'eviction', 'triggerWatermark', 'evictionRatio', 'now'], 'l1');
   const capacityBytes = positiveInteger('l1.capacityBytes', options.capacityBytes);
   const alignBytes = positiveInteger('l1.alignBytes', options.alignBytes ?? DEFAULT_L1_OPTIONS.alignBytes);
   if ((alignBytes & (alignBytes - 1)) !== 0 || alignBytes > 1 << 30) {

@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_CHUNK_SIZE, type TelemetryOptions } from '@tierkv/core';
+import { ConfigError, DEFAULT_CHUNK_SIZE, refuseUnknownOptions, type TelemetryOptions } from '@tierkv/core';
 import type { L1Options } from '../l1/l1-manager.js';
 import type { L2Adapter } from '../l2/l2-adapter.js';
 
@@ -66,6 +66,8 @@ export interface ResolvedStorageManagerOptions {
   readonly telemetry: TelemetryOptions;
 }
 
+const STORAGE_OPTION_NAMES = ['l1', 'l2', 'storePolicy', 'storeQueueLimit', 'storeQueueLimitBytes', 'storeBacklogPolicy', 'storeBatchSize', 'storeConcurrency', 'maxInFlight', 'loadBatchSize', 'chunkTokens', 'prefetchResultsLimit', 'meterProvider'];
+
 export const DEFAULT_STORAGE_MANAGER_OPTIONS = Object.freeze({
   l2: Object.freeze([]) as readonly L2Adapter[],
   storePolicy: 'all' as StorePolicy,
@@ -100,6 +102,7 @@ function defaultStoreQueueBytes(l1: L1Options): number {
 export function resolveStorageManagerOptions(options: StorageManagerOptions): ResolvedStorageManagerOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError('storage', 'expected an options object with at least { l1: { capacityBytes } }');
   if (options.l1 === null || typeof options.l1 !== 'object') throw new ConfigError('storage.l1', 'expected L1 options, e.g. { capacityBytes: 256 * 2 ** 20 }');
+  refuseUnknownOptions(options, STORAGE_OPTION_NAMES, 'storage');
   const l2 = options.l2 ?? DEFAULT_STORAGE_MANAGER_OPTIONS.l2;
   if (!Array.isArray(l2)) throw new ConfigError('storage.l2', 'expected an array of L2 adapters (fastest first)');
   const names = new Set<string>();
