@@ -319,7 +319,17 @@ export class TierkvClient {
   }
 
   #keyFields(keys: ChunkKeys): Record<string, unknown> {
-    if (Array.isArray(keys)) return { keys: (keys as readonly ObjectKey[]).map(encodeKey) };
+    if (Array.isArray(keys)) {
+      return {
+        keys: (keys as readonly ObjectKey[]).map((k, i) => {
+          if (k === null || typeof k !== 'object' || typeof k.chunkHash !== 'string') {
+            throw new InvalidArgumentError(`keys[${i}]`, 'expected an ObjectKey {chunkHash, modelName, kvRank, cacheSalt}; build one with objectKey() or TokenHasher.keysFor()');
+          }
+          return encodeKey(k);
+        }),
+      };
+    }
+    if (keys === null || typeof keys !== 'object') throw new InvalidArgumentError('keys', 'expected ObjectKey[] or { tokens, scope }');
     const { tokens, scope } = keys as { tokens: ArrayLike<number>; scope: KeyScope };
     if (!tokens || !scope) throw new InvalidArgumentError('keys', 'expected ObjectKey[] or { tokens, scope }');
     const u32 = tokens instanceof Uint32Array ? tokens : toUint32(tokens);

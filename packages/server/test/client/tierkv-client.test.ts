@@ -87,6 +87,10 @@ describe('client/TierkvClient', function () {
       () => expect.fail('expected an error'),
       (e: Error) => expect(e).to.be.instanceOf(InvalidArgumentError).and.match(/token 1 is -1/),
     );
+    await c.store([null as never], [new Uint8Array(4096)], { layout: LAYOUT }).then(
+      () => expect.fail('expected an error'),
+      (e: Error) => expect(e).to.be.instanceOf(InvalidArgumentError).and.match(/keys\[0\]/),
+    );
     const pending = c.ping();
     c.close();
     await pending.then(
