@@ -1,10 +1,9 @@
 import { ClosedError, debugLogger, InvalidArgumentError, MemoryLayout, type ObjectKey } from '@tierkv/core';
-import { L1Manager, type L1Usage, type WriteMode } from '../l1/l1-manager.js';
+import { L1Manager, type WriteMode } from '../l1/l1-manager.js';
 import type { L1Listener } from '../l1/l1-listener.js';
 import type { MemoryObj } from '../l1/memory-obj.js';
 import { checkReadLocks } from '../l1/read-lock-limit.js';
 import { InstrumentedL2Adapter } from '../l2/instrumented-l2-adapter.js';
-import type { L2Usage } from '../l2/l2-adapter.js';
 import type { L2Listener } from '../l2/l2-listener.js';
 import { DeleteTracker, type DeleteOutcome } from './delete-tracker.js';
 import { KeyOwner } from './key-owner.js';
@@ -16,33 +15,15 @@ import type { StorageManagerListener } from './storage-listener.js';
 import { StorageMetrics } from './storage-metrics.js';
 import { resolveStorageManagerOptions, type ResolvedStorageManagerOptions, type StorageManagerOptions, type WriteRejectReason } from './storage-options.js';
 import { StoreController } from './store-controller.js';
+import type { ReserveOptions, StorageUsage, Tier } from './storage-types.js';
 import { WriteReservation, type ReservationOwner } from './write-reservation.js';
 
 export type { StorageManagerOptions } from './storage-options.js';
 export type { PrefetchHandle } from './prefetch-handle.js';
 export type { DeleteOutcome } from './delete-tracker.js';
+export type { ReserveOptions, StorageUsage, Tier } from './storage-types.js';
 
 const log = debugLogger('tierkv:storage');
-
-export interface StorageUsage {
-  readonly l1: L1Usage;
-  readonly l2: readonly (L2Usage & { readonly adapter: string })[];
-  readonly storeQueueDepth: number;
-  /** Bytes of L1 objects read-locked by queued or running write-throughs (bounded by storeQueueLimitBytes). */
-  readonly storeQueueBytes?: number; // optional only so hand-made StorageUsage values (fakes, fallbacks) stay valid
-  readonly activePrefetches: number;
-}
-
-/** The tier that answers for each key of a lookup, or 'miss'. */
-export type Tier = 'l1' | 'l2' | 'miss';
-
-/** Options of one reservation. */
-export interface ReserveOptions {
-  /** `new` (default): only absent keys; `update`: only present, ready, unlocked keys; `all`: both. */
-  mode?: WriteMode;
-  /** A temporary object is freed after its last read and never written through to L2. */
-  temporary?: boolean;
-}
 
 /**
  * L1 plus an ordered list of L2 tiers, with write-through stores and prefix prefetch (after
