@@ -41,7 +41,9 @@ describe('tierkv demo (child process)', function () {
         try {
           const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
           const body = await res.text();
-          return res.ok && /^tierkv_server_requests_total\{/m.test(body) ? body : undefined;
+          // Wait for the lookups too: the first scrape can come before any request asked the controller.
+          const lookups = Number(/^tierkv_controller_lookup_duration_count(?:\{[^}]*\})? ([0-9.e+]+)/m.exec(body)?.[1] ?? 0);
+          return res.ok && /^tierkv_server_requests_total\{/m.test(body) && lookups > 0 ? body : undefined;
         } catch {
           return undefined;
         }
