@@ -1,47 +1,54 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
-import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
 
-/**
- * The official OTLP schema: `$TIERKV_OTLP_PROTO_DIR`, else `../shared/otlp-proto` beside the
- * repository root (where CI puts it).
- */
-export function otlpProtoDir(): string {
-  const dir = process.env['TIERKV_OTLP_PROTO_DIR'] ?? fileURLToPath(new URL('../../../../shared/otlp-proto/', import.meta.url));
-  if (!existsSync(join(dir, 'opentelemetry/proto/collector/metrics/v1/metrics_service.proto'))) {
-    throw new Error(`OTLP proto schema not found in ${dir}; set TIERKV_OTLP_PROTO_DIR`);
-  }
-  return dir;
+/** The static-module surface pbjs generates for one message type (the part used here). */
+interface StaticMessageType {
+  new (): object;
+  decode(bytes: Uint8Array): object;
+  fromObject(object: Record<string, unknown>): object;
+  verify(message: Record<string, unknown>): string | null;
+  toObject(message: object, options: Record<string, unknown>): unknown;
 }
 
-let requestType: protobuf.Type | undefined;
+let requestType: StaticMessageType | undefined;
 
-/** `ExportMetricsServiceRequest` from the official .proto files. */
-export function exportMetricsRequestType(): protobuf.Type {
+/**
+ * `ExportMetricsServiceRequest` from the official OTLP .proto files, as protobufjs code generated
+ * by OpenTelemetry itself: @opentelemetry/otlp-transformer 0.214 (installed under the alias
+ * `otlp-transformer-0.214`) is the last release that ships it. Later releases encode by hand,
+ * so decoding with them would check the exporter against itself.
+ */
+export function exportMetricsRequestType(): StaticMessageType {
   if (requestType) return requestType;
-  const dir = otlpProtoDir();
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => (target.startsWith('/') ? target : join(dir, target));
-  root.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto');
-  root.resolveAll();
-  requestType = root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest');
+  const require = createRequire(import.meta.url);
+  const root = require('otlp-transformer-0.214/build/src/generated/root.js') as {
+    opentelemetry: { proto: { collector: { metrics: { v1: { ExportMetricsServiceRequest: StaticMessageType } } } } };
+  };
+  requestType = root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
   return requestType;
 }
 
-const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, bytes: String, defaults: false, arrays: true, oneofs: true };
+const TO_OBJECT = { longs: Number, enums: String, bytes: String, defaults: false, arrays: true, oneofs: true };
 
-/** Throws if a JSON field is not in the schema (protobufjs' fromObject would silently drop it). */
-function checkJsonFields(type: protobuf.Type, value: unknown, path: string): void {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
-  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    const field = type.fields[key] ?? Object.values(type.fields).find((f) => f.name === key || (f as { options?: Record<string, unknown> }).options?.['json_name'] === key);
-    if (!field) throw new Error(`OTLP/JSON field ${path}.${key} is not in ${type.fullName}`);
-    const resolved = field.resolve().resolvedType;
-    if (resolved instanceof protobuf.Type) {
-      const items = Array.isArray(v) ? v : [v];
-      for (const item of items) checkJsonFields(resolved, item, `${path}.${key}`);
+function isMessage(value: unknown): value is object {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !ArrayBuffer.isView(value) && value.constructor !== Object;
+}
+
+/**
+ * Throws if a JSON field is not in the schema (fromObject would silently drop it). Generated
+ * message classes declare every field on their prototype, so the decoded message says which
+ * names exist and which nested message each field holds.
+ */
+function checkJsonFields(message: object, json: unknown, path: string): void {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return;
+  const proto = Object.getPrototypeOf(message) as Record<string, unknown>;
+  for (const [key, v] of Object.entries(json as Record<string, unknown>)) {
+    if (!(key in proto)) throw new Error(`OTLP/JSON field ${path}.${key} is not in ${message.constructor.name}`);
+    const decoded = (message as Record<string, unknown>)[key];
+    if (Array.isArray(decoded) && Array.isArray(v)) {
+      decoded.forEach((item, i) => isMessage(item) && checkJsonFields(item, v[i], `${path}.${key}`));
+    } else if (isMessage(decoded)) {
+      checkJsonFields(decoded, v, `${path}.${key}`);
     }
   }
 }
@@ -50,11 +57,12 @@ function checkJsonFields(type: protobuf.Type, value: unknown, path: string): voi
 export function decodeExportMetricsRequest(body: Buffer, contentType: string): ExportMetricsRequest {
   const type = exportMetricsRequestType();
   if (contentType.startsWith('application/json')) {
-    const json = JSON.parse(body.toString('utf8')) as unknown;
-    checkJsonFields(type, json, 'request');
-    const err = type.verify(type.fromObject(json as Record<string, unknown>));
+    const json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    const message = type.fromObject(json);
+    checkJsonFields(message, json, 'request');
+    const err = type.verify(message as Record<string, unknown>);
     if (err) throw new Error(`OTLP/JSON does not verify: ${err}`);
-    return type.toObject(type.fromObject(json as Record<string, unknown>), TO_OBJECT) as ExportMetricsRequest;
+    return type.toObject(message, TO_OBJECT) as ExportMetricsRequest;
   }
   if (contentType.startsWith('application/x-protobuf')) {
     return type.toObject(type.decode(body), TO_OBJECT) as ExportMetricsRequest;
