@@ -25,6 +25,6 @@ function step(what, command, args) {
 const installed = join(root, 'node_modules', '.package-lock.json');
 const lock = join(root, 'package-lock.json');
 if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
-  step('installing dependencies (npm ci, about 15 s the first time)', npm, ['ci', '--no-fund', '--no-audit']);
+  step('installing dependencies (npm ci)', npm, ['ci', '--no-fund', '--no-audit']);
 }
-step('building (tsc -b; about 90 s the first time, seconds after)', process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b']);
+step('building (tsc -b, incremental)', process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b']);
