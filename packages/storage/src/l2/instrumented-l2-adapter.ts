@@ -21,6 +21,8 @@ export class InstrumentedL2Adapter implements L2Adapter {
     this.inner = inner;
     this.name = inner.name;
     this.metrics = new L2Metrics(inner.name, () => this.usage(), telemetry);
+    // The manager's provider reaches the adapter's own metrics too.
+    if (telemetry.meterProvider !== undefined) inner.bindTelemetry?.(telemetry);
   }
 
   /** Listener callbacks that threw (they are isolated). */

@@ -1,4 +1,4 @@
-import type { MemoryLayout, ObjectKey } from '@tierkv/core';
+import type { MemoryLayout, ObjectKey, TelemetryOptions } from '@tierkv/core';
 import type { L2Listener } from './l2-listener.js';
 
 /** One object handed to an L2 store. `data` is only valid until the returned promise settles. */
@@ -71,6 +71,13 @@ export interface L2Adapter {
   clear?(): Promise<number>;
 
   usage(): L2Usage;
+
+  /**
+   * Optional: report the adapter's own metrics (corrupt, evicted) through this provider. The
+   * StorageManager calls it with its `meterProvider`, so one provider reaches every tier it uses;
+   * an adapter given a provider of its own keeps that one.
+   */
+  bindTelemetry?(telemetry: TelemetryOptions): void;
 
   /** Adapter-level events. Optional: the StorageManager emits the standard ones for every adapter. */
   addListener?(listener: L2Listener): () => void;

@@ -128,11 +128,30 @@ export class L2Metrics {
 export class L2AdapterCounts {
   corrupt = 0;
   evicted = 0;
-  readonly #binding: MeterBinding<void>;
+  readonly #adapter: string;
+  #binding: MeterBinding<void>;
+  #explicit: boolean;
 
   constructor(adapter: string, telemetry: TelemetryOptions = {}) {
-    const attrs = { 'tierkv.l2.adapter': adapter };
-    this.#binding = new MeterBinding(
+    this.#adapter = adapter;
+    this.#explicit = telemetry.meterProvider !== undefined;
+    this.#binding = this.#bind(telemetry);
+  }
+
+  /**
+   * Reports through the provider of the StorageManager that uses the adapter, unless the adapter
+   * was given a provider of its own (that one wins).
+   */
+  bindTelemetry(telemetry: TelemetryOptions): void {
+    if (this.#explicit || telemetry.meterProvider === undefined) return;
+    this.#explicit = true;
+    this.#binding.close();
+    this.#binding = this.#bind(telemetry);
+  }
+
+  #bind(telemetry: TelemetryOptions): MeterBinding<void> {
+    const attrs = { 'tierkv.l2.adapter': this.#adapter };
+    return new MeterBinding(
       L2_METER_SCOPE,
       (f) => {
         f.observe(['tierkv.l2.corrupt', 'tierkv.l2.evicted'], (observe) => {

@@ -84,6 +84,10 @@ export class MemoryL2Adapter implements L2Adapter {
     return keys.map((k) => this.#index.pin(encodeKey(k)));
   }
 
+  bindTelemetry(telemetry: TelemetryOptions): void {
+    this.#counts.bindTelemetry(telemetry);
+  }
+
   async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout): Promise<boolean[]> {
     this.#check('load');
     return keys.map((k, i) => {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ClosedError, debugLogger, encodeKey, type EncodedKey, type MemoryLayout, type ObjectKey } from '@tierkv/core';
+import { ClosedError, debugLogger, encodeKey, type EncodedKey, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from '../l2-adapter.js';
 import { L2AdapterCounts } from '../l2-metrics.js';
 import { LruIndex } from '../lru-index.js';
@@ -165,6 +165,10 @@ export class FsL2Adapter implements L2Adapter {
     } finally {
       await fh.close();
     }
+  }
+
+  bindTelemetry(telemetry: TelemetryOptions): void {
+    this.#counts.bindTelemetry(telemetry);
   }
 
   async close(): Promise<void> {
