@@ -109,8 +109,10 @@ export function resolveRedisL2Options(options: RedisL2Options = {}): ResolvedRed
   if (!Number.isInteger(ttlSeconds)) throw new ConfigError('redis.ttlSeconds', `expected whole seconds, got ${ttlSeconds}`);
   const checksum = options.checksum ?? d.checksum;
   if (checksum !== 'crc32' && checksum !== 'none') throw new ConfigError('redis.checksum', `expected 'crc32' or 'none', got ${JSON.stringify(checksum)}`);
+  const url = options.url ?? d.url;
+  checkRedisUrl(url);
   return {
-    url: options.url ?? d.url,
+    url,
     checksum,
     redis: options.redis ?? {},
     cluster: options.cluster ? { nodes: options.cluster.nodes, options: options.cluster.options ?? {} } : undefined,
@@ -126,4 +128,19 @@ export function resolveRedisL2Options(options: RedisL2Options = {}): ResolvedRed
     name,
     now: options.now ?? (() => performance.now()),
   };
+}
+
+/** ioredis reads a URL it cannot parse as something else and connects elsewhere: refuse it up front. */
+function checkRedisUrl(url: unknown): void {
+  const fix = 'use redis://[user:password@]host:port[/db], rediss://… for TLS, or the absolute path of a Unix socket';
+  if (typeof url !== 'string' || url === '') throw new ConfigError('redis.url', `expected a Redis URL, got ${JSON.stringify(url)}; ${fix}`);
+  if (url.startsWith('/') && !url.startsWith('//')) return;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('redis.url', `${JSON.stringify(url)} is not a URL; ${fix}`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError('redis.url', `scheme ${parsed.protocol} is not Redis; ${fix}`);
+  if (parsed.hostname === '') throw new ConfigError('redis.url', `${JSON.stringify(url)} names no host; ${fix}`);
 }

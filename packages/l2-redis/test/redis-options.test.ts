@@ -25,4 +25,13 @@ describe('resolveRedisL2Options', () => {
     expect(() => resolveRedisL2Options({ cluster: { nodes: [] } })).to.throw(ConfigError, /cluster.nodes/);
     expect(() => resolveRedisL2Options({ checksum: 'md5' as 'none' })).to.throw(ConfigError, /redis.checksum/);
   });
+
+  it('refuses a URL that is not Redis (ioredis would read it as something else)', () => {
+    expect(() => resolveRedisL2Options({ url: 'http://x' })).to.throw(ConfigError, /redis\.url: scheme http: is not Redis/);
+    expect(() => resolveRedisL2Options({ url: 'localhost:6379' })).to.throw(ConfigError, /redis\.url/);
+    expect(() => resolveRedisL2Options({ url: '' })).to.throw(ConfigError, /redis\.url/);
+    expect(() => resolveRedisL2Options({ url: 'redis://' })).to.throw(ConfigError, /names no host/);
+    expect(resolveRedisL2Options({ url: 'rediss://user:pw@cache.internal:6380/2' }).url).to.equal('rediss://user:pw@cache.internal:6380/2');
+    expect(resolveRedisL2Options({ url: '/run/redis/redis.sock' }).url).to.equal('/run/redis/redis.sock');
+  });
 });

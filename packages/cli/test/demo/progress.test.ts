@@ -28,7 +28,10 @@ describe('ProgressReporter', () => {
       const stream = fakeStream(tty);
       const progress = new ProgressReporter(new DemoStats(), { durationS: 1, stream, ttyIntervalMs: 5, plainIntervalMs: 5 });
       progress.start();
-      await new Promise((r) => setTimeout(r, 40));
+      // Until two lines were written, however slowly a loaded machine runs the timers.
+      while ((tty ? stream.text().split('\r').length : stream.text().split('\n').filter(Boolean).length) < 3) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
       progress.stop();
       await new Promise((r) => setImmediate(r));
       const text = stream.text();
