@@ -1,6 +1,7 @@
 import { ClosedError, InvalidArgumentError, MemoryLayout, debugLogger, encodeKey } from '@tierkv/core';
 import type { ObjectKey, TelemetryOptions } from '@tierkv/core';
 import type { EvictionPolicy, SlotId } from '../eviction/eviction-policy.js';
+import { keyChargeBytes } from './key-charge.js';
 import { LruPolicy } from '../eviction/lru-policy.js';
 import { WatermarkEvictor } from '../eviction/watermark-evictor.js';
 import { NO_BLOCK, TlsfAllocator, type BlockId } from './allocator.js';
@@ -166,6 +167,11 @@ export class L1Manager {
       if (slot < 0) {
         if (mode === 'update') {
           results[i] = KEY_NOT_WRITABLE;
+          continue;
+        }
+        if (!this.#roomForKey(key)) {
+          results[i] = OUT_OF_MEMORY;
+          this.#stats.allocationFailures++;
           continue;
         }
         // Take the slot now so a duplicate key later in the batch sees it write-locked.
@@ -499,7 +505,7 @@ export class L1Manager {
   }
 
   usage(): L1Usage {
-    if (this.#closed) return { usedBytes: 0, capacityBytes: this.#allocator.totalBytes, objects: 0, byState: { writeLocked: 0, ready: 0, readLocked: 0 }, writeLockedBytes: 0 };
+    if (this.#closed) return { usedBytes: 0, capacityBytes: this.#allocator.totalBytes, objects: 0, byState: { writeLocked: 0, ready: 0, readLocked: 0 }, writeLockedBytes: 0, keyBytes: 0, keyBytesLimit: this.#options.maxKeyBytes };
     const objects = this.#slots.size;
     return {
       usedBytes: this.#allocator.usedBytes,
@@ -507,6 +513,8 @@ export class L1Manager {
       objects,
       byState: { writeLocked: this.#writeLocked, ready: objects - this.#writeLocked - this.#readLocked, readLocked: this.#readLocked },
       writeLockedBytes: this.#slots.writeLockedBytes,
+      keyBytes: this.#slots.keyBytes,
+      keyBytesLimit: this.#options.maxKeyBytes,
     };
   }
 
@@ -793,6 +801,17 @@ export class L1Manager {
     this.#stats.countEvicted(reason, 1);
     this.#removeObject(victim);
     return size;
+  }
+
+  /** Whether a new key fits the key budget, after evicting cold objects if it must. */
+  #roomForKey(key: ObjectKey): boolean {
+    const limit = this.#options.maxKeyBytes - keyChargeBytes(key);
+    while (this.#slots.keyBytes > limit) {
+      const victim = this.#policy.coldest();
+      if (victim < 0) return false;
+      this.#evictOne(victim as SlotId, 'on_demand');
+    }
+    return true;
   }
 
   #evictBytes(bytes: number, reason: EvictionReason): void {

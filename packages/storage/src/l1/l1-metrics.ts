@@ -152,6 +152,8 @@ export class L1Metrics {
           observe('tierkv.l1.memory.used', u.usedBytes);
           observe('tierkv.l1.memory.limit', u.capacityBytes);
           observe('tierkv.l1.memory.write_locked', u.writeLockedBytes ?? 0);
+          observe('tierkv.l1.keys.used', u.keyBytes ?? 0);
+          observe('tierkv.l1.keys.limit', u.keyBytesLimit ?? 0);
           observe('tierkv.l1.objects', u.byState.writeLocked, STATE_WRITE_LOCKED);
           observe('tierkv.l1.objects', u.byState.ready, STATE_READY);
           observe('tierkv.l1.objects', u.byState.readLocked, STATE_READ_LOCKED);

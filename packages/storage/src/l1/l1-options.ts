@@ -23,6 +23,12 @@ export interface L1Options {
   triggerWatermark?: number;
   /** Fraction of capacity the watermark evictor frees once triggered. @default 0.1 */
   evictionRatio?: number;
+  /**
+   * Budget for the keys of the objects L1 holds (they live on the JS heap, outside the arena; see
+   * keyChargeBytes). A new key that would pass it evicts cold objects, or is refused
+   * OUT_OF_MEMORY when nothing can be evicted. @default max(16 MiB, capacityBytes / 4)
+   */
+  maxKeyBytes?: number;
   /** Clock for lock TTLs, in ms (tests inject one). @default performance.now */
   now?: () => number;
 }
@@ -38,6 +44,7 @@ export interface ResolvedL1Options {
   readonly eviction: 'lru' | EvictionPolicy;
   readonly triggerWatermark: number;
   readonly evictionRatio: number;
+  readonly maxKeyBytes: number;
   readonly now: () => number;
 }
 
@@ -52,6 +59,7 @@ export const DEFAULT_L1_OPTIONS = Object.freeze({
   eviction: 'lru' as const,
   triggerWatermark: 0.8,
   evictionRatio: 0.1,
+  minKeyBytes: 16 * 1024 * 1024,
 });
 
 function positiveInteger(field: string, value: unknown): number {
@@ -80,7 +88,7 @@ export function resolveL1Options(options: L1Options): ResolvedL1Options {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('l1', 'expected an options object such as { capacityBytes: 256 * 1024 * 1024 }');
   }
-  refuseUnknownOptions(options, ['capacityBytes', 'alignBytes', 'segmentBytes', 'writeLockTtlMs', 'readLockTtlMs', 'lockSweepIntervalMs', 'eviction', 'triggerWatermark', 'evictionRatio', 'now'], 'l1');
+  refuseUnknownOptions(options, ['capacityBytes', 'alignBytes', 'segmentBytes', 'writeLockTtlMs', 'readLockTtlMs', 'lockSweepIntervalMs', 'eviction', 'triggerWatermark', 'evictionRatio', 'maxKeyBytes', 'now'], 'l1');
   const capacityBytes = positiveInteger('l1.capacityBytes', options.capacityBytes);
   const alignBytes = positiveInteger('l1.alignBytes', options.alignBytes ?? DEFAULT_L1_OPTIONS.alignBytes);
   if ((alignBytes & (alignBytes - 1)) !== 0 || alignBytes > 1 << 30) {
@@ -118,6 +126,7 @@ export function resolveL1Options(options: L1Options): ResolvedL1Options {
     eviction,
     triggerWatermark: fraction('l1.triggerWatermark', options.triggerWatermark ?? DEFAULT_L1_OPTIONS.triggerWatermark, false),
     evictionRatio: fraction('l1.evictionRatio', options.evictionRatio ?? DEFAULT_L1_OPTIONS.evictionRatio, true),
+    maxKeyBytes: positiveInteger('l1.maxKeyBytes', options.maxKeyBytes ?? Math.max(DEFAULT_L1_OPTIONS.minKeyBytes, Math.floor(capacityBytes / 4))),
     now,
   };
 }

@@ -1,6 +1,7 @@
 import type { ObjectKey } from '@tierkv/core';
 import type { SlotId } from '../eviction/eviction-policy.js';
 import type { BlockId } from './allocator.js';
+import { keyChargeBytes } from './key-charge.js';
 import type { L1KeyResult } from './l1-result.js';
 import type { MemoryObj } from './memory-obj.js';
 
@@ -46,6 +47,7 @@ export class SlotTable {
   readonly success: (L1KeyResult<MemoryObj> | undefined)[] = [];
   readonly #map = new Map<string, number>();
   #size = 0;
+  #keyBytes = 0;
   #freeStack: Int32Array;
   #freeTop = 0;
   #high = 0;
@@ -154,6 +156,11 @@ export class SlotTable {
     this.#f[slot * F_STRIDE + F_USED_AT] = now;
   }
 
+  /** What the live keys are charged (keyChargeBytes), against `l1.maxKeyBytes`. */
+  get keyBytes(): number {
+    return this.#keyBytes;
+  }
+
   /** The slot holding `key`, or -1. */
   find(key: ObjectKey): SlotId | -1 {
     const head = this.#map.get(key.chunkHash);
@@ -174,6 +181,7 @@ export class SlotTable {
       slot = this.#high++;
     }
     this.keys[slot] = key;
+    this.#keyBytes += keyChargeBytes(key);
     const head = this.#map.get(key.chunkHash);
     this.#i[slot * I_STRIDE + I_NEXT_SAME_HASH] = head === undefined ? -1 : head;
     this.#map.set(key.chunkHash, slot);
@@ -184,7 +192,9 @@ export class SlotTable {
   /** Forgets the slot's key and returns the slot to the free stack. */
   remove(slot: SlotId): void {
     const ints = this.#i;
-    const hash = this.keys[slot]!.chunkHash;
+    const key = this.keys[slot]!;
+    const hash = key.chunkHash;
+    this.#keyBytes -= keyChargeBytes(key);
     const head = this.#map.get(hash)!;
     const base = slot * I_STRIDE;
     const next = ints[base + I_NEXT_SAME_HASH]!;
@@ -241,6 +251,7 @@ export class SlotTable {
   clearAll(): void {
     this.#map.clear();
     this.#size = 0;
+    this.#keyBytes = 0;
     this.#writeLockedBytes = 0;
     this.#i = SlotTable.#freshInts(this.#capacity);
     this.#f.fill(0);

@@ -3,7 +3,8 @@ import { ClosedError, ConfigError, InvalidArgumentError, MemoryLayout } from '@t
 import { waitFor } from '@tierkv/test-utils';
 import { L1Manager } from '../../src/l1/l1-manager.js';
 import type { L1Listener } from '../../src/l1/l1-listener.js';
-import { FakeClock, KIB, closeAll, codes, key, keys, layout1k, manager, put } from './helpers.js';
+import { keyChargeBytes } from '../../src/l1/key-charge.js';
+import { FakeClock, KIB, MIB, closeAll, codes, key, keys, layout1k, manager, put } from './helpers.js';
 
 describe('L1Manager', () => {
   afterEach(closeAll);
@@ -459,6 +460,8 @@ describe('L1Manager', () => {
         objects: 4,
         byState: { writeLocked: 1, ready: 2, readLocked: 1 },
         writeLockedBytes: 256,
+        keyBytes: [0, 1, 2, 7].reduce((sum, n) => sum + keyChargeBytes(key(n)), 0),
+        keyBytesLimit: 16 * MIB,
       });
     });
 

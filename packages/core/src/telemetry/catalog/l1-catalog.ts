@@ -136,6 +136,20 @@ export const L1_METRICS: readonly MetricDefinition[] = [
     lmcache: ['lmcache_mp.l1_staging_bytes'],
   },
   {
+    name: 'tierkv.l1.keys.used',
+    kind: 'observable_updowncounter',
+    unit: 'By',
+    description: 'JS heap bytes charged for the keys of the objects L1 holds (outside the arena), against l1.maxKeyBytes; new keys past it evict cold objects or answer OUT_OF_MEMORY.',
+    attributes: [],
+  },
+  {
+    name: 'tierkv.l1.keys.limit',
+    kind: 'observable_updowncounter',
+    unit: 'By',
+    description: 'The key budget, l1.maxKeyBytes.',
+    attributes: [],
+  },
+  {
     name: 'tierkv.l1.objects',
     kind: 'observable_updowncounter',
     unit: '{chunk}',
