@@ -27,3 +27,5 @@ export type { Observe, ObserveCallback } from './telemetry/observation-hub.js';
 export { DurationSampler, isNoopHistogram } from './telemetry/duration-sampler.js';
 export type { ChunkKeys, StoreResult, RetrieveResult } from './api/chunk-shapes.js';
 export { refuseUnknownOptions } from './options/refuse-unknown-options.js';
+export { curveServerOptions, curveClientOptions, checkAuthToken } from './security/curve-credentials.js';
+export type { CurveServerSocketOptions, CurveClientSocketOptions, CurvePurpose } from './security/curve-credentials.js';

@@ -41,7 +41,7 @@ export const CONTROLLER_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'heartbeatPort', flags: '--heartbeat-port <port>', env: 'TIERKV_CONTROLLER_HEARTBEAT_PORT', description: 'separate ROUTER port for heartbeats (default: off, heartbeats use the router port)' },
   { path: 'httpHost', flags: '--http-host <host>', env: 'TIERKV_CONTROLLER_HTTP_HOST', description: 'HTTP API bind address (default 127.0.0.1)' },
   { path: 'httpPort', flags: '--http-port <port>', env: 'TIERKV_CONTROLLER_HTTP_PORT', description: `HTTP API port: lookups, workers, health, /metrics (default ${DEFAULT_CONTROLLER_HTTP_PORT})` },
-  { path: 'authToken', flags: '--token <token>', env: 'TIERKV_CONTROLLER_AUTH_TOKEN', description: 'require "Authorization: Bearer <token>" on the HTTP API (except /health)' },
+  { path: 'authToken', flags: '--token <token>', env: 'TIERKV_CONTROLLER_AUTH_TOKEN', description: 'require this shared secret of every peer: "Authorization: Bearer <token>" on the HTTP API (except /health), CURVE on the ZeroMQ sockets (servers pass it as --controller-token)' },
   { path: 'workerTimeoutMs', flags: '--worker-timeout <ms>', env: 'TIERKV_CONTROLLER_WORKER_TIMEOUT_MS', description: 'deregister a worker silent this long (default 30000)' },
   { path: 'syncTimeoutMs', flags: '--sync-timeout <ms>', env: 'TIERKV_CONTROLLER_SYNC_TIMEOUT_MS', description: 'fail a full sync that receives no batch for this long, and ask the server again (default 15000)' },
   { path: 'chunkSize', flags: '--chunk-size <tokens>', env: 'TIERKV_CHUNK_SIZE', description: 'tokens per chunk for lookups given as tokens (default 256)' },

@@ -57,6 +57,8 @@ export const serverConfigSchema = z.strictObject({
     httpHost: hostSchema(),
     httpPort: portSchema(),
     requestTimeoutMs: intSchema(1, 3_600_000, 'a timeout in milliseconds').optional(),
+    /** Clients must present it (CURVE on the request socket); unset: no credential. */
+    authToken: stringSchema('a shared secret').optional(),
   }),
   metrics: metricsSchema(),
   controller: z.strictObject({
@@ -67,6 +69,8 @@ export const serverConfigSchema = z.strictObject({
     /** This server's instance id at the controller. Unset: `tierkv-server@<hostname>:<port>`. */
     instanceId: stringSchema('an instance id').optional(),
     workerId: intSchema(0, 0xffff_ffff, 'a worker number').optional(),
+    /** The controller's --token, when it has one. */
+    authToken: stringSchema('a shared secret').optional(),
   }),
 });
 
@@ -108,11 +112,13 @@ export const SERVER_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'server.httpHost', flags: '--http-host <host>', env: 'TIERKV_HTTP_HOST', description: 'HTTP bind address for /healthz, /status, /metrics (default 127.0.0.1)' },
   { path: 'server.httpPort', flags: '--http-port <port>', env: 'TIERKV_HTTP_PORT', description: `HTTP port (default ${DEFAULT_SERVER_HTTP_PORT}; 0 = any free port)` },
   { path: 'server.requestTimeoutMs', flags: '--request-timeout <ms>', env: 'TIERKV_REQUEST_TIMEOUT_MS', description: 'per-request deadline on the server (default: the server\'s)' },
+  { path: 'server.authToken', flags: '--token <token>', env: 'TIERKV_SERVER_AUTH_TOKEN', description: 'require this shared secret of every client: the request socket speaks CURVE with keys derived from it (clients pass the same token); see docs/security.md' },
   { path: 'metrics.exporters', flags: '--metrics-exporter <list>', env: 'TIERKV_METRICS_EXPORTER', description: `comma-separated exporters: ${METRICS_EXPORTERS.join(', ')} (default: OTEL_METRICS_EXPORTER, else prometheus on the HTTP side's /metrics, plus otlp when OTEL_EXPORTER_OTLP_ENDPOINT is set)` },
   { path: 'metrics.host', flags: '--metrics-host <host>', env: 'TIERKV_METRICS_HOST', description: 'bind address of the standalone Prometheus endpoint (with --metrics-port)' },
   { path: 'metrics.port', flags: '--metrics-port <port>', env: 'TIERKV_METRICS_PORT', description: 'also serve Prometheus on its own port (default: only the HTTP side\'s /metrics)' },
   { path: 'controller.url', flags: '--controller-url <url>', env: 'TIERKV_CONTROLLER_URL', description: 'report this server\'s chunks to a tierkv controller at its router endpoint, e.g. tcp://127.0.0.1:9301' },
   { path: 'controller.pullUrl', flags: '--controller-pull-url <url>', env: 'TIERKV_CONTROLLER_PULL_URL', description: 'the controller\'s PULL endpoint for KV events; overrides the one the controller names at registration (default: that one, so --controller-url alone is enough)' },
   { path: 'controller.instanceId', flags: '--instance-id <id>', env: 'TIERKV_INSTANCE_ID', description: 'this server\'s instance id at the controller (default tierkv-server@<hostname>:<port>, the port actually bound)' },
+  { path: 'controller.authToken', flags: '--controller-token <token>', env: 'TIERKV_CONTROLLER_AUTH_TOKEN', description: 'the controller\'s --token, when it has one' },
   { path: 'controller.workerId', flags: '--worker-id <n>', env: 'TIERKV_WORKER_ID', description: 'this server\'s worker number within its instance (default 0)' },
 ];

@@ -53,6 +53,7 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
       httpPort: config.server.httpPort,
       chunkSize: config.chunkSize,
       ...(config.server.requestTimeoutMs !== undefined ? { requestTimeoutMs: config.server.requestTimeoutMs } : {}),
+      ...(config.server.authToken !== undefined ? { authToken: config.server.authToken } : {}),
       ...(telemetry.exporters.includes('prometheus') ? { metrics: telemetry } : {}),
     });
     const addresses = await server.start().catch((err: unknown) => {
@@ -117,6 +118,7 @@ async function attachWorkerClient(storage: StorageManager, config: ServerConfig,
     controller: { router, ...(config.controller.pullUrl ? { pull: config.controller.pullUrl } : {}) },
     instanceId: config.controller.instanceId ?? defaultInstanceId,
     workerId: config.controller.workerId ?? 0,
+    ...(config.controller.authToken !== undefined ? { authToken: config.controller.authToken } : {}),
     warn,
   });
   await worker.start(storage);

@@ -1,4 +1,4 @@
-import { ProtocolError } from '@tierkv/core';
+import { ConfigError, ProtocolError, checkAuthToken, refuseUnknownOptions } from '@tierkv/core';
 import { hashesToBytes } from '../pool/chunk-hash.js';
 import { decodeReply, encodeMessage } from '../protocol/codec.js';
 import type { ControllerMsg, LookupHolder, ReplyMsg, WireScope, WorkerInfo } from '../protocol/messages.js';
@@ -9,6 +9,8 @@ export interface ControllerClientOptions {
   router: string;
   /** Deadline per request; the socket is recreated after one passes. @default 3_000 */
   timeoutMs?: number;
+  /** The controller's `authToken`, when it has one (its sockets then speak CURVE). */
+  authToken?: string;
 }
 
 /** Asks a controller over ZeroMQ which workers hold a prefix (what a KV-aware router needs). */
@@ -16,7 +18,11 @@ export class ControllerClient {
   readonly #channel: RequestChannel;
 
   constructor(options: ControllerClientOptions) {
-    this.#channel = new RequestChannel(options.router, options.timeoutMs ?? 3_000);
+    if (options === null || typeof options !== 'object' || typeof options.router !== 'string') {
+      throw new ConfigError('controllerClient.router', "expected { router: 'tcp://host:9301' }, the controller's ROUTER endpoint");
+    }
+    refuseUnknownOptions(options, ['router', 'timeoutMs', 'authToken'], 'controllerClient');
+    this.#channel = new RequestChannel(options.router, options.timeoutMs ?? 3_000, undefined, checkAuthToken(options.authToken, 'controllerClient.authToken'));
   }
 
   /** Holders of the longest prefixes of `hashes` (16-hex-char chunk hashes) or `tokens`, longest first. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as zmq from 'zeromq';
-import { ClosedError, debugLogger } from '@tierkv/core';
+import { ClosedError, curveServerOptions, debugLogger } from '@tierkv/core';
 import { decodeMessage, encodeMessage, type DecodeResult } from '../protocol/codec.js';
 import type { ControllerMsg, ErrorReply, LookupHolder, ReplyMsg, WireScope, WorkerInfo } from '../protocol/messages.js';
 import { parseRouterFrames } from '../protocol/router-frames.js';
@@ -77,13 +77,19 @@ export class CacheController {
     this.#state = 'starting';
     const o = this.options;
     try {
-      const pull = (this.#pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 100_000, receiveTimeout: RECEIVE_WAKE_MS }));
+      // With a token every socket speaks CURVE with a key pair derived from it: a peer without the
+      // token cannot complete the handshake, so no control request or event of its reaches a loop.
+      const curve = o.authToken === undefined ? {} : curveServerOptions(o.authToken, 'tierkv-controller', 'controller.authToken');
+      const pull = (this.#pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 100_000, receiveTimeout: RECEIVE_WAKE_MS, ...curve }));
+      this.#countAuthFailures(pull);
       await bindWithRetry(pull, tcpEndpoint(o.host, o.pullPort));
-      const router = (this.#router = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, receiveTimeout: RECEIVE_WAKE_MS, mandatory: false }));
+      const router = (this.#router = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, receiveTimeout: RECEIVE_WAKE_MS, mandatory: false, ...curve }));
+      this.#countAuthFailures(router);
       await bindWithRetry(router, tcpEndpoint(o.host, o.routerPort));
       let heartbeat: string | undefined;
       if (o.heartbeatPort !== undefined) {
-        this.#heartbeat = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, receiveTimeout: RECEIVE_WAKE_MS, mandatory: false });
+        this.#heartbeat = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, receiveTimeout: RECEIVE_WAKE_MS, mandatory: false, ...curve });
+        this.#countAuthFailures(this.#heartbeat);
         await bindWithRetry(this.#heartbeat, tcpEndpoint(o.host, o.heartbeatPort));
         heartbeat = this.#heartbeat.lastEndpoint ?? undefined;
       }
@@ -180,6 +186,13 @@ export class CacheController {
     } catch {
       return undefined;
     }
+  }
+
+  #countAuthFailures(sock: zmq.Pull | zmq.Router): void {
+    const name: SocketName = sock === this.#pull ? 'pull' : sock === this.#router ? 'router' : 'heartbeat';
+    const count = (): void => void this.#service.stats.authFailures[name]++;
+    sock.events.on('handshake:error:protocol', count);
+    sock.events.on('handshake:error:auth', count);
   }
 
   #pullLoop(sock: zmq.Pull): Promise<void> {

@@ -29,6 +29,7 @@ export class ControllerMetrics {
             'tierkv.controller.socket.pending',
             'tierkv.controller.socket.active_requests',
             'tierkv.controller.frames.dropped',
+            'tierkv.controller.auth.failures',
             'tierkv.controller.kv.operations',
             'tierkv.controller.seq.discontinuities',
             'tierkv.controller.full_sync.requested',
@@ -45,6 +46,7 @@ export class ControllerMetrics {
             for (const socket of SOCKETS) {
               observe('tierkv.controller.messages.received', stats.received[socket], { socket });
               observe('tierkv.controller.socket.active_requests', stats.active[socket], { socket });
+              observe('tierkv.controller.auth.failures', stats.authFailures[socket], { socket });
               const p = pending(socket);
               if (p !== undefined) observe('tierkv.controller.socket.pending', p ? 1 : 0, { socket });
             }

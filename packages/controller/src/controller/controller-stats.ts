@@ -10,6 +10,8 @@ export class ControllerStats {
   readonly active: Record<SocketName, number> = { pull: 0, router: 0, heartbeat: 0 };
   readonly dropped = new Map<string, number>();
   readonly ops = { admitApplied: 0, evictApplied: 0, admitDuplicate: 0, evictDuplicate: 0, admitDeferred: 0, evictDeferred: 0 };
+  /** Connections refused at the CURVE handshake (no or a wrong token), by socket. */
+  readonly authFailures: Record<SocketName, number> = { pull: 0, router: 0, heartbeat: 0 };
   discontinuities = 0;
   reaped = 0;
   readonly syncRequested: Record<FullSyncReason, number> = { sequence_gap: 0, registration: 0, sync_failed: 0, manual: 0 };

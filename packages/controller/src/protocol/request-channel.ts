@@ -1,5 +1,5 @@
 import * as zmq from 'zeromq';
-import { TimeoutError, UnavailableError, debugLogger } from '@tierkv/core';
+import { TimeoutError, UnavailableError, curveClientOptions, debugLogger, type CurveClientSocketOptions } from '@tierkv/core';
 import { isTimeout } from './sockets.js';
 
 const log = debugLogger('tierkv:controller');
@@ -13,7 +13,11 @@ export class RequestChannel {
   #chain: Promise<unknown> = Promise.resolve();
   #closed = false;
 
-  constructor(endpoint: string, timeoutMs: number, onReset: () => void = () => {}) {
+  readonly #curve: CurveClientSocketOptions | undefined;
+
+  /** `authToken`: the controller's token, when it has one (the socket then speaks CURVE). */
+  constructor(endpoint: string, timeoutMs: number, onReset: () => void = () => {}, authToken?: string) {
+    this.#curve = authToken === undefined ? undefined : curveClientOptions(authToken, 'tierkv-controller', 'authToken');
     this.#endpoint = endpoint;
     this.#timeoutMs = timeoutMs;
     this.#onReset = onReset;
@@ -21,7 +25,7 @@ export class RequestChannel {
   }
 
   #create(): zmq.Dealer {
-    const d = new zmq.Dealer({ linger: 0, sendTimeout: this.#timeoutMs, receiveTimeout: this.#timeoutMs, reconnectInterval: 100, reconnectMaxInterval: 1000 });
+    const d = new zmq.Dealer({ linger: 0, sendTimeout: this.#timeoutMs, receiveTimeout: this.#timeoutMs, reconnectInterval: 100, reconnectMaxInterval: 1000, ...this.#curve });
     d.connect(this.#endpoint);
     return d;
   }

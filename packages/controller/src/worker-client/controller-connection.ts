@@ -1,5 +1,5 @@
 import * as zmq from 'zeromq';
-import { ProtocolError, TimeoutError, debugLogger } from '@tierkv/core';
+import { ProtocolError, TimeoutError, curveClientOptions, debugLogger } from '@tierkv/core';
 import { decodeReply, encodeMessage } from '../protocol/codec.js';
 import type { ControllerMsg, ReplyMsg } from '../protocol/messages.js';
 import { RequestChannel } from '../protocol/request-channel.js';
@@ -16,7 +16,7 @@ const log = debugLogger('tierkv:worker');
  * handshake/disconnect events tell whether anything is listening there at all.
  */
 export class ControllerConnection {
-  readonly #o: { requestTimeoutMs: number; sendTimeoutMs: number };
+  readonly #o: { requestTimeoutMs: number; sendTimeoutMs: number; authToken?: string | undefined };
   readonly #requests: RequestChannel;
   readonly #heartbeats: RequestChannel | undefined;
   readonly #stats: WorkerStats;
@@ -30,12 +30,12 @@ export class ControllerConnection {
   #pushChain: Promise<boolean> = Promise.resolve(true);
   #closed = false;
 
-  constructor(endpoints: ControllerEndpoints, o: { requestTimeoutMs: number; sendTimeoutMs: number }, stats: WorkerStats, metrics: WorkerMetrics) {
+  constructor(endpoints: ControllerEndpoints, o: { requestTimeoutMs: number; sendTimeoutMs: number; authToken?: string | undefined }, stats: WorkerStats, metrics: WorkerMetrics) {
     this.#o = o;
     this.#stats = stats;
     this.#metrics = metrics;
-    this.#requests = new RequestChannel(endpoints.router, o.requestTimeoutMs, () => stats.reconnects++);
-    this.#heartbeats = endpoints.heartbeat ? new RequestChannel(endpoints.heartbeat, o.requestTimeoutMs, () => stats.reconnects++) : undefined;
+    this.#requests = new RequestChannel(endpoints.router, o.requestTimeoutMs, () => stats.reconnects++, o.authToken);
+    this.#heartbeats = endpoints.heartbeat ? new RequestChannel(endpoints.heartbeat, o.requestTimeoutMs, () => stats.reconnects++, o.authToken) : undefined;
     if (endpoints.pull) this.connectPull(endpoints.pull);
   }
 
@@ -71,6 +71,7 @@ export class ControllerConnection {
       sendHighWaterMark: 10_000,
       reconnectInterval: 100,
       reconnectMaxInterval: 1000,
+      ...(this.#o.authToken === undefined ? {} : curveClientOptions(this.#o.authToken, 'tierkv-controller', 'worker.authToken')),
     });
     this.#push = push;
     // Events of a replaced socket must not touch the new one's state.

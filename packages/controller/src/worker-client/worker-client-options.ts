@@ -1,4 +1,4 @@
-import { ConfigError, type TelemetryOptions } from '@tierkv/core';
+import { ConfigError, checkAuthToken, refuseUnknownOptions, type TelemetryOptions } from '@tierkv/core';
 
 /** Where the controller listens (see CacheController.addresses). */
 export interface ControllerEndpoints {
@@ -58,6 +58,8 @@ export interface WorkerClientOptions extends TelemetryOptions {
   warn?: (line: string) => void;
   /** Fault injection for tests. */
   faults?: WorkerFaults;
+  /** The controller's `authToken`, when it has one (its sockets then speak CURVE). */
+  authToken?: string;
 }
 
 export interface ResolvedWorkerClientOptions {
@@ -79,6 +81,7 @@ export interface ResolvedWorkerClientOptions {
   readonly warnIntervalMs: number;
   readonly warn: (line: string) => void;
   readonly faults: WorkerFaults | undefined;
+  readonly authToken: string | undefined;
 }
 
 export const DEFAULT_WORKER_CLIENT_OPTIONS = Object.freeze({
@@ -116,7 +119,7 @@ export function resolveWorkerClientOptions(o: WorkerClientOptions): ResolvedWork
   if (!Number.isInteger(workerId) || workerId < 0 || workerId > 0xffff_ffff) throw new ConfigError('worker.workerId', `expected an integer in [0, 2^32), got ${workerId}`);
   const location = o.location ?? d.location;
   if (typeof location !== 'string' || location.length === 0 || location.length > 256) throw new ConfigError('worker.location', 'expected a non-empty string');
-  return {
+  const r: ResolvedWorkerClientOptions = {
     controller: o.controller,
     instanceId: o.instanceId,
     workerId,
@@ -135,5 +138,8 @@ export function resolveWorkerClientOptions(o: WorkerClientOptions): ResolvedWork
     warnIntervalMs: pos('warnIntervalMs', o.warnIntervalMs, d.warnIntervalMs, false),
     warn: o.warn ?? ((line) => console.warn(line)),
     faults: o.faults,
+    authToken: checkAuthToken(o.authToken, 'worker.authToken'),
   };
+  refuseUnknownOptions(o, [...Object.keys(r), 'meterProvider'], 'worker');
+  return r;
 }

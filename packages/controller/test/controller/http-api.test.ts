@@ -22,7 +22,7 @@ describe('controller HTTP API', () => {
     });
     base = (await controller.start()).http!;
     storage = new FakeStorage();
-    worker = new WorkerClient({ controller: controller.addresses, instanceId: 'i1', heartbeatIntervalMs: 50 });
+    worker = new WorkerClient({ controller: controller.addresses, instanceId: 'i1', heartbeatIntervalMs: 50, authToken: TOKEN });
     await worker.start(storage);
     storage.write(keysOf([1, 2, 3]));
     await worker.flush();

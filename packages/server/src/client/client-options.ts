@@ -1,4 +1,4 @@
-import { ConfigError, MemoryLayout, type TelemetryOptions } from '@tierkv/core';
+import { ConfigError, MemoryLayout, checkAuthToken, refuseUnknownOptions, type TelemetryOptions } from '@tierkv/core';
 import { randomBytes } from 'node:crypto';
 
 export interface TierkvClientOptions extends TelemetryOptions {
@@ -18,6 +18,8 @@ export interface TierkvClientOptions extends TelemetryOptions {
   clientId?: string;
   /** Requests queued towards the server before sends wait (ZeroMQ send high-water mark). @default 1_000 */
   sendHighWaterMark?: number;
+  /** The server's `authToken`, when it has one (the connection then speaks CURVE). */
+  authToken?: string;
 }
 
 export interface ResolvedTierkvClientOptions {
@@ -27,6 +29,7 @@ export interface ResolvedTierkvClientOptions {
   readonly reconnectOnTimeout: boolean;
   readonly clientId: string;
   readonly sendHighWaterMark: number;
+  readonly authToken: string | undefined;
 }
 
 export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
@@ -37,6 +40,7 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
 });
 
 export function resolveClientOptions(options: TierkvClientOptions): ResolvedTierkvClientOptions {
+  if (options === null || typeof options !== 'object') throw new ConfigError('client', 'expected an options object such as { endpoint: "tcp://127.0.0.1:5555" }');
   const d = DEFAULT_CLIENT_OPTIONS;
   const r: ResolvedTierkvClientOptions = {
     endpoint: options.endpoint ?? d.endpoint,
@@ -46,7 +50,9 @@ export function resolveClientOptions(options: TierkvClientOptions): ResolvedTier
     // A printable prefix keeps the id off binary zero, which ZeroMQ reserves.
     clientId: options.clientId ?? `tkv-${randomBytes(8).toString('hex')}`,
     sendHighWaterMark: options.sendHighWaterMark ?? d.sendHighWaterMark,
+    authToken: checkAuthToken(options.authToken, 'client.authToken'),
   };
+  refuseUnknownOptions(options, [...Object.keys(r), 'meterProvider'], 'client');
   if (typeof r.endpoint !== 'string' || !/^(tcp|ipc|inproc):\/\/.+/.test(r.endpoint)) {
     throw new ConfigError('client.endpoint', `expected a ZeroMQ endpoint such as tcp://127.0.0.1:5555, got ${JSON.stringify(r.endpoint)}`);
   }

@@ -1,4 +1,6 @@
 import {
+  curveClientOptions,
+  type CurveClientSocketOptions,
   ClosedError,
   decodeKey,
   encodeKey,
@@ -91,6 +93,8 @@ const MAX_ID = 0xffff_ffff;
  */
 export class TierkvClient {
   readonly #o: ResolvedTierkvClientOptions;
+  /** CURVE socket options when the server wants a token (one key pair for the client's life). */
+  readonly #curve: CurveClientSocketOptions | Record<string, never>;
   readonly #metrics: ClientMetrics;
   readonly #pending = new Map<number, Pending>();
   #socket: Dealer;
@@ -101,6 +105,7 @@ export class TierkvClient {
 
   constructor(options: TierkvClientOptions = {}) {
     this.#o = resolveClientOptions(options);
+    this.#curve = this.#o.authToken === undefined ? {} : curveClientOptions(this.#o.authToken, 'tierkv-server', 'client.authToken');
     this.#metrics = new ClientMetrics(() => this.#pending.size, { meterProvider: options.meterProvider });
     this.#socket = this.#connect();
   }
@@ -211,6 +216,7 @@ export class TierkvClient {
       routingId: this.#o.clientId,
       linger: 0,
       sendHighWaterMark: this.#o.sendHighWaterMark,
+      ...this.#curve,
     });
     socket.connect(this.#o.endpoint);
     void this.#receiveLoop(socket);

@@ -34,6 +34,7 @@ export class ServerMetrics {
   #received = 0;
   #sent = 0;
   #locksExpired = 0;
+  #authFailures = 0;
   readonly #durationAttrs = TYPES.map((t) => ({ 'tierkv.request.type': t }));
 
   constructor(gauges: ServerGauges, telemetry: TelemetryOptions = {}) {
@@ -52,6 +53,7 @@ export class ServerMetrics {
             'tierkv.server.replies.dropped',
             'tierkv.server.locks.held',
             'tierkv.server.locks.expired',
+            'tierkv.server.auth.failures',
           ],
           (observe) => {
             for (let t = 0; t < TYPES.length; t++) {
@@ -69,6 +71,7 @@ export class ServerMetrics {
             observe('tierkv.server.requests.in_flight', gauges.inFlight());
             observe('tierkv.server.locks.held', gauges.locksHeld());
             observe('tierkv.server.locks.expired', this.#locksExpired);
+            observe('tierkv.server.auth.failures', this.#authFailures);
           },
         );
         return { duration: f.histogram('tierkv.server.request.duration') };
@@ -98,6 +101,11 @@ export class ServerMetrics {
 
   sent(bytes: number): void {
     this.#sent += bytes;
+  }
+
+  /** A peer that could not complete the CURVE handshake (no or a wrong token). */
+  authFailed(): void {
+    this.#authFailures++;
   }
 
   locksExpired(count: number): void {

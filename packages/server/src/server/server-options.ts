@@ -1,4 +1,4 @@
-import { ConfigError, type TelemetryOptions } from '@tierkv/core';
+import { ConfigError, checkAuthToken, refuseUnknownOptions, type TelemetryOptions } from '@tierkv/core';
 import type { StorageManager } from '@tierkv/storage';
 
 /** Something that renders the process's metrics for a scrape (`@tierkv/otel` provides one). */
@@ -49,12 +49,18 @@ export interface TierkvServerOptions extends TelemetryOptions {
   sendHighWaterMark?: number;
   /** How long `shutdown()` lets in-flight requests finish before failing them. @default 10_000 */
   shutdownTimeoutMs?: number;
+  /**
+   * A shared secret every client must present: the request socket then speaks CURVE with a key pair
+   * derived from it, so a peer without the token cannot complete the handshake and nothing it sends
+   * reaches the server (see docs/security.md). Clients pass the same `authToken`. @default none
+   */
+  authToken?: string;
   /** Clock for leases and idle expiry, in ms (tests inject one). @default performance.now */
   now?: () => number;
 }
 
-export type ResolvedTierkvServerOptions = Required<Omit<TierkvServerOptions, 'metrics' | 'meterProvider'>> &
-  Pick<TierkvServerOptions, 'metrics' | 'meterProvider'>;
+export type ResolvedTierkvServerOptions = Required<Omit<TierkvServerOptions, 'metrics' | 'meterProvider' | 'authToken'>> &
+  Pick<TierkvServerOptions, 'metrics' | 'meterProvider' | 'authToken'>;
 
 export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   closeStorage: true,
@@ -105,7 +111,9 @@ export function resolveServerOptions(options: TierkvServerOptions): ResolvedTier
     now: options.now ?? (() => performance.now()),
     metrics: options.metrics,
     meterProvider: options.meterProvider,
+    authToken: checkAuthToken(options.authToken, 'server.authToken'),
   };
+  refuseUnknownOptions(options, Object.keys(r), 'server');
   port('server.port', r.port);
   if (r.httpPort !== null) port('server.httpPort', r.httpPort);
   for (const field of ['maxInFlight', 'maxInFlightPerClient', 'requestTimeoutMs', 'maxPayloadBytes', 'maxKeysPerRequest', 'chunkSize', 'lockLeaseMs', 'clientIdleMs', 'sweepIntervalMs', 'sendHighWaterMark'] as const) {

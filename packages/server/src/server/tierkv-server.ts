@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ClosedError, debugLogger, TokenHasher } from '@tierkv/core';
+import { ClosedError, curveServerOptions, debugLogger, TokenHasher } from '@tierkv/core';
 import type { StorageUsage } from '@tierkv/storage';
 import { Router } from 'zeromq';
 import { decodeHeader, decodePrelude, encodeErrorReply, encodeHeader, encodePrelude, framesBytes } from '../protocol/codec.js';
@@ -150,7 +150,10 @@ export class TierkvServer {
       // Frames beyond twice the payload limit cost a disconnect rather than an allocation.
       maxMessageSize: Math.min(o.maxPayloadBytes * 2, Number.MAX_SAFE_INTEGER),
       linger: 2_000,
+      ...(o.authToken === undefined ? {} : curveServerOptions(o.authToken, 'tierkv-server', 'server.authToken')),
     });
+    // Without the token a peer cannot finish the CURVE handshake; each attempt is counted.
+    for (const event of ['handshake:error:protocol', 'handshake:error:auth'] as const) router.events.on(event, () => this.#metrics.authFailed());
     this.#router = router;
     router.events.on('accept', () => this.#connected++);
     router.events.on('disconnect', () => (this.#connected = Math.max(0, this.#connected - 1)));

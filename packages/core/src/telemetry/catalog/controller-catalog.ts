@@ -90,6 +90,13 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     ],
   },
   {
+    name: 'tierkv.controller.auth.failures',
+    kind: 'observable_counter',
+    unit: '{connection}',
+    description: 'Connections refused at the CURVE handshake when controller.authToken is set: the peer had no token or a wrong one, so nothing it sent was read',
+    attributes: [SOCKET],
+  },
+  {
     name: 'tierkv.controller.kv.operations',
     kind: 'observable_counter',
     unit: '{operation}',

@@ -79,6 +79,13 @@ export const SERVER_METRICS: readonly MetricDefinition[] = [
     ],
   },
   {
+    name: 'tierkv.server.auth.failures',
+    kind: 'observable_counter',
+    unit: '{connection}',
+    description: 'Connections refused at the CURVE handshake when server.authToken is set: the peer had no token or a wrong one (nothing it sent was read).',
+    attributes: [],
+  },
+  {
     name: 'tierkv.server.replies.dropped',
     kind: 'observable_counter',
     unit: '{request}',
