@@ -442,7 +442,10 @@ export class FsL2Adapter implements L2Adapter {
 
   async #ensureDir(dir: string): Promise<void> {
     if (this.#dirs.has(dir)) return;
-    await this.#ops.mkdir(dir, { recursive: true });
+    // Not recursive: a vanished root is an error the write heals, putting the lock file back too.
+    await this.#ops.mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
     this.#dirs.add(dir);
   }
 

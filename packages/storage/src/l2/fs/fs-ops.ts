@@ -8,7 +8,7 @@ import { mkdir, open, rename, statfs, unlink, type FileHandle } from 'node:fs/pr
 export interface FsOps {
   open(path: string, flags: string): Promise<FileHandle>;
   rename(from: string, to: string): Promise<void>;
-  mkdir(path: string, options: { recursive: true }): Promise<unknown>;
+  mkdir(path: string, options?: { recursive?: boolean }): Promise<unknown>;
   unlink(path: string): Promise<void>;
   /** Bytes available to this process on the file system holding `path`. */
   freeBytes(path: string): Promise<number>;
