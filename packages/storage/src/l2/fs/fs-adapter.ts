@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readdir, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ClosedError, debugLogger, encodeKey, type EncodedKey, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from '../l2-adapter.js';
@@ -9,10 +9,10 @@ import { LruIndex } from '../lru-index.js';
 import { Semaphore } from '../semaphore.js';
 import { WarnLimiter } from '../warn-limiter.js';
 import { DirLock } from './dir-lock.js';
-import { HEADER_READ_BYTES, readFully, readvFully, removeFile, scanHeader, syncDir, writeAll } from './file-io.js';
+import { flipByte, readObject, removeFile, scanObjects, syncDir, writeAll } from './file-io.js';
 import { NODE_FS_OPS, type FsL2TestSeams, type FsOps } from './fs-ops.js';
 import { SpaceBudget } from './fs-space.js';
-import { announcedHeaderLength, decodeHeader, encodeHeader, payloadMatches } from './object-file.js';
+import { encodeHeader } from './object-file.js';
 import { resolveFsL2Options, type FsL2AdapterOptions, type ResolvedFsL2AdapterOptions } from './fs-options.js';
 
 export { DEFAULT_FS_L2_OPTIONS } from './fs-options.js';
@@ -193,18 +193,7 @@ export class FsL2Adapter implements L2Adapter {
   async corruptStoredObject(key: ObjectKey, byteIndex = 0): Promise<boolean> {
     const e = this.#index.get(encodeKey(key));
     if (!e || e.payloadLength === 0) return false;
-    const fh = await open(e.file, 'r+').catch(() => undefined);
-    if (!fh) return false;
-    try {
-      const offset = e.size - e.payloadLength + (Math.abs(Math.trunc(byteIndex)) % e.payloadLength);
-      const one = Buffer.alloc(1);
-      await fh.read(one, 0, 1, offset);
-      one[0] = one[0]! ^ 0xff;
-      await fh.write(one, 0, 1, offset);
-      return true;
-    } finally {
-      await fh.close();
-    }
+    return flipByte(e.file, e.size - e.payloadLength + (Math.abs(Math.trunc(byteIndex)) % e.payloadLength));
   }
 
   bindTelemetry(telemetry: TelemetryOptions): void {
@@ -362,13 +351,7 @@ export class FsL2Adapter implements L2Adapter {
     return reason;
   }
 
-  /**
-   * The hot path: the index knows the file's header length (size - payload), so header and payload
-   * come in with one readv straight into the target, plus one spare byte that must stay unread (a
-   * longer file is not ours); no fstat, no separate header read. Anything unexpected (another header
-   * length, a short or long file, a foreign key) goes to #loadChecked, which decides from the file
-   * alone whether it is corrupt. The payload crc32 is always verified before answering true.
-   */
+  /** Reads and verifies one object (readObject); a corrupt one is counted and deleted. */
   async #loadOne(k: ObjectKey, target: Uint8Array | undefined, layoutJson: string | undefined): Promise<LoadOutcome> {
     const key = encodeKey(k);
     const e = this.#index.touch(key);
@@ -377,44 +360,13 @@ export class FsL2Adapter implements L2Adapter {
     let fh: FileHandle | undefined;
     try {
       fh = await this.#ops.open(e.file, 'r');
-      const headerBuf = Buffer.allocUnsafe(e.size - e.payloadLength);
-      const spare = Buffer.allocUnsafe(1);
-      const got = await readvFully(fh, [headerBuf, target, spare]);
-      const header = got === e.size ? decodeHeader(headerBuf) : undefined;
-      if (!header || header.headerLength !== headerBuf.length || header.encodedKey !== key || header.payloadLength !== target.byteLength) {
-        return await this.#loadChecked(key, e, fh, target, layoutJson);
-      }
-      if (!payloadMatches(target, header.payloadCrc)) return await this.#corruptFound(key, e, 'payload checksum mismatch');
-      // Stored with another layout of the same size: a miss (the object is fine and stays).
-      return layoutJson === undefined || header.layoutJson === layoutJson || 'miss';
+      const verdict = await readObject(fh, e, key, target, layoutJson);
+      return typeof verdict === 'object' ? await this.#corruptFound(key, e, verdict.corrupt) : verdict;
     } catch (err) {
       return this.#loadFailed(key, e, err);
     } finally {
       await fh?.close().catch(() => undefined);
     }
-  }
-
-  /** The slow, self-describing load: header first, then the payload, the file's size from fstat. */
-  async #loadChecked(key: EncodedKey, e: FileEntry, fh: FileHandle, target: Uint8Array, layoutJson: string | undefined): Promise<LoadOutcome> {
-    const { size } = await fh.stat();
-    const head = Buffer.allocUnsafe(HEADER_READ_BYTES);
-    let got = await readFully(fh, head, 0);
-    const headerLength = announcedHeaderLength(head.subarray(0, got));
-    let headerBuf = head.subarray(0, got);
-    if (headerLength !== undefined && headerLength > got) {
-      headerBuf = Buffer.allocUnsafe(headerLength);
-      got = await readFully(fh, headerBuf, 0);
-    }
-    const header = headerLength === undefined ? undefined : decodeHeader(headerBuf.subarray(0, Math.min(got, headerLength)));
-    if (!header || header.encodedKey !== key || size !== header.headerLength + header.payloadLength) {
-      return await this.#corruptFound(key, e, 'bad header, foreign key or wrong length');
-    }
-    if (header.payloadLength !== target.byteLength) return 'miss';
-    const read = await readFully(fh, target, header.headerLength);
-    if (read !== target.byteLength || !payloadMatches(target, header.payloadCrc)) {
-      return await this.#corruptFound(key, e, read !== target.byteLength ? 'truncated' : 'payload checksum mismatch');
-    }
-    return layoutJson === undefined || header.layoutJson === layoutJson || 'miss';
   }
 
   #loadFailed(key: EncodedKey, e: FileEntry, err: unknown): L2FailureReason {
@@ -451,34 +403,17 @@ export class FsL2Adapter implements L2Adapter {
 
   async #rebuild(): Promise<void> {
     await this.#ops.mkdir(this.options.path, { recursive: true });
-    const shards = (await readdir(this.options.path, { withFileTypes: true })).filter((d) => d.isDirectory() && /^[0-9a-f]{2}$/.test(d.name));
-    const found: { key: EncodedKey; entry: FileEntry; mtime: number }[] = [];
-    const io = new Semaphore(32);
-    await Promise.all(
-      shards.map(async (shard) => {
-        const dir = join(this.options.path, shard.name);
-        this.#dirs.add(dir);
-        const names = await readdir(dir);
-        await Promise.all(
-          names.map((name) =>
-            io.run(async () => {
-              const file = join(dir, name);
-              if (name.endsWith(TEMP_SUFFIX)) return removeFile(file); // an interrupted write
-              if (!name.endsWith(OBJECT_SUFFIX)) return;
-              const scanned = await scanHeader(file);
-              if (!scanned || this.#pathFor(scanned.key).file !== file) {
-                this.#counts.corrupt++;
-                if (log.enabled) log('corrupt object %s found on open: deleted', file);
-                return removeFile(file);
-              }
-              found.push({ key: scanned.key, entry: { size: scanned.size, pins: 0, file, payloadLength: scanned.payloadLength }, mtime: scanned.mtime });
-            }),
-          ),
-        );
-      }),
-    );
-    found.sort((a, b) => a.mtime - b.mtime);
-    for (const f of found) this.#index.set(f.key, f.entry);
+    const found = await scanObjects(this.options.path, {
+      objectSuffix: OBJECT_SUFFIX,
+      tempSuffix: TEMP_SUFFIX,
+      isHome: (key, file) => this.#pathFor(key).file === file,
+      onShard: (dir) => this.#dirs.add(dir),
+      onCorrupt: (file) => {
+        this.#counts.corrupt++;
+        if (log.enabled) log('corrupt object %s found on open: deleted', file);
+      },
+    });
+    for (const f of found) this.#index.set(f.key, { size: f.size, pins: 0, file: f.file, payloadLength: f.payloadLength });
     // A smaller budget than last time: evict down to it.
     const victims = this.#index.victims(0, this.options.capacityBytes) ?? [];
     for (const [k, e] of victims) {
