@@ -24,7 +24,7 @@ const rows = [
     ['L2 chunks stored / loaded per second', 'ops', [[`sum by (tierkv_l2_adapter) (${rate('tierkv_l2_stored_total')})`, 'stored {{tierkv_l2_adapter}}'], [`sum by (tierkv_l2_adapter) (${rate('tierkv_l2_loaded_total')})`, 'loaded {{tierkv_l2_adapter}}']]],
     ['L2 lookup hit ratio', 'percentunit', [[`sum by (tierkv_l2_adapter) (increase(tierkv_l2_lookups_total${sel('result="hit"')}[$__range])) / sum by (tierkv_l2_adapter) (increase(tierkv_l2_lookups_total${I}[$__range]))`, '{{tierkv_l2_adapter}}']]],
     ['L2 bytes per second', 'Bps', [[`sum by (tierkv_l2_adapter, direction) (${rate('tierkv_l2_bytes_total')})`, '{{direction}} {{tierkv_l2_adapter}}']]],
-    ['L2 failed / corrupt chunks per second', 'ops', [[`sum by (tierkv_l2_adapter, operation) (${rate('tierkv_l2_failures_total')})`, 'failed {{operation}} {{tierkv_l2_adapter}}'], [`sum by (tierkv_l2_adapter) (${rate('tierkv_l2_corrupt_total')})`, 'corrupt {{tierkv_l2_adapter}}']]],
+    ['L2 failed / corrupt chunks per second', 'ops', [[`sum by (tierkv_l2_adapter, operation, reason) (${rate('tierkv_l2_failures_total')})`, 'failed {{operation}} ({{reason}}) {{tierkv_l2_adapter}}'], [`sum by (tierkv_l2_adapter) (${rate('tierkv_l2_corrupt_total')})`, 'corrupt {{tierkv_l2_adapter}}']]],
     ['L2 objects and evictions', 'short', [[`sum by (tierkv_l2_adapter) (tierkv_l2_objects${I})`, 'objects {{tierkv_l2_adapter}}'], [`sum by (tierkv_l2_adapter) (${rate('tierkv_l2_evicted_total')})`, 'evicted/s {{tierkv_l2_adapter}}']]],
     ['L2 operation latency p99', 's', [[p(0.99, 'tierkv_l2_operation_duration', 'tierkv_l2_adapter, operation'), '{{operation}} {{tierkv_l2_adapter}}']]],
   ]],

@@ -9,6 +9,8 @@ export { LruPolicy } from './eviction/lru-policy.js';
 export type { EvictionPolicy, SlotId } from './eviction/eviction-policy.js';
 export type { L2Adapter, L2StoreItem, L2Usage } from './l2/l2-adapter.js';
 export type { L2Listener, L2Operation } from './l2/l2-listener.js';
+export { L2_FAILURE_REASONS, classifyError, isL2FailureReason } from './l2/l2-failure.js';
+export type { L2FailureReason, L2FailureReasons } from './l2/l2-failure.js';
 export { MemoryL2Adapter, DEFAULT_MEMORY_L2_OPTIONS } from './l2/memory-adapter.js';
 export type { MemoryL2AdapterOptions, ResolvedMemoryL2AdapterOptions } from './l2/memory-adapter.js';
 export { FsL2Adapter, DEFAULT_FS_L2_OPTIONS } from './l2/fs/fs-adapter.js';

@@ -9,7 +9,7 @@ export interface StorageStackConfig {
   readonly fs?: { path: string; budget?: number | undefined } | undefined;
   /** A Redis L2 tier after the filesystem one. */
   readonly redis?: RedisL2Options | undefined;
-  /** Where a Redis that does not answer at startup is reported. */
+  /** Where a Redis that does not answer at startup, and fs L2 failures and healing, are reported. */
   readonly warn?: (line: string) => void;
 }
 
@@ -32,7 +32,14 @@ export async function openStorage(config: StorageStackConfig): Promise<StorageMa
   try {
     if (config.fs) {
       checkFsPath(config.fs.path);
-      l2.push(await FsL2Adapter.open({ path: config.fs.path, ...(config.fs.budget !== undefined ? { capacityBytes: config.fs.budget } : {}) }));
+      l2.push(
+        await FsL2Adapter.open({
+          path: config.fs.path,
+          ...(config.fs.budget !== undefined ? { capacityBytes: config.fs.budget } : {}),
+          // Disk full, permission or vanished-directory warnings go where the stack's other warnings go.
+          ...(config.warn ? { warn: config.warn } : {}),
+        }),
+      );
     }
     if (config.redis) {
       const redis = new RedisL2Adapter(config.redis);

@@ -1,5 +1,6 @@
 import { debugLogger, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from './l2-adapter.js';
+import { classifyError, isL2FailureReason, type L2FailureReasons } from './l2-failure.js';
 import type { L2Listener, L2Operation } from './l2-listener.js';
 import { L2Metrics, type L2MetricOperation } from './l2-metrics.js';
 
@@ -35,11 +36,11 @@ export class InstrumentedL2Adapter implements L2Adapter {
     return () => void this.#listeners.delete(listener);
   }
 
-  async store(items: readonly L2StoreItem[]): Promise<boolean[]> {
+  async store(items: readonly L2StoreItem[], reasons: L2FailureReasons = []): Promise<boolean[]> {
     if (items.length === 0) return [];
     const keys = items.map((i) => i.key);
-    const { result, rejected } = await this.#run('store', keys, () => this.inner.store(items));
-    if (!rejected) this.#settle('store', keys, result, (i) => items[i]!.data.byteLength);
+    const { result, rejected } = await this.#run('store', keys, () => this.inner.store(items, reasons));
+    if (!rejected) this.#settle('store', keys, result, reasons, (i) => items[i]!.data.byteLength);
     return result;
   }
 
@@ -55,10 +56,10 @@ export class InstrumentedL2Adapter implements L2Adapter {
   }
 
   /** Loads; a key answered false is counted as a load failure (callers load only what lookupAndLock found). */
-  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout): Promise<boolean[]> {
+  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout, reasons: L2FailureReasons = []): Promise<boolean[]> {
     if (keys.length === 0) return [];
-    const { result, rejected } = await this.#run('load', keys, () => this.inner.load(keys, targets, layout));
-    if (!rejected) this.#settle('load', keys, result, (i) => targets[i]!.byteLength);
+    const { result, rejected } = await this.#run('load', keys, () => this.inner.load(keys, targets, layout, reasons));
+    if (!rejected) this.#settle('load', keys, result, reasons, (i) => targets[i]!.byteLength);
     return result;
   }
 
@@ -109,7 +110,8 @@ export class InstrumentedL2Adapter implements L2Adapter {
 
   /**
    * Runs one adapter call with the in-flight count and duration. A rejection becomes all-false,
-   * every key counted as a failure of `operation` and reported to listeners; an answer of the wrong
+   * every key counted as a failure of `operation` (reason from the error, else `rejected`) and
+   * reported to listeners; an answer of the wrong
    * shape is repaired (missing answers are failures). ClosedError propagates: it is shutdown, not a
    * tier failure.
    */
@@ -129,7 +131,7 @@ export class InstrumentedL2Adapter implements L2Adapter {
       return { result: keys.map((_, i) => Array.isArray(raw) && raw[i] === true), rejected: false };
     } catch (err) {
       if ((err as { code?: unknown } | null)?.code === 'ERR_CLOSED') throw err;
-      m.failures[operation] += Math.max(1, keys.length);
+      m.countFailures(operation, classifyError(err, 'rejected'), Math.max(1, keys.length));
       if (log.enabled) log('%s.%s rejected a batch of %d keys: %s', this.name, operation, keys.length, String(err));
       const l2op: L2Operation | undefined = operation === 'unlock' || operation === 'clear' ? undefined : operation;
       if (l2op) this.#emit((l) => l.onL2KeysFailed?.(this.name, l2op, keys, err));
@@ -141,10 +143,12 @@ export class InstrumentedL2Adapter implements L2Adapter {
   }
 
   /**
-   * Counts the per-key answers of a store or load that ran (objects and bytes moved, failed keys)
-   * and tells listeners which keys made it and which failed.
+   * Counts the per-key answers of a store or load that ran (objects and bytes moved, failed keys by
+   * the reason the adapter gave, `other` when it gave none or one outside the set) and tells
+   * listeners which keys made it and which failed.
    */
-  #settle(operation: 'store' | 'load', keys: readonly ObjectKey[], result: readonly boolean[], bytesOf: (i: number) => number): void {
+  #settle(operation: 'store' | 'load', keys: readonly ObjectKey[], result: readonly boolean[], reasons: L2FailureReasons, bytesOf: (i: number) => number): void {
+    const m = this.metrics;
     const ok: ObjectKey[] = [];
     const failed: ObjectKey[] = [];
     let bytes = 0;
@@ -152,10 +156,12 @@ export class InstrumentedL2Adapter implements L2Adapter {
       if (r) {
         ok.push(keys[i]!);
         bytes += bytesOf(i);
-      } else failed.push(keys[i]!);
+      } else {
+        failed.push(keys[i]!);
+        const reason = reasons[i];
+        m.countFailures(operation, isL2FailureReason(reason) ? reason : 'other');
+      }
     });
-    const m = this.metrics;
-    m.failures[operation] += failed.length;
     if (operation === 'store') {
       m.stored += ok.length;
       m.bytesIn += bytes;

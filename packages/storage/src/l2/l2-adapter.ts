@@ -1,4 +1,5 @@
 import type { MemoryLayout, ObjectKey, TelemetryOptions } from '@tierkv/core';
+import type { L2FailureReasons } from './l2-failure.js';
 import type { L2Listener } from './l2-listener.js';
 
 /** One object handed to an L2 store. `data` is only valid until the returned promise settles. */
@@ -33,7 +34,7 @@ export interface L2Usage {
  *
  * The StorageManager wraps each adapter to record the standard `tierkv.l2.*` metrics and to emit
  * `L2Listener` events, so an adapter only reports what only it can know (corrupt objects, budget
- * evictions). Run `registerL2AdapterSuite` from `@tierkv/storage/testing` against any implementation.
+ * evictions, and optionally why a key failed). Run `registerL2AdapterSuite` from `@tierkv/storage/testing` against any implementation.
  */
 export interface L2Adapter {
   /** A short, bounded identifier used as the `tierkv.l2.adapter` metric attribute (`fs`, `redis`). */
@@ -43,8 +44,12 @@ export interface L2Adapter {
    * Stores each object with its layout; result i is true when item i is durably stored. Existing
    * keys are overwritten. The returned promise must not settle while the adapter may still read
    * `data` (the caller releases that memory as soon as it settles).
+   *
+   * `reasons`, when given, is an empty array the adapter may fill: `reasons[i]` says why item i
+   * failed (see L2FailureReason; `tierkv.l2.failures` carries it). Optional for adapters: a false
+   * without a reason counts as `other`.
    */
-  store(items: readonly L2StoreItem[]): Promise<boolean[]>;
+  store(items: readonly L2StoreItem[], reasons?: L2FailureReasons): Promise<boolean[]>;
 
   /**
    * For each key, whether it is present; present keys are pinned against eviction and deletion
@@ -58,8 +63,9 @@ export interface L2Adapter {
    * given, for an object stored with another layout (a miss: that object is valid, it stays);
    * `targets[i]` then holds no meaningful data. Never returns true for bytes that fail
    * verification. Objects record the layout they were stored with (`L2StoreItem.layout`).
+   * `reasons` as for `store`.
    */
-  load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout): Promise<boolean[]>;
+  load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout, reasons?: L2FailureReasons): Promise<boolean[]>;
 
   /** Releases one pin per key taken by `lookupAndLock`. Unknown or unpinned keys are ignored. */
   unlock(keys: readonly ObjectKey[]): Promise<void>;

@@ -1,6 +1,7 @@
 import { DurationSampler, isNoopHistogram, MeterBinding, type MeterScope, type TelemetryOptions } from '@tierkv/core';
 import type { Attributes, Histogram } from '@opentelemetry/api';
 import type { L2Usage } from './l2-adapter.js';
+import { L2_FAILURE_REASONS, type L2FailureReason } from './l2-failure.js';
 
 /** The instrumentation scope of every `@tierkv/storage` module. */
 export const L2_METER_SCOPE: MeterScope = Object.freeze({ name: '@tierkv/storage', version: '0.1.0' });
@@ -11,6 +12,10 @@ export type L2MetricOperation = (typeof L2_OPERATIONS)[number];
 
 type PerOperation = Record<L2MetricOperation, number>;
 const zeros = (): PerOperation => ({ store: 0, load: 0, lookup: 0, unlock: 0, delete: 0, clear: 0 });
+
+/** Failed keys of one operation, by reason. */
+export type FailuresByReason = Record<L2FailureReason, number>;
+const reasonZeros = (): FailuresByReason => Object.fromEntries(L2_FAILURE_REASONS.map((r) => [r, 0])) as FailuresByReason;
 
 /** Index of each operation in the duration sampler. */
 const OPERATION_INDEX = Object.fromEntries(L2_OPERATIONS.map((op, i) => [op, i])) as Record<L2MetricOperation, number>;
@@ -27,7 +32,8 @@ interface L2Instruments {
  */
 export class L2Metrics {
   readonly operations = zeros();
-  readonly failures = zeros();
+  /** Failed keys by operation and reason (`tierkv.l2.failures`); see countFailures. */
+  readonly failures = Object.fromEntries(L2_OPERATIONS.map((op) => [op, reasonZeros()])) as Record<L2MetricOperation, FailuresByReason>;
   readonly inflight = zeros();
   lookupHits = 0;
   lookupMisses = 0;
@@ -44,11 +50,15 @@ export class L2Metrics {
   readonly #sampler = new DurationSampler(L2_OPERATIONS.length);
   readonly #attrs: Attributes;
   readonly #opAttrs: Record<L2MetricOperation, Attributes>;
+  readonly #failureAttrs: Record<L2MetricOperation, Record<L2FailureReason, Attributes>>;
 
   constructor(adapter: string, usage: () => L2Usage, telemetry: TelemetryOptions = {}) {
     const a = 'tierkv.l2.adapter';
     this.#attrs = { [a]: adapter };
     this.#opAttrs = Object.fromEntries(L2_OPERATIONS.map((op) => [op, { [a]: adapter, operation: op }])) as unknown as Record<L2MetricOperation, Attributes>;
+    this.#failureAttrs = Object.fromEntries(
+      L2_OPERATIONS.map((op) => [op, Object.fromEntries(L2_FAILURE_REASONS.map((r) => [r, { [a]: adapter, operation: op, reason: r }]))]),
+    ) as unknown as Record<L2MetricOperation, Record<L2FailureReason, Attributes>>;
     const hit = { [a]: adapter, result: 'hit' };
     const miss = { [a]: adapter, result: 'miss' };
     const dirIn = { [a]: adapter, direction: 'in' };
@@ -73,7 +83,11 @@ export class L2Metrics {
             for (const op of L2_OPERATIONS) {
               const attrs = this.#opAttrs[op];
               observe('tierkv.l2.operations', this.operations[op], attrs);
-              observe('tierkv.l2.failures', this.failures[op], attrs);
+              // `other` always (the zero baseline dashboards and rate() need), any other reason once
+              // it occurred: 9 × 6 series of zeros would be noise. Counters only grow, so a series
+              // once reported stays reported.
+              const byReason = this.failures[op];
+              for (const r of L2_FAILURE_REASONS) if (r === 'other' || byReason[r] > 0) observe('tierkv.l2.failures', byReason[r], this.#failureAttrs[op][r]);
               observe('tierkv.l2.inflight', this.inflight[op], attrs);
             }
             observe('tierkv.l2.lookups', this.lookupHits, hit);
@@ -93,6 +107,18 @@ export class L2Metrics {
       },
       telemetry,
     );
+  }
+
+  /** Adds `n` failed keys of `operation` for `reason`. */
+  countFailures(operation: L2MetricOperation, reason: L2FailureReason, n = 1): void {
+    this.failures[operation][reason] += n;
+  }
+
+  /** Failed keys of `operation`, over every reason. */
+  failuresOf(operation: L2MetricOperation): number {
+    let n = 0;
+    for (const r of L2_FAILURE_REASONS) n += this.failures[operation][r];
+    return n;
   }
 
   /**

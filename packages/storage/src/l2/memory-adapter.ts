@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { ClosedError, ConfigError, encodeKey, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from './l2-adapter.js';
+import type { L2FailureReasons } from './l2-failure.js';
 import { LruIndex } from './lru-index.js';
 import { L2AdapterCounts } from './l2-metrics.js';
 
@@ -58,18 +59,20 @@ export class MemoryL2Adapter implements L2Adapter {
     this.#counts = new L2AdapterCounts(this.name, options);
   }
 
-  async store(items: readonly L2StoreItem[]): Promise<boolean[]> {
+  async store(items: readonly L2StoreItem[], reasons?: L2FailureReasons): Promise<boolean[]> {
     this.#check('store');
     const cap = this.options.capacityBytes;
-    return items.map((item) => {
+    return items.map((item, i) => {
       const key = encodeKey(item.key);
       const size = item.data.byteLength;
       const existing = this.#index.get(key);
       if (cap !== undefined) {
-        if (size > cap) return false;
         const freed = existing ? existing.size : 0;
-        const victims = this.#index.victims(size - freed, cap, key);
-        if (!victims) return false;
+        const victims = size > cap ? undefined : this.#index.victims(size - freed, cap, key);
+        if (!victims) {
+          if (reasons) reasons[i] = 'no_space';
+          return false;
+        }
         for (const [k] of victims) this.#index.delete(k);
         this.#counts.evicted += victims.length;
       }
@@ -88,17 +91,21 @@ export class MemoryL2Adapter implements L2Adapter {
     this.#counts.bindTelemetry(telemetry);
   }
 
-  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout): Promise<boolean[]> {
+  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout, reasons?: L2FailureReasons): Promise<boolean[]> {
     this.#check('load');
     return keys.map((k, i) => {
       const target = targets[i];
       const key = encodeKey(k);
       const e = this.#index.touch(key);
-      if (!e || !target || target.byteLength !== e.size) return false;
-      if (layout !== undefined && !e.layout.equals(layout)) return false; // another layout: a miss, the object stays
+      // Absent, another size or another layout: a miss (the object, if any, stays).
+      if (!e || !target || target.byteLength !== e.size || (layout !== undefined && !e.layout.equals(layout))) {
+        if (reasons) reasons[i] = 'miss';
+        return false;
+      }
       if (this.options.verifyChecksums && crc32(e.data) !== e.crc) {
         this.#counts.corrupt++;
         this.#index.delete(key);
+        if (reasons) reasons[i] = 'corrupt';
         return false;
       }
       target.set(e.data);

@@ -1,4 +1,5 @@
 import type { MemoryLayout, ObjectKey } from '@tierkv/core';
+import type { L2FailureReasons } from '../l2/l2-failure.js';
 import type { L2Adapter, L2StoreItem, L2Usage } from '../l2/l2-adapter.js';
 import type { L2Listener } from '../l2/l2-listener.js';
 import { FaultPlan } from './fault-plan.js';
@@ -86,10 +87,10 @@ export class FaultyL2Adapter implements L2Adapter {
     return `FaultyL2Adapter(${this.name}) seed=${this.seed} (replay with TIERKV_FAULT_SEED=${this.seed}); ${plans}`;
   }
 
-  async store(items: readonly L2StoreItem[]): Promise<boolean[]> {
+  async store(items: readonly L2StoreItem[], reasons?: L2FailureReasons): Promise<boolean[]> {
     await this.#prelude('store', items.length);
     const pass = this.#keyFaults('store', items.length);
-    return this.#partial(pass, (idx) => this.inner.store(idx.map((i) => items[i]!)));
+    return this.#partial(pass, (idx, inner) => this.inner.store(idx.map((i) => items[i]!), inner), reasons);
   }
 
   async lookupAndLock(keys: readonly ObjectKey[]): Promise<boolean[]> {
@@ -98,7 +99,7 @@ export class FaultyL2Adapter implements L2Adapter {
     return this.#partial(pass, (idx) => this.inner.lookupAndLock(idx.map((i) => keys[i]!)));
   }
 
-  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout): Promise<boolean[]> {
+  async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout, reasons?: L2FailureReasons): Promise<boolean[]> {
     await this.#prelude('load', keys.length);
     const plan = this.faults.load;
     const pass = this.#keyFaults('load', keys.length);
@@ -111,11 +112,12 @@ export class FaultyL2Adapter implements L2Adapter {
         } else simulate.push(i);
       }
     }
-    const result = await this.#partial(pass, (idx) => this.inner.load(idx.map((i) => keys[i]!), idx.map((i) => targets[i]!), layout));
+    const result = await this.#partial(pass, (idx, inner) => this.inner.load(idx.map((i) => keys[i]!), idx.map((i) => targets[i]!), layout, inner), reasons);
     for (const i of simulate) {
       const t = targets[i]!;
       if (t.byteLength > 0) t[this.random.int(0, t.byteLength - 1)] ^= 0xff;
       result[i] = false;
+      if (reasons) reasons[i] = 'corrupt';
       this.injected.simulatedCorrupt++;
     }
     return result;
@@ -169,13 +171,20 @@ export class FaultyL2Adapter implements L2Adapter {
     return pass;
   }
 
-  /** Calls the inner adapter with the keys that pass; the others answer false. */
-  async #partial(pass: boolean[], call: (idx: number[]) => Promise<boolean[]>): Promise<boolean[]> {
+  /**
+   * Calls the inner adapter with the keys that pass; the others answer false (reason `other`:
+   * an injected failure stands for any cause). The inner adapter's reasons are mapped back.
+   */
+  async #partial(pass: boolean[], call: (idx: number[], reasons: L2FailureReasons) => Promise<boolean[]>, reasons?: L2FailureReasons): Promise<boolean[]> {
     const idx = pass.flatMap((p, i) => (p ? [i] : []));
     const out = pass.map(() => false);
     if (idx.length === 0) return out;
-    const inner = await call(idx);
-    idx.forEach((i, j) => (out[i] = inner[j] === true));
+    const innerReasons: L2FailureReasons = [];
+    const inner = await call(idx, innerReasons);
+    idx.forEach((i, j) => {
+      out[i] = inner[j] === true;
+      if (reasons && innerReasons[j] !== undefined) reasons[i] = innerReasons[j];
+    });
     return out;
   }
 }

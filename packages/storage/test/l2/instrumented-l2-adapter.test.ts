@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { ClosedError, MemoryLayout, objectKey, type ObjectKey } from '@tierkv/core';
+import { ClosedError, MemoryLayout, metricDefinition, objectKey, type ObjectKey } from '@tierkv/core';
 import { createTestMeterProvider, valueOf } from '@tierkv/test-utils';
 import type { L2Adapter } from '../../src/l2/l2-adapter.js';
+import { L2_FAILURE_REASONS, type L2FailureReasons } from '../../src/l2/l2-failure.js';
 import { InstrumentedL2Adapter } from '../../src/l2/instrumented-l2-adapter.js';
 import { MemoryL2Adapter } from '../../src/l2/memory-adapter.js';
 import { registerL2AdapterSuite } from '../../src/testing/l2-adapter-suite.js';
@@ -86,5 +87,50 @@ describe('InstrumentedL2Adapter', () => {
     expect(await a.store([item(k(1))])).to.deep.equal([true]);
     expect(a.listenerErrors).to.equal(1);
     await a.close();
+  });
+
+  it('counts failures by the reason the adapter reports, `other` without one, and classifies rejections', async () => {
+    const { meterProvider, collect, shutdown } = createTestMeterProvider();
+    let rejectWith: unknown;
+    const inner: L2Adapter = {
+      name: 'reasons',
+      store: async (items, reasons?: L2FailureReasons) => {
+        if (rejectWith) throw rejectWith;
+        if (reasons) {
+          reasons[0] = 'no_space';
+          (reasons as unknown[])[1] = '/some/path'; // outside the closed set: counted as other
+        }
+        return items.map((_, i) => i >= 3);
+      },
+      lookupAndLock: async (keys) => keys.map(() => false),
+      load: async (keys) => keys.map(() => false), // reports no reason
+      unlock: async () => undefined,
+      delete: async (keys) => keys.map(() => false),
+      usage: () => ({ usedBytes: 0, capacityBytes: undefined, objects: 0 }),
+      close: async () => undefined,
+    };
+    const a = new InstrumentedL2Adapter(inner, { meterProvider });
+    expect(await a.store([1, 2, 3, 4].map((i) => item(k(i))))).to.deep.equal([false, false, false, true]);
+    await a.load([k(1)], [new Uint8Array(8)]);
+    rejectWith = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    await a.store([item(k(5)), item(k(6))]);
+    rejectWith = new Error('backend down');
+    await a.store([item(k(7))]);
+    const rm = await collect();
+    const f = (operation: string, reason: string) => valueOf(rm, 'tierkv.l2.failures', { 'tierkv.l2.adapter': 'reasons', operation, reason });
+    expect(f('store', 'no_space')).to.equal(1 + 2);
+    expect(f('store', 'other')).to.equal(2);
+    expect(f('store', 'rejected')).to.equal(1);
+    expect(f('load', 'other')).to.equal(1);
+    // Every point carries a reason from the closed set.
+    const points = rm.scopeMetrics.flatMap((s) => s.metrics).filter((m) => m.descriptor.name === 'tierkv.l2.failures').flatMap((m) => m.dataPoints as { attributes: Record<string, unknown> }[]);
+    for (const p of points) expect(L2_FAILURE_REASONS as readonly unknown[]).to.include(p.attributes['reason']);
+    await a.close();
+    await shutdown();
+  });
+
+  it('the catalog lists exactly L2_FAILURE_REASONS as the reason values', () => {
+    const reason = metricDefinition('tierkv.l2.failures').attributes.find((x) => x.name === 'reason');
+    expect(reason?.values).to.deep.equal([...L2_FAILURE_REASONS]);
   });
 });

@@ -16,6 +16,14 @@ const OPERATION: AttributeDefinition = {
   description: 'the L2 adapter call',
 };
 
+/** Kept equal to L2_FAILURE_REASONS in @tierkv/storage (a storage test checks it). */
+const REASON: AttributeDefinition = {
+  name: 'reason',
+  values: ['no_space', 'permission', 'missing_dir', 'io', 'corrupt', 'miss', 'timeout', 'rejected', 'other'],
+  description:
+    'why the key failed: `no_space` device full/quota (ENOSPC, EDQUOT) or no room in the budget; `permission` EACCES/EPERM/EROFS; `missing_dir` a directory gone and not recreatable; `io` any other OS error; `corrupt` failed verification; `miss` a load found no usable object; `timeout`; `rejected` the whole batch was rejected for no more specific cause; `other` the adapter gave no reason',
+};
+
 const DIRECTION: AttributeDefinition = {
   name: 'direction',
   values: ['in', 'out'],
@@ -68,8 +76,8 @@ export const L2_METRICS: readonly MetricDefinition[] = [
     kind: 'observable_counter',
     unit: '{chunk}',
     description:
-      'Keys an L2 operation failed for: a store or load that answered false, or every key of a batch the adapter rejected (backend down).',
-    attributes: [ADAPTER, OPERATION],
+      'Keys an L2 operation failed for: a store or load that answered false, or every key of a batch the adapter rejected (backend down), by reason (the adapter reports it per key, or it is read from the rejection; `other` is always reported, other reasons from their first failure on).',
+    attributes: [ADAPTER, OPERATION, REASON],
   },
   {
     name: 'tierkv.l2.bytes',
@@ -98,7 +106,7 @@ export const L2_METRICS: readonly MetricDefinition[] = [
     name: 'tierkv.l2.capacity',
     kind: 'observable_gauge',
     unit: 'By',
-    description: "An L2 adapter's byte budget (absent when it has none).",
+    description: "An L2 adapter's byte budget in effect (absent when it has none); the fs adapter lowers it to what its disk holds after ENOSPC and raises it back as space returns.",
     attributes: [ADAPTER],
   },
   {

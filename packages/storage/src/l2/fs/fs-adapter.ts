@@ -1,13 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { ClosedError, debugLogger, encodeKey, type EncodedKey, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from '../l2-adapter.js';
+import { classifyError, type L2FailureReason, type L2FailureReasons } from '../l2-failure.js';
 import { L2AdapterCounts } from '../l2-metrics.js';
 import { LruIndex } from '../lru-index.js';
 import { Semaphore } from '../semaphore.js';
+import { WarnLimiter } from '../warn-limiter.js';
 import { DirLock } from './dir-lock.js';
-import { announcedHeaderLength, decodeHeader, encodeHeader, payloadMatches } from './object-file.js';
+import { flipByte, readObject, removeFile, scanObjects, syncDir, writeAll } from './file-io.js';
+import { NODE_FS_OPS, type FsL2TestSeams, type FsOps } from './fs-ops.js';
+import { SpaceBudget } from './fs-space.js';
+import { encodeHeader } from './object-file.js';
 import { resolveFsL2Options, type FsL2AdapterOptions, type ResolvedFsL2AdapterOptions } from './fs-options.js';
 
 export { DEFAULT_FS_L2_OPTIONS } from './fs-options.js';
@@ -15,8 +20,8 @@ export { DEFAULT_FS_L2_OPTIONS } from './fs-options.js';
 const log = debugLogger('tierkv:l2-fs');
 const OBJECT_SUFFIX = '.kv';
 const TEMP_SUFFIX = '.tmp';
-// Enough for any realistic key + layout JSON, so a load usually reads its header in one call.
-const HEADER_READ_BYTES = 1024;
+/** A load's answer: true, or why not. */
+type LoadOutcome = true | L2FailureReason;
 
 interface FileEntry {
   size: number;
@@ -37,8 +42,13 @@ interface FileEntry {
  * - `open()` rebuilds the index by reading every header, so objects survive a restart (in
  *   modification-time order for LRU). Leftover temporary files are removed.
  * - A byte budget with LRU eviction by access; pinned objects are neither evicted nor deleted.
+ * - It heals: a write that finds its shard directory (or the root) removed recreates it and retries
+ *   once; a write that hits ENOSPC lowers the budget to what the disk holds (SpaceBudget), evicts
+ *   to make room and retries once, and the budget grows back as free space returns.
+ * - Failed keys carry a reason (L2FailureReason) for `tierkv.l2.failures`, and failures and healing
+ *   are warned about (errno code and directory) at most once per reason per 30 s.
  * - At most `maxConcurrentOps` object reads or writes are in flight.
- * - One open adapter per directory: `open()` takes a pid lock file (see DirLock), `close()` drops it.
+ * - One open adapter per directory: `open()` takes a lock file (see DirLock), `close()` drops it.
  */
 export class FsL2Adapter implements L2Adapter {
   readonly name: string;
@@ -50,25 +60,32 @@ export class FsL2Adapter implements L2Adapter {
   // The last store or delete of each key still running (see #serial).
   readonly #byKey = new Map<EncodedKey, Promise<void>>();
   readonly #counts: L2AdapterCounts;
+  readonly #ops: FsOps;
+  readonly #space: SpaceBudget;
+  readonly #warnings: WarnLimiter;
   #lock: DirLock | undefined;
   #closed = false;
 
-  private constructor(options: ResolvedFsL2AdapterOptions) {
+  private constructor(options: ResolvedFsL2AdapterOptions, seams: FsL2TestSeams) {
     this.options = options;
     this.name = options.name;
     this.#io = new Semaphore(options.maxConcurrentOps);
     this.#counts = new L2AdapterCounts(this.name, options.telemetry);
+    this.#ops = seams.fsOps ?? NODE_FS_OPS;
+    const now = seams.now ?? (() => performance.now());
+    this.#space = new SpaceBudget(options.capacityBytes, options.path, this.#ops, now, seams.spaceCheckIntervalMs ?? 5000);
+    this.#warnings = new WarnLimiter(options.warn, seams.warnIntervalMs ?? 30_000, now);
   }
 
   /**
    * Opens (creating if needed) the directory, takes its lock (ConfigError if another live adapter
    * or process has it open; a dead owner's lock is taken over) and rebuilds the index from the
-   * object headers there.
+   * object headers there. `seams` is for unit tests only (fault injection, clocks).
    */
-  static async open(options: FsL2AdapterOptions): Promise<FsL2Adapter> {
+  static async open(options: FsL2AdapterOptions, seams: FsL2TestSeams = {}): Promise<FsL2Adapter> {
     const resolved = resolveFsL2Options(options);
-    const lock = await DirLock.acquire(resolved.path);
-    const adapter = new FsL2Adapter(resolved);
+    const lock = await DirLock.acquire(resolved.path, seams.lockRefreshMs === undefined ? {} : { refreshMs: seams.lockRefreshMs });
+    const adapter = new FsL2Adapter(resolved, seams);
     adapter.#lock = lock;
     try {
       await adapter.#rebuild();
@@ -90,17 +107,40 @@ export class FsL2Adapter implements L2Adapter {
     return this.#counts.evicted;
   }
 
-  store(items: readonly L2StoreItem[]): Promise<boolean[]> {
-    return this.#track('store', () => Promise.all(items.map((item) => this.#serial(encodeKey(item.key), () => this.#io.run(() => this.#storeOne(item))))));
+  /** The budget configured (usage().capacityBytes is the one in effect, lower after ENOSPC). */
+  get configuredCapacityBytes(): number {
+    return this.#space.configured;
+  }
+
+  store(items: readonly L2StoreItem[], reasons?: L2FailureReasons): Promise<boolean[]> {
+    return this.#track('store', () =>
+      Promise.all(
+        items.map(async (item, i) => {
+          const outcome = await this.#serial(encodeKey(item.key), () => this.#io.run(() => this.#storeOne(item)));
+          if (outcome === true) return true;
+          if (reasons) reasons[i] = outcome;
+          return false;
+        }),
+      ),
+    );
   }
 
   lookupAndLock(keys: readonly ObjectKey[]): Promise<boolean[]> {
     return this.#track('lookupAndLock', async () => keys.map((k) => this.#index.pin(encodeKey(k))));
   }
 
-  load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout): Promise<boolean[]> {
+  load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout, reasons?: L2FailureReasons): Promise<boolean[]> {
     const layoutJson = layout === undefined ? undefined : JSON.stringify(layout.toJSON());
-    return this.#track('load', () => Promise.all(keys.map((k, i) => this.#io.run(() => this.#loadOne(k, targets[i], layoutJson)))));
+    return this.#track('load', () =>
+      Promise.all(
+        keys.map(async (k, i) => {
+          const outcome = await this.#io.run(() => this.#loadOne(k, targets[i], layoutJson));
+          if (outcome === true) return true;
+          if (reasons) reasons[i] = outcome;
+          return false;
+        }),
+      ),
+    );
   }
 
   unlock(keys: readonly ObjectKey[]): Promise<void> {
@@ -133,7 +173,7 @@ export class FsL2Adapter implements L2Adapter {
   }
 
   usage(): L2Usage {
-    return { usedBytes: this.#index.usedBytes, capacityBytes: this.options.capacityBytes, objects: this.#index.size };
+    return { usedBytes: this.#index.usedBytes, capacityBytes: this.#space.capacity, objects: this.#index.size };
   }
 
   /** Pins currently held on `key` (diagnostics and tests). */
@@ -153,22 +193,16 @@ export class FsL2Adapter implements L2Adapter {
   async corruptStoredObject(key: ObjectKey, byteIndex = 0): Promise<boolean> {
     const e = this.#index.get(encodeKey(key));
     if (!e || e.payloadLength === 0) return false;
-    const fh = await open(e.file, 'r+').catch(() => undefined);
-    if (!fh) return false;
-    try {
-      const offset = e.size - e.payloadLength + (Math.abs(Math.trunc(byteIndex)) % e.payloadLength);
-      const one = Buffer.alloc(1);
-      await fh.read(one, 0, 1, offset);
-      one[0] = one[0]! ^ 0xff;
-      await fh.write(one, 0, 1, offset);
-      return true;
-    } finally {
-      await fh.close();
-    }
+    return flipByte(e.file, e.size - e.payloadLength + (Math.abs(Math.trunc(byteIndex)) % e.payloadLength));
   }
 
   bindTelemetry(telemetry: TelemetryOptions): void {
     this.#counts.bindTelemetry(telemetry);
+  }
+
+  /** Refreshes the directory lock now (a timer does it every few seconds; see DirLock). */
+  refreshLock(): Promise<void> {
+    return this.#lock?.refresh() ?? Promise.resolve();
   }
 
   async close(): Promise<void> {
@@ -208,7 +242,7 @@ export class FsL2Adapter implements L2Adapter {
     return p;
   }
 
-  async #storeOne(item: L2StoreItem): Promise<boolean> {
+  async #storeOne(item: L2StoreItem): Promise<LoadOutcome> {
     const key = encodeKey(item.key);
     const { dir, file } = this.#pathFor(key);
     let header: Buffer;
@@ -216,70 +250,118 @@ export class FsL2Adapter implements L2Adapter {
       header = encodeHeader(key, JSON.stringify(item.layout.toJSON()), item.data);
     } catch (err) {
       if (log.enabled) log('cannot encode object %s: %s', key, String(err));
-      return false;
+      return 'other';
     }
     const size = header.length + item.data.byteLength;
-    const cap = this.options.capacityBytes;
-    if (size > cap) return false;
+    await this.#space.recheck(() => this.#index.usedBytes);
     // Make room before writing; the replaced object of the same key counts as freed.
-    const replaced = this.#index.get(key);
-    const victims = this.#index.victims(size - (replaced?.size ?? 0), cap, key);
-    if (!victims) return false;
-    for (const [k, e] of victims) {
-      this.#index.delete(k);
-      this.#counts.evicted++;
-      void removeFile(e.file);
-    }
+    if (!(await this.#makeRoom(key, size, false))) return 'no_space';
     this.#index.reserve(size);
-    const tmp = `${file}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
-    let fh: FileHandle | undefined;
-    try {
-      await this.#ensureDir(dir);
-      fh = await open(tmp, 'w');
-      await writeAll(fh, header, item.data);
-      if (this.options.fsync) await fh.sync();
-      await fh.close();
-      fh = undefined;
-      await rename(tmp, file);
-      if (this.options.fsync) await syncDir(dir);
-    } catch (err) {
-      if (fh) await fh.close().catch(() => undefined);
-      await removeFile(tmp);
-      this.#index.unreserve(size);
-      if (log.enabled) log('store of %s failed: %s', key, String(err));
-      return false;
-    }
+    let err = await this.#write(dir, file, header, item.data);
     this.#index.unreserve(size);
+    // One retry after healing what the error says is wrong (a vanished directory, a full disk).
+    if (err !== undefined && (await this.#heal(err, key, size, dir))) {
+      this.#index.reserve(size);
+      err = await this.#write(dir, file, header, item.data);
+      this.#index.unreserve(size);
+    }
+    if (err !== undefined) return this.#failed('store', err, dir, key);
     const current = this.#index.get(key);
     this.#index.set(key, { size, pins: current?.pins ?? 0, file, payloadLength: item.data.byteLength });
     return true;
   }
 
   /**
-   * The hot path: the index knows the file's header length (size - payload), so header and payload
-   * come in with one readv straight into the target, plus one spare byte that must stay unread (a
-   * longer file is not ours); no fstat, no separate header read. Anything unexpected (another header
-   * length, a short or long file, a foreign key) goes to #loadChecked, which decides from the file
-   * alone whether it is corrupt. The payload crc32 is always verified before answering true.
+   * Evicts the coldest unpinned objects until `size` more bytes fit the budget in effect; false
+   * when they cannot. `wait`: the files are gone before it resolves (after ENOSPC the disk needs
+   * the space now), else they are removed in the background.
    */
-  async #loadOne(k: ObjectKey, target: Uint8Array | undefined, layoutJson: string | undefined): Promise<boolean> {
-    const key = encodeKey(k);
-    const e = this.#index.touch(key);
-    if (!e || !target) return false;
-    if (target.byteLength !== e.payloadLength) return false; // wrong-size target: a miss, the object is fine
+  async #makeRoom(key: EncodedKey, size: number, wait: boolean): Promise<boolean> {
+    const cap = this.#space.capacity;
+    if (size > cap) return false;
+    const victims = this.#index.victims(size - (this.#index.get(key)?.size ?? 0), cap, key);
+    if (!victims) return false;
+    for (const [k] of victims) {
+      this.#index.delete(k);
+      this.#counts.evicted++;
+    }
+    const removed = Promise.all(victims.map(([, e]) => removeFile(e.file)));
+    if (wait) await removed;
+    return true;
+  }
+
+  /** Writes the object aside and renames it into place; the error, or undefined on success. */
+  async #write(dir: string, file: string, header: Buffer, data: Uint8Array): Promise<unknown> {
+    const tmp = `${file}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
     let fh: FileHandle | undefined;
     try {
-      fh = await open(e.file, 'r');
-      const headerBuf = Buffer.allocUnsafe(e.size - e.payloadLength);
-      const spare = Buffer.allocUnsafe(1);
-      const got = await readvFully(fh, [headerBuf, target, spare]);
-      const header = got === e.size ? decodeHeader(headerBuf) : undefined;
-      if (!header || header.headerLength !== headerBuf.length || header.encodedKey !== key || header.payloadLength !== target.byteLength) {
-        return await this.#loadChecked(key, e, fh, target, layoutJson);
+      await this.#ensureDir(dir);
+      fh = await this.#ops.open(tmp, 'w');
+      await writeAll(fh, header, data);
+      if (this.options.fsync) await fh.sync();
+      await fh.close();
+      fh = undefined;
+      await this.#ops.rename(tmp, file);
+      if (this.options.fsync) await syncDir(dir);
+      return undefined;
+    } catch (err) {
+      if (fh) await fh.close().catch(() => undefined);
+      await removeFile(tmp);
+      return err ?? new Error('write failed');
+    }
+  }
+
+  /** Repairs what a failed write's error points at; true when a retry may now succeed. */
+  async #heal(err: unknown, key: EncodedKey, size: number, dir: string): Promise<boolean> {
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      // The shard directory (or the whole root) was removed under us: recreate it.
+      this.#dirs.delete(dir);
+      try {
+        await this.#ops.mkdir(dir, { recursive: true });
+      } catch {
+        return false;
       }
-      if (!payloadMatches(target, header.payloadCrc)) return await this.#corruptFound(key, e, 'payload checksum mismatch');
-      // Stored with another layout of the same size: a miss (the object is fine and stays).
-      return layoutJson === undefined || header.layoutJson === layoutJson;
+      this.#dirs.add(dir);
+      this.#warnings.warn('missing_dir', () => `tierkv fs L2 "${this.name}": directory ${dir} had vanished (${code}); recreated it`);
+      await this.#lock?.refresh(); // the lock file goes with a removed root
+      return true;
+    }
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      this.#space.noSpace(this.#index.usedBytes);
+      const evictedBefore = this.#counts.evicted;
+      const room = await this.#makeRoom(key, size, true);
+      this.#warnings.warn(
+        'no_space',
+        () =>
+          `tierkv fs L2 "${this.name}": ${code} writing in ${dir}: budget lowered to ${this.#space.capacity} of ${this.#space.configured} bytes ` +
+          `(evicted ${this.#counts.evicted - evictedBefore} objects); it grows back as space is freed`,
+      );
+      return room;
+    }
+    return false;
+  }
+
+  /** The reason of a failed key, warned about (errno code and directory) once per reason per interval. */
+  #failed(operation: 'store' | 'load', err: unknown, dir: string, key: EncodedKey): L2FailureReason {
+    const reason = classifyError(err, 'io');
+    const code = (err as NodeJS.ErrnoException | null)?.code ?? 'no errno code';
+    this.#warnings.warn(reason, () => `tierkv fs L2 "${this.name}": ${operation} failed (${reason}): ${code} in ${dir}`);
+    if (log.enabled) log('%s of %s failed: %s', operation, key, String(err));
+    return reason;
+  }
+
+  /** Reads and verifies one object (readObject); a corrupt one is counted and deleted. */
+  async #loadOne(k: ObjectKey, target: Uint8Array | undefined, layoutJson: string | undefined): Promise<LoadOutcome> {
+    const key = encodeKey(k);
+    const e = this.#index.touch(key);
+    if (!e || !target) return 'miss';
+    if (target.byteLength !== e.payloadLength) return 'miss'; // wrong-size target: a miss, the object is fine
+    let fh: FileHandle | undefined;
+    try {
+      fh = await this.#ops.open(e.file, 'r');
+      const verdict = await readObject(fh, e, key, target, layoutJson);
+      return typeof verdict === 'object' ? await this.#corruptFound(key, e, verdict.corrupt) : verdict;
     } catch (err) {
       return this.#loadFailed(key, e, err);
     } finally {
@@ -287,45 +369,21 @@ export class FsL2Adapter implements L2Adapter {
     }
   }
 
-  /** The slow, self-describing load: header first, then the payload, the file's size from fstat. */
-  async #loadChecked(key: EncodedKey, e: FileEntry, fh: FileHandle, target: Uint8Array, layoutJson: string | undefined): Promise<boolean> {
-    const { size } = await fh.stat();
-    const head = Buffer.allocUnsafe(HEADER_READ_BYTES);
-    let got = await readFully(fh, head, 0);
-    const headerLength = announcedHeaderLength(head.subarray(0, got));
-    let headerBuf = head.subarray(0, got);
-    if (headerLength !== undefined && headerLength > got) {
-      headerBuf = Buffer.allocUnsafe(headerLength);
-      got = await readFully(fh, headerBuf, 0);
-    }
-    const header = headerLength === undefined ? undefined : decodeHeader(headerBuf.subarray(0, Math.min(got, headerLength)));
-    if (!header || header.encodedKey !== key || size !== header.headerLength + header.payloadLength) {
-      return await this.#corruptFound(key, e, 'bad header, foreign key or wrong length');
-    }
-    if (header.payloadLength !== target.byteLength) return false;
-    const read = await readFully(fh, target, header.headerLength);
-    if (read !== target.byteLength || !payloadMatches(target, header.payloadCrc)) {
-      return await this.#corruptFound(key, e, read !== target.byteLength ? 'truncated' : 'payload checksum mismatch');
-    }
-    return layoutJson === undefined || header.layoutJson === layoutJson;
-  }
-
-  #loadFailed(key: EncodedKey, e: FileEntry, err: unknown): false {
+  #loadFailed(key: EncodedKey, e: FileEntry, err: unknown): L2FailureReason {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       // Removed behind our back: forget it.
       if (this.#index.get(key) === e) this.#index.delete(key);
-      return false;
+      return 'miss';
     }
-    if (log.enabled) log('load of %s failed: %s', key, String(err));
-    return false;
+    return this.#failed('load', err, dirname(e.file), key);
   }
 
-  async #corruptFound(key: EncodedKey, e: FileEntry, why: string): Promise<false> {
+  async #corruptFound(key: EncodedKey, e: FileEntry, why: string): Promise<'corrupt'> {
     this.#counts.corrupt++;
     if (log.enabled) log('corrupt object %s (%s): deleted', e.file, why);
     if (this.#index.get(key) === e) this.#index.delete(key);
     await removeFile(e.file);
-    return false;
+    return 'corrupt';
   }
 
   #pathFor(key: EncodedKey): { dir: string; file: string } {
@@ -336,40 +394,26 @@ export class FsL2Adapter implements L2Adapter {
 
   async #ensureDir(dir: string): Promise<void> {
     if (this.#dirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
+    // Not recursive: a vanished root is an error the write heals, putting the lock file back too.
+    await this.#ops.mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
     this.#dirs.add(dir);
   }
 
   async #rebuild(): Promise<void> {
-    await mkdir(this.options.path, { recursive: true });
-    const shards = (await readdir(this.options.path, { withFileTypes: true })).filter((d) => d.isDirectory() && /^[0-9a-f]{2}$/.test(d.name));
-    const found: { key: EncodedKey; entry: FileEntry; mtime: number }[] = [];
-    const io = new Semaphore(32);
-    await Promise.all(
-      shards.map(async (shard) => {
-        const dir = join(this.options.path, shard.name);
-        this.#dirs.add(dir);
-        const names = await readdir(dir);
-        await Promise.all(
-          names.map((name) =>
-            io.run(async () => {
-              const file = join(dir, name);
-              if (name.endsWith(TEMP_SUFFIX)) return removeFile(file); // an interrupted write
-              if (!name.endsWith(OBJECT_SUFFIX)) return;
-              const scanned = await scanHeader(file);
-              if (!scanned || this.#pathFor(scanned.key).file !== file) {
-                this.#counts.corrupt++;
-                if (log.enabled) log('corrupt object %s found on open: deleted', file);
-                return removeFile(file);
-              }
-              found.push({ key: scanned.key, entry: { size: scanned.size, pins: 0, file, payloadLength: scanned.payloadLength }, mtime: scanned.mtime });
-            }),
-          ),
-        );
-      }),
-    );
-    found.sort((a, b) => a.mtime - b.mtime);
-    for (const f of found) this.#index.set(f.key, f.entry);
+    await this.#ops.mkdir(this.options.path, { recursive: true });
+    const found = await scanObjects(this.options.path, {
+      objectSuffix: OBJECT_SUFFIX,
+      tempSuffix: TEMP_SUFFIX,
+      isHome: (key, file) => this.#pathFor(key).file === file,
+      onShard: (dir) => this.#dirs.add(dir),
+      onCorrupt: (file) => {
+        this.#counts.corrupt++;
+        if (log.enabled) log('corrupt object %s found on open: deleted', file);
+      },
+    });
+    for (const f of found) this.#index.set(f.key, { size: f.size, pins: 0, file: f.file, payloadLength: f.payloadLength });
     // A smaller budget than last time: evict down to it.
     const victims = this.#index.victims(0, this.options.capacityBytes) ?? [];
     for (const [k, e] of victims) {
@@ -380,88 +424,4 @@ export class FsL2Adapter implements L2Adapter {
     if (log.enabled) log('opened %s: %d objects, %d bytes', this.options.path, this.#index.size, this.#index.usedBytes);
   }
 }
-
-async function scanHeader(file: string): Promise<{ key: EncodedKey; size: number; payloadLength: number; mtime: number } | undefined> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await open(file, 'r');
-    const st = await fh.stat();
-    let buf = Buffer.allocUnsafe(HEADER_READ_BYTES);
-    let got = await readFully(fh, buf, 0);
-    const n = announcedHeaderLength(buf.subarray(0, got));
-    if (n === undefined) return undefined;
-    if (n > got) {
-      buf = Buffer.allocUnsafe(n);
-      got = await readFully(fh, buf, 0);
-      if (got < n) return undefined;
-    }
-    const h = decodeHeader(buf.subarray(0, n));
-    if (!h || st.size !== h.headerLength + h.payloadLength) return undefined;
-    return { key: h.encodedKey as EncodedKey, size: st.size, payloadLength: h.payloadLength, mtime: st.mtimeMs };
-  } catch {
-    return undefined;
-  } finally {
-    await fh?.close().catch(() => undefined);
-  }
-}
-
-/**
- * Reads from offset 0 into `bufs` with one readv; when that reads short (large objects, some
- * platforms) it finishes every buffer but the last. The last only detects a longer file, so it is
- * not chased: a readv that stops right before it is taken as the end of the file (chasing it would
- * cost every load a round trip; the crc32s still guard the data). Returns the bytes read.
- */
-async function readvFully(fh: FileHandle, bufs: Uint8Array[]): Promise<number> {
-  let { bytesRead: done } = await fh.readv(bufs, 0);
-  let start = 0;
-  for (let i = 0; i < bufs.length - 1; i++) {
-    const b = bufs[i]!;
-    const end = start + b.byteLength;
-    if (done < end) {
-      done += await readFully(fh, b.subarray(done - start), done);
-      if (done < end) break;
-    }
-    start = end;
-  }
-  return done;
-}
-
-/** Reads until `buf` is full or the file ends; returns the bytes read. */
-async function readFully(fh: FileHandle, buf: Uint8Array, position: number): Promise<number> {
-  let done = 0;
-  while (done < buf.byteLength) {
-    const { bytesRead } = await fh.read(buf, done, buf.byteLength - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
-}
-
-async function writeAll(fh: FileHandle, header: Buffer, payload: Uint8Array): Promise<void> {
-  const total = header.length + payload.byteLength;
-  let { bytesWritten } = await fh.writev([header, payload], 0);
-  // writev may write short on some platforms; finish with plain writes.
-  while (bytesWritten < total) {
-    const chunk = bytesWritten < header.length ? header.subarray(bytesWritten) : payload.subarray(bytesWritten - header.length);
-    const r = await fh.write(chunk, 0, chunk.byteLength, bytesWritten);
-    if (r.bytesWritten === 0) throw new Error('short write');
-    bytesWritten += r.bytesWritten;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function removeFile(file: string): Promise<void> {
-  await unlink(file).catch(() => undefined);
-}
-
-
-
 

@@ -11,6 +11,11 @@ export interface FsL2AdapterOptions extends TelemetryOptions {
   maxConcurrentOps?: number;
   /** The `tierkv.l2.adapter` attribute. @default 'fs' */
   name?: string;
+  /**
+   * Where failures (errno code and directory, at most one line per reason per 30 s) and healing
+   * (a recreated directory, a lowered budget) are reported. @default console.warn
+   */
+  warn?: (line: string) => void;
 }
 
 export interface ResolvedFsL2AdapterOptions {
@@ -19,6 +24,7 @@ export interface ResolvedFsL2AdapterOptions {
   readonly fsync: boolean;
   readonly maxConcurrentOps: number;
   readonly name: string;
+  readonly warn: (line: string) => void;
   readonly telemetry: TelemetryOptions;
 }
 
@@ -36,6 +42,7 @@ export function resolveFsL2Options(options: FsL2AdapterOptions): ResolvedFsL2Ada
   if (!Number.isSafeInteger(capacityBytes) || capacityBytes <= 0) throw new ConfigError('fsL2.capacityBytes', `expected a positive integer number of bytes, got ${options.capacityBytes}`);
   const maxConcurrentOps = options.maxConcurrentOps ?? DEFAULT_FS_L2_OPTIONS.maxConcurrentOps;
   if (!Number.isSafeInteger(maxConcurrentOps) || maxConcurrentOps < 1 || maxConcurrentOps > 1024) throw new ConfigError('fsL2.maxConcurrentOps', `expected an integer in [1, 1024], got ${options.maxConcurrentOps}`);
+  if (options.warn !== undefined && typeof options.warn !== 'function') throw new ConfigError('fsL2.warn', 'expected a function (line: string) => void');
   const name = options.name ?? DEFAULT_FS_L2_OPTIONS.name;
   if (typeof name !== 'string' || !/^[a-z0-9_.-]{1,32}$/i.test(name)) throw new ConfigError('fsL2.name', `expected 1-32 letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`);
   return Object.freeze({
@@ -44,6 +51,7 @@ export function resolveFsL2Options(options: FsL2AdapterOptions): ResolvedFsL2Ada
     fsync: options.fsync ?? DEFAULT_FS_L2_OPTIONS.fsync,
     maxConcurrentOps,
     name,
+    warn: options.warn ?? ((line: string) => console.warn(line)),
     telemetry: options.meterProvider ? { meterProvider: options.meterProvider } : {},
   });
 }
