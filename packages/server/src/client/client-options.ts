@@ -1,4 +1,5 @@
-import { ConfigError, MemoryLayout, type TelemetryOptions } from '@tierkv/core';
+import { ConfigError, MemoryLayout, refuseUnknownOptions, type TelemetryOptions } from '@tierkv/core';
+import { DURABILITIES, type Durability } from '../protocol/messages.js';
 import { randomBytes } from 'node:crypto';
 
 export interface TierkvClientOptions extends TelemetryOptions {
@@ -18,6 +19,11 @@ export interface TierkvClientOptions extends TelemetryOptions {
   clientId?: string;
   /** Requests queued towards the server before sends wait (ZeroMQ send high-water mark). @default 1_000 */
   sendHighWaterMark?: number;
+  /**
+   * What `store` acknowledgements wait for unless a call says: `memory` (in the server's L1) or `l2`
+   * (every L2 tier stored the chunks). @default unset: the server's `durability` option
+   */
+  durability?: Durability;
 }
 
 export interface ResolvedTierkvClientOptions {
@@ -27,6 +33,7 @@ export interface ResolvedTierkvClientOptions {
   readonly reconnectOnTimeout: boolean;
   readonly clientId: string;
   readonly sendHighWaterMark: number;
+  readonly durability: Durability | undefined;
 }
 
 export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
@@ -36,7 +43,18 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
   sendHighWaterMark: 1_000,
 });
 
+const CLIENT_OPTION_NAMES = ['endpoint', 'timeoutMs', 'layout', 'reconnectOnTimeout', 'clientId', 'sendHighWaterMark', 'durability', 'meterProvider'];
+
+/** Checks a durability given to the client or to one call; `field` names it in the error. */
+export function checkDurability(value: unknown, field: string, error: (field: string, message: string) => Error): Durability | undefined {
+  if (value === undefined) return undefined;
+  if (!DURABILITIES.includes(value as Durability)) throw error(field, `expected ${DURABILITIES.map((d) => `'${d}'`).join(' or ')}, got ${JSON.stringify(value)}`);
+  return value as Durability;
+}
+
 export function resolveClientOptions(options: TierkvClientOptions): ResolvedTierkvClientOptions {
+  if (options === null || typeof options !== 'object') throw new ConfigError('client', 'expected an options object');
+  refuseUnknownOptions(options, CLIENT_OPTION_NAMES, 'client');
   const d = DEFAULT_CLIENT_OPTIONS;
   const r: ResolvedTierkvClientOptions = {
     endpoint: options.endpoint ?? d.endpoint,
@@ -46,6 +64,7 @@ export function resolveClientOptions(options: TierkvClientOptions): ResolvedTier
     // A printable prefix keeps the id off binary zero, which ZeroMQ reserves.
     clientId: options.clientId ?? `tkv-${randomBytes(8).toString('hex')}`,
     sendHighWaterMark: options.sendHighWaterMark ?? d.sendHighWaterMark,
+    durability: checkDurability(options.durability, 'client.durability', (f, m) => new ConfigError(f, m)),
   };
   if (typeof r.endpoint !== 'string' || !/^(tcp|ipc|inproc):\/\/.+/.test(r.endpoint)) {
     throw new ConfigError('client.endpoint', `expected a ZeroMQ endpoint such as tcp://127.0.0.1:5555, got ${JSON.stringify(r.endpoint)}`);
