@@ -6,7 +6,7 @@ import { DEFAULT_REDIS_L2_OPTIONS, RedisL2Adapter, type RedisL2Options } from '@
 export interface StorageStackConfig {
   readonly l1: { size: number; eviction: 'lru'; watermark?: number; evictionRatio?: number };
   readonly chunkTokens: number;
-  readonly fs?: { path: string; budget?: number | undefined } | undefined;
+  readonly fs?: { path: string; budget?: number | undefined; fsync?: boolean | undefined } | undefined;
   /** A Redis L2 tier after the filesystem one. */
   readonly redis?: RedisL2Options | undefined;
   /** Where a Redis that does not answer at startup is reported. */
@@ -32,7 +32,13 @@ export async function openStorage(config: StorageStackConfig): Promise<StorageMa
   try {
     if (config.fs) {
       checkFsPath(config.fs.path);
-      l2.push(await FsL2Adapter.open({ path: config.fs.path, ...(config.fs.budget !== undefined ? { capacityBytes: config.fs.budget } : {}) }));
+      l2.push(
+        await FsL2Adapter.open({
+          path: config.fs.path,
+          ...(config.fs.budget !== undefined ? { capacityBytes: config.fs.budget } : {}),
+          ...(config.fs.fsync !== undefined ? { fsync: config.fs.fsync } : {}),
+        }),
+      );
     }
     if (config.redis) {
       const redis = new RedisL2Adapter(config.redis);
