@@ -8,6 +8,7 @@ import type { L2Listener } from '../l2/l2-listener.js';
 import { DeleteTracker, type DeleteOutcome } from './delete-tracker.js';
 import { isDurable, refuseDurableWithoutL2, type CommitOptions, type DurableOutcome } from './durable-commit.js';
 import { KeyOwner } from './key-owner.js';
+import { lookupTiers } from './lookup-tiers.js';
 import { checkKeyList } from './key-checks.js';
 import { PrefetchController } from './prefetch-controller.js';
 import type { PrefetchHandle, PrefetchTask } from './prefetch-handle.js';
@@ -262,19 +263,7 @@ export class StorageManager {
 
   async #lookup(keys: readonly ObjectKey[]): Promise<Tier[]> {
     checkKeyList(keys);
-    const out: Tier[] = this.#l1.contains(keys).map((c) => (c ? 'l1' : 'miss'));
-    for (const adapter of this.#adapters) {
-      const idx = out.flatMap((t, i) => (t === 'miss' && !this.#deletes.isTombstoned(keys[i]!) ? [i] : []));
-      if (idx.length === 0) break;
-      const asked = idx.map((i) => keys[i]!);
-      const found = await adapter.lookupAndLock(asked);
-      const hit = asked.filter((_, j) => found[j]);
-      idx.forEach((i, j) => {
-        if (found[j]) out[i] = 'l2';
-      });
-      if (hit.length > 0) await adapter.unlock(hit);
-    }
-    return out;
+    return lookupTiers(this.#l1, this.#adapters, (k) => this.#deletes.isTombstoned(k), keys);
   }
 
   /**
