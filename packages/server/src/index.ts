@@ -12,6 +12,7 @@ export type {
   LayoutCallOptions,
   StoreOptions,
   StoreResult,
+  ServerStoreResult,
   RetrieveOptions,
   RetrieveResult,
   LookupOptions,
@@ -25,5 +26,6 @@ export { ServerBusyError } from './client/client-errors.js';
 export type { ServerReplyError } from './client/client-errors.js';
 
 export { PROTOCOL_VERSION, REQUEST_TYPES, ERROR_CODES } from './protocol/messages.js';
-export type { RequestType, ErrorCode, ServerStatus, TierStatus } from './protocol/messages.js';
+export { DURABILITIES } from './protocol/messages.js';
+export type { RequestType, ErrorCode, ServerStatus, TierStatus, Durability, WireStoreOutcome } from './protocol/messages.js';
 export { SERVER_PACKAGE_VERSION } from './version.js';

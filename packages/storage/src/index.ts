@@ -18,7 +18,7 @@ export type { FsL2AdapterOptions, ResolvedFsL2AdapterOptions } from './l2/fs/fs-
 export { InstrumentedL2Adapter } from './l2/instrumented-l2-adapter.js';
 export { L2_METER_SCOPE } from './l2/l2-metrics.js';
 export { StorageManager } from './manager/storage-manager.js';
-export type { StorageManagerOptions, PrefetchHandle, StorageUsage, Tier, ReserveOptions, DeleteOutcome } from './manager/storage-manager.js';
+export type { StorageManagerOptions, PrefetchHandle, StorageUsage, Tier, ReserveOptions, DeleteOutcome, CommitOptions, DurableOutcome } from './manager/storage-manager.js';
 export { WriteReservation } from './manager/write-reservation.js';
 export type { ReservationState } from './manager/write-reservation.js';
 export { PrefetchLease } from './manager/prefetch-lease.js';

@@ -10,15 +10,23 @@ export async function runService<C>(
   cmd: Command,
   label: string,
   config: C,
-  start: (config: C) => Promise<{ close(): Promise<void> }>,
+  start: (config: C) => Promise<{ close(): Promise<void>; forcedExit?(): string | undefined }>,
 ): Promise<void> {
   if (cmd.opts().printConfig) {
     process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
     return;
   }
   // Listening before startup: a signal while starting still ends in a clean shutdown.
-  const signalled = waitForShutdownSignal();
-  const stack = await start(config);
+  let stack: Awaited<ReturnType<typeof start>> | undefined;
+  const signalled = waitForShutdownSignal({
+    onSecondSignal: () => {
+      // Exiting mid-flush loses what the stack still holds: say how much, never silently.
+      const lost = stack?.forcedExit?.();
+      process.stderr.write(`${label}: second signal, exiting now${lost ? `: ${lost}` : ''}\n`);
+      process.exit(130);
+    },
+  });
+  stack = await start(config);
   const signal = await signalled;
   process.stdout.write(`${label}: ${signal === 'abort' ? 'stopping' : `${signal} received`}, shutting down\n`);
   await stack.close();

@@ -15,6 +15,9 @@ import {
 import { EVICTION_POLICIES, METRICS_EXPORTERS, evictionSchema, fsBudgetSchema, l1SizeSchema, metricsSchema, redisUrlSchema } from './shared-config.js';
 
 
+/** @tierkv/server's store acknowledgements (its DURABILITIES; kept here so --help loads no server code). */
+export const DURABILITIES = ['memory', 'l2'] as const;
+
 /** @tierkv/l2-redis's value checksums. */
 export const REDIS_CHECKSUMS = ['crc32', 'none'] as const;
 
@@ -32,6 +35,7 @@ export const serverConfigSchema = z.strictObject({
       enabled: booleanSchema(),
       path: stringSchema('a directory path'),
       budget: fsBudgetSchema().optional(),
+      fsync: booleanSchema().optional(),
     }),
     /** A Redis L2 tier when `url` or `cluster` is set; names follow @tierkv/l2-redis's options. */
     redis: z
@@ -59,6 +63,7 @@ export const serverConfigSchema = z.strictObject({
     requestTimeoutMs: intSchema(1, 3_600_000, 'a timeout in milliseconds').optional(),
     /** Clients must present it (CURVE on the request socket); unset: no credential. */
     authToken: stringSchema('a shared secret').optional(),
+    durability: enumSchema(DURABILITIES),
   }),
   metrics: metricsSchema(),
   controller: z.strictObject({
@@ -85,7 +90,7 @@ export const DEFAULT_SERVER_CONFIG = {
   l1: { size: '256MiB', eviction: 'lru', watermark: 0.8, evictionRatio: 0.1 },
   chunkSize: 256,
   l2: { fs: { enabled: true, path: './.tierkv/l2' }, redis: {} },
-  server: { host: '127.0.0.1', port: DEFAULT_SERVER_PORT, httpHost: '127.0.0.1', httpPort: DEFAULT_SERVER_HTTP_PORT },
+  server: { host: '127.0.0.1', port: DEFAULT_SERVER_PORT, httpHost: '127.0.0.1', httpPort: DEFAULT_SERVER_HTTP_PORT, durability: 'memory' },
   metrics: {},
   controller: {},
 } satisfies Record<string, unknown>;
@@ -100,6 +105,7 @@ export const SERVER_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'l2.fs.enabled', flags: '--no-fs', env: 'TIERKV_FS_ENABLED', description: 'disable the filesystem L2 tier (env: true/false)' },
   { path: 'l2.fs.path', flags: '--fs-path <dir>', env: 'TIERKV_FS_PATH', description: 'filesystem L2 directory (default ./.tierkv/l2)' },
   { path: 'l2.fs.budget', flags: '--fs-budget <size>', env: 'TIERKV_FS_BUDGET', description: 'filesystem L2 byte budget, e.g. 100GiB (default: the adapter\'s)' },
+  { path: 'l2.fs.fsync', flags: '--fs-fsync', env: 'TIERKV_FS_FSYNC', description: 'fsync every filesystem L2 object and its directory before it counts as stored: with --durability l2 an acknowledged store survives power loss (slower; env: true/false)' },
   { path: 'l2.redis.url', flags: '--redis-url <url>', env: 'TIERKV_REDIS_URL', description: 'add a Redis/Valkey L2 tier after the filesystem one, e.g. redis://127.0.0.1:6379' },
   { path: 'l2.redis.cluster', flags: '--redis-cluster <nodes>', env: 'TIERKV_REDIS_CLUSTER', description: 'add a Redis Cluster L2 tier instead: comma-separated seed nodes, e.g. 10.0.0.1:7000,10.0.0.2:7000' },
   { path: 'l2.redis.keyPrefix', flags: '--redis-key-prefix <prefix>', env: 'TIERKV_REDIS_KEY_PREFIX', description: 'prefix of every Redis key, one per deployment sharing a Redis; no { or } (default tierkv:)' },
@@ -113,6 +119,7 @@ export const SERVER_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'server.httpPort', flags: '--http-port <port>', env: 'TIERKV_HTTP_PORT', description: `HTTP port (default ${DEFAULT_SERVER_HTTP_PORT}; 0 = any free port)` },
   { path: 'server.requestTimeoutMs', flags: '--request-timeout <ms>', env: 'TIERKV_REQUEST_TIMEOUT_MS', description: 'per-request deadline on the server (default: the server\'s)' },
   { path: 'server.authToken', flags: '--token <token>', env: 'TIERKV_SERVER_AUTH_TOKEN', description: 'require this shared secret of every client: the request socket speaks CURVE with keys derived from it (clients pass the same token); see docs/security.md' },
+  { path: 'server.durability', flags: '--durability <mode>', env: 'TIERKV_DURABILITY', description: `what a store's acknowledgement waits for unless the client asks: ${DURABILITIES.join(', ')} (default memory: in L1; l2: on every L2 tier, needs one)` },
   { path: 'metrics.exporters', flags: '--metrics-exporter <list>', env: 'TIERKV_METRICS_EXPORTER', description: `comma-separated exporters: ${METRICS_EXPORTERS.join(', ')} (default: OTEL_METRICS_EXPORTER, else prometheus on the HTTP side's /metrics, plus otlp when OTEL_EXPORTER_OTLP_ENDPOINT is set)` },
   { path: 'metrics.host', flags: '--metrics-host <host>', env: 'TIERKV_METRICS_HOST', description: 'bind address of the standalone Prometheus endpoint (with --metrics-port)' },
   { path: 'metrics.port', flags: '--metrics-port <port>', env: 'TIERKV_METRICS_PORT', description: 'also serve Prometheus on its own port (default: only the HTTP side\'s /metrics)' },

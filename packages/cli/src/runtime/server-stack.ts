@@ -24,6 +24,8 @@ export interface RunningServerStack {
   readonly worker: WorkerClient | undefined;
   /** Drain the server, flush L2 stores (closing storage), stop reporting, final metric export. */
   close(): Promise<void>;
+  /** What exiting now would lose (acknowledged stores not yet on L2), or undefined when nothing. */
+  forcedExit(): string | undefined;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
     const storage = await openStorage({
       l1: config.l1,
       chunkTokens: config.chunkSize,
-      fs: config.l2.fs.enabled ? { path: config.l2.fs.path, budget: config.l2.fs.budget } : undefined,
+      fs: config.l2.fs.enabled ? { path: config.l2.fs.path, budget: config.l2.fs.budget, fsync: config.l2.fs.fsync } : undefined,
       redis: redisOptionsOf(config.l2.redis),
       warn: (line) => warn(`tierkv server: ${line}`),
     });
@@ -52,6 +54,7 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
       httpHost: config.server.httpHost,
       httpPort: config.server.httpPort,
       chunkSize: config.chunkSize,
+      durability: config.server.durability,
       ...(config.server.requestTimeoutMs !== undefined ? { requestTimeoutMs: config.server.requestTimeoutMs } : {}),
       ...(config.server.authToken !== undefined ? { authToken: config.server.authToken } : {}),
       ...(telemetry.exporters.includes('prometheus') ? { metrics: telemetry } : {}),
@@ -73,20 +76,30 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
     const l2 = tiers.l2.map((t) => `${t.adapter}${t.capacityBytes !== undefined ? ` (${formatSize(t.capacityBytes)})` : ''}`).join(', ');
     log(`tierkv server: L1 ${formatSize(tiers.l1.capacityBytes)}; L2 ${l2 || 'none'}${worker ? `; reporting to controller ${config.controller.url}` : ''}`);
     let closing: Promise<void> | undefined;
+    const unflushed = (): number => {
+      try {
+        return storage.usage().storeQueueKeys ?? 0;
+      } catch {
+        return 0; // closed: everything was flushed
+      }
+    };
     return {
       server,
       storage,
       addresses,
       telemetry,
       worker,
+      forcedExit: () => {
+        const n = unflushed();
+        return n > 0 ? `${n} acknowledged stores were not flushed to L2 and are lost` : undefined;
+      },
       close: () =>
         (closing ??= (async () => {
           // server.shutdown drains requests and closes the StorageManager, which flushes L2 stores.
           // No deadline: exiting mid-flush would lose acknowledged stores. Every L2 call has its
           // own deadline, so the flush ends; meanwhile say what is left (a second signal exits now).
           await whileReporting(server.shutdown(), 10_000, () => {
-            const u = storage.usage();
-            log(`tierkv server: shutting down, still flushing ${u.storeQueueDepth} write-through batches to L2 (send the signal again to exit now, losing them)`);
+            log(`tierkv server: shutting down, still flushing ${unflushed()} acknowledged stores to L2 (send the signal again to exit now, losing them)`);
           }).catch((err: unknown) => log(`tierkv server: ${(err as Error).message}`));
           if (worker) await withTimeout('controller worker client close', 5_000, worker.close()).catch(() => undefined);
           await stackTelemetry.finish();

@@ -6,7 +6,7 @@ import { DEFAULT_REDIS_L2_OPTIONS, RedisL2Adapter, type RedisL2Options } from '@
 export interface StorageStackConfig {
   readonly l1: { size: number; eviction: 'lru'; watermark?: number; evictionRatio?: number };
   readonly chunkTokens: number;
-  readonly fs?: { path: string; budget?: number | undefined } | undefined;
+  readonly fs?: { path: string; budget?: number | undefined; fsync?: boolean | undefined } | undefined;
   /** A Redis L2 tier after the filesystem one. */
   readonly redis?: RedisL2Options | undefined;
   /** Where a Redis that does not answer at startup, and fs L2 failures and healing, are reported. */
@@ -38,6 +38,7 @@ export async function openStorage(config: StorageStackConfig): Promise<StorageMa
           ...(config.fs.budget !== undefined ? { capacityBytes: config.fs.budget } : {}),
           // Disk full, permission or vanished-directory warnings go where the stack's other warnings go.
           ...(config.warn ? { warn: config.warn } : {}),
+          ...(config.fs.fsync !== undefined ? { fsync: config.fs.fsync } : {}),
         }),
       );
     }

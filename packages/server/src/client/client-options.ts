@@ -1,4 +1,5 @@
 import { ConfigError, MemoryLayout, checkAuthToken, refuseUnknownOptions, type TelemetryOptions } from '@tierkv/core';
+import { DURABILITIES, type Durability } from '../protocol/messages.js';
 import { randomBytes } from 'node:crypto';
 
 export interface TierkvClientOptions extends TelemetryOptions {
@@ -20,6 +21,11 @@ export interface TierkvClientOptions extends TelemetryOptions {
   sendHighWaterMark?: number;
   /** The server's `authToken`, when it has one (the connection then speaks CURVE). */
   authToken?: string;
+  /**
+   * What `store` acknowledgements wait for unless a call says: `memory` (in the server's L1) or `l2`
+   * (every L2 tier stored the chunks). @default unset: the server's `durability` option
+   */
+  durability?: Durability;
 }
 
 export interface ResolvedTierkvClientOptions {
@@ -30,6 +36,7 @@ export interface ResolvedTierkvClientOptions {
   readonly clientId: string;
   readonly sendHighWaterMark: number;
   readonly authToken: string | undefined;
+  readonly durability: Durability | undefined;
 }
 
 export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
@@ -38,6 +45,13 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
   reconnectOnTimeout: true,
   sendHighWaterMark: 1_000,
 });
+
+/** Checks a durability given to the client or to one call; `field` names it in the error. */
+export function checkDurability(value: unknown, field: string, error: (field: string, message: string) => Error): Durability | undefined {
+  if (value === undefined) return undefined;
+  if (!DURABILITIES.includes(value as Durability)) throw error(field, `expected ${DURABILITIES.map((d) => `'${d}'`).join(' or ')}, got ${JSON.stringify(value)}`);
+  return value as Durability;
+}
 
 export function resolveClientOptions(options: TierkvClientOptions): ResolvedTierkvClientOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError('client', 'expected an options object such as { endpoint: "tcp://127.0.0.1:5555" }');
@@ -51,6 +65,7 @@ export function resolveClientOptions(options: TierkvClientOptions): ResolvedTier
     clientId: options.clientId ?? `tkv-${randomBytes(8).toString('hex')}`,
     sendHighWaterMark: options.sendHighWaterMark ?? d.sendHighWaterMark,
     authToken: checkAuthToken(options.authToken, 'client.authToken'),
+    durability: checkDurability(options.durability, 'client.durability', (f, m) => new ConfigError(f, m)),
   };
   refuseUnknownOptions(options, [...Object.keys(r), 'meterProvider'], 'client');
   if (typeof r.endpoint !== 'string' || !/^(tcp|ipc|inproc):\/\/.+/.test(r.endpoint)) {

@@ -16,10 +16,10 @@ import {
 } from '@tierkv/core';
 import { Dealer } from 'zeromq';
 import { decodeHeader, decodePrelude, encodeRequest, framesBytes } from '../protocol/codec.js';
-import { KIND_REPLY, type ErrorCode, type PingReply, type RequestType, type ServerStatus, type WireTier } from '../protocol/messages.js';
+import { KIND_REPLY, type Durability, type WireStoreOutcome, type ErrorCode, type PingReply, type RequestType, type ServerStatus, type WireTier } from '../protocol/messages.js';
 import { errorFromReply } from './client-errors.js';
 import { ClientMetrics, type ClientOutcome } from './client-metrics.js';
-import { resolveClientOptions, type ResolvedTierkvClientOptions, type TierkvClientOptions } from './client-options.js';
+import { checkDurability, resolveClientOptions, type ResolvedTierkvClientOptions, type TierkvClientOptions } from './client-options.js';
 
 /** Chunk keys: ObjectKeys, or token ids the server hashes (every full chunk) under `scope`. */
 // The argument and result shapes are @tierkv/core's, shared with the in-process TierkvCache.
@@ -38,6 +38,16 @@ export interface LayoutCallOptions extends CallOptions {
 export interface StoreOptions extends LayoutCallOptions {
   /** `new`: skip keys already stored; `update`: only stored keys; `all`: both. @default 'new' */
   mode?: 'new' | 'update' | 'all';
+  /** What the acknowledgement waits for: `memory` or `l2` (every L2 tier stored the chunks). @default the client's `durability`, else the server's */
+  durability?: Durability;
+}
+
+/** A store's result from a server: `stored[i]` means stored with the acknowledged `durability`. */
+export interface ServerStoreResult extends StoreResult {
+  /** What the acknowledgement means (`memory` from servers older than the field). */
+  readonly durability: Durability;
+  /** With durability `l2`: per key, `durable` or why not (`l2_failed`, `l2_skipped`, `not_stored`). */
+  readonly outcomes: readonly WireStoreOutcome[] | undefined;
 }
 
 
@@ -131,17 +141,24 @@ export class TierkvClient {
   }
 
   /** Stores one chunk per key; `chunks[i]` must be exactly the layout's byte size. */
-  async store(keys: ChunkKeys, chunks: readonly Uint8Array[], options: StoreOptions = {}): Promise<StoreResult> {
+  async store(keys: ChunkKeys, chunks: readonly Uint8Array[], options: StoreOptions = {}): Promise<ServerStoreResult> {
     const layout = this.#layout(options.layout, 'store');
+    const asked = checkDurability(options.durability, 'options.durability', (f, m) => new InvalidArgumentError(f, m)) ?? this.#o.durability;
     const body: Record<string, unknown> = { ...this.#keyFields(keys), layout: layout.toString() };
     if (options.mode && options.mode !== 'new') body['mode'] = options.mode;
+    // Omitted unless set, so the server's default applies.
+    if (asked) body['durability'] = asked;
     const { header } = await this.#call('store', body, chunks, options.timeoutMs);
     const stored = header['stored'] as boolean[];
-    return { stored, storedCount: stored.filter(Boolean).length, keys: this.#keysOf(keys, header) };
+    const durability = (header['durability'] as Durability | undefined) ?? 'memory';
+    // A server older than the field ignores it: its acknowledgement must not pass for an L2 one.
+    if (asked === 'l2' && durability !== 'l2') throw new ProtocolError("the server acknowledged a store with durability 'memory' although 'l2' was asked; it predates durability, upgrade it");
+    const outcomes = header['outcomes'] as WireStoreOutcome[] | undefined;
+    return { stored, storedCount: stored.filter(Boolean).length, keys: this.#keysOf(keys, header), durability, outcomes };
   }
 
   /** `store`, named as the in-process TierkvCache names it (same shapes). */
-  put(keys: ChunkKeys, chunks: readonly Uint8Array[], options: StoreOptions = {}): Promise<StoreResult> {
+  put(keys: ChunkKeys, chunks: readonly Uint8Array[], options: StoreOptions = {}): Promise<ServerStoreResult> {
     return this.store(keys, chunks, options);
   }
 

@@ -77,7 +77,20 @@ export interface StoreRequest extends RequestBase, KeySource {
   layout: string | MemoryLayoutJSON;
   /** `new` (default): skip keys already present; `update`: only present keys; `all`: both. */
   mode?: 'new' | 'update' | 'all';
+  /** What the acknowledgement waits for (see Durability). @default the server's `durability` option */
+  durability?: Durability;
 }
+
+/**
+ * What a store's acknowledgement means. `memory`: the chunks are in the server's L1 (its write-through
+ * to L2 follows in the background; a crash can lose it). `l2`: the reply waits until every L2 tier
+ * stored them (fsynced when the fs tier is configured with fsync).
+ */
+export const DURABILITIES = ['memory', 'l2'] as const;
+export type Durability = (typeof DURABILITIES)[number];
+
+/** Per key of an `l2` store: `durable`, or why not (see @tierkv/storage's DurableOutcome). */
+export type WireStoreOutcome = 'durable' | 'not_stored' | 'l2_failed' | 'l2_skipped';
 
 export interface RetrieveRequest extends RequestBase, KeySource {
   type: 'retrieve';
@@ -134,8 +147,15 @@ export interface PingReply {
 }
 
 export interface StoreReply {
-  /** Per key: whether it is now stored (false: present already for `new`, absent for `update`, or no memory). */
+  /**
+   * Per key: whether it is now stored (false: present already for `new`, absent for `update`, or no
+   * memory). With durability `l2`, true only for keys every L2 tier stored (`outcomes[i] === 'durable'`).
+   */
   stored: boolean[];
+  /** What the acknowledgement means (absent from servers older than the field: `memory`). */
+  durability?: Durability;
+  /** With durability `l2`: per key, `durable` or the failure code. */
+  outcomes?: WireStoreOutcome[];
   /** The encoded keys, when the request gave tokens. */
   keys?: string[];
 }

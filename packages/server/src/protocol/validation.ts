@@ -1,5 +1,5 @@
 import { decodeKey, MAX_CACHE_SALT_LENGTH, MAX_MODEL_NAME_LENGTH, MemoryLayout, type DType, type KeyScope, type ObjectKey } from '@tierkv/core';
-import { REQUEST_TYPES, type RequestType } from './messages.js';
+import { DURABILITIES, REQUEST_TYPES, type Durability, type RequestType } from './messages.js';
 import { WireError } from './wire-error.js';
 
 /** Limits a request is checked against (from the server options). */
@@ -20,7 +20,7 @@ interface Base {
 export type ParsedRequest =
   | (Base & { readonly type: 'ping' })
   | (Base & { readonly type: 'status' })
-  | (Base & { readonly type: 'store'; readonly input: KeyInput; readonly layout: MemoryLayout; readonly mode: 'new' | 'update' | 'all' })
+  | (Base & { readonly type: 'store'; readonly input: KeyInput; readonly layout: MemoryLayout; readonly mode: 'new' | 'update' | 'all'; readonly durability: Durability | undefined })
   | (Base & { readonly type: 'retrieve'; readonly input: KeyInput; readonly layout: MemoryLayout; readonly prefetchId: number | undefined })
   | (Base & { readonly type: 'lookup'; readonly input: KeyInput; readonly layout: MemoryLayout; readonly prefetch: boolean; readonly wait: boolean })
   | (Base & { readonly type: 'prefetch_status'; readonly prefetchId: number; readonly wait: boolean })
@@ -53,7 +53,12 @@ export function parseRequest(header: Record<string, unknown>, limits: RequestLim
       if (mode !== 'new' && mode !== 'update' && mode !== 'all') {
         throw new WireError('BAD_REQUEST', `mode must be 'new', 'update' or 'all', got ${JSON.stringify(mode)}`, 'mode');
       }
-      return { type: 'store', timeoutMs, input: keyInput(header, limits), layout: layouts.parse(header['layout']), mode };
+      // Absent (older clients): the server's default applies.
+      const durability = header['durability'] ?? undefined;
+      if (durability !== undefined && !DURABILITIES.includes(durability as Durability)) {
+        throw new WireError('BAD_REQUEST', `durability must be ${DURABILITIES.map((d) => `'${d}'`).join(' or ')}, got ${JSON.stringify(durability)}`, 'durability');
+      }
+      return { type: 'store', timeoutMs, input: keyInput(header, limits), layout: layouts.parse(header['layout']), mode, durability: durability as Durability | undefined };
     }
     case 'retrieve':
       return {

@@ -1,6 +1,6 @@
 import { encodeKey, keysEqual, TokenHasher, type MemoryLayout, type ObjectKey } from '@tierkv/core';
 import type { MemoryObj, StorageManager } from '@tierkv/storage';
-import type { LookupReply, PingReply, PrefetchStatusReply, ReleaseReply, RetrieveReply, ServerStatus, StoreReply, WireTier } from '../protocol/messages.js';
+import type { Durability, LookupReply, PingReply, PrefetchStatusReply, ReleaseReply, RetrieveReply, ServerStatus, StoreReply, WireStoreOutcome, WireTier } from '../protocol/messages.js';
 import type { KeyInput, ParsedRequest } from '../protocol/validation.js';
 import { WireError } from '../protocol/wire-error.js';
 import type { ClientSessions, OpenPrefetch } from './client-sessions.js';
@@ -18,6 +18,8 @@ export interface RequestHandlerDeps {
   readonly hasher: TokenHasher;
   /** A retrieve returns at most this many bytes of chunks (at least one chunk); the client asks again for the rest. */
   readonly maxReplyBytes: number;
+  /** What a store's acknowledgement waits for when the request does not say. */
+  readonly durability: Durability;
   readonly version: string;
   readonly uptimeMs: () => number;
   readonly status: () => ServerStatus;
@@ -41,7 +43,7 @@ export class RequestHandlers {
       case 'status':
         return { header: this.#d.status() };
       case 'store':
-        return this.#store(req, chunks);
+        return this.#store(req, chunks, ctx);
       case 'retrieve':
         return this.#retrieve(req, ctx);
       case 'lookup':
@@ -61,7 +63,8 @@ export class RequestHandlers {
     return { keys, echo: keys.map(encodeKey) };
   }
 
-  #store(req: Extract<ParsedRequest, { type: 'store' }>, chunks: readonly Uint8Array[]): HandlerReply {
+  #store(req: Extract<ParsedRequest, { type: 'store' }>, chunks: readonly Uint8Array[], ctx: RequestContext): HandlerReply | Promise<HandlerReply> {
+    const durability = req.durability ?? this.#d.durability;
     const { keys, echo } = this.#keys(req.input);
     if (chunks.length !== keys.length) {
       throw new WireError('BAD_REQUEST', `${keys.length} keys but ${chunks.length} chunk frames; send one frame per key`, 'frames');
@@ -73,6 +76,10 @@ export class RequestHandlers {
       }
     }
     const storage = this.#d.storage;
+    // Refused before anything is stored: an `l2` acknowledgement could not be honoured.
+    if (durability === 'l2' && storage.options.l2.length === 0) {
+      throw new WireError('BAD_REQUEST', "durability 'l2' needs an L2 tier, and this server's storage has none; store with durability 'memory' or give the server an L2 tier", 'durability');
+    }
     // A reservation of this request's own: it commits or aborts only its slots, whatever other
     // clients do to the same keys meanwhile.
     const reservation = storage.reserve(keys, req.layout, { mode: req.mode });
@@ -89,8 +96,20 @@ export class RequestHandlers {
       reservation.abort();
       throw err;
     }
+    if (durability === 'l2') return this.#storeDurable(reservation.commit({ durable: true }), echo, ctx);
     const stored = reservation.commit();
-    const header: StoreReply = echo ? { stored, keys: echo } : { stored };
+    const header: StoreReply = echo ? { stored, durability, keys: echo } : { stored, durability };
+    return { header };
+  }
+
+  /**
+   * The reply waits for the L2 stores. A deadline or shutdown answers TIMEOUT/SHUTTING_DOWN instead
+   * (nothing acknowledged); the write-through itself goes on.
+   */
+  async #storeDurable(pending: Promise<WireStoreOutcome[]>, echo: string[] | undefined, ctx: RequestContext): Promise<HandlerReply> {
+    const outcomes = await ctx.within(pending);
+    const stored = outcomes.map((o) => o === 'durable');
+    const header: StoreReply = { stored, durability: 'l2', outcomes, ...(echo ? { keys: echo } : {}) };
     return { header };
   }
 

@@ -1,4 +1,5 @@
 import { ConfigError, checkAuthToken, refuseUnknownOptions, type TelemetryOptions } from '@tierkv/core';
+import { DURABILITIES, type Durability } from '../protocol/messages.js';
 import type { StorageManager } from '@tierkv/storage';
 
 /** Something that renders the process's metrics for a scrape (`@tierkv/otel` provides one). */
@@ -47,6 +48,12 @@ export interface TierkvServerOptions extends TelemetryOptions {
   sweepIntervalMs?: number;
   /** Replies queued per client before further replies to it are dropped (ZeroMQ send high-water mark). @default 1_000 */
   sendHighWaterMark?: number;
+  /**
+   * What a store's acknowledgement means when the request does not say (a request's `durability`
+   * wins): `memory`, in L1 (L2 follows in the background; a crash may lose it); `l2`, the reply waits
+   * until every L2 tier stored the chunks (needs an L2 tier). @default 'memory'
+   */
+  durability?: Durability;
   /** How long `shutdown()` lets in-flight requests finish before failing them. @default 10_000 */
   shutdownTimeoutMs?: number;
   /**
@@ -81,6 +88,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   sweepIntervalMs: 1_000,
   sendHighWaterMark: 1_000,
   shutdownTimeoutMs: 10_000,
+  durability: 'memory' as Durability,
 });
 
 /** Fills defaults and checks every field; throws ConfigError naming the field. */
@@ -108,11 +116,13 @@ export function resolveServerOptions(options: TierkvServerOptions): ResolvedTier
     sweepIntervalMs: options.sweepIntervalMs ?? d.sweepIntervalMs,
     sendHighWaterMark: options.sendHighWaterMark ?? d.sendHighWaterMark,
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? d.shutdownTimeoutMs,
+    durability: options.durability ?? d.durability,
     now: options.now ?? (() => performance.now()),
     metrics: options.metrics,
     meterProvider: options.meterProvider,
     authToken: checkAuthToken(options.authToken, 'server.authToken'),
   };
+  // Every option the resolved object has is known, so a new option needs no second list.
   refuseUnknownOptions(options, Object.keys(r), 'server');
   port('server.port', r.port);
   if (r.httpPort !== null) port('server.httpPort', r.httpPort);
@@ -123,11 +133,23 @@ export function resolveServerOptions(options: TierkvServerOptions): ResolvedTier
   if (!Number.isSafeInteger(r.shutdownTimeoutMs) || r.shutdownTimeoutMs < 0) {
     throw new ConfigError('server.shutdownTimeoutMs', `expected an integer ≥ 0, got ${String(r.shutdownTimeoutMs)}`);
   }
+  checkDurability(r);
   if (r.maxInFlightPerClient > r.maxInFlight) r.maxInFlightPerClient = r.maxInFlight;
   checkLeasesInsideLockTtl(r);
   if (typeof r.host !== 'string' || r.host.length === 0) throw new ConfigError('server.host', 'expected an interface address such as 127.0.0.1');
   if (typeof r.now !== 'function') throw new ConfigError('server.now', 'expected a function returning milliseconds');
   return r;
+}
+
+function checkDurability(r: ResolvedTierkvServerOptions): void {
+  if (!DURABILITIES.includes(r.durability)) {
+    throw new ConfigError('server.durability', `expected ${DURABILITIES.map((d) => `'${d}'`).join(' or ')}, got ${JSON.stringify(r.durability)}`);
+  }
+  const tiers = (r.storage as { options?: { l2?: readonly unknown[] } }).options?.l2?.length;
+  // A storage without L2 could only acknowledge 'l2' falsely.
+  if (r.durability === 'l2' && tiers === 0) {
+    throw new ConfigError('server.durability', "'l2' waits for the write-through to L2, but the storage has no L2 tier; give the StorageManager an L2 adapter (l2: [...]) or use 'memory'");
+  }
 }
 
 function port(field: string, value: unknown): void {

@@ -22,7 +22,14 @@ export function shutdownOnSignals(server: TierkvServer, options: ShutdownOnSigna
   let shuttingDown = false;
   const handler = (signal: NodeJS.Signals) => {
     if (shuttingDown) {
-      options.log?.(`${signal} again: exiting without waiting`);
+      // Say what exiting mid-flush loses: acknowledged stores still waiting for their L2 copy.
+      let lost = 0;
+      try {
+        lost = server.options.storage.usage().storeQueueKeys ?? 0;
+      } catch {
+        // closed: the flush finished
+      }
+      options.log?.(`${signal} again: exiting without waiting${lost > 0 ? `; ${lost} acknowledged stores were not flushed to L2 and are lost` : ''}`);
       process.exit(1);
     }
     shuttingDown = true;

@@ -98,6 +98,7 @@ export class TierkvServer {
       sessions: this.#sessions,
       hasher: new TokenHasher({ chunkSize: o.chunkSize, seed: o.hashSeed }),
       maxReplyBytes: o.maxPayloadBytes,
+      durability: o.durability,
       version: SERVER_PACKAGE_VERSION,
       uptimeMs: () => performance.now() - this.#startedAt,
       status: () => this.status(),

@@ -31,13 +31,14 @@ export class KeyOwner {
     });
   }
 
-  /** Commits the held reservations among `keys`; per-key result, false for keys not held. */
-  finish(
+  /** Commits the held reservations among `keys`; per-key result, `refusedValue` for keys not held. */
+  finish<T>(
     keys: readonly ObjectKey[],
-    commit: (keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean) => boolean[],
+    commit: (keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean) => T[],
     refusedKeys: (keys: readonly ObjectKey[]) => void,
-  ): boolean[] {
-    const out = keys.map(() => false);
+    refusedValue: T,
+  ): T[] {
+    const out = keys.map(() => refusedValue);
     const groups = new Map<boolean, { idx: number[]; keys: ObjectKey[]; gens: number[] }>();
     const refused: ObjectKey[] = [];
     keys.forEach((key, i) => {

@@ -6,7 +6,9 @@ import { checkReadLocks } from '../l1/read-lock-limit.js';
 import { InstrumentedL2Adapter } from '../l2/instrumented-l2-adapter.js';
 import type { L2Listener } from '../l2/l2-listener.js';
 import { DeleteTracker, type DeleteOutcome } from './delete-tracker.js';
+import { isDurable, refuseDurableWithoutL2, type CommitOptions, type DurableOutcome } from './durable-commit.js';
 import { KeyOwner } from './key-owner.js';
+import { lookupTiers } from './lookup-tiers.js';
 import { checkKeyList } from './key-checks.js';
 import { PrefetchController } from './prefetch-controller.js';
 import type { PrefetchHandle, PrefetchTask } from './prefetch-handle.js';
@@ -21,6 +23,7 @@ import { WriteReservation, type ReservationOwner } from './write-reservation.js'
 export type { StorageManagerOptions } from './storage-options.js';
 export type { PrefetchHandle } from './prefetch-handle.js';
 export type { DeleteOutcome } from './delete-tracker.js';
+export type { CommitOptions, DurableOutcome } from './durable-commit.js';
 export type { ReserveOptions, StorageUsage, Tier } from './storage-types.js';
 
 const log = debugLogger('tierkv:storage');
@@ -71,6 +74,8 @@ export class StorageManager {
     this.#keyOwner = new KeyOwner(this.#l1);
     this.#reservationOwner = {
       commit: (keys, gens, temporary) => this.#commit(keys, gens, temporary),
+      checkDurable: () => refuseDurableWithoutL2(this.#adapters.length),
+      commitDurable: (keys, gens) => this.#commit(keys, gens, false, true),
       abort: (keys, gens) => void this.#l1.abortWrite(keys, gens),
     };
     this.#l1.addListener({
@@ -175,11 +180,21 @@ export class StorageManager {
    * Publishes the keys this surface reserved and queues their write-through to L2. Result i is
    * false for a key it does not hold (never reserved here, finished already, expired and
    * reissued, or reserved by a prefetch or another owner): that key is left untouched.
+   * With `{ durable: true }` it resolves once each key's write-through settled, with a
+   * DurableOutcome per key (`not_stored` for a key not held, `l2_skipped` for a temporary one);
+   * without an L2 tier it throws ConfigError (`storage.l2`) and finishes nothing.
    */
-  finishWrite(keys: readonly ObjectKey[]): boolean[] {
+  finishWrite(keys: readonly ObjectKey[], options?: CommitOptions & { durable?: false }): boolean[];
+  finishWrite(keys: readonly ObjectKey[], options: CommitOptions & { durable: true }): Promise<DurableOutcome[]>;
+  finishWrite(keys: readonly ObjectKey[], options?: CommitOptions): boolean[] | Promise<DurableOutcome[]>;
+  finishWrite(keys: readonly ObjectKey[], options?: CommitOptions): boolean[] | Promise<DurableOutcome[]> {
     this.#check('finishWrite');
     checkKeyList(keys);
-    return this.#keyOwner.finish(keys, (ks, gens, temporary) => this.#commit(ks, gens, temporary), (refused) => this.#emit((l) => l.onSmWriteFinished?.([], refused)));
+    const refused = (ks: readonly ObjectKey[]) => this.#emit((l) => l.onSmWriteFinished?.([], ks));
+    if (!isDurable(options)) return this.#keyOwner.finish(keys, (ks, gens, temporary) => this.#commit(ks, gens, temporary), refused, false);
+    refuseDurableWithoutL2(this.#adapters.length);
+    const notHeld: Promise<DurableOutcome> = Promise.resolve('not_stored');
+    return Promise.all(this.#keyOwner.finish(keys, (ks, gens, temporary) => this.#commit(ks, gens, temporary, true), refused, notHeld));
   }
 
   /** Gives up reservations this surface made by reserveWrite, without publishing them. */
@@ -248,19 +263,7 @@ export class StorageManager {
 
   async #lookup(keys: readonly ObjectKey[]): Promise<Tier[]> {
     checkKeyList(keys);
-    const out: Tier[] = this.#l1.contains(keys).map((c) => (c ? 'l1' : 'miss'));
-    for (const adapter of this.#adapters) {
-      const idx = out.flatMap((t, i) => (t === 'miss' && !this.#deletes.isTombstoned(keys[i]!) ? [i] : []));
-      if (idx.length === 0) break;
-      const asked = idx.map((i) => keys[i]!);
-      const found = await adapter.lookupAndLock(asked);
-      const hit = asked.filter((_, j) => found[j]);
-      idx.forEach((i, j) => {
-        if (found[j]) out[i] = 'l2';
-      });
-      if (hit.length > 0) await adapter.unlock(hit);
-    }
-    return out;
+    return lookupTiers(this.#l1, this.#adapters, (k) => this.#deletes.isTombstoned(k), keys);
   }
 
   /**
@@ -298,6 +301,7 @@ export class StorageManager {
       l2: this.#adapters.map((a) => ({ ...a.usage(), adapter: a.name })),
       storeQueueDepth: this.#store.depth,
       storeQueueBytes: this.#store.lockedBytes,
+      storeQueueKeys: this.#store.pendingKeys,
       activePrefetches: this.#prefetch.active,
     };
   }
@@ -342,17 +346,26 @@ export class StorageManager {
 
   // ---------------------------------------------------------------------------------------------
 
-  /** Publishes reserved slots by generation; queues the write-through of the non-temporary ones. */
-  #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean): boolean[] {
+  /**
+   * Publishes reserved slots by generation; queues the write-through of the non-temporary ones.
+   * `durable`: per key, how its write-through ended instead of whether it was published.
+   */
+  #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean): boolean[];
+  #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable: true): Promise<DurableOutcome>[];
+  #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable = false): boolean[] | Promise<DurableOutcome>[] {
     this.#check('commit');
     const results = this.#l1.finishWrite(keys, gens).map((r) => r.code === 'SUCCESS');
     const ok = keys.filter((_, i) => results[i]);
     const failed = keys.filter((_, i) => !results[i]);
     // A write supersedes a failed delete's leftover L2 copy (the write-through overwrites it).
     if (ok.length > 0) this.#deletes.written(ok);
-    if (!temporary) this.#store.enqueue(ok);
+    const l2 = temporary ? undefined : this.#store.enqueue(ok, durable);
     this.#emit((l) => l.onSmWriteFinished?.(ok, failed));
-    return results;
+    if (!durable) return results;
+    let j = 0;
+    const skipped: Promise<DurableOutcome> = Promise.resolve('l2_skipped');
+    const notStored: Promise<DurableOutcome> = Promise.resolve('not_stored');
+    return results.map((published) => (!published ? notStored : (l2?.[j++] ?? skipped)));
   }
 
   #startPrefetch(operation: string, keys: readonly ObjectKey[], layout: MemoryLayout, options: { readers?: number }): PrefetchTask {

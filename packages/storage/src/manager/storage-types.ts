@@ -7,6 +7,8 @@ export interface StorageUsage {
   readonly storeQueueDepth: number;
   /** Bytes of L1 objects read-locked by queued or running write-throughs (bounded by storeQueueLimitBytes). */
   readonly storeQueueBytes?: number; // optional only so hand-made StorageUsage values (fakes, fallbacks) stay valid
+  /** Keys whose write-through to L2 is queued or running: acknowledged stores that a kill would lose. */
+  readonly storeQueueKeys?: number; // optional for the same reason
   readonly activePrefetches: number;
 }
 

@@ -3,6 +3,7 @@ import type { L1Manager } from '../l1/l1-manager.js';
 import type { MemoryObj } from '../l1/memory-obj.js';
 import type { InstrumentedL2Adapter } from '../l2/instrumented-l2-adapter.js';
 import type { L2StoreItem } from '../l2/l2-adapter.js';
+import type { DurableOutcome } from './durable-commit.js';
 import { holdingsOf, releaseHoldings, type ReadHolding } from './read-holding.js';
 import type { ResolvedStorageManagerOptions, WriteRejectReason } from './storage-options.js';
 import type { StorageMetrics } from './storage-metrics.js';
@@ -28,6 +29,8 @@ export class StoreController {
   readonly #pending = new Map<EncodedKey, number>();
   // Callers of waitFor(), by key: woken when the key's last pending write-through lands.
   readonly #waiters = new Map<EncodedKey, (() => void)[]>();
+  // Durable commits waiting on one queued write-through each, by its holding (its own copy).
+  readonly #settlers = new Map<ReadHolding, (outcome: DurableOutcome) => void>();
   #inflight = 0;
   // Bytes of the objects read-locked for queued or running write-throughs.
   #lockedBytes = 0;
@@ -85,40 +88,58 @@ export class StoreController {
     return waits.length === 0 ? Promise.resolve() : Promise.all(waits).then(() => undefined);
   }
 
-  /** Queues the write-through of objects that just became ready. Never throws, never blocks. */
-  enqueue(keys: readonly ObjectKey[]): void {
-    if (this.#adapters.length === 0 || keys.length === 0) return;
+  /** Keys with a write-through queued or running (acknowledged stores not yet on L2). */
+  get pendingKeys(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Queues the write-through of objects that just became ready. Never throws, never blocks. With
+   * `track`, returns per key a promise of how its write-through ended (never rejects).
+   */
+  enqueue(keys: readonly ObjectKey[], track: true): Promise<DurableOutcome>[];
+  enqueue(keys: readonly ObjectKey[], track?: boolean): Promise<DurableOutcome>[] | undefined;
+  enqueue(keys: readonly ObjectKey[], track = false): Promise<DurableOutcome>[] | undefined {
+    const outcomes: Promise<DurableOutcome>[] | undefined = track ? keys.map(() => Promise.resolve('l2_skipped')) : undefined;
+    if (this.#adapters.length === 0 || keys.length === 0) return outcomes;
     // With reject_writes the StorageManager stopped reserving at the bound, so what was reserved
     // before is queued whatever the backlog: a finished write is never kept from L2.
     const over = this.#options.storeBacklogPolicy === 'skip_l2' ? this.overBound() : undefined;
     if (over === 'queue_full') {
       this.#metrics.storeDroppedQueueFull += keys.length;
       if (log.enabled) log('store queue full (%d batches): dropped the write-through of %d objects', this.#queue.length, keys.length);
-      return;
+      return outcomes;
     }
     if (over === 'queue_bytes') {
       this.#metrics.storeDroppedQueueBytes += keys.length;
       if (log.enabled) log('write-throughs hold %d bytes of L1 (limit %d): dropped the write-through of %d objects', this.#lockedBytes, this.#options.storeQueueLimitBytes, keys.length);
-      return;
+      return outcomes;
     }
     const results = this.#l1.reserveRead(keys);
     const objs: MemoryObj[] = [];
-    for (const r of results) {
+    const index: number[] = [];
+    results.forEach((r, i) => {
       // A key L1 would not lock (deleted or evicted since finishWrite) has nothing left to copy.
       if (r.code === 'SUCCESS' && r.obj) {
         objs.push(r.obj);
+        index.push(i);
         this.#lockedBytes += r.obj.data.byteLength;
-      } else this.#metrics.storeDroppedNotInL1++;
-    }
-    if (objs.length === 0) return;
+      } else {
+        this.#metrics.storeDroppedNotInL1++;
+        if (outcomes) outcomes[i] = Promise.resolve('l2_failed');
+      }
+    });
+    if (objs.length === 0) return outcomes;
     // The locks' generations: released as ours only, and an expired one is detected (below).
     const holdings = holdingsOf(this.#l1, objs, 1);
+    if (outcomes) holdings.forEach((h, j) => (outcomes[index[j]!] = new Promise((resolve) => this.#settlers.set(h, resolve))));
     for (const o of objs) {
       const k = encodeKey(o.key);
       this.#pending.set(k, (this.#pending.get(k) ?? 0) + 1);
     }
     this.#queue.push(holdings);
     this.#pump();
+    return outcomes;
   }
 
   /** Resolves when nothing is queued or being stored. */
@@ -167,6 +188,8 @@ export class StoreController {
         for (const o of slice) this.#lockedBytes -= o.data.byteLength;
         unlocked += slice.length;
         this.#dropPending(sliceKeys);
+        // Durable only when every tier stored this copy, and it was not torn (deleted above).
+        held.forEach((h, j) => this.#settle(h, !stale.includes(h) && answers.every((a) => a[j] === true) ? 'durable' : 'l2_failed'));
         if (this.#options.storePolicy === 'skip_l1') {
           const everywhere = sliceKeys.filter((_, i) => answers.every((a) => a[i] === true));
           if (everywhere.length > 0) this.#safe(() => this.#l1.delete(everywhere));
@@ -177,7 +200,15 @@ export class StoreController {
       if (log.enabled) log('write-through of %d objects aborted: %s', keys.length, String(err));
       this.#dropPending(keys.filter((k) => this.#pending.has(encodeKey(k))));
       for (const h of holdings.slice(unlocked)) this.#lockedBytes -= h.obj.data.byteLength;
+      for (const h of holdings) this.#settle(h, 'l2_failed');
     }
+  }
+
+  #settle(h: ReadHolding, outcome: DurableOutcome): void {
+    const settle = this.#settlers.get(h);
+    if (!settle) return;
+    this.#settlers.delete(h);
+    settle(outcome);
   }
 
   #release(holdings: ReadHolding[]): { stale: ReadHolding[] } {

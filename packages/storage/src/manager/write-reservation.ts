@@ -1,10 +1,14 @@
 import type { ObjectKey } from '@tierkv/core';
-import { ClosedError } from '@tierkv/core';
+import { ClosedError, InvalidArgumentError } from '@tierkv/core';
 import type { MemoryObj } from '../l1/memory-obj.js';
+import { isDurable, type CommitOptions, type DurableOutcome } from './durable-commit.js';
 
 /** What a reservation asks of the manager that made it (its own slots only, by generation). */
 export interface ReservationOwner {
   commit(keys: readonly ObjectKey[], generations: readonly number[], temporary: boolean): boolean[];
+  /** Throws when a durable commit cannot be honoured (no L2 tier), before anything is published. */
+  checkDurable(): void;
+  commitDurable(keys: readonly ObjectKey[], generations: readonly number[]): Promise<DurableOutcome>[];
   abort(keys: readonly ObjectKey[], generations: readonly number[]): void;
 }
 
@@ -57,8 +61,17 @@ export class WriteReservation {
   /**
    * Publishes the reserved slots: result i is true when key i is now readable (and queued for
    * L2). Keys not reserved, and reservations that expired meanwhile, are false. Once only.
+   *
+   * With `{ durable: true }` it publishes the same way but resolves only once each key's
+   * write-through to every L2 tier settled, with a DurableOutcome per key (never rejects). It
+   * throws ConfigError (`storage.l2`) without an L2 tier and InvalidArgumentError for a temporary
+   * reservation (never written to L2); the reservation then stays open.
    */
-  commit(): boolean[] {
+  commit(options?: CommitOptions & { durable?: false }): boolean[];
+  commit(options: CommitOptions & { durable: true }): Promise<DurableOutcome[]>;
+  commit(options?: CommitOptions): boolean[] | Promise<DurableOutcome[]>;
+  commit(options?: CommitOptions): boolean[] | Promise<DurableOutcome[]> {
+    if (isDurable(options)) return this.#commitDurable();
     if (this.#state !== 'open') {
       if (this.#state === 'aborted') throw new ClosedError('WriteReservation', 'commit (it was aborted)');
       return this.keys.map(() => false);
@@ -69,6 +82,19 @@ export class WriteReservation {
     const out = this.keys.map(() => false);
     index.forEach((i, j) => (out[i] = ok[j]!));
     return out;
+  }
+
+  #commitDurable(): Promise<DurableOutcome[]> {
+    if (this.#state === 'aborted') throw new ClosedError('WriteReservation', 'commit (it was aborted)');
+    if (this.#state === 'committed') return Promise.resolve(this.keys.map(() => 'not_stored'));
+    if (this.temporary) throw new InvalidArgumentError('options.durable', 'a temporary reservation is never written to L2; reserve without temporary to commit durably');
+    this.#owner.checkDurable();
+    this.#state = 'committed';
+    const { keys, gens, index } = this.#own();
+    const l2 = keys.length > 0 ? this.#owner.commitDurable(keys, gens) : [];
+    const out: Promise<DurableOutcome>[] = this.keys.map(() => Promise.resolve('not_stored'));
+    index.forEach((i, j) => (out[i] = l2[j]!));
+    return Promise.all(out);
   }
 
   /** Gives the reserved memory back without publishing anything. Idempotent; a no-op after commit. */

@@ -1,0 +1,25 @@
+import type { ObjectKey } from '@tierkv/core';
+import type { L1Manager } from '../l1/l1-manager.js';
+import type { InstrumentedL2Adapter } from '../l2/instrumented-l2-adapter.js';
+import type { Tier } from './storage-types.js';
+
+/**
+ * Where each key lives now, without loading: L1 first, then each L2 tier in order for the keys
+ * still missing (a tombstoned key, whose delete failed in L2, is never reported from L2). The pins
+ * an L2 lookup takes are dropped at once.
+ */
+export async function lookupTiers(l1: L1Manager, adapters: readonly InstrumentedL2Adapter[], isTombstoned: (key: ObjectKey) => boolean, keys: readonly ObjectKey[]): Promise<Tier[]> {
+  const out: Tier[] = l1.contains(keys).map((c) => (c ? 'l1' : 'miss'));
+  for (const adapter of adapters) {
+    const idx = out.flatMap((t, i) => (t === 'miss' && !isTombstoned(keys[i]!) ? [i] : []));
+    if (idx.length === 0) break;
+    const asked = idx.map((i) => keys[i]!);
+    const found = await adapter.lookupAndLock(asked);
+    const hit = asked.filter((_, j) => found[j]);
+    idx.forEach((i, j) => {
+      if (found[j]) out[i] = 'l2';
+    });
+    if (hit.length > 0) await adapter.unlock(hit);
+  }
+  return out;
+}
