@@ -36,6 +36,7 @@ export class ControllerMetrics {
             'tierkv.controller.full_sync.workers',
             'tierkv.controller.full_sync.progress',
             'tierkv.controller.full_sync.missing_batches',
+            'tierkv.controller.connections.closed',
           ],
           (observe) => {
             observe('tierkv.controller.kv_pool.keys', service.pool.size);
@@ -47,6 +48,7 @@ export class ControllerMetrics {
               observe('tierkv.controller.socket.active_requests', stats.active[socket], { socket });
               const p = pending(socket);
               if (p !== undefined) observe('tierkv.controller.socket.pending', p ? 1 : 0, { socket });
+              for (const [reason, v] of Object.entries(stats.connectionsClosed[socket])) observe('tierkv.controller.connections.closed', v, { socket, 'tierkv.close.reason': reason });
             }
             for (const [k, v] of stats.dropped) {
               const [socket, reason] = k.split('|');

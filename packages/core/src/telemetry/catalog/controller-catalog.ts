@@ -1,3 +1,4 @@
+import { CLOSE_REASON } from './server-catalog.js';
 import type { AttributeDefinition, MetricDefinition } from '../metric-definition.js';
 
 const SOCKET: AttributeDefinition = {
@@ -74,6 +75,13 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     description: 'Messages being handled right now, per socket',
     attributes: [SOCKET],
     lmcache: ['lmcache:cache_controller_pull_socket_active_requests', 'lmcache:cache_controller_reply_socket_active_requests'],
+  },
+  {
+    name: 'tierkv.controller.connections.closed',
+    kind: 'observable_counter',
+    unit: '{connection}',
+    description: 'Connections a controller socket lost, by socket and reason. A peer that announces a frame above maxMessageBytes is disconnected by libzmq and counted as `disconnect`.',
+    attributes: [SOCKET, CLOSE_REASON],
   },
   {
     name: 'tierkv.controller.frames.dropped',
