@@ -53,6 +53,7 @@ export class ReplyQueue {
   readonly #now: () => number;
   readonly #peers = new Map<string, Peer>();
   #bytes = 0;
+  #peak = 0;
 
   constructor(options: ReplyQueueOptions) {
     this.#o = options;
@@ -62,6 +63,11 @@ export class ReplyQueue {
   /** Reply bytes waiting for the socket, all clients. */
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** The most reply bytes that were ever waiting at once (checked against the budgets in tests). */
+  get peakBytes(): number {
+    return this.#peak;
   }
 
   /** Clients with replies waiting. */
@@ -94,6 +100,7 @@ export class ReplyQueue {
       this.#shed(largest, 'total_budget');
       if (largest === peer) return;
     }
+    this.#peak = Math.max(this.#peak, this.#bytes);
     if (!peer.pumping && !peer.timer) void this.#pump(peer);
   }
 

@@ -205,6 +205,11 @@ export class TierkvServer {
     };
   }
 
+  /** Reply bytes waiting in the reply queue now, and the most ever (bounded by `maxReplyBytes`). */
+  get replyBytes(): { readonly queued: number; readonly peak: number } {
+    return { queued: this.#replies.bytes, peak: this.#replies.peakBytes };
+  }
+
   /** Checks leases and idle clients now (the sweeper also does this every `sweepIntervalMs`). */
   sweep(): Promise<number> {
     return this.#sessions.sweep();
