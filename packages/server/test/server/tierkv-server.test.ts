@@ -340,6 +340,10 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     expect(() => new TierkvServer({ storage, maxInFlight: 0 })).to.throw(/server\.maxInFlight/);
     expect(() => new TierkvServer({ storage, port: 70000 })).to.throw(/server\.port/);
     expect(() => new TierkvServer({} as never)).to.throw(/server\.storage/);
+    expect(() => new TierkvServer({ storage, maxPayloadBytes: 1024, maxReplyBytesPerClient: 1000 })).to.throw(/server\.maxReplyBytesPerClient/);
+    expect(() => new TierkvServer({ storage, maxPayloadBytes: 1024, maxReplyBytesPerClient: 4096, maxReplyBytes: 2048 })).to.throw(/server\.maxReplyBytes\b/);
+    expect(() => new TierkvServer({ storage, maxReplyBytes: -1 })).to.throw(/server\.maxReplyBytes/);
+    expect(new TierkvServer({ storage, maxPayloadBytes: 1024 }).options).to.include({ maxReplyBytesPerClient: 2048, maxReplyBytes: 4096, sendHighWaterMark: 4 });
   });
 });
 
