@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as zmq from 'zeromq';
-import { ClosedError, curveServerOptions, debugLogger } from '@tierkv/core';
+import { ClosedError, debugLogger } from '@tierkv/core';
 import { decodeMessage, encodeMessage, type DecodeResult } from '../protocol/codec.js';
 import type { ControllerMsg, ErrorReply, LookupHolder, ReplyMsg, WireScope, WorkerInfo } from '../protocol/messages.js';
 import { parseRouterFrames } from '../protocol/router-frames.js';
@@ -11,17 +11,9 @@ import { resolveControllerOptions, type CacheControllerOptions, type ResolvedCac
 import { ControllerService } from './controller-service.js';
 import type { ControllerStats, SocketName } from './controller-stats.js';
 import { HttpApi } from './http-api.js';
+import { controllerSocketOptions, countConnectionLosses } from './socket-options.js';
 
 const log = debugLogger('tierkv:controller');
-
-/**
- * Receives wake up at least this often. Under load a receive can miss ZeroMQ's edge-triggered
- * readiness signal and wait forever with messages queued (seen in the demo: the PULL socket
- * `readable` with 145 events waiting and the loop parked, so the controller never caught up with
- * L1). When the timeout fires, zeromq.js reads whatever is queued, so such a stall lasts at most
- * this long; on an idle socket it is an EAGAIN and the loop waits again.
- */
-const RECEIVE_WAKE_MS = 500;
 
 export interface ControllerAddresses {
   /** Where workers PUSH events. */
@@ -77,19 +69,16 @@ export class CacheController {
     this.#state = 'starting';
     const o = this.options;
     try {
-      // With a token every socket speaks CURVE with a key pair derived from it: a peer without the
-      // token cannot complete the handshake, so no control request or event of its reaches a loop.
-      const curve = o.authToken === undefined ? {} : curveServerOptions(o.authToken, 'tierkv-controller', 'controller.authToken');
-      const pull = (this.#pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 100_000, receiveTimeout: RECEIVE_WAKE_MS, ...curve }));
-      this.#countAuthFailures(pull);
+      const pull = (this.#pull = new zmq.Pull(controllerSocketOptions(o, 'pull')));
+      countConnectionLosses(pull, 'pull', this.#service.stats);
       await bindWithRetry(pull, tcpEndpoint(o.host, o.pullPort));
-      const router = (this.#router = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, receiveTimeout: RECEIVE_WAKE_MS, mandatory: false, ...curve }));
-      this.#countAuthFailures(router);
+      const router = (this.#router = new zmq.Router(controllerSocketOptions(o, 'router')));
+      countConnectionLosses(router, 'router', this.#service.stats);
       await bindWithRetry(router, tcpEndpoint(o.host, o.routerPort));
       let heartbeat: string | undefined;
       if (o.heartbeatPort !== undefined) {
-        this.#heartbeat = new zmq.Router({ linger: 0, sendTimeout: o.sendTimeoutMs, receiveTimeout: RECEIVE_WAKE_MS, mandatory: false, ...curve });
-        this.#countAuthFailures(this.#heartbeat);
+        this.#heartbeat = new zmq.Router(controllerSocketOptions(o, 'heartbeat'));
+        countConnectionLosses(this.#heartbeat, 'heartbeat', this.#service.stats);
         await bindWithRetry(this.#heartbeat, tcpEndpoint(o.host, o.heartbeatPort));
         heartbeat = this.#heartbeat.lastEndpoint ?? undefined;
       }
@@ -186,13 +175,6 @@ export class CacheController {
     } catch {
       return undefined;
     }
-  }
-
-  #countAuthFailures(sock: zmq.Pull | zmq.Router): void {
-    const name: SocketName = sock === this.#pull ? 'pull' : sock === this.#router ? 'router' : 'heartbeat';
-    const count = (): void => void this.#service.stats.authFailures[name]++;
-    sock.events.on('handshake:error:protocol', count);
-    sock.events.on('handshake:error:auth', count);
   }
 
   #pullLoop(sock: zmq.Pull): Promise<void> {

@@ -29,7 +29,6 @@ export class ControllerMetrics {
             'tierkv.controller.socket.pending',
             'tierkv.controller.socket.active_requests',
             'tierkv.controller.frames.dropped',
-            'tierkv.controller.auth.failures',
             'tierkv.controller.kv.operations',
             'tierkv.controller.seq.discontinuities',
             'tierkv.controller.full_sync.requested',
@@ -37,6 +36,7 @@ export class ControllerMetrics {
             'tierkv.controller.full_sync.workers',
             'tierkv.controller.full_sync.progress',
             'tierkv.controller.full_sync.missing_batches',
+            'tierkv.controller.connections.closed',
           ],
           (observe) => {
             observe('tierkv.controller.kv_pool.keys', service.pool.size);
@@ -46,9 +46,9 @@ export class ControllerMetrics {
             for (const socket of SOCKETS) {
               observe('tierkv.controller.messages.received', stats.received[socket], { socket });
               observe('tierkv.controller.socket.active_requests', stats.active[socket], { socket });
-              observe('tierkv.controller.auth.failures', stats.authFailures[socket], { socket });
               const p = pending(socket);
               if (p !== undefined) observe('tierkv.controller.socket.pending', p ? 1 : 0, { socket });
+              for (const [reason, v] of Object.entries(stats.connectionsClosed[socket])) observe('tierkv.controller.connections.closed', v, { socket, 'tierkv.close.reason': reason });
             }
             for (const [k, v] of stats.dropped) {
               const [socket, reason] = k.split('|');

@@ -1,4 +1,5 @@
 import { ConfigError, DEFAULT_CHUNK_SIZE, refuseUnknownOptions, type TelemetryOptions } from '@tierkv/core';
+import { MAX_MESSAGE_BYTES } from '../protocol/validation.js';
 
 /** Renders the metrics for `GET /metrics` (e.g. @tierkv/otel's Prometheus registry). */
 export interface MetricsScrape {
@@ -42,6 +43,14 @@ export interface CacheControllerOptions extends TelemetryOptions {
   hashSeed?: string;
   /** Deadline for sending one reply. @default 1_000 */
   sendTimeoutMs?: number;
+  /**
+   * Largest frame any controller socket accepts (ZMQ_MAXMSGSIZE); a peer that announces a bigger one
+   * is disconnected (counted in `tierkv.controller.connections.closed`). A stalled peer pins at most
+   * this much per connection. @default MAX_MESSAGE_BYTES, the largest message validation accepts (≈ 36 MiB)
+   */
+  maxMessageBytes?: number;
+  /** Complete event messages the PULL socket queues before workers' PUSH sockets wait. @default 100_000 */
+  pullHighWaterMark?: number;
   /** Clock in ms (tests inject one). @default Date.now */
   now?: () => number;
   /** Where warnings an operator should see go (a full sync that stalled). @default the `tierkv:controller` debug log only */
@@ -64,6 +73,8 @@ export interface ResolvedCacheControllerOptions {
   readonly chunkSize: number;
   readonly hashSeed: string;
   readonly sendTimeoutMs: number;
+  readonly maxMessageBytes: number;
+  readonly pullHighWaterMark: number;
   readonly now: () => number;
   readonly warn: ((line: string) => void) | undefined;
 }
@@ -80,6 +91,8 @@ export const DEFAULT_CONTROLLER_OPTIONS = Object.freeze({
   chunkSize: DEFAULT_CHUNK_SIZE,
   hashSeed: '',
   sendTimeoutMs: 1_000,
+  maxMessageBytes: MAX_MESSAGE_BYTES,
+  pullHighWaterMark: 100_000,
 });
 
 function port(field: string, v: number | undefined, dflt: number): number {
@@ -94,10 +107,16 @@ function positive(field: string, v: number | undefined, dflt: number): number {
   return n;
 }
 
+function positiveInteger(field: string, v: number | undefined, dflt: number): number {
+  const n = v ?? dflt;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(field, `expected a positive integer, got ${String(n)}`);
+  return n;
+}
+
 export function resolveControllerOptions(o: CacheControllerOptions = {}): ResolvedCacheControllerOptions {
   const d = DEFAULT_CONTROLLER_OPTIONS;
   if (o !== null && typeof o === 'object') {
-    refuseUnknownOptions(o, ['host', 'pullPort', 'routerPort', 'heartbeatPort', 'httpPort', 'httpHost', 'authToken', 'metrics', 'workerTimeoutMs', 'reapIntervalMs', 'syncTimeoutMs', 'gapGraceMs', 'chunkSize', 'hashSeed', 'sendTimeoutMs', 'now', 'warn', 'meterProvider'], 'controller');
+    refuseUnknownOptions(o, ['host', 'pullPort', 'routerPort', 'heartbeatPort', 'httpPort', 'httpHost', 'authToken', 'metrics', 'workerTimeoutMs', 'reapIntervalMs', 'syncTimeoutMs', 'gapGraceMs', 'chunkSize', 'hashSeed', 'sendTimeoutMs', 'maxMessageBytes', 'pullHighWaterMark', 'now', 'warn', 'meterProvider'], 'controller');
   }
   const host = o.host ?? d.host;
   const httpPort = o.httpPort === false ? false : port('controller.httpPort', o.httpPort, d.httpPort);
@@ -120,6 +139,8 @@ export function resolveControllerOptions(o: CacheControllerOptions = {}): Resolv
     chunkSize: positive('controller.chunkSize', o.chunkSize, d.chunkSize),
     hashSeed: o.hashSeed ?? d.hashSeed,
     sendTimeoutMs: positive('controller.sendTimeoutMs', o.sendTimeoutMs, d.sendTimeoutMs),
+    maxMessageBytes: positiveInteger('controller.maxMessageBytes', o.maxMessageBytes, d.maxMessageBytes),
+    pullHighWaterMark: positiveInteger('controller.pullHighWaterMark', o.pullHighWaterMark, d.pullHighWaterMark),
     now: o.now ?? Date.now,
     warn: o.warn,
   };

@@ -2,6 +2,8 @@ import type { FullSyncReason } from '../protocol/messages.js';
 
 export type SocketName = 'pull' | 'router' | 'heartbeat';
 export type DropReason = 'malformed' | 'unknown_type' | 'invalid' | 'unknown_worker' | 'handler_error' | 'wrong_socket';
+/** Why a socket lost a connection: see socket-options.ts. */
+export type CloseReason = 'disconnect' | 'handshake_failed';
 export type SessionOutcome = 'completed' | 'failed' | 'rejected';
 
 /** Plain counters bumped on the hot path and read by the metric callbacks at collection time. */
@@ -10,8 +12,12 @@ export class ControllerStats {
   readonly active: Record<SocketName, number> = { pull: 0, router: 0, heartbeat: 0 };
   readonly dropped = new Map<string, number>();
   readonly ops = { admitApplied: 0, evictApplied: 0, admitDuplicate: 0, evictDuplicate: 0, admitDeferred: 0, evictDeferred: 0 };
-  /** Connections refused at the CURVE handshake (no or a wrong token), by socket. */
-  readonly authFailures: Record<SocketName, number> = { pull: 0, router: 0, heartbeat: 0 };
+  /** Connections lost per socket and reason (a frame above maxMessageBytes shows as `disconnect`). */
+  readonly connectionsClosed: Record<SocketName, Record<CloseReason, number>> = {
+    pull: { disconnect: 0, handshake_failed: 0 },
+    router: { disconnect: 0, handshake_failed: 0 },
+    heartbeat: { disconnect: 0, handshake_failed: 0 },
+  };
   discontinuities = 0;
   reaped = 0;
   readonly syncRequested: Record<FullSyncReason, number> = { sequence_gap: 0, registration: 0, sync_failed: 0, manual: 0 };

@@ -9,6 +9,30 @@ const MAX_ID = 256;
 const MAX_LOCATIONS = 64;
 /** One frame carries at most this many events or snapshot keys (8 MB of hashes). */
 export const MAX_KEYS_PER_FRAME = 1 << 20;
+/** Entries (location × scope) one sync batch may carry. */
+const MAX_SYNC_ENTRIES = MAX_LOCATIONS * 64;
+/** Token ids one lookup may carry (4 Mi tokens: 16 Ki chunks of 256). */
+export const MAX_LOOKUP_TOKENS = 4 << 20;
+
+/** Bytes of a msgpack string of at most `units` UTF-16 units (≤ 3 UTF-8 bytes each) with its header. */
+const str = (units: number): number => 3 * units + 5;
+/** Field names, type tags, numbers and map headers of any one message, generously. */
+const ENVELOPE_BYTES = 4096 + 3 * str(MAX_ID);
+const SCOPE_BYTES = 64 + 2 * str(1024);
+
+/**
+ * The largest message validateMessage can accept, as msgpack bytes: the biggest of a kv_batch (a
+ * hash and an op per key), a sync_batch (all its entries' strings plus MAX_KEYS_PER_FRAME hashes in
+ * all) and a lookup (hashes as hex strings, or tokens at 5 bytes each). Every controller socket
+ * refuses frames above it (ZMQ_MAXMSGSIZE): a peer announcing more is disconnected by libzmq before
+ * anything is buffered, so a stalled frame pins at most this much per connection. About 36 MiB.
+ */
+export const MAX_MESSAGE_BYTES = Math.max(
+  ENVELOPE_BYTES + SCOPE_BYTES + MAX_KEYS_PER_FRAME * 9 + 16,
+  ENVELOPE_BYTES + MAX_SYNC_ENTRIES * (str(MAX_ID) + SCOPE_BYTES + 32) + MAX_KEYS_PER_FRAME * 8,
+  ENVELOPE_BYTES + SCOPE_BYTES + Math.max(MAX_KEYS_PER_FRAME * 18, MAX_LOOKUP_TOKENS * 5),
+  ENVELOPE_BYTES + MAX_LOCATIONS * (str(MAX_ID) + 9),
+);
 
 type Obj = Record<string, unknown>;
 
@@ -59,10 +83,14 @@ export function validateMessage(value: unknown): Validated<ControllerMsg> {
       if (!addressed(m)) return bad('instanceId/workerId');
       if (!isNonEmptyStr(m.syncId)) return bad('syncId');
       if (!isCount(m.batch)) return bad('batch');
-      if (!Array.isArray(m.entries) || m.entries.length > MAX_LOCATIONS * 64) return bad('entries');
+      if (!Array.isArray(m.entries) || m.entries.length > MAX_SYNC_ENTRIES) return bad('entries');
+      let keys = 0;
       for (const e of m.entries as unknown[]) {
         if (!isObj(e) || !isNonEmptyStr(e.location) || !isScope(e.scope) || !isHashBytes(e.hashes)) return bad('entries');
+        keys += e.hashes.length / 8;
       }
+      // One batch is one frame: MAX_KEYS_PER_FRAME in all, so MAX_MESSAGE_BYTES holds.
+      if (keys > MAX_KEYS_PER_FRAME) return bad('entries');
       break;
     }
     case 'register':
@@ -106,7 +134,7 @@ export function validateMessage(value: unknown): Validated<ControllerMsg> {
         if (!okBytes && !okStrings) return bad('hashes');
       }
       if (tk !== undefined) {
-        if (!Array.isArray(tk) || tk.length > 64 * MAX_KEYS_PER_FRAME) return bad('tokens');
+        if (!Array.isArray(tk) || tk.length > MAX_LOOKUP_TOKENS) return bad('tokens');
         for (const x of tk) if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 0xffff_ffff) return bad('tokens');
       }
       break;

@@ -1,4 +1,5 @@
 import { ConfigError, checkAuthToken, refuseUnknownOptions, type TelemetryOptions } from '@tierkv/core';
+import { MAX_KEYS_PER_FRAME } from '../protocol/validation.js';
 
 /** Where the controller listens (see CacheController.addresses). */
 export interface ControllerEndpoints {
@@ -125,12 +126,12 @@ export function resolveWorkerClientOptions(o: WorkerClientOptions): ResolvedWork
     workerId,
     location,
     trackL2: o.trackL2 ?? d.trackL2,
-    batchSize: pos('batchSize', o.batchSize, d.batchSize),
+    batchSize: atMostOneFrame('batchSize', pos('batchSize', o.batchSize, d.batchSize)),
     flushIntervalMs: pos('flushIntervalMs', o.flushIntervalMs, d.flushIntervalMs, false),
     heartbeatIntervalMs: pos('heartbeatIntervalMs', o.heartbeatIntervalMs, d.heartbeatIntervalMs, false),
     requestTimeoutMs: pos('requestTimeoutMs', o.requestTimeoutMs, d.requestTimeoutMs),
     sendTimeoutMs: pos('sendTimeoutMs', o.sendTimeoutMs, d.sendTimeoutMs),
-    syncBatchSize: pos('syncBatchSize', o.syncBatchSize, d.syncBatchSize),
+    syncBatchSize: atMostOneFrame('syncBatchSize', pos('syncBatchSize', o.syncBatchSize, d.syncBatchSize)),
     syncResendRounds: pos('syncResendRounds', o.syncResendRounds, d.syncResendRounds),
     syncPollIntervalMs: pos('syncPollIntervalMs', o.syncPollIntervalMs, d.syncPollIntervalMs, false),
     maxPendingEvents: pos('maxPendingEvents', o.maxPendingEvents, d.maxPendingEvents),
@@ -142,4 +143,10 @@ export function resolveWorkerClientOptions(o: WorkerClientOptions): ResolvedWork
   };
   refuseUnknownOptions(o, [...Object.keys(r), 'meterProvider'], 'worker');
   return r;
+}
+
+/** A batch is one frame, and the controller refuses frames of more than MAX_KEYS_PER_FRAME keys. */
+function atMostOneFrame(field: string, n: number): number {
+  if (n > MAX_KEYS_PER_FRAME) throw new ConfigError(`worker.${field}`, `${n} is above ${MAX_KEYS_PER_FRAME} keys, the most the controller accepts in one frame`);
+  return n;
 }

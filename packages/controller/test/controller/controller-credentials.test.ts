@@ -38,7 +38,7 @@ describe('CacheController with an authToken: credentials on every ZeroMQ path', 
     const client = new ControllerClient({ router: controller.addresses.router, authToken: TOKEN });
     open.push(client);
     expect((await client.workers()).map((w) => w.instanceId)).to.deep.equal(['good']);
-    expect(controller.stats.authFailures).to.deep.equal({ pull: 0, router: 0, heartbeat: 0 });
+    for (const socket of ['pull', 'router', 'heartbeat'] as const) expect(controller.stats.connectionsClosed[socket].handshake_failed, socket).to.equal(0);
   });
 
   it('a peer without the token gets no answer, forges no event, deregisters no one; each attempt is counted', async () => {
@@ -67,7 +67,8 @@ describe('CacheController with an authToken: credentials on every ZeroMQ path', 
     push.connect(controller.addresses.pull);
     await push.send(encodeMessage(batch('good', 1_000, Array(50).fill('+'), Array.from({ length: 50 }, (_, i) => 100 + i)))).catch(() => undefined);
 
-    await waitFor(() => controller.stats.authFailures.router >= 3 && controller.stats.authFailures.pull >= 1, 'the refused handshakes to be counted');
+    const refused = controller.stats.connectionsClosed;
+    await waitFor(() => refused.router.handshake_failed >= 3 && refused.pull.handshake_failed >= 1, 'the refused handshakes to be counted');
     expect(controller.stats.droppedCount(), 'frames of peers without the token that reached a loop').to.equal(0);
     expect(controller.dumpKeys().get('good/0')?.get('l1')?.size, 'the forged batch credited nothing').to.equal(1);
     expect(controller.dumpKeys().has('good/0'), 'the worker is still registered').to.equal(true);

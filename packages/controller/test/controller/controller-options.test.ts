@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { controllerOptionsFromEnv, resolveControllerOptions, DEFAULT_CONTROLLER_OPTIONS } from '../../src/controller/controller-options.js';
 import { resolveWorkerClientOptions } from '../../src/worker-client/worker-client-options.js';
+import { MAX_KEYS_PER_FRAME, MAX_MESSAGE_BYTES } from '../../src/protocol/validation.js';
 
 describe('controller options', () => {
   it('resolves defaults on loopback', () => {
@@ -35,5 +36,15 @@ describe('controller options', () => {
     expect(() => resolveWorkerClientOptions({ controller, instanceId: '' })).to.throw(/worker\.instanceId/);
     expect(() => resolveWorkerClientOptions({ controller: {} as never, instanceId: 'a' })).to.throw(/worker\.controller/);
     expect(() => resolveWorkerClientOptions({ controller, instanceId: 'a', batchSize: 0 })).to.throw(/worker\.batchSize/);
+    // A batch is one frame; the controller refuses frames of more keys.
+    expect(() => resolveWorkerClientOptions({ controller, instanceId: 'a', syncBatchSize: MAX_KEYS_PER_FRAME + 1 })).to.throw(/worker\.syncBatchSize/);
+  });
+
+  it('bounds every socket\'s frames by the largest legal message', () => {
+    expect(resolveControllerOptions({}).maxMessageBytes).to.equal(MAX_MESSAGE_BYTES);
+    expect(MAX_MESSAGE_BYTES).to.be.within(MAX_KEYS_PER_FRAME * 9, 64 * 2 ** 20);
+    expect(resolveControllerOptions({ maxMessageBytes: 1 << 20 }).maxMessageBytes).to.equal(1 << 20);
+    expect(() => resolveControllerOptions({ maxMessageBytes: 0 })).to.throw(/controller\.maxMessageBytes/);
+    expect(() => resolveControllerOptions({ pullHighWaterMark: 1.5 })).to.throw(/controller\.pullHighWaterMark/);
   });
 });

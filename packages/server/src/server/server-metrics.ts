@@ -2,15 +2,19 @@ import { MeterBinding, type TelemetryOptions } from '@tierkv/core';
 import type { Histogram } from '@opentelemetry/api';
 import { REQUEST_TYPES, type RequestType } from '../protocol/messages.js';
 import { SERVER_PACKAGE_VERSION } from '../version.js';
+import type { ShedReason } from './reply-queue.js';
 
 export type ServerOutcome = 'ok' | 'client_error' | 'busy' | 'timeout' | 'shutting_down' | 'internal_error';
 export type RejectReason = 'busy' | 'too_large' | 'malformed' | 'unknown_type' | 'invalid' | 'shutting_down';
 export type DropReason = 'peer_gone' | 'peer_slow';
+export type CloseReason = 'disconnect' | 'handshake_failed';
 
 const TYPES: readonly (RequestType | 'unknown')[] = [...REQUEST_TYPES, 'unknown'];
 const OUTCOMES: readonly ServerOutcome[] = ['ok', 'client_error', 'busy', 'timeout', 'shutting_down', 'internal_error'];
 const REJECTS: readonly RejectReason[] = ['busy', 'too_large', 'malformed', 'unknown_type', 'invalid', 'shutting_down'];
 const DROPS: readonly DropReason[] = ['peer_gone', 'peer_slow'];
+const SHEDS: readonly ShedReason[] = ['client_budget', 'total_budget', 'stalled'];
+const CLOSES: readonly CloseReason[] = ['disconnect', 'handshake_failed'];
 const TYPE_INDEX = new Map(TYPES.map((t, i) => [t, i]));
 const OUTCOME_INDEX = new Map(OUTCOMES.map((o, i) => [o, i]));
 
@@ -20,6 +24,7 @@ export interface ServerGauges {
   sessions(): number;
   inFlight(): number;
   locksHeld(): number;
+  replyBytesQueued(): number;
 }
 
 /**
@@ -31,10 +36,11 @@ export class ServerMetrics {
   readonly #requests = new Float64Array(TYPES.length * OUTCOMES.length);
   readonly #rejected = new Float64Array(REJECTS.length);
   readonly #dropped = new Float64Array(DROPS.length);
+  readonly #shed = new Float64Array(SHEDS.length);
+  readonly #closed = new Float64Array(CLOSES.length);
   #received = 0;
   #sent = 0;
   #locksExpired = 0;
-  #authFailures = 0;
   readonly #durationAttrs = TYPES.map((t) => ({ 'tierkv.request.type': t }));
 
   constructor(gauges: ServerGauges, telemetry: TelemetryOptions = {}) {
@@ -53,7 +59,9 @@ export class ServerMetrics {
             'tierkv.server.replies.dropped',
             'tierkv.server.locks.held',
             'tierkv.server.locks.expired',
-            'tierkv.server.auth.failures',
+            'tierkv.server.replies.queued',
+            'tierkv.server.clients.shed',
+            'tierkv.server.connections.closed',
           ],
           (observe) => {
             for (let t = 0; t < TYPES.length; t++) {
@@ -64,6 +72,9 @@ export class ServerMetrics {
             }
             REJECTS.forEach((r, i) => observe('tierkv.server.requests.rejected', this.#rejected[i]!, { 'tierkv.reject.reason': r }));
             DROPS.forEach((r, i) => observe('tierkv.server.replies.dropped', this.#dropped[i]!, { 'tierkv.drop.reason': r }));
+            SHEDS.forEach((r, i) => observe('tierkv.server.clients.shed', this.#shed[i]!, { 'tierkv.shed.reason': r }));
+            CLOSES.forEach((r, i) => observe('tierkv.server.connections.closed', this.#closed[i]!, { 'tierkv.close.reason': r }));
+            observe('tierkv.server.replies.queued', gauges.replyBytesQueued());
             observe('tierkv.server.received', this.#received);
             observe('tierkv.server.sent', this.#sent);
             observe('tierkv.server.clients', gauges.connectedClients());
@@ -71,7 +82,6 @@ export class ServerMetrics {
             observe('tierkv.server.requests.in_flight', gauges.inFlight());
             observe('tierkv.server.locks.held', gauges.locksHeld());
             observe('tierkv.server.locks.expired', this.#locksExpired);
-            observe('tierkv.server.auth.failures', this.#authFailures);
           },
         );
         return { duration: f.histogram('tierkv.server.request.duration') };
@@ -91,8 +101,21 @@ export class ServerMetrics {
     this.#rejected[REJECTS.indexOf(reason)]++;
   }
 
-  dropped(reason: DropReason): void {
-    this.#dropped[DROPS.indexOf(reason)]++;
+  dropped(reason: DropReason, replies = 1): void {
+    this.#dropped[DROPS.indexOf(reason)] += replies;
+  }
+
+  shed(reason: ShedReason): void {
+    this.#shed[SHEDS.indexOf(reason)]++;
+  }
+
+  connectionClosed(reason: CloseReason): void {
+    this.#closed[CLOSES.indexOf(reason)]++;
+  }
+
+  /** Shed clients so far, all reasons (for status and tests). */
+  get shedTotal(): number {
+    return this.#shed.reduce((a, b) => a + b, 0);
   }
 
   received(bytes: number): void {
@@ -101,11 +124,6 @@ export class ServerMetrics {
 
   sent(bytes: number): void {
     this.#sent += bytes;
-  }
-
-  /** A peer that could not complete the CURVE handshake (no or a wrong token). */
-  authFailed(): void {
-    this.#authFailures++;
   }
 
   locksExpired(count: number): void {

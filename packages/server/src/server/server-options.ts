@@ -46,7 +46,11 @@ export interface TierkvServerOptions extends TelemetryOptions {
   clientIdleMs?: number;
   /** How often leases and idle clients are checked. @default 1_000 */
   sweepIntervalMs?: number;
-  /** Replies queued per client before further replies to it are dropped (ZeroMQ send high-water mark). @default 1_000 */
+  /**
+   * Replies libzmq queues per client (ZeroMQ send high-water mark; it counts messages, not bytes, so
+   * libzmq holds up to (this + 1) × the largest reply per client). Further replies wait in the
+   * server's byte-counted reply queue. @default 4
+   */
   sendHighWaterMark?: number;
   /**
    * What a store's acknowledgement means when the request does not say (a request's `durability`
@@ -54,6 +58,17 @@ export interface TierkvServerOptions extends TelemetryOptions {
    * until every L2 tier stored the chunks (needs an L2 tier). @default 'memory'
    */
   durability?: Durability;
+  /**
+   * Reply bytes that may wait in the server for one client that is not reading; past it the client
+   * is shed (its waiting replies thrown away, its session and locks dropped). At least `maxPayloadBytes`.
+   * @default 2 × maxPayloadBytes
+   */
+  maxReplyBytesPerClient?: number;
+  /**
+   * Reply bytes that may wait in the server for all clients together; past it the client holding
+   * the most is shed. At least `maxReplyBytesPerClient`. @default 4 × maxPayloadBytes
+   */
+  maxReplyBytes?: number;
   /** How long `shutdown()` lets in-flight requests finish before failing them. @default 10_000 */
   shutdownTimeoutMs?: number;
   /**
@@ -86,7 +101,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   // could take the lock away under a client still reading.
   clientIdleMs: 120_000,
   sweepIntervalMs: 1_000,
-  sendHighWaterMark: 1_000,
+  sendHighWaterMark: 4,
   shutdownTimeoutMs: 10_000,
   durability: 'memory' as Durability,
 });
@@ -115,6 +130,8 @@ export function resolveServerOptions(options: TierkvServerOptions): ResolvedTier
     clientIdleMs: options.clientIdleMs ?? d.clientIdleMs,
     sweepIntervalMs: options.sweepIntervalMs ?? d.sweepIntervalMs,
     sendHighWaterMark: options.sendHighWaterMark ?? d.sendHighWaterMark,
+    maxReplyBytesPerClient: options.maxReplyBytesPerClient ?? 2 * (options.maxPayloadBytes ?? d.maxPayloadBytes),
+    maxReplyBytes: options.maxReplyBytes ?? 4 * (options.maxPayloadBytes ?? d.maxPayloadBytes),
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? d.shutdownTimeoutMs,
     durability: options.durability ?? d.durability,
     now: options.now ?? (() => performance.now()),
@@ -126,7 +143,7 @@ export function resolveServerOptions(options: TierkvServerOptions): ResolvedTier
   refuseUnknownOptions(options, Object.keys(r), 'server');
   port('server.port', r.port);
   if (r.httpPort !== null) port('server.httpPort', r.httpPort);
-  for (const field of ['maxInFlight', 'maxInFlightPerClient', 'requestTimeoutMs', 'maxPayloadBytes', 'maxKeysPerRequest', 'chunkSize', 'lockLeaseMs', 'clientIdleMs', 'sweepIntervalMs', 'sendHighWaterMark'] as const) {
+  for (const field of ['maxInFlight', 'maxInFlightPerClient', 'requestTimeoutMs', 'maxPayloadBytes', 'maxKeysPerRequest', 'chunkSize', 'lockLeaseMs', 'clientIdleMs', 'sweepIntervalMs', 'sendHighWaterMark', 'maxReplyBytesPerClient', 'maxReplyBytes'] as const) {
     const v = r[field];
     if (!Number.isSafeInteger(v) || v <= 0) throw new ConfigError(`server.${field}`, `expected a positive integer, got ${String(v)}`);
   }
@@ -135,6 +152,14 @@ export function resolveServerOptions(options: TierkvServerOptions): ResolvedTier
   }
   checkDurability(r);
   if (r.maxInFlightPerClient > r.maxInFlight) r.maxInFlightPerClient = r.maxInFlight;
+  // A retrieve reply carries up to maxPayloadBytes of chunks: a smaller budget would shed any client
+  // whose single reply had to wait.
+  if (r.maxReplyBytesPerClient < r.maxPayloadBytes) {
+    throw new ConfigError('server.maxReplyBytesPerClient', `${r.maxReplyBytesPerClient} is below maxPayloadBytes (${r.maxPayloadBytes}), the size of one full reply; raise it or lower maxPayloadBytes`);
+  }
+  if (r.maxReplyBytes < r.maxReplyBytesPerClient) {
+    throw new ConfigError('server.maxReplyBytes', `${r.maxReplyBytes} is below maxReplyBytesPerClient (${r.maxReplyBytesPerClient}); the total budget must hold one client's`);
+  }
   checkLeasesInsideLockTtl(r);
   if (typeof r.host !== 'string' || r.host.length === 0) throw new ConfigError('server.host', 'expected an interface address such as 127.0.0.1');
   if (typeof r.now !== 'function') throw new ConfigError('server.now', 'expected a function returning milliseconds');

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
-import { ClosedError, curveServerOptions, debugLogger, TokenHasher } from '@tierkv/core';
+import { debugLogger, TokenHasher } from '@tierkv/core';
 import type { StorageUsage } from '@tierkv/storage';
 import { Router } from 'zeromq';
 import { decodeHeader, decodePrelude, encodeErrorReply, encodeHeader, encodePrelude, framesBytes } from '../protocol/codec.js';
-import { KIND_REPLY, KIND_REQUEST, PROTOCOL_VERSION, type ErrorCode, type RequestType, type ServerStatus } from '../protocol/messages.js';
+import { KIND_REPLY, KIND_REQUEST, PROTOCOL_VERSION, type RequestType, type ServerStatus } from '../protocol/messages.js';
 import { LayoutCache, parseRequest, requestTypeOf, type RequestLimits } from '../protocol/validation.js';
 import { WireError } from '../protocol/wire-error.js';
 import { SERVER_PACKAGE_VERSION } from '../version.js';
@@ -11,8 +11,11 @@ import { ClientSessions, type ClientSession } from './client-sessions.js';
 import { HttpEndpoints } from './http-endpoints.js';
 import { RequestContext } from './request-context.js';
 import { RequestHandlers } from './request-handlers.js';
-import { ServerMetrics, type RejectReason, type ServerOutcome } from './server-metrics.js';
+import { ReplyQueue, type SendResult } from './reply-queue.js';
+import { ServerMetrics, type ServerOutcome } from './server-metrics.js';
+import { OUTCOME_OF, REJECT_OF, toWireError } from './wire-outcome.js';
 import { resolveServerOptions, type ResolvedTierkvServerOptions, type TierkvServerOptions } from './server-options.js';
+import { serverSocketOptions } from './socket-options.js';
 
 const log = debugLogger('tierkv:server');
 
@@ -26,37 +29,15 @@ export interface ServerAddresses {
 
 export type ServerState = 'created' | 'running' | 'draining' | 'closed';
 
-const OUTCOME_OF: Record<ErrorCode, ServerOutcome> = {
-  MALFORMED: 'client_error',
-  UNKNOWN_TYPE: 'client_error',
-  BAD_REQUEST: 'client_error',
-  TOO_LARGE: 'client_error',
-  LAYOUT_MISMATCH: 'client_error',
-  NOT_FOUND: 'client_error',
-  BUSY: 'busy',
-  TIMEOUT: 'timeout',
-  SHUTTING_DOWN: 'shutting_down',
-  INTERNAL: 'internal_error',
-};
-
-const REJECT_OF: Partial<Record<ErrorCode, RejectReason>> = {
-  MALFORMED: 'malformed',
-  UNKNOWN_TYPE: 'unknown_type',
-  BAD_REQUEST: 'invalid',
-  LAYOUT_MISMATCH: 'invalid',
-  TOO_LARGE: 'too_large',
-  BUSY: 'busy',
-  SHUTTING_DOWN: 'shutting_down',
-};
-
 /**
  * The MP-mode storage server: one process owns a StorageManager and serves many clients over a
  * ZeroMQ ROUTER socket (clients use DEALER sockets, see TierkvClient), plus a small HTTP side.
  *
  * Requests are served concurrently up to `maxInFlight` (and `maxInFlightPerClient` per client);
  * beyond that they are refused with BUSY at once, so work never queues without bound. Replies are
- * routed with ROUTER_MANDATORY and a zero send timeout: a reply to a client whose queue is full is
- * dropped (and counted) instead of blocking the socket, so a slow client cannot stall the others.
+ * routed with ROUTER_MANDATORY and a zero send timeout through a byte-bounded ReplyQueue: a client
+ * that does not read is shed (counted) instead of blocking the socket or growing memory, so a slow
+ * client cannot stall the others. Inbound frames are capped by socket-options.ts.
  */
 export class TierkvServer {
   readonly #o: ResolvedTierkvServerOptions;
@@ -68,6 +49,7 @@ export class TierkvServer {
   readonly #limits: RequestLimits;
   readonly #http: HttpEndpoints | undefined;
   readonly #inFlight = new Set<RequestContext>();
+  readonly #replies: ReplyQueue;
   readonly #startedAt = performance.now();
   #state: ServerState = 'created';
   #connected = 0;
@@ -90,9 +72,28 @@ export class TierkvServer {
         sessions: () => this.#sessions.size,
         inFlight: () => this.#inFlight.size,
         locksHeld: () => this.#sessions.locksHeld,
+        replyBytesQueued: () => this.#replies.bytes,
       },
       { meterProvider: o.meterProvider },
     );
+    this.#replies = new ReplyQueue({
+      maxBytesPerClient: o.maxReplyBytesPerClient,
+      maxBytes: o.maxReplyBytes,
+      stallMs: o.requestTimeoutMs,
+      send: (identity, frames) => this.#trySend(identity, frames),
+      onShed: (peer, reason, replies) => {
+        log('shed client %o (%s) with %d replies waiting', peer, reason, replies);
+        this.#metrics.shed(reason);
+        this.#metrics.dropped('peer_slow', replies);
+        // Whatever it held is released now, not at lease expiry.
+        void this.#sessions.drop(peer);
+      },
+      onGone: (peer, replies) => {
+        this.#metrics.dropped('peer_gone', replies);
+        void this.#sessions.drop(peer);
+      },
+      now: o.now,
+    });
     this.#handlers = new RequestHandlers({
       storage: o.storage,
       sessions: this.#sessions,
@@ -142,22 +143,16 @@ export class TierkvServer {
   async start(): Promise<ServerAddresses> {
     if (this.#state !== 'created' || this.#router) throw new Error(`TierkvServer.start() can run once; the server is ${this.#state}`);
     const o = this.#o;
-    const router = new Router({
-      mandatory: true,
-      // A client reconnecting with its identity takes its session (and locks) over.
-      handover: true,
-      sendTimeout: 0,
-      sendHighWaterMark: o.sendHighWaterMark,
-      // Frames beyond twice the payload limit cost a disconnect rather than an allocation.
-      maxMessageSize: Math.min(o.maxPayloadBytes * 2, Number.MAX_SAFE_INTEGER),
-      linger: 2_000,
-      ...(o.authToken === undefined ? {} : curveServerOptions(o.authToken, 'tierkv-server', 'server.authToken')),
-    });
-    // Without the token a peer cannot finish the CURVE handshake; each attempt is counted.
-    for (const event of ['handshake:error:protocol', 'handshake:error:auth'] as const) router.events.on(event, () => this.#metrics.authFailed());
+    const router = new Router(serverSocketOptions(o));
     this.#router = router;
     router.events.on('accept', () => this.#connected++);
-    router.events.on('disconnect', () => (this.#connected = Math.max(0, this.#connected - 1)));
+    router.events.on('disconnect', () => {
+      this.#connected = Math.max(0, this.#connected - 1);
+      this.#metrics.connectionClosed('disconnect');
+    });
+    for (const e of ['handshake:error:protocol', 'handshake:error:auth', 'handshake:error:other'] as const) {
+      router.events.on(e, () => this.#metrics.connectionClosed('handshake_failed'));
+    }
     const host = o.host.includes(':') && !o.host.startsWith('[') ? `[${o.host}]` : o.host;
     const address = `tcp://${host}:${o.port === 0 ? '*' : o.port}`;
     let httpUrl: string | undefined;
@@ -211,6 +206,11 @@ export class TierkvServer {
     };
   }
 
+  /** Reply bytes waiting in the reply queue now, and the most ever (bounded by `maxReplyBytes`). */
+  get replyBytes(): { readonly queued: number; readonly peak: number } {
+    return { queued: this.#replies.bytes, peak: this.#replies.peakBytes };
+  }
+
   /** Checks leases and idle clients now (the sweeper also does this every `sweepIntervalMs`). */
   sweep(): Promise<number> {
     return this.#sessions.sweep();
@@ -256,6 +256,7 @@ export class TierkvServer {
     } catch (err) {
       storageError = err;
     }
+    this.#replies.clear();
     this.#router?.close();
     await this.#loop?.catch(() => undefined);
     await this.#http?.close();
@@ -347,7 +348,7 @@ export class TierkvServer {
       }
     }
     this.#metrics.request(type, outcome, (performance.now() - started) / 1000);
-    this.#send(identity, reply, session.id);
+    this.#send(identity, reply);
     if (this.#drained && this.#inFlight.size === 0) this.#drained();
   }
 
@@ -355,32 +356,29 @@ export class TierkvServer {
     const reason = REJECT_OF[err.code];
     if (reason) this.#metrics.rejected(reason);
     this.#metrics.request(type, OUTCOME_OF[err.code], 0);
-    this.#send(identity, encodeErrorReply(id, err.code, err.message, err.field), undefined);
+    this.#send(identity, encodeErrorReply(id, err.code, err.message, err.field));
   }
 
-  #send(identity: Buffer, frames: Uint8Array[], sessionId: string | undefined): void {
+  #send(identity: Buffer, frames: Uint8Array[]): void {
     const router = this.#router;
     if (!router || router.closed) return;
-    this.#metrics.sent(framesBytes(frames));
-    router.send([identity, ...frames]).catch((err: { code?: string }) => {
-      if (err.code === 'EHOSTUNREACH') {
-        // The client is gone: whatever it held is released now, not at lease expiry.
-        this.#metrics.dropped('peer_gone');
-        if (sessionId !== undefined) void this.#sessions.drop(sessionId);
-      } else if (err.code === 'EAGAIN') {
-        this.#metrics.dropped('peer_slow');
-      } else if (!router.closed) {
-        log('send failed: %s', String((err as Error).message));
-      }
-    });
+    this.#replies.push(identity, frames, framesBytes(frames));
   }
-}
 
-function toWireError(err: unknown, type: string): WireError {
-  if (err instanceof WireError) return err;
-  if (err instanceof ClosedError) return new WireError('SHUTTING_DOWN', err.message);
-  const e = err as { code?: string; message?: string; argument?: string };
-  if (e?.code === 'ERR_INVALID_ARGUMENT') return new WireError('BAD_REQUEST', e.message ?? 'invalid argument', e.argument);
-  log('%s failed: %s', type, (err as Error)?.stack ?? String(err));
-  return new WireError('INTERNAL', `${type} failed on the server: ${e?.message ?? String(err)}`);
+  /** Hands one reply to libzmq without waiting: the ReplyQueue keeps what the client's pipe refuses. */
+  async #trySend(identity: Buffer, frames: Uint8Array[]): Promise<SendResult> {
+    const router = this.#router;
+    if (!router || router.closed) return 'gone';
+    try {
+      await router.send([identity, ...frames]);
+      this.#metrics.sent(framesBytes(frames));
+      return 'sent';
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'EAGAIN') return 'full';
+      // EHOSTUNREACH: the client is gone.
+      if (code !== 'EHOSTUNREACH' && !router.closed) log('send failed: %s', String((err as Error).message));
+      return 'gone';
+    }
+  }
 }

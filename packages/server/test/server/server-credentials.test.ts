@@ -43,7 +43,7 @@ describe('server/TierkvServer with an authToken', function () {
       expect(stored).to.equal('refused');
       c.close();
     }
-    await waitFor(async () => (valueOf(await telemetry.collect(), 'tierkv.server.auth.failures') ?? 0) >= 2, 'the refused handshakes to be counted');
+    await waitFor(async () => (valueOf(await telemetry.collect(), 'tierkv.server.connections.closed', { 'tierkv.close.reason': 'handshake_failed' }) ?? 0) >= 2, 'the refused handshakes to be counted');
     expect(fx.storage.entries.size, 'nothing was stored').to.equal(0);
     const rm = await telemetry.collect();
     expect(valueOf(rm, 'tierkv.server.received') ?? 0, 'bytes that reached the server').to.equal(0);

@@ -241,7 +241,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
 
   it('does not let a client that never reads its replies stall the others', async () => {
     const { meterProvider, collect, shutdown } = createTestMeterProvider();
-    fx = await new ServerFixture().start({ sendHighWaterMark: 4, maxInFlightPerClient: 256 }, meterProvider);
+    fx = await new ServerFixture().start({ sendHighWaterMark: 4, maxInFlightPerClient: 256, maxPayloadBytes: 1024 * 1024, maxReplyBytesPerClient: 2 * 1024 * 1024 }, meterProvider);
     const big = MemoryLayout.bytes(256 * 1024);
     const fast = fx.client({ layout: big });
     await fast.store([testKey(1)], [patternBytes(1, big.byteSize)]);
@@ -251,6 +251,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     try {
       for (let i = 0; i < 200; i++) await slow.send(encodeRequest(i, { type: 'retrieve', keys: [encodeKey(testKey(1))], layout: big.toString() }));
       await waitFor(async () => (valueOf(await collect(), 'tierkv.server.replies.dropped', { 'tierkv.drop.reason': 'peer_slow' }) ?? 0) > 0, 'replies to the slow peer dropped');
+      expect(valueOf(await collect(), 'tierkv.server.clients.shed', { 'tierkv.shed.reason': 'client_budget' })).to.be.at.least(1);
       for (let i = 0; i < 20; i++) {
         const got = await fast.retrieve([testKey(1)], { timeoutMs: 2_000 });
         expect(Buffer.from(got.chunks[0]!).equals(Buffer.from(patternBytes(1, big.byteSize)))).to.equal(true);
@@ -339,6 +340,10 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     expect(() => new TierkvServer({ storage, maxInFlight: 0 })).to.throw(/server\.maxInFlight/);
     expect(() => new TierkvServer({ storage, port: 70000 })).to.throw(/server\.port/);
     expect(() => new TierkvServer({} as never)).to.throw(/server\.storage/);
+    expect(() => new TierkvServer({ storage, maxPayloadBytes: 1024, maxReplyBytesPerClient: 1000 })).to.throw(/server\.maxReplyBytesPerClient/);
+    expect(() => new TierkvServer({ storage, maxPayloadBytes: 1024, maxReplyBytesPerClient: 4096, maxReplyBytes: 2048 })).to.throw(/server\.maxReplyBytes\b/);
+    expect(() => new TierkvServer({ storage, maxReplyBytes: -1 })).to.throw(/server\.maxReplyBytes/);
+    expect(new TierkvServer({ storage, maxPayloadBytes: 1024 }).options).to.include({ maxReplyBytesPerClient: 2048, maxReplyBytes: 4096, sendHighWaterMark: 4 });
   });
 });
 

@@ -1,3 +1,4 @@
+import { CLOSE_REASON } from './server-catalog.js';
 import type { AttributeDefinition, MetricDefinition } from '../metric-definition.js';
 
 const SOCKET: AttributeDefinition = {
@@ -76,6 +77,13 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     lmcache: ['lmcache:cache_controller_pull_socket_active_requests', 'lmcache:cache_controller_reply_socket_active_requests'],
   },
   {
+    name: 'tierkv.controller.connections.closed',
+    kind: 'observable_counter',
+    unit: '{connection}',
+    description: 'Connections a controller socket lost, by socket and reason. A peer that announces a frame above maxMessageBytes is disconnected by libzmq and counted as `disconnect`.',
+    attributes: [SOCKET, CLOSE_REASON],
+  },
+  {
     name: 'tierkv.controller.frames.dropped',
     kind: 'observable_counter',
     unit: '{frame}',
@@ -88,13 +96,6 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
         description: '`malformed`: not msgpack or not a frame layout we accept; `unknown_type`: a `t` we do not know; `invalid`: fields failed validation; `unknown_worker`: sender not registered; `handler_error`: the handler threw; `wrong_socket`: a request type on the PULL socket or vice versa',
       },
     ],
-  },
-  {
-    name: 'tierkv.controller.auth.failures',
-    kind: 'observable_counter',
-    unit: '{connection}',
-    description: 'Connections refused at the CURVE handshake when controller.authToken is set: the peer had no token or a wrong one, so nothing it sent was read',
-    attributes: [SOCKET],
   },
   {
     name: 'tierkv.controller.kv.operations',

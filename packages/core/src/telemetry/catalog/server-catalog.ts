@@ -12,6 +12,14 @@ const SERVER_OUTCOME: AttributeDefinition = {
   description: 'How the server answered: `client_error` covers malformed, unknown, oversized and invalid requests.',
 };
 
+/** Shared by every ZeroMQ socket's `*.connections.closed` counter (server and controller). */
+export const CLOSE_REASON: AttributeDefinition = {
+  name: 'tierkv.close.reason',
+  values: ['disconnect', 'handshake_failed'],
+  description:
+    '`disconnect`: the peer left, broke the protocol, or announced a frame above the maximum message size (libzmq reports these alike); `handshake_failed`: the ZMTP handshake failed (with an authToken: a peer without the token, or with a wrong one; nothing it sent was read).',
+};
+
 /** `tierkv.server.*` metrics. */
 export const SERVER_METRICS: readonly MetricDefinition[] = [
   {
@@ -79,13 +87,6 @@ export const SERVER_METRICS: readonly MetricDefinition[] = [
     ],
   },
   {
-    name: 'tierkv.server.auth.failures',
-    kind: 'observable_counter',
-    unit: '{connection}',
-    description: 'Connections refused at the CURVE handshake when server.authToken is set: the peer had no token or a wrong one (nothing it sent was read).',
-    attributes: [],
-  },
-  {
     name: 'tierkv.server.replies.dropped',
     kind: 'observable_counter',
     unit: '{request}',
@@ -94,9 +95,36 @@ export const SERVER_METRICS: readonly MetricDefinition[] = [
       {
         name: 'tierkv.drop.reason',
         values: ['peer_gone', 'peer_slow'],
-        description: '`peer_gone`: the client disconnected; `peer_slow`: its reply queue was full (send high-water mark).',
+        description: '`peer_gone`: the client disconnected; `peer_slow`: the client did not read and was shed (see `tierkv.server.clients.shed`) with these replies waiting.',
       },
     ],
+  },
+  {
+    name: 'tierkv.server.replies.queued',
+    kind: 'observable_updowncounter',
+    unit: 'By',
+    description: 'Reply bytes waiting in the server for a client to read (bounded by maxReplyBytes; libzmq pipes hold up to sendHighWaterMark + 1 replies per client besides).',
+    attributes: [],
+  },
+  {
+    name: 'tierkv.server.clients.shed',
+    kind: 'observable_counter',
+    unit: '{client}',
+    description: 'Clients whose waiting replies were thrown away and whose session (and locks) were dropped because they did not read, by reason.',
+    attributes: [
+      {
+        name: 'tierkv.shed.reason',
+        values: ['client_budget', 'total_budget', 'stalled'],
+        description: '`client_budget`: over maxReplyBytesPerClient; `total_budget`: the largest holder when all clients were over maxReplyBytes; `stalled`: no reply taken for requestTimeoutMs.',
+      },
+    ],
+  },
+  {
+    name: 'tierkv.server.connections.closed',
+    kind: 'observable_counter',
+    unit: '{connection}',
+    description: 'Connections the request socket lost, by reason. A peer that announces a frame above the maximum message size is disconnected by libzmq and counted as `disconnect`.',
+    attributes: [CLOSE_REASON],
   },
   {
     name: 'tierkv.server.locks.held',

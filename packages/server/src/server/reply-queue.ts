@@ -1,0 +1,169 @@
+/** What handing one reply to the socket did. */
+export type SendResult = 'sent' | 'full' | 'gone';
+
+/** Why a client's queued replies were thrown away and its session dropped. */
+export type ShedReason = 'client_budget' | 'total_budget' | 'stalled';
+
+export interface ReplyQueueOptions {
+  /** Reply bytes one client may have waiting here; past it the client is shed. */
+  readonly maxBytesPerClient: number;
+  /** Reply bytes all clients may have waiting here; past it the client holding the most is shed. */
+  readonly maxBytes: number;
+  /** A client whose oldest waiting reply could not be sent for this long is shed. */
+  readonly stallMs: number;
+  /** Tries to hand a reply to the socket without waiting ('full': the peer's pipe is at its HWM). */
+  readonly send: (identity: Buffer, frames: Uint8Array[]) => Promise<SendResult>;
+  /** The client's replies were thrown away (`replies` of them); drop its session. */
+  readonly onShed: (peer: string, reason: ShedReason, replies: number) => void;
+  /** The client is no longer connected; its waiting replies were thrown away. */
+  readonly onGone: (peer: string, replies: number) => void;
+  readonly now?: () => number;
+}
+
+interface Pending {
+  readonly frames: Uint8Array[];
+  readonly bytes: number;
+  readonly since: number;
+}
+
+interface Peer {
+  readonly key: string;
+  readonly identity: Buffer;
+  readonly queue: Pending[];
+  bytes: number;
+  pumping: boolean;
+  timer: NodeJS.Timeout | undefined;
+  delayMs: number;
+  closed: boolean;
+}
+
+const FIRST_RETRY_MS = 1;
+const MAX_RETRY_MS = 50;
+
+/**
+ * Replies on their way to clients, bounded in bytes. ZeroMQ's send high-water mark counts messages,
+ * so one large reply or a thousand look alike to it: here every reply waits in a per-client FIFO,
+ * counted in bytes, until the socket takes it. A reply the socket refuses (the client's pipe is
+ * full because it does not read) stays queued and is retried on a short backoff timer; a client
+ * past its byte budget, or the largest one when the total budget is exceeded, is shed: its replies
+ * are thrown away and the server drops its session. Other clients' queues are untouched.
+ */
+export class ReplyQueue {
+  readonly #o: ReplyQueueOptions;
+  readonly #now: () => number;
+  readonly #peers = new Map<string, Peer>();
+  #bytes = 0;
+  #peak = 0;
+
+  constructor(options: ReplyQueueOptions) {
+    this.#o = options;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Reply bytes waiting for the socket, all clients. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** The most reply bytes that were ever waiting at once (checked against the budgets in tests). */
+  get peakBytes(): number {
+    return this.#peak;
+  }
+
+  /** Clients with replies waiting. */
+  get peers(): number {
+    return this.#peers.size;
+  }
+
+  /** The most reply bytes one client has waiting. */
+  get largestPeerBytes(): number {
+    let max = 0;
+    for (const p of this.#peers.values()) max = Math.max(max, p.bytes);
+    return max;
+  }
+
+  /** Queues a reply of `bytes` bytes to `identity` and sends what the socket takes. */
+  push(identity: Buffer, frames: Uint8Array[], bytes: number): void {
+    const key = identity.toString('latin1');
+    let peer = this.#peers.get(key);
+    if (!peer) {
+      peer = { key, identity, queue: [], bytes: 0, pumping: false, timer: undefined, delayMs: FIRST_RETRY_MS, closed: false };
+      this.#peers.set(key, peer);
+    }
+    peer.queue.push({ frames, bytes, since: this.#now() });
+    peer.bytes += bytes;
+    this.#bytes += bytes;
+    if (peer.bytes > this.#o.maxBytesPerClient) return this.#shed(peer, 'client_budget');
+    while (this.#bytes > this.#o.maxBytes) {
+      const largest = this.#largest();
+      if (!largest) break;
+      this.#shed(largest, 'total_budget');
+      if (largest === peer) return;
+    }
+    this.#peak = Math.max(this.#peak, this.#bytes);
+    if (!peer.pumping && !peer.timer) void this.#pump(peer);
+  }
+
+  /** Throws away everything queued (shutdown). */
+  clear(): void {
+    for (const p of [...this.#peers.values()]) this.#remove(p);
+  }
+
+  async #pump(peer: Peer): Promise<void> {
+    peer.pumping = true;
+    try {
+      while (peer.queue.length > 0 && !peer.closed) {
+        const head = peer.queue[0]!;
+        const result = await this.#o.send(peer.identity, head.frames);
+        if (peer.closed) return;
+        if (result === 'sent') {
+          peer.queue.shift();
+          peer.bytes -= head.bytes;
+          this.#bytes -= head.bytes;
+          peer.delayMs = FIRST_RETRY_MS;
+        } else if (result === 'gone') {
+          const n = peer.queue.length;
+          this.#remove(peer);
+          this.#o.onGone(peer.key, n);
+          return;
+        } else {
+          if (this.#now() - head.since >= this.#o.stallMs) return this.#shed(peer, 'stalled');
+          // The client's pipe is full: try again soon, backing off while it stays full.
+          peer.timer = setTimeout(() => {
+            peer.timer = undefined;
+            void this.#pump(peer);
+          }, peer.delayMs);
+          peer.timer.unref();
+          peer.delayMs = Math.min(peer.delayMs * 2, MAX_RETRY_MS);
+          return;
+        }
+      }
+      if (peer.queue.length === 0) this.#remove(peer);
+    } finally {
+      peer.pumping = false;
+    }
+  }
+
+  #largest(): Peer | undefined {
+    let best: Peer | undefined;
+    for (const p of this.#peers.values()) if (!best || p.bytes > best.bytes) best = p;
+    return best;
+  }
+
+  #shed(peer: Peer, reason: ShedReason): void {
+    const n = peer.queue.length;
+    this.#remove(peer);
+    this.#o.onShed(peer.key, reason, n);
+  }
+
+  #remove(peer: Peer): void {
+    if (peer.closed) return;
+    peer.closed = true;
+    if (peer.timer) clearTimeout(peer.timer);
+    peer.timer = undefined;
+    this.#bytes -= peer.bytes;
+    peer.bytes = 0;
+    peer.queue.length = 0;
+    if (this.#peers.get(peer.key) === peer) this.#peers.delete(peer.key);
+  }
+}
