@@ -1,4 +1,6 @@
 import {
+  MAX_CACHE_SALT_LENGTH,
+  MAX_MODEL_NAME_LENGTH,
   curveClientOptions,
   type CurveClientSocketOptions,
   ClosedError,
@@ -347,6 +349,10 @@ export class TierkvClient {
         keys: (keys as readonly ObjectKey[]).map((k, i) => {
           if (k === null || typeof k !== 'object' || typeof k.chunkHash !== 'string') {
             throw new InvalidArgumentError(`keys[${i}]`, 'expected an ObjectKey {chunkHash, modelName, kvRank, cacheSalt}; build one with objectKey() or TokenHasher.keysFor()');
+          }
+          // The same limits as objectKey(), here rather than as a server refusal after the upload.
+          if (k.modelName.length > MAX_MODEL_NAME_LENGTH || k.cacheSalt.length > MAX_CACHE_SALT_LENGTH) {
+            throw new InvalidArgumentError(`keys[${i}]`, `model name or salt longer than ${MAX_MODEL_NAME_LENGTH} characters; use a shorter name or a digest of it`);
           }
           return encodeKey(k);
         }),
