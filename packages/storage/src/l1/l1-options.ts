@@ -26,7 +26,9 @@ export interface L1Options {
   /**
    * Budget for the keys of the objects L1 holds (they live on the JS heap, outside the arena; see
    * keyChargeBytes). A new key that would pass it evicts cold objects, or is refused
-   * OUT_OF_MEMORY when nothing can be evicted. @default max(16 MiB, capacityBytes / 4)
+   * OUT_OF_MEMORY when nothing can be evicted. The default lets every block of the smallest size
+   * (alignBytes, 256) carry an ordinary key, so it limits only keys far longer than their chunks.
+   * @default max(16 MiB, capacityBytes)
    */
   maxKeyBytes?: number;
   /** Clock for lock TTLs, in ms (tests inject one). @default performance.now */
@@ -126,7 +128,7 @@ export function resolveL1Options(options: L1Options): ResolvedL1Options {
     eviction,
     triggerWatermark: fraction('l1.triggerWatermark', options.triggerWatermark ?? DEFAULT_L1_OPTIONS.triggerWatermark, false),
     evictionRatio: fraction('l1.evictionRatio', options.evictionRatio ?? DEFAULT_L1_OPTIONS.evictionRatio, true),
-    maxKeyBytes: positiveInteger('l1.maxKeyBytes', options.maxKeyBytes ?? Math.max(DEFAULT_L1_OPTIONS.minKeyBytes, Math.floor(capacityBytes / 4))),
+    maxKeyBytes: positiveInteger('l1.maxKeyBytes', options.maxKeyBytes ?? Math.max(DEFAULT_L1_OPTIONS.minKeyBytes, capacityBytes)),
     now,
   };
 }

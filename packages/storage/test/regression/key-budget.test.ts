@@ -47,7 +47,7 @@ describe('regression: key bytes count against a budget (issue 15)', () => {
 
   it('has a default that follows the capacity, and refuses a bad budget naming the option', () => {
     expect(manager({ capacityBytes: 16 * MIB }).options.maxKeyBytes).to.equal(16 * MIB);
-    expect(manager({ capacityBytes: 1024 * MIB }).options.maxKeyBytes).to.equal(256 * MIB);
+    expect(manager({ capacityBytes: 1024 * MIB }).options.maxKeyBytes).to.equal(1024 * MIB);
     expect(() => manager({ capacityBytes: 16 * MIB, maxKeyBytes: 0 })).to.throw(ConfigError, /l1\.maxKeyBytes/);
   });
 });

@@ -139,7 +139,7 @@ export const L1_METRICS: readonly MetricDefinition[] = [
     name: 'tierkv.l1.keys.used',
     kind: 'observable_updowncounter',
     unit: 'By',
-    description: 'JS heap bytes charged for the keys of the objects L1 holds (outside the arena), against l1.maxKeyBytes; new keys past it evict cold objects or answer OUT_OF_MEMORY.',
+    description: 'Bytes charged for the model names and salts of the keys L1 holds (JS heap, outside the arena; two bytes a character), against l1.maxKeyBytes; new keys past it evict cold objects or answer OUT_OF_MEMORY.',
     attributes: [],
   },
   {
