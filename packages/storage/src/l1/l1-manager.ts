@@ -24,7 +24,9 @@ import type { L1Usage, MemcheckReport } from './l1-usage.js';
 import { LockTable } from './lock-table.js';
 import type { MemoryObj } from './memory-obj.js';
 import { CoarseClock } from './coarse-clock.js';
-import { ListenerDispatch, W_DELETED, W_READ_FINISHED, W_RESERVED_READ, W_RESERVED_WRITE, W_WRITE_ABORTED, W_WRITE_FINISHED } from './listener-dispatch.js';
+import { ListenerDispatch, type KeysMethod, W_DELETED, W_READ_FINISHED, W_RESERVED_READ, W_RESERVED_WRITE, W_WRITE_ABORTED, W_WRITE_FINISHED } from './listener-dispatch.js';
+import { checkGenerations, checkKeys, oldBlockOf } from './batch-checks.js';
+import { checkL1 } from './l1-memcheck.js';
 import { checkReadLocks } from './read-lock-limit.js';
 import { STATE_FREE, STATE_READY, STATE_WRITE_LOCKED, SlotTable } from './slot-table.js';
 
@@ -233,9 +235,7 @@ export class L1Manager {
       this.#stats.evictionRunsWatermark++;
       this.#evictBytes(toFree, 'watermark');
     }
-    if (this.#dispatch.wants(W_RESERVED_WRITE)) this.#dispatch.notify('onL1KeysReservedWrite', keys, results);
-    this.#dispatch.flushEvicted();
-    this.#metrics.recordBatch(OP_RESERVE_WRITE, start);
+    this.#end(OP_RESERVE_WRITE, start, W_RESERVED_WRITE, 'onL1KeysReservedWrite', keys, results);
     return results;
   }
 
@@ -254,10 +254,7 @@ export class L1Manager {
 
   /** write-locked → absent, memory freed (a writer gives up); `generations` as finishWrite. */
   abortWrite(keys: readonly ObjectKey[], generations?: ArrayLike<number>): L1KeyResult<void>[] {
-    this.#assertOpen('abortWrite');
-    checkKeys(keys);
-    checkGenerations(keys, generations);
-    const start = this.#metrics.startBatch(OP_ABORT_WRITE);
+    const start = this.#begin('abortWrite', OP_ABORT_WRITE, keys, generations);
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<void>>(n);
@@ -271,18 +268,14 @@ export class L1Manager {
         results[i] = SUCCESS;
       }
     }
-    if (this.#dispatch.wants(W_WRITE_ABORTED)) this.#dispatch.notify('onL1KeysWriteAborted', keys, results);
-    this.#dispatch.flushEvicted();
-    this.#metrics.recordBatch(OP_ABORT_WRITE, start);
+    this.#end(OP_ABORT_WRITE, start, W_WRITE_ABORTED, 'onL1KeysWriteAborted', keys, results);
     return results;
   }
 
   /** ready / read-locked → read-locked (count + `readLocks`, default 1). */
   reserveRead(keys: readonly ObjectKey[], readLocks = 1): L1KeyResult<MemoryObj>[] {
-    this.#assertOpen('reserveRead');
-    checkKeys(keys);
     const count = checkReadLocks(readLocks);
-    const start = this.#metrics.startBatch(OP_RESERVE_READ);
+    const start = this.#begin('reserveRead', OP_RESERVE_READ, keys);
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<MemoryObj>>(n);
@@ -305,9 +298,7 @@ export class L1Manager {
         results[i] = slots.success[s]!;
       }
     }
-    if (this.#dispatch.wants(W_RESERVED_READ)) this.#dispatch.notify('onL1KeysReservedRead', keys, results);
-    this.#dispatch.flushEvicted();
-    this.#metrics.recordBatch(OP_RESERVE_READ, start);
+    this.#end(OP_RESERVE_READ, start, W_RESERVED_READ, 'onL1KeysReservedRead', keys, results);
     return results;
   }
 
@@ -339,11 +330,8 @@ export class L1Manager {
    * expired since answers LOCK_NOT_HELD and keeps the locks other readers took since.
    */
   finishRead(keys: readonly ObjectKey[], readLocks = 1, generations?: ArrayLike<number>): L1KeyResult<void>[] {
-    this.#assertOpen('finishRead');
-    checkKeys(keys);
-    checkGenerations(keys, generations);
     const count = checkReadLocks(readLocks);
-    const start = this.#metrics.startBatch(OP_FINISH_READ);
+    const start = this.#begin('finishRead', OP_FINISH_READ, keys, generations);
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<void>>(n);
@@ -377,17 +365,13 @@ export class L1Manager {
         this.#enpolicy(s);
       }
     }
-    if (this.#dispatch.wants(W_READ_FINISHED)) this.#dispatch.notify('onL1KeysReadFinished', keys, results);
-    this.#dispatch.flushEvicted();
-    this.#metrics.recordBatch(OP_FINISH_READ, start);
+    this.#end(OP_FINISH_READ, start, W_READ_FINISHED, 'onL1KeysReadFinished', keys, results);
     return results;
   }
 
   /** ready → absent. Locked keys answer KEY_IS_LOCKED. */
   delete(keys: readonly ObjectKey[]): L1KeyResult<void>[] {
-    this.#assertOpen('delete');
-    checkKeys(keys);
-    const start = this.#metrics.startBatch(OP_DELETE);
+    const start = this.#begin('delete', OP_DELETE, keys);
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<void>>(n);
@@ -401,9 +385,7 @@ export class L1Manager {
         results[i] = SUCCESS;
       }
     }
-    if (this.#dispatch.wants(W_DELETED)) this.#dispatch.notify('onL1KeysDeleted', keys, results);
-    this.#dispatch.flushEvicted();
-    this.#metrics.recordBatch(OP_DELETE, start);
+    this.#end(OP_DELETE, start, W_DELETED, 'onL1KeysDeleted', keys, results);
     return results;
   }
 
@@ -539,60 +521,13 @@ export class L1Manager {
    * index (keys ↔ slots ↔ blocks) and the lock and eviction bookkeeping agree.
    */
   memcheck(): MemcheckReport {
-    const problems = this.#allocator.check();
-    problems.push(...this.#slots.check());
-    const slots = this.#slots;
-    const locks = this.#locks;
-    let writeLocked = 0;
-    let readLocked = 0;
-    let objects = 0;
-    let blockBytes = 0;
-    let evictable = 0;
-    let evictableBytes = 0;
-    const seenBlocks = new Set<number>();
-    for (let i = 0; i < slots.high; i++) {
-      const s = i as SlotId;
-      const state = slots.stateOf(s);
-      if (state === STATE_FREE) {
-        if (this.#policy.has(s)) problems.push(`free slot ${s} is in the eviction policy`);
-        continue;
-      }
-      objects++;
-      const block: number = slots.blockOf(s);
-      if (!this.#allocator.isAllocated(block)) {
-        problems.push(`slot ${s} (${encodeKey(slots.keys[s]!)}) points at block ${block}, which is not allocated`);
-        continue;
-      }
-      if (seenBlocks.has(block)) problems.push(`block ${block} is shared by two objects`);
-      seenBlocks.add(block);
-      const size = this.#allocator.sizeOf(block as BlockId);
-      blockBytes += size;
-      if (slots.blockBytesOf(s) !== size) problems.push(`slot ${s}: records a block of ${slots.blockBytesOf(s)} bytes, the allocator says ${size}`);
-      if (size < slots.bytesOf(s)) problems.push(`slot ${s}: block of ${size} bytes holds an object of ${slots.bytesOf(s)}`);
-      const obj = slots.objs[s];
-      if (!obj || obj.data.byteLength !== slots.bytesOf(s)) problems.push(`slot ${s}: MemoryObj view does not match its size`);
-      else if (obj.layout.byteSize !== slots.bytesOf(s)) problems.push(`slot ${s}: layout size ${obj.layout.byteSize} != ${slots.bytesOf(s)}`);
-      const inPolicy = this.#policy.has(s);
-      if (state === STATE_WRITE_LOCKED) {
-        writeLocked++;
-        if (locks.readCount(s) !== 0) problems.push(`slot ${s} is write-locked with ${locks.readCount(s)} read locks`);
-        if (inPolicy) problems.push(`write-locked slot ${s} is evictable`);
-      } else if (locks.readCount(s) > 0) {
-        readLocked++;
-        if (inPolicy) problems.push(`read-locked slot ${s} is evictable`);
-      } else {
-        if (!inPolicy) problems.push(`ready slot ${s} is missing from the eviction policy`);
-        evictable++;
-        evictableBytes += size;
-      }
-    }
-    if (objects !== this.#allocator.usedBlockCount) problems.push(`${this.#allocator.usedBlockCount} allocated blocks but ${objects} objects (leak)`);
-    if (blockBytes !== this.#allocator.usedBytes) problems.push(`objects hold ${blockBytes} bytes, allocator says ${this.#allocator.usedBytes} used`);
-    if (writeLocked !== this.#writeLocked) problems.push(`write-locked count ${this.#writeLocked} recorded, ${writeLocked} found`);
-    if (readLocked !== this.#readLocked) problems.push(`read-locked count ${this.#readLocked} recorded, ${readLocked} found`);
-    if (evictable !== this.#policy.size) problems.push(`eviction policy holds ${this.#policy.size} objects, ${evictable} are evictable`);
-    if (evictableBytes !== this.#evictableBytes) problems.push(`evictable bytes ${this.#evictableBytes} recorded, ${evictableBytes} found`);
-    return { ok: problems.length === 0, problems };
+    return checkL1({
+      allocator: this.#allocator,
+      slots: this.#slots,
+      locks: this.#locks,
+      policy: this.#policy,
+      recorded: { writeLocked: this.#writeLocked, readLocked: this.#readLocked, evictableBytes: this.#evictableBytes },
+    });
   }
 
   /** Adds a listener (its methods are looked up now); returns the function that removes it. */
@@ -618,10 +553,7 @@ export class L1Manager {
   // ---------------------------------------------------------------------------------------------
 
   #finishWrite(keys: readonly ObjectKey[], readLocks: number, method: string, operation: number, generations: ArrayLike<number> | undefined): L1KeyResult<unknown>[] {
-    this.#assertOpen(method);
-    checkKeys(keys);
-    checkGenerations(keys, generations);
-    const start = this.#metrics.startBatch(operation);
+    const start = this.#begin(method, operation, keys, generations);
     const now = this.#now();
     const n = keys.length;
     const results = new Array<L1KeyResult<unknown>>(n);
@@ -659,9 +591,7 @@ export class L1Manager {
       }
     }
     if (written !== undefined) this.#dispatch.emit('onL1KeysWriteFinished', written);
-    if (readLocks > 0 && this.#dispatch.wants(W_RESERVED_READ)) this.#dispatch.notify('onL1KeysReservedRead', keys, results);
-    this.#dispatch.flushEvicted();
-    this.#metrics.recordBatch(operation, start);
+    this.#end(operation, start, readLocks > 0 ? W_RESERVED_READ : 0, 'onL1KeysReservedRead', keys, results);
     return results;
   }
 
@@ -828,31 +758,28 @@ export class L1Manager {
     if (log.enabled) log('listener %s threw (isolated): %s', method, err instanceof Error ? err.stack : String(err));
   }
 
+  /**
+   * How every batch call begins: the manager is open and the keys (and generations) are well formed
+   * before anything changes. Returns the call's metrics start time.
+   */
+  #begin(method: string, operation: number, keys: readonly ObjectKey[], generations?: ArrayLike<number>): number {
+    this.#assertOpen(method);
+    checkKeys(keys);
+    checkGenerations(keys, generations);
+    return this.#metrics.startBatch(operation);
+  }
+
+  /**
+   * How every batch call ends: listeners of `event` told the per-key results (`wanted` is its
+   * dispatch bit; 0 tells no one), evictions the call caused announced, the call recorded.
+   */
+  #end(operation: number, start: number, wanted: number, event: KeysMethod, keys: readonly ObjectKey[], results: readonly L1KeyResult<unknown>[]): void {
+    if (wanted !== 0 && this.#dispatch.wants(wanted)) this.#dispatch.notify(event, keys, results);
+    this.#dispatch.flushEvicted();
+    this.#metrics.recordBatch(operation, start);
+  }
+
   #assertOpen(operation: string): void {
     if (this.#closed) throw new ClosedError('L1Manager', operation);
-  }
-}
-
-/** The old block of a slot whose object moves to a new block (`replaced` holds slot, block pairs). */
-function oldBlockOf(replaced: readonly number[], slot: number): number {
-  for (let r = 0; r < replaced.length; r += 2) if (replaced[r] === slot) return replaced[r + 1]!;
-  return -1;
-}
-
-/** Checked before a call changes anything, so a bad key fails the whole call with a typed error. */
-function checkKeys(keys: readonly ObjectKey[]): void {
-  if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'expected an array of ObjectKey');
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i];
-    if (k === null || typeof k !== 'object' || typeof k.chunkHash !== 'string') {
-      throw new InvalidArgumentError(`keys[${i}]`, 'expected an ObjectKey {chunkHash, modelName, kvRank, cacheSalt}; build one with objectKey()');
-    }
-  }
-}
-
-function checkGenerations(keys: readonly ObjectKey[], generations: ArrayLike<number> | undefined): void {
-  if (generations === undefined) return;
-  if (generations === null || typeof generations !== 'object' || generations.length !== keys.length) {
-    throw new InvalidArgumentError('generations', `expected one lock generation per key (${keys.length}), as returned by generations()`);
   }
 }

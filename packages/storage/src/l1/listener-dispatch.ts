@@ -11,7 +11,7 @@ export const W_READ_FINISHED = 16;
 export const W_DELETED = 32;
 export const W_EVICTED = 64;
 
-type KeysMethod = Exclude<keyof L1Listener, 'onL1KeysEvicted'>;
+export type KeysMethod = Exclude<keyof L1Listener, 'onL1KeysEvicted'>;
 
 /**
  * The L1 listeners and the calls to them: which methods anyone implements, the keys a call
