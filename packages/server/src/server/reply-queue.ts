@@ -32,11 +32,15 @@ interface Peer {
   readonly queue: Pending[];
   bytes: number;
   pumping: boolean;
-  timer: NodeJS.Timeout | undefined;
+  timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  /** Refusals in a row: the first few are retried at once (the pipe usually drains in microseconds). */
+  refusals: number;
   delayMs: number;
   closed: boolean;
 }
 
+/** Refusals retried on the next turn of the event loop before backing off with timers. */
+const IMMEDIATE_RETRIES = 16;
 const FIRST_RETRY_MS = 1;
 const MAX_RETRY_MS = 50;
 
@@ -87,7 +91,7 @@ export class ReplyQueue {
     const key = identity.toString('latin1');
     let peer = this.#peers.get(key);
     if (!peer) {
-      peer = { key, identity, queue: [], bytes: 0, pumping: false, timer: undefined, delayMs: FIRST_RETRY_MS, closed: false };
+      peer = { key, identity, queue: [], bytes: 0, pumping: false, timer: undefined, refusals: 0, delayMs: FIRST_RETRY_MS, closed: false };
       this.#peers.set(key, peer);
     }
     peer.queue.push({ frames, bytes, since: this.#now() });
@@ -120,6 +124,7 @@ export class ReplyQueue {
           peer.queue.shift();
           peer.bytes -= head.bytes;
           this.#bytes -= head.bytes;
+          peer.refusals = 0;
           peer.delayMs = FIRST_RETRY_MS;
         } else if (result === 'gone') {
           const n = peer.queue.length;
@@ -128,13 +133,18 @@ export class ReplyQueue {
           return;
         } else {
           if (this.#now() - head.since >= this.#o.stallMs) return this.#shed(peer, 'stalled');
-          // The client's pipe is full: try again soon, backing off while it stays full.
-          peer.timer = setTimeout(() => {
+          // The client's pipe is full. A client that reads empties it within microseconds (its
+          // replies were merely pipelined faster than libzmq's I/O thread writes them): retry on the
+          // next turn. One that stays full backs off on timers until it reads, or is shed.
+          const retry = (): void => {
             peer.timer = undefined;
             void this.#pump(peer);
-          }, peer.delayMs);
-          peer.timer.unref();
-          peer.delayMs = Math.min(peer.delayMs * 2, MAX_RETRY_MS);
+          };
+          if (++peer.refusals <= IMMEDIATE_RETRIES) peer.timer = setImmediate(retry);
+          else {
+            peer.timer = setTimeout(retry, peer.delayMs).unref();
+            peer.delayMs = Math.min(peer.delayMs * 2, MAX_RETRY_MS);
+          }
           return;
         }
       }
@@ -159,7 +169,10 @@ export class ReplyQueue {
   #remove(peer: Peer): void {
     if (peer.closed) return;
     peer.closed = true;
-    if (peer.timer) clearTimeout(peer.timer);
+    if (peer.timer) {
+      clearTimeout(peer.timer as NodeJS.Timeout);
+      clearImmediate(peer.timer as NodeJS.Immediate);
+    }
     peer.timer = undefined;
     this.#bytes -= peer.bytes;
     peer.bytes = 0;

@@ -343,7 +343,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     expect(() => new TierkvServer({ storage, maxPayloadBytes: 1024, maxReplyBytesPerClient: 1000 })).to.throw(/server\.maxReplyBytesPerClient/);
     expect(() => new TierkvServer({ storage, maxPayloadBytes: 1024, maxReplyBytesPerClient: 4096, maxReplyBytes: 2048 })).to.throw(/server\.maxReplyBytes\b/);
     expect(() => new TierkvServer({ storage, maxReplyBytes: -1 })).to.throw(/server\.maxReplyBytes/);
-    expect(new TierkvServer({ storage, maxPayloadBytes: 1024 }).options).to.include({ maxReplyBytesPerClient: 2048, maxReplyBytes: 4096, sendHighWaterMark: 4 });
+    expect(new TierkvServer({ storage, maxPayloadBytes: 1024 }).options).to.include({ maxReplyBytesPerClient: 2048, maxReplyBytes: 4096, sendHighWaterMark: 16 });
   });
 });
 
