@@ -21,6 +21,8 @@ export { METRIC_CATALOG, metricDefinition, prometheusName } from './telemetry/me
 export { LATENCY_BOUNDARIES_S, BATCH_SIZE_BOUNDARIES } from './telemetry/metric-definition.js';
 export type { MetricDefinition, AttributeDefinition, InstrumentKind } from './telemetry/metric-definition.js';
 export { MeterBinding, refreshTelemetryBindings } from './telemetry/meter-binding.js';
+export { detectApiVersionConflict, warnOnApiVersionConflict, apiVersionConflictMessage } from './telemetry/api-versions.js';
+export type { ApiVersionConflict } from './telemetry/api-versions.js';
 export type { TelemetryOptions, MeterScope, InstrumentFactory } from './telemetry/meter-binding.js';
 export { telemetryCallbackErrors } from './telemetry/observation-hub.js';
 export type { Observe, ObserveCallback } from './telemetry/observation-hub.js';

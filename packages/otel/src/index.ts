@@ -16,6 +16,8 @@ export type {
 } from './config/telemetry-config.js';
 export { readTelemetryEnv, EXPORTER_NAMES, OTLP_PROTOCOLS, TEMPORALITY_PREFERENCES } from './config/env.js';
 export type { EnvTelemetryConfig, ExporterName, OtlpProtocol, TemporalityPreference } from './config/env.js';
+export { OTLP_COMPRESSIONS, HISTOGRAM_AGGREGATIONS } from './config/env.js';
+export type { OtlpCompression, HistogramAggregation, EnvFile } from './config/env.js';
 export { PROMETHEUS_CONTENT_TYPE } from './exporters/prometheus.js';
 export type { ScrapeResult } from './exporters/exporter-plugin.js';
 export type { HealthExporter } from './health/export-health.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createNoopMeter, metrics, type Histogram, type MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { ConfigError, debugLogger, refreshTelemetryBindings, type MeterBinding } from '@tierkv/core';
+import { ConfigError, debugLogger, refreshTelemetryBindings, warnOnApiVersionConflict, type MeterBinding } from '@tierkv/core';
 import { resolveTelemetryConfig, type ResolvedTelemetryConfig, type StartTelemetryOptions } from './config/telemetry-config.js';
 import type { ExporterInstance, ScrapeResult } from './exporters/exporter-plugin.js';
 import { createExporter } from './exporters/exporter-registry.js';
@@ -76,6 +76,8 @@ async function closeAll(instances: readonly ExporterInstance[]): Promise<void> {
 export async function startTelemetry(options: StartTelemetryOptions = {}): Promise<TelemetryHandle> {
   const config = resolveTelemetryConfig(options);
   if (config.disabled) return disabledHandle(config);
+  // Against the API copy this package imports: the one whose global we register below.
+  const apiConflict = warnOnApiVersionConflict(config.warn, import.meta.url);
 
   const health = new ExportHealth();
   let healthBinding: MeterBinding<ExportHealthInstruments> | undefined;
@@ -102,6 +104,12 @@ export async function startTelemetry(options: StartTelemetryOptions = {}): Promi
   if (config.registerGlobal && !metrics.setGlobalMeterProvider(provider)) {
     await provider.shutdown().catch(() => undefined);
     await closeAll(instances);
+    if (apiConflict) {
+      throw new ConfigError(
+        'registerGlobal',
+        `@opentelemetry/api ${apiConflict.registered} registered the process-wide API before tierkv's ${apiConflict.imported}, so tierkv cannot register its provider; load one copy (npm dedupe), or pass registerGlobal: false and inject handle.meterProvider into the modules`,
+      );
+    }
     throw new ConfigError(
       'registerGlobal',
       'a global MeterProvider is already registered (the host runs OpenTelemetry?): tierkv modules already export through it, so skip startTelemetry, or pass registerGlobal: false and inject handle.meterProvider into the modules',

@@ -187,12 +187,27 @@ describe('startTelemetry', () => {
     expect((await handle.scrape()).body).to.include('disabled');
   });
 
-  it('a malformed variable rejects with a ConfigError naming it', async () => {
-    await startTelemetry({ warn: () => undefined, env: { OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'sometimes' } }).then(
+  it('a malformed enum or number variable warns and falls back (the SDK spec); it does not reject', async () => {
+    const warnings: string[] = [];
+    handle = await startTelemetry({
+      warn: (m) => warnings.push(m),
+      serviceName: 'x',
+      env: { OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'sometimes', OTEL_SDK_DISABLED: '1', OTEL_METRIC_EXPORT_INTERVAL: '10s' },
+      exporters: ['prometheus'],
+      prometheus: { preventServerStart: true },
+    });
+    expect(handle.config.otlp.temporality).to.equal('cumulative');
+    expect(handle.config.exportIntervalMillis).to.equal(60_000);
+    expect(handle.exporters).to.deep.equal(['prometheus']);
+    expect(warnings).to.have.length(3);
+  });
+
+  it('a malformed URL variable rejects with a ConfigError naming it', async () => {
+    await startTelemetry({ warn: () => undefined, env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' } }).then(
       () => expect.fail('should reject'),
       (err: ConfigError) => {
         expect(err).to.be.instanceOf(ConfigError);
-        expect(err.field).to.equal('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE');
+        expect(err.field).to.equal('OTEL_EXPORTER_OTLP_ENDPOINT');
       },
     );
   });

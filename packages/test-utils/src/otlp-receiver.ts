@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createRequire } from 'node:module';
+import { gunzipSync } from 'node:zlib';
 
 /** The static-module surface pbjs generates for one message type (the part used here). */
 interface StaticMessageType {
@@ -101,6 +102,15 @@ export interface OtlpMetric {
   sum?: { dataPoints?: OtlpNumberPoint[]; isMonotonic?: boolean; aggregationTemporality?: string };
   gauge?: { dataPoints?: OtlpNumberPoint[] };
   histogram?: { dataPoints?: OtlpHistogramPoint[]; aggregationTemporality?: string };
+  exponentialHistogram?: { dataPoints?: OtlpExponentialHistogramPoint[]; aggregationTemporality?: string };
+}
+export interface OtlpExponentialHistogramPoint {
+  attributes?: OtlpKeyValue[];
+  count?: number;
+  sum?: number;
+  scale?: number;
+  zeroCount?: number;
+  positive?: { offset?: number; bucketCounts?: number[] };
 }
 export interface ExportMetricsRequest {
   resourceMetrics?: {
@@ -113,6 +123,10 @@ export interface ReceivedExport {
   readonly protocol: 'http/protobuf' | 'http/json';
   readonly headers: IncomingHttpHeaders;
   readonly request: ExportMetricsRequest;
+  /** The body's content-encoding as sent (`gzip`, or `identity` when none). */
+  readonly encoding: string;
+  /** Body size on the wire, in bytes. */
+  readonly wireBytes: number;
 }
 
 export interface OtlpReceiver {
@@ -142,8 +156,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       const contentType = req.headers['content-type'] ?? '';
       try {
         if (req.method !== 'POST' || req.url !== '/v1/metrics') throw new Error(`unexpected ${req.method} ${req.url}`);
-        const request = decodeExportMetricsRequest(Buffer.concat(chunks), contentType);
-        exports.push({ protocol: contentType.startsWith('application/json') ? 'http/json' : 'http/protobuf', headers: req.headers, request });
+        const encoding = req.headers['content-encoding'] ?? 'identity';
+        const wire = Buffer.concat(chunks);
+        if (encoding !== 'identity' && encoding !== 'gzip') throw new Error(`unexpected content-encoding ${encoding}`);
+        const request = decodeExportMetricsRequest(encoding === 'gzip' ? gunzipSync(wire) : wire, contentType);
+        exports.push({ protocol: contentType.startsWith('application/json') ? 'http/json' : 'http/protobuf', headers: req.headers, request, encoding, wireBytes: wire.length });
         for (const w of [...waiters]) {
           if (exports.length >= w.n) {
             waiters.splice(waiters.indexOf(w), 1);
@@ -183,7 +200,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
 export interface OtlpPoint {
   readonly metric: string;
   readonly scope: string;
-  readonly type: 'sum' | 'gauge' | 'histogram';
+  readonly type: 'sum' | 'gauge' | 'histogram' | 'exponentialHistogram';
   readonly monotonic: boolean;
   readonly attributes: Record<string, string | number | boolean>;
   /** Sum/gauge value; histogram count. */
@@ -191,6 +208,8 @@ export interface OtlpPoint {
   readonly sum?: number;
   readonly bucketCounts?: readonly number[];
   readonly explicitBounds?: readonly number[];
+  /** Exponential histograms: the scale (resolution) of the buckets. */
+  readonly scale?: number;
 }
 
 function attrs(list: OtlpKeyValue[] | undefined): Record<string, string | number | boolean> {
@@ -226,6 +245,19 @@ export function otlpPoints(request: ExportMetricsRequest): OtlpPoint[] {
             sum: p.sum ?? 0,
             bucketCounts: p.bucketCounts ?? [],
             explicitBounds: p.explicitBounds ?? [],
+          });
+        }
+        for (const p of m.exponentialHistogram?.dataPoints ?? []) {
+          out.push({
+            metric: m.name,
+            scope,
+            type: 'exponentialHistogram',
+            monotonic: false,
+            attributes: attrs(p.attributes),
+            value: p.count ?? 0,
+            sum: p.sum ?? 0,
+            bucketCounts: p.positive?.bucketCounts ?? [],
+            scale: p.scale ?? 0,
           });
         }
       }

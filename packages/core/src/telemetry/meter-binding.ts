@@ -7,6 +7,7 @@ import {
   type MeterProvider,
   type UpDownCounter,
 } from '@opentelemetry/api';
+import { warnOnApiVersionConflict } from './api-versions.js';
 import { LATENCY_BOUNDARIES_S } from './metric-definition.js';
 import { metricDefinition } from './metric-catalog.js';
 import { ObservationHub, type Contribution, type ObserveCallback } from './observation-hub.js';
@@ -35,6 +36,11 @@ export interface InstrumentFactory {
   /** One callback reporting several observable metrics at collection time (read plain counters here). */
   observe(names: readonly string[], callback: ObserveCallback): void;
 }
+
+const NOOP_GAUGE: Gauge = { record: () => undefined };
+
+// The default sink, one function, so the warning comes once per process.
+const consoleWarn = (m: string): void => console.warn(m);
 
 const hubs = new WeakMap<MeterProvider, Map<string, ObservationHub>>();
 
@@ -65,6 +71,8 @@ export class MeterBinding<T> {
     this.#scope = scope;
     this.#build = build;
     this.#injected = options.meterProvider;
+    // Two API copies make the global provider invisible or unregistrable: say so at first bind.
+    if (!this.#injected) warnOnApiVersionConflict(consoleWarn);
     this.refresh();
     if (!this.#injected) followGlobalProvider(this);
   }
@@ -104,7 +112,8 @@ export class MeterBinding<T> {
     return {
       counter: (name) => meter.createCounter(name, opts(name, 'counter').options),
       upDownCounter: (name) => meter.createUpDownCounter(name, opts(name, 'updowncounter').options),
-      gauge: (name) => meter.createGauge(name, opts(name, 'gauge').options),
+      // Meters of @opentelemetry/api < 1.9 have no synchronous gauge: inert rather than a TypeError.
+      gauge: (name) => (typeof meter.createGauge === 'function' ? meter.createGauge(name, opts(name, 'gauge').options) : NOOP_GAUGE),
       histogram: (name) => {
         const { def, options } = opts(name, 'histogram');
         const boundaries = def.boundaries ?? (def.unit === 's' ? LATENCY_BOUNDARIES_S : undefined);

@@ -1,4 +1,19 @@
 import { ConfigError } from '@tierkv/core';
+import {
+  boolean,
+  enumValue,
+  fallbackWarning,
+  firstSet,
+  millis,
+  parseKeyValueList,
+  port,
+  read,
+  url,
+  type Env,
+  type Warn,
+} from './env-parse.js';
+
+export { parseKeyValueList } from './env-parse.js';
 
 /** The exporter names `OTEL_METRICS_EXPORTER` and the `exporters` option accept. */
 export const EXPORTER_NAMES = ['prometheus', 'otlp', 'console', 'none'] as const;
@@ -10,7 +25,20 @@ export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
 export const TEMPORALITY_PREFERENCES = ['cumulative', 'delta', 'lowmemory'] as const;
 export type TemporalityPreference = (typeof TEMPORALITY_PREFERENCES)[number];
 
-/** What the standard `OTEL_*` variables say; every field is absent when its variable is unset or empty. */
+export const OTLP_COMPRESSIONS = ['gzip', 'none'] as const;
+export type OtlpCompression = (typeof OTLP_COMPRESSIONS)[number];
+
+export const HISTOGRAM_AGGREGATIONS = ['explicit_bucket_histogram', 'base2_exponential_bucket_histogram'] as const;
+export type HistogramAggregation = (typeof HISTOGRAM_AGGREGATIONS)[number];
+
+/** A PEM file named by a variable; read when the OTLP exporter is built. */
+export interface EnvFile {
+  readonly path: string;
+  /** The variable it came from, for error messages. */
+  readonly source: string;
+}
+
+/** What the standard `OTEL_*` variables say; every field is absent when its variable is unset, empty or ignored. */
 export interface EnvTelemetryConfig {
   readonly disabled?: boolean;
   readonly exporters?: readonly ExporterName[];
@@ -29,96 +57,18 @@ export interface EnvTelemetryConfig {
     readonly protocol?: OtlpProtocol;
     readonly headers?: Readonly<Record<string, string>>;
     readonly temporality?: TemporalityPreference;
+    readonly compression?: OtlpCompression;
+    readonly histogramAggregation?: HistogramAggregation;
+    /** Trusted CA(s) for the collector's TLS certificate. */
+    readonly certificate?: EnvFile;
+    /** Client certificate chain and key for mutual TLS. */
+    readonly clientCertificate?: EnvFile;
+    readonly clientKey?: EnvFile;
   };
   readonly prometheus: {
     readonly host?: string;
     readonly port?: number;
   };
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-type Warn = (message: string) => void;
-
-function read(env: Env, name: string): string | undefined {
-  const raw = env[name];
-  if (raw === undefined) return undefined;
-  const value = raw.trim();
-  return value === '' ? undefined : value;
-}
-
-function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
-  const v = value.toLowerCase();
-  if ((allowed as readonly string[]).includes(v)) return v as T;
-  throw new ConfigError(name, `"${value}" is not allowed; use one of ${allowed.join(', ')}`);
-}
-
-/**
- * The SDK spec's boolean: only `true` (any case) is true; anything else is false, and a value other
- * than `false` is warned about rather than refused.
- */
-function boolean(env: Env, name: string, warn: Warn): boolean | undefined {
-  const value = read(env, name);
-  if (value === undefined) return undefined;
-  const v = value.toLowerCase();
-  if (v !== 'true' && v !== 'false') warn(`warning: ${name}="${value}" is not true or false; read as false`);
-  return v === 'true';
-}
-
-/** A whole number of milliseconds, > 0 (or ≥ 0 where 0 means no limit). */
-function millis(env: Env, name: string, zeroAllowed = false): number | undefined {
-  const value = read(env, name);
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || (!zeroAllowed && Number(value) <= 0) || !Number.isSafeInteger(Number(value))) {
-    const what = zeroAllowed ? 'a whole number of milliseconds (0: no limit)' : 'a positive whole number of milliseconds (e.g. 60000)';
-    throw new ConfigError(name, `"${value}" is not ${what}`);
-  }
-  return Number(value);
-}
-
-function port(env: Env, name: string): number | undefined {
-  const value = read(env, name);
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) {
-    throw new ConfigError(name, `"${value}" is not a TCP port; use a whole number from 0 to 65535 (0 picks a free port)`);
-  }
-  return n;
-}
-
-function url(name: string, value: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new ConfigError(name, `"${value}" is not a URL; use http://host:port or https://host:port`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ConfigError(name, `"${value}" uses ${parsed.protocol}; only http: and https: are supported (OTLP over HTTP)`);
-  }
-  return value;
-}
-
-/**
- * Parses a W3C-baggage-like list `key1=value1,key2=value2` (values percent-encoded), the format of
- * `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS`.
- */
-export function parseKeyValueList(name: string, value: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const rawPair of value.split(',')) {
-    const pair = rawPair.trim();
-    if (pair === '') continue;
-    const eq = pair.indexOf('=');
-    const key = eq < 0 ? '' : pair.slice(0, eq).trim();
-    if (eq < 0 || key === '') {
-      throw new ConfigError(name, `"${pair}" is not a key=value pair; use key1=value1,key2=value2 (percent-encode commas and equals signs in values)`);
-    }
-    try {
-      out[decodeURIComponent(key)] = decodeURIComponent(pair.slice(eq + 1).trim());
-    } catch {
-      throw new ConfigError(name, `"${pair}" has a malformed percent-encoding; encode special characters as %XX`);
-    }
-  }
-  return out;
 }
 
 /**
@@ -132,10 +82,15 @@ export function parseExporterList(name: string, value: string, warn: Warn = (m) 
     .filter((s) => s !== '');
   if (listed.length === 0) throw new ConfigError(name, `"${value}" names no exporter; use one or more of ${EXPORTER_NAMES.join(', ')}`);
   const names: ExporterName[] = [];
+  const unknown: string[] = [];
   for (const s of listed) {
     const v = s.toLowerCase() === 'logging' ? 'console' : s.toLowerCase();
     if ((EXPORTER_NAMES as readonly string[]).includes(v)) names.push(v as ExporterName);
-    else warn(`warning: ${name} names an unknown exporter "${s}" (known: ${EXPORTER_NAMES.join(', ')}); skipped`);
+    else unknown.push(s);
+  }
+  if (unknown.length > 0) {
+    const instead = names.length > 0 ? [...new Set(names)].join(',') : 'the default exporters';
+    warn(fallbackWarning(name, value, `names unknown exporter(s) ${unknown.join(', ')} (known: ${EXPORTER_NAMES.join(', ')})`, instead));
   }
   if (names.length === 0) return undefined;
   if (names.includes('none') && names.length > 1) {
@@ -144,63 +99,78 @@ export function parseExporterList(name: string, value: string, warn: Warn = (m) 
   return [...new Set(names)];
 }
 
+function otlpEndpoint(env: Env): { endpoint?: string; endpointSource?: string } {
+  const metricsEndpoint = read(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
+  const baseEndpoint = read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (baseEndpoint !== undefined) url('OTEL_EXPORTER_OTLP_ENDPOINT', baseEndpoint);
+  if (metricsEndpoint !== undefined) {
+    return { endpoint: url('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', metricsEndpoint), endpointSource: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT' };
+  }
+  if (baseEndpoint !== undefined) {
+    // The generic endpoint is a base URL; the signal path is appended (OTLP exporter spec).
+    return { endpoint: baseEndpoint.replace(/\/+$/, '') + '/v1/metrics', endpointSource: 'OTEL_EXPORTER_OTLP_ENDPOINT' };
+  }
+  return {};
+}
+
+function otlpProtocol(env: Env, warn: Warn): OtlpProtocol | undefined {
+  const set = firstSet(env, ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']);
+  if (set === undefined) return undefined;
+  if (set.value.toLowerCase() === 'grpc') {
+    // A spec value we do not implement: fall back like any unsupported enum value, so a host set up
+    // for gRPC elsewhere still starts; collectors take http/protobuf on port 4318.
+    warn(fallbackWarning(set.name, set.value, 'is not supported by @tierkv/otel (OTLP over HTTP only; collectors take it on port 4318)', 'http/protobuf'));
+    return undefined;
+  }
+  return enumValue(set.name, set.value, OTLP_PROTOCOLS, 'http/protobuf', warn);
+}
+
+function otlpHeaders(env: Env): Record<string, string> | undefined {
+  const baseHeaders = read(env, 'OTEL_EXPORTER_OTLP_HEADERS');
+  const metricHeaders = read(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS');
+  if (baseHeaders === undefined && metricHeaders === undefined) return undefined;
+  return {
+    ...(baseHeaders !== undefined ? parseKeyValueList('OTEL_EXPORTER_OTLP_HEADERS', baseHeaders) : {}),
+    ...(metricHeaders !== undefined ? parseKeyValueList('OTEL_EXPORTER_OTLP_METRICS_HEADERS', metricHeaders) : {}),
+  };
+}
+
+/** The signal-specific variable, else the generic one, as an enum. */
+function otlpEnum<T extends string>(env: Env, suffix: string, allowed: readonly T[], fallback: string, warn: Warn): T | undefined {
+  const set = firstSet(env, [`OTEL_EXPORTER_OTLP_METRICS_${suffix}`, `OTEL_EXPORTER_OTLP_${suffix}`]);
+  return set === undefined ? undefined : enumValue(set.name, set.value, allowed, fallback, warn);
+}
+
+function otlpFile(env: Env, suffix: string): EnvFile | undefined {
+  const set = firstSet(env, [`OTEL_EXPORTER_OTLP_METRICS_${suffix}`, `OTEL_EXPORTER_OTLP_${suffix}`]);
+  return set === undefined ? undefined : { path: set.value, source: set.name };
+}
+
+function resourceAttributes(env: Env, warn: Warn): Record<string, string> | undefined {
+  const raw = read(env, 'OTEL_RESOURCE_ATTRIBUTES');
+  if (raw === undefined) return undefined;
+  try {
+    return parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', raw);
+  } catch (err) {
+    // The resource SDK spec: on a malformed value the whole variable is discarded, with an error logged.
+    warn(fallbackWarning('OTEL_RESOURCE_ATTRIBUTES', raw, `is malformed (${(err as Error).message.replace(/^OTEL_RESOURCE_ATTRIBUTES: /, '')})`, 'no attributes from it'));
+    return undefined;
+  }
+}
+
 /**
- * Reads and validates the standard OpenTelemetry variables tierkv honours (without sdk-node).
- * Where the SDK spec says to warn and fall back (booleans, unknown exporter names, a malformed
- * OTEL_RESOURCE_ATTRIBUTES) it warns through `warn`; other malformed values are ConfigErrors.
+ * Reads the standard OpenTelemetry variables tierkv honours (without sdk-node). Where the SDK spec
+ * says to warn and fall back (booleans, numbers, enum values, unknown exporter names, a malformed
+ * OTEL_RESOURCE_ATTRIBUTES) it warns once per variable through `warn`, naming the value and what is
+ * used instead; malformed URLs, header lists and hosts (which the spec leaves open) are ConfigErrors.
  */
 export function readTelemetryEnv(env: Env = process.env, warn: Warn = (m) => console.warn(m)): EnvTelemetryConfig {
   const exportersRaw = read(env, 'OTEL_METRICS_EXPORTER');
-  const resourceRaw = read(env, 'OTEL_RESOURCE_ATTRIBUTES');
-
-  const metricsEndpoint = read(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
-  const baseEndpoint = read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-  let endpoint: string | undefined;
-  let endpointSource: string | undefined;
-  if (metricsEndpoint !== undefined) {
-    endpoint = url('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', metricsEndpoint);
-    endpointSource = 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT';
-  } else if (baseEndpoint !== undefined) {
-    // The generic endpoint is a base URL; the signal path is appended (OTLP exporter spec).
-    endpoint = url('OTEL_EXPORTER_OTLP_ENDPOINT', baseEndpoint).replace(/\/+$/, '') + '/v1/metrics';
-    endpointSource = 'OTEL_EXPORTER_OTLP_ENDPOINT';
-  }
-  if (baseEndpoint !== undefined && metricsEndpoint !== undefined) url('OTEL_EXPORTER_OTLP_ENDPOINT', baseEndpoint);
-
-  const protocolVar = read(env, 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL') !== undefined ? 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
-  const protocolRaw = read(env, protocolVar);
-  let protocol: OtlpProtocol | undefined;
-  if (protocolRaw !== undefined) {
-    if (protocolRaw.toLowerCase() === 'grpc') {
-      throw new ConfigError(protocolVar, `"grpc" is not supported by @tierkv/otel; use ${OTLP_PROTOCOLS.join(' or ')} (collectors accept both on port 4318)`);
-    }
-    protocol = oneOf(protocolVar, protocolRaw, OTLP_PROTOCOLS);
-  }
-
-  const baseHeaders = read(env, 'OTEL_EXPORTER_OTLP_HEADERS');
-  const metricHeaders = read(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS');
-  const headers =
-    baseHeaders === undefined && metricHeaders === undefined
-      ? undefined
-      : {
-          ...(baseHeaders !== undefined ? parseKeyValueList('OTEL_EXPORTER_OTLP_HEADERS', baseHeaders) : {}),
-          ...(metricHeaders !== undefined ? parseKeyValueList('OTEL_EXPORTER_OTLP_METRICS_HEADERS', metricHeaders) : {}),
-        };
-
   const temporalityRaw = read(env, 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE');
+  const histogramRaw = read(env, 'OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION');
   const promHost = read(env, 'OTEL_EXPORTER_PROMETHEUS_HOST');
   if (promHost !== undefined && /[\s/]/.test(promHost)) {
     throw new ConfigError('OTEL_EXPORTER_PROMETHEUS_HOST', `"${promHost}" is not a host name or IP address (e.g. 127.0.0.1, 0.0.0.0, ::1)`);
-  }
-
-  let resourceAttributes: Record<string, string> | undefined;
-  if (resourceRaw !== undefined) {
-    try {
-      resourceAttributes = parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', resourceRaw);
-    } catch (err) {
-      // The resource SDK spec: on a malformed value the whole variable is discarded, with an error logged.
-      warn(`warning: OTEL_RESOURCE_ATTRIBUTES is discarded: ${(err as Error).message}`);
-    }
   }
   const otlpTimeoutVar = read(env, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT') !== undefined ? 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT' : 'OTEL_EXPORTER_OTLP_TIMEOUT';
 
@@ -208,17 +178,27 @@ export function readTelemetryEnv(env: Env = process.env, warn: Warn = (m) => con
     disabled: boolean(env, 'OTEL_SDK_DISABLED', warn),
     exporters: exportersRaw === undefined ? undefined : parseExporterList('OTEL_METRICS_EXPORTER', exportersRaw, warn),
     serviceName: read(env, 'OTEL_SERVICE_NAME'),
-    resourceAttributes,
-    exportIntervalMillis: millis(env, 'OTEL_METRIC_EXPORT_INTERVAL'),
-    exportTimeoutMillis: millis(env, 'OTEL_METRIC_EXPORT_TIMEOUT', true),
+    resourceAttributes: resourceAttributes(env, warn),
+    exportIntervalMillis: millis(env, 'OTEL_METRIC_EXPORT_INTERVAL', 'the default (60000)', warn),
+    exportTimeoutMillis: millis(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 'the default (30000, at most the interval)', warn, true),
     otlp: {
-      timeoutMillis: millis(env, otlpTimeoutVar, true),
-      endpoint,
-      endpointSource,
-      protocol,
-      headers,
-      temporality: temporalityRaw === undefined ? undefined : oneOf('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', temporalityRaw, TEMPORALITY_PREFERENCES),
+      timeoutMillis: millis(env, otlpTimeoutVar, 'the export timeout', warn, true),
+      ...otlpEndpoint(env),
+      protocol: otlpProtocol(env, warn),
+      headers: otlpHeaders(env),
+      temporality:
+        temporalityRaw === undefined
+          ? undefined
+          : enumValue('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', temporalityRaw, TEMPORALITY_PREFERENCES, 'cumulative', warn),
+      compression: otlpEnum(env, 'COMPRESSION', OTLP_COMPRESSIONS, 'none', warn),
+      histogramAggregation:
+        histogramRaw === undefined
+          ? undefined
+          : enumValue('OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION', histogramRaw, HISTOGRAM_AGGREGATIONS, 'explicit_bucket_histogram', warn),
+      certificate: otlpFile(env, 'CERTIFICATE'),
+      clientCertificate: otlpFile(env, 'CLIENT_CERTIFICATE'),
+      clientKey: otlpFile(env, 'CLIENT_KEY'),
     },
-    prometheus: { host: promHost, port: port(env, 'OTEL_EXPORTER_PROMETHEUS_PORT') },
+    prometheus: { host: promHost, port: port(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 'the default (9464)', warn) },
   };
 }

@@ -4,10 +4,15 @@ import type { MetricReader, PushMetricExporter, ViewOptions } from '@opentelemet
 import { ConfigError, METRIC_CATALOG } from '@tierkv/core';
 import {
   EXPORTER_NAMES,
+  HISTOGRAM_AGGREGATIONS,
+  OTLP_COMPRESSIONS,
   OTLP_PROTOCOLS,
   TEMPORALITY_PREFERENCES,
   readTelemetryEnv,
+  type EnvFile,
   type ExporterName,
+  type HistogramAggregation,
+  type OtlpCompression,
   type OtlpProtocol,
   type TemporalityPreference,
 } from './env.js';
@@ -43,6 +48,19 @@ export interface OtlpOptions {
   timeoutMillis?: number;
   /** Exports allowed in flight at once; further exports fail fast (and are counted) instead of queueing. @default 2 */
   maxInFlight?: number;
+  /** @default 'none' (env OTEL_EXPORTER_OTLP_METRICS_COMPRESSION, OTEL_EXPORTER_OTLP_COMPRESSION) */
+  compression?: OtlpCompression;
+  /**
+   * How histograms are sent over OTLP; Prometheus always gets explicit buckets (see docs/observability.md).
+   * @default 'explicit_bucket_histogram' (env OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION)
+   */
+  histogramAggregation?: HistogramAggregation;
+  /** PEM file of the CA(s) to trust for the collector. @default env OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE, OTEL_EXPORTER_OTLP_CERTIFICATE */
+  certificateFile?: string;
+  /** PEM client certificate chain for mutual TLS. @default env OTEL_EXPORTER_OTLP_(METRICS_)CLIENT_CERTIFICATE */
+  clientCertificateFile?: string;
+  /** PEM client private key for mutual TLS. @default env OTEL_EXPORTER_OTLP_(METRICS_)CLIENT_KEY */
+  clientKeyFile?: string;
 }
 
 export interface ViewsConfig {
@@ -109,6 +127,12 @@ export interface ResolvedOtlpConfig {
   /** One OTLP request's deadline, at most the export timeout. */
   readonly timeoutMillis: number;
   readonly maxInFlight: number;
+  readonly compression: OtlpCompression;
+  readonly histogramAggregation: HistogramAggregation;
+  /** PEM files for TLS, each with the option or variable it came from (read when the exporter is built). */
+  readonly certificate: EnvFile | undefined;
+  readonly clientCertificate: EnvFile | undefined;
+  readonly clientKey: EnvFile | undefined;
 }
 
 export interface ResolvedViewsConfig {
@@ -117,6 +141,12 @@ export interface ResolvedViewsConfig {
   readonly drop: readonly string[];
   readonly histogramBoundaries: Readonly<Record<string, readonly number[]>>;
   readonly extra: readonly ViewOptions[];
+  /**
+   * Histograms without a rename, drop or boundaries get no view, so each reader picks their
+   * aggregation (OTLP exponential, Prometheus explicit buckets). Set when OTLP is attached with
+   * base2_exponential_bucket_histogram: a view would impose one aggregation on every reader.
+   */
+  readonly histogramsPerReader: boolean;
 }
 
 /** Everything `startTelemetry` needs, with options, environment and defaults merged and validated. */
@@ -154,6 +184,8 @@ export const DEFAULT_TELEMETRY_OPTIONS = Object.freeze({
     protocol: 'http/protobuf' as OtlpProtocol,
     temporality: 'cumulative' as TemporalityPreference,
     maxInFlight: 2,
+    compression: 'none' as OtlpCompression,
+    histogramAggregation: 'explicit_bucket_histogram' as HistogramAggregation,
   }),
   cardinalityLimit: 1000,
 });
@@ -172,7 +204,7 @@ function catalogName(field: string, name: string): string {
   return name;
 }
 
-function resolveViews(views: ViewsConfig = {}): ResolvedViewsConfig {
+function resolveViews(views: ViewsConfig = {}, histogramsPerReader = false): ResolvedViewsConfig {
   const rename: Record<string, string> = {};
   for (const [from, to] of Object.entries(views.rename ?? {})) {
     catalogName('views.rename', from);
@@ -194,7 +226,20 @@ function resolveViews(views: ViewsConfig = {}): ResolvedViewsConfig {
     drop,
     histogramBoundaries,
     extra: [...(views.extra ?? [])],
+    histogramsPerReader,
   };
+}
+
+/** An option restricted to a set of values (options are code, so a wrong one is a ConfigError). */
+function oneOfOption<T extends string>(field: string, value: T | undefined, allowed: readonly T[]): T | undefined {
+  if (value !== undefined && !allowed.includes(value)) throw new ConfigError(field, `"${String(value)}" is not allowed; use one of ${allowed.join(', ')}`);
+  return value;
+}
+
+function fileOption(field: string, path: string | undefined): EnvFile | undefined {
+  if (path === undefined) return undefined;
+  if (typeof path !== 'string' || path.trim() === '') throw new ConfigError(field, 'must be the path of a PEM file');
+  return { path, source: field };
 }
 
 function resolvePort(field: string, value: number | undefined): number | undefined {
@@ -261,6 +306,12 @@ export function resolveTelemetryConfig(options: StartTelemetryOptions = {}): Res
   if (!(TEMPORALITY_PREFERENCES as readonly string[]).includes(temporality)) {
     throw new ConfigError('otlp.temporality', `"${temporality}" is not allowed; use one of ${TEMPORALITY_PREFERENCES.join(', ')}`);
   }
+  const compression = oneOfOption('otlp.compression', options.otlp?.compression, OTLP_COMPRESSIONS) ?? env.otlp.compression ?? DEFAULT_TELEMETRY_OPTIONS.otlp.compression;
+  const histogramAggregation =
+    oneOfOption('otlp.histogramAggregation', options.otlp?.histogramAggregation, HISTOGRAM_AGGREGATIONS) ??
+    env.otlp.histogramAggregation ??
+    DEFAULT_TELEMETRY_OPTIONS.otlp.histogramAggregation;
+  const histogramsPerReader = histogramAggregation === 'base2_exponential_bucket_histogram' && exporters.includes('otlp');
   const endpoint = options.prometheus?.endpoint ?? DEFAULT_TELEMETRY_OPTIONS.prometheus.endpoint;
   if (!endpoint.startsWith('/')) throw new ConfigError('prometheus.endpoint', `"${endpoint}" must be a path starting with /`);
 
@@ -288,8 +339,13 @@ export function resolveTelemetryConfig(options: StartTelemetryOptions = {}): Res
       temporality,
       timeoutMillis: resolveOtlpTimeout(options.otlp?.timeoutMillis, env.otlp.timeoutMillis, exportTimeoutMillis),
       maxInFlight: positiveInt('otlp.maxInFlight', options.otlp?.maxInFlight) ?? DEFAULT_TELEMETRY_OPTIONS.otlp.maxInFlight,
+      compression,
+      histogramAggregation,
+      certificate: fileOption('otlp.certificateFile', options.otlp?.certificateFile) ?? env.otlp.certificate,
+      clientCertificate: fileOption('otlp.clientCertificateFile', options.otlp?.clientCertificateFile) ?? env.otlp.clientCertificate,
+      clientKey: fileOption('otlp.clientKeyFile', options.otlp?.clientKeyFile) ?? env.otlp.clientKey,
     },
-    views: resolveViews(options.views),
+    views: resolveViews(options.views, histogramsPerReader),
     registerGlobal: options.registerGlobal ?? true,
     failureLogIntervalMillis:
       positiveInt('failureLogIntervalMillis', options.failureLogIntervalMillis) ?? Math.max(exportIntervalMillis, 60_000),

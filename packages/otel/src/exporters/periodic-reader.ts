@@ -25,6 +25,8 @@ export function periodicExporter(
     exporter: guard,
     exportIntervalMillis: config.exportIntervalMillis,
     exportTimeoutMillis: config.exportTimeoutMillis,
+    // Histograms left without a view (views.histogramsPerReader) get the views' limit here.
+    ...(config.views.histogramsPerReader ? { cardinalityLimits: { histogram: config.views.cardinalityLimit } } : {}),
   });
   return { name, reader, guard, healthName };
 }

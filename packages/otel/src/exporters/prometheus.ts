@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { InstrumentType } from '@opentelemetry/sdk-metrics';
 import { ConfigError, debugLogger } from '@tierkv/core';
 import type { ResolvedPrometheusConfig } from '../config/telemetry-config.js';
 import type { ExporterInstance, ExporterPlugin, ScrapeResult } from './exporter-plugin.js';
@@ -19,6 +20,9 @@ const log = debugLogger('tierkv:otel');
  * scraping `/metrics` memory grew without bound. When no scrape came for a whole drain interval
  * (the export interval), the endpoint collects and discards once; its values are cumulative, so
  * the next scrape loses nothing.
+ *
+ * Histograms are always explicit-bucket here: the text format (0.0.4) has no native histograms
+ * and the SDK's serializer drops exponential ones, so OTLP's exponential choice never applies.
  */
 export class PrometheusEndpoint implements ExporterInstance {
   readonly name = 'prometheus';
@@ -31,7 +35,7 @@ export class PrometheusEndpoint implements ExporterInstance {
   #collectedSinceDrain = false;
   #drains = 0;
 
-  constructor(config: ResolvedPrometheusConfig, drainIntervalMs = 0) {
+  constructor(config: ResolvedPrometheusConfig, drainIntervalMs = 0, histogramCardinalityLimit?: number) {
     this.#config = config;
     if (drainIntervalMs > 0) {
       this.#drainTimer = setInterval(() => void this.#drain(), drainIntervalMs);
@@ -42,6 +46,12 @@ export class PrometheusEndpoint implements ExporterInstance {
       withoutScopeInfo: config.withoutScopeInfo,
       withoutTargetInfo: config.withoutTargetInfo,
     });
+    if (histogramCardinalityLimit !== undefined) {
+      // Histograms left without a view (views.histogramsPerReader) take their limit from the reader;
+      // the SDK's exporter has no option for it.
+      const base = this.reader.selectCardinalityLimit.bind(this.reader);
+      this.reader.selectCardinalityLimit = (type) => (type === InstrumentType.HISTOGRAM ? histogramCardinalityLimit : base(type));
+    }
     this.#serializer = new PrometheusSerializer(undefined, false, undefined, config.withoutTargetInfo, config.withoutScopeInfo);
   }
 
@@ -149,5 +159,6 @@ export function serveScrape(scrape: () => Promise<ScrapeResult>, req: IncomingMe
 
 export const prometheusPlugin: ExporterPlugin = {
   name: 'prometheus',
-  create: (context) => new PrometheusEndpoint(context.config.prometheus, context.config.exportIntervalMillis),
+  create: ({ config }) =>
+    new PrometheusEndpoint(config.prometheus, config.exportIntervalMillis, config.views.histogramsPerReader ? config.views.cardinalityLimit : undefined),
 };

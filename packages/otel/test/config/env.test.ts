@@ -5,6 +5,18 @@ import { parseKeyValueList, readTelemetryEnv } from '../../src/config/env.js';
 
 const configError = (fn: () => unknown): ConfigError => thrownBy(fn, ConfigError);
 
+/** Reads `env`, collecting the warnings. */
+function withWarnings(env: Record<string, string>): { env: ReturnType<typeof readTelemetryEnv>; warnings: string[] } {
+  const warnings: string[] = [];
+  return { env: readTelemetryEnv(env, (m) => warnings.push(m)), warnings };
+}
+
+/** One warning naming the variable, the value and the fallback. */
+function expectFallbackWarning(warnings: string[], name: string, value: string, instead: string): void {
+  expect(warnings, warnings.join('\n')).to.have.length(1);
+  expect(warnings[0]).to.include(`${name}="${value}"`).and.include(`using ${instead} instead`);
+}
+
 describe('readTelemetryEnv', () => {
   it('reads nothing from an empty environment', () => {
     const env = readTelemetryEnv({});
@@ -33,8 +45,8 @@ describe('readTelemetryEnv', () => {
       const warnings: string[] = [];
       const env = readTelemetryEnv({ OTEL_METRICS_EXPORTER: 'prometheus,zipkin' }, (m) => warnings.push(m));
       expect(env.exporters).to.deep.equal(['prometheus']);
-      expect(warnings).to.have.length(1);
-      expect(warnings[0]).to.include('OTEL_METRICS_EXPORTER').and.include('zipkin').and.include('prometheus, otlp, console, none');
+      expectFallbackWarning(warnings, 'OTEL_METRICS_EXPORTER', 'prometheus,zipkin', 'prometheus');
+      expect(warnings[0]).to.include('zipkin').and.include('prometheus, otlp, console, none');
     });
     it('a list of only unknown names is as if unset (the default exporters apply)', () => {
       const warnings: string[] = [];
@@ -75,13 +87,16 @@ describe('readTelemetryEnv', () => {
       expect(readTelemetryEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' }).otlp.protocol).to.equal('http/json');
       expect(readTelemetryEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'HTTP/JSON' }).otlp.protocol).to.equal('http/json');
     });
-    it('rejects grpc with the supported alternatives', () => {
-      const err = configError(() => readTelemetryEnv({ OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'grpc' }));
-      expect(err.field).to.equal('OTEL_EXPORTER_OTLP_METRICS_PROTOCOL');
-      expect(err.message).to.include('http/protobuf or http/json');
+    it('grpc (not implemented) warns and falls back to http/protobuf', () => {
+      const { env, warnings } = withWarnings({ OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'grpc' });
+      expect(env.otlp.protocol).to.equal(undefined);
+      expectFallbackWarning(warnings, 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'grpc', 'http/protobuf');
     });
-    it('rejects an unknown protocol naming the variable it came from', () => {
-      expect(configError(() => readTelemetryEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml' })).field).to.equal('OTEL_EXPORTER_OTLP_PROTOCOL');
+    it('an unknown protocol warns naming the variable it came from, and falls back', () => {
+      const { env, warnings } = withWarnings({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml' });
+      expect(env.otlp.protocol).to.equal(undefined);
+      expectFallbackWarning(warnings, 'OTEL_EXPORTER_OTLP_PROTOCOL', 'http/xml', 'http/protobuf');
+      expect(warnings[0]).to.include('http/protobuf, http/json');
     });
   });
 
@@ -108,10 +123,11 @@ describe('readTelemetryEnv', () => {
         expect(readTelemetryEnv({ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: v }).otlp.temporality).to.equal(v.toLowerCase());
       }
     });
-    it('rejects anything else, listing the allowed values', () => {
-      const err = configError(() => readTelemetryEnv({ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'weekly' }));
-      expect(err.field).to.equal('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE');
-      expect(err.message).to.include('cumulative, delta, lowmemory');
+    it('anything else warns, listing the allowed values, and falls back to cumulative', () => {
+      const { env, warnings } = withWarnings({ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'weekly' });
+      expect(env.otlp.temporality).to.equal(undefined);
+      expectFallbackWarning(warnings, 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', 'weekly', 'cumulative');
+      expect(warnings[0]).to.include('cumulative, delta, lowmemory');
     });
   });
 
@@ -122,10 +138,11 @@ describe('readTelemetryEnv', () => {
         expect(name.endsWith('INTERVAL') ? env.exportIntervalMillis : env.exportTimeoutMillis).to.equal(1500);
       });
       for (const bad of [...(name.endsWith('INTERVAL') ? ['0'] : []), '-5', '1.5', '10s', 'abc']) {
-        it(`rejects "${bad}"`, () => {
-          const err = configError(() => readTelemetryEnv({ [name]: bad }));
-          expect(err.field).to.equal(name);
-          expect(err.message).to.include('milliseconds');
+        it(`warns about "${bad}" and uses the default (the spec's rule for numbers)`, () => {
+          const { env, warnings } = withWarnings({ [name]: bad });
+          expect(name.endsWith('INTERVAL') ? env.exportIntervalMillis : env.exportTimeoutMillis).to.equal(undefined);
+          expectFallbackWarning(warnings, name, bad, name.endsWith('INTERVAL') ? 'the default (60000)' : 'the default (30000, at most the interval)');
+          expect(warnings[0]).to.include('milliseconds');
         });
       }
     });
@@ -140,10 +157,11 @@ describe('readTelemetryEnv', () => {
       expect(readTelemetryEnv({ OTEL_EXPORTER_PROMETHEUS_PORT: '0' }).prometheus.port).to.equal(0);
     });
     for (const bad of ['65536', 'http', '-1', '80.5']) {
-      it(`rejects port "${bad}"`, () => {
-        const err = configError(() => readTelemetryEnv({ OTEL_EXPORTER_PROMETHEUS_PORT: bad }));
-        expect(err.field).to.equal('OTEL_EXPORTER_PROMETHEUS_PORT');
-        expect(err.message).to.include('0 to 65535');
+      it(`warns about port "${bad}" and uses 9464`, () => {
+        const { env, warnings } = withWarnings({ OTEL_EXPORTER_PROMETHEUS_PORT: bad });
+        expect(env.prometheus.port).to.equal(undefined);
+        expectFallbackWarning(warnings, 'OTEL_EXPORTER_PROMETHEUS_PORT', bad, 'the default (9464)');
+        expect(warnings[0]).to.include('0 to 65535');
       });
     }
     it('rejects a host that is a URL', () => {
@@ -158,7 +176,12 @@ describe('readTelemetryEnv', () => {
     it('reads OTEL_EXPORTER_OTLP_METRICS_TIMEOUT over OTEL_EXPORTER_OTLP_TIMEOUT', () => {
       expect(readTelemetryEnv({ OTEL_EXPORTER_OTLP_TIMEOUT: '7000' }).otlp.timeoutMillis).to.equal(7000);
       expect(readTelemetryEnv({ OTEL_EXPORTER_OTLP_TIMEOUT: '7000', OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '3000' }).otlp.timeoutMillis).to.equal(3000);
-      expect(configError(() => readTelemetryEnv({ OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '3s' })).field).to.equal('OTEL_EXPORTER_OTLP_METRICS_TIMEOUT');
+      expect(readTelemetryEnv({ OTEL_EXPORTER_OTLP_TIMEOUT: '0' }).otlp.timeoutMillis).to.equal(0);
+    });
+    it('a malformed OTLP timeout warns and falls back to the export timeout', () => {
+      const { env, warnings } = withWarnings({ OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '3s' });
+      expect(env.otlp.timeoutMillis).to.equal(undefined);
+      expectFallbackWarning(warnings, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', '3s', 'the export timeout');
     });
   });
 
@@ -171,7 +194,8 @@ describe('readTelemetryEnv', () => {
     it('discards a malformed OTEL_RESOURCE_ATTRIBUTES whole, with a warning (the resource SDK spec)', () => {
       const warnings: string[] = [];
       expect(readTelemetryEnv({ OTEL_RESOURCE_ATTRIBUTES: 'a=1,b' }, (m) => warnings.push(m)).resourceAttributes).to.equal(undefined);
-      expect(warnings.join('\n')).to.include('OTEL_RESOURCE_ATTRIBUTES').and.include('key=value');
+      expectFallbackWarning(warnings, 'OTEL_RESOURCE_ATTRIBUTES', 'a=1,b', 'no attributes from it');
+      expect(warnings[0]).to.include('key=value');
     });
   });
 
@@ -184,9 +208,58 @@ describe('readTelemetryEnv', () => {
       for (const v of ['1', 'yes']) {
         const warnings: string[] = [];
         expect(readTelemetryEnv({ OTEL_SDK_DISABLED: v }, (m) => warnings.push(m)).disabled).to.equal(false);
-        expect(warnings.join('\n')).to.include('OTEL_SDK_DISABLED').and.include('read as false');
+        expectFallbackWarning(warnings, 'OTEL_SDK_DISABLED', v, 'false');
       }
     });
+  });
+
+  describe('OTEL_EXPORTER_OTLP_(METRICS_)COMPRESSION', () => {
+    it('reads gzip and none, the metrics variable first', () => {
+      expect(readTelemetryEnv({ OTEL_EXPORTER_OTLP_COMPRESSION: 'GZIP' }).otlp.compression).to.equal('gzip');
+      expect(readTelemetryEnv({ OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: 'none' }).otlp.compression).to.equal('none');
+    });
+    it('an unknown algorithm warns and falls back to none', () => {
+      const { env, warnings } = withWarnings({ OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: 'zstd' });
+      expect(env.otlp.compression).to.equal(undefined);
+      expectFallbackWarning(warnings, 'OTEL_EXPORTER_OTLP_METRICS_COMPRESSION', 'zstd', 'none');
+    });
+  });
+
+  describe('OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION', () => {
+    it('reads both spec values in any case', () => {
+      for (const v of ['explicit_bucket_histogram', 'BASE2_EXPONENTIAL_BUCKET_HISTOGRAM']) {
+        expect(readTelemetryEnv({ OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: v }).otlp.histogramAggregation).to.equal(v.toLowerCase());
+      }
+    });
+    it('an unknown value warns and falls back to explicit_bucket_histogram', () => {
+      const { env, warnings } = withWarnings({ OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: 'exponential' });
+      expect(env.otlp.histogramAggregation).to.equal(undefined);
+      expectFallbackWarning(warnings, 'OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION', 'exponential', 'explicit_bucket_histogram');
+    });
+  });
+
+  describe('certificate and client key variables', () => {
+    for (const [suffix, field] of [['CERTIFICATE', 'certificate'], ['CLIENT_CERTIFICATE', 'clientCertificate'], ['CLIENT_KEY', 'clientKey']] as const) {
+      it(`OTEL_EXPORTER_OTLP_METRICS_${suffix} wins over OTEL_EXPORTER_OTLP_${suffix}`, () => {
+        expect(readTelemetryEnv({ [`OTEL_EXPORTER_OTLP_${suffix}`]: 'a.pem' }).otlp[field]).to.deep.equal({ path: 'a.pem', source: `OTEL_EXPORTER_OTLP_${suffix}` });
+        expect(readTelemetryEnv({ [`OTEL_EXPORTER_OTLP_${suffix}`]: 'a.pem', [`OTEL_EXPORTER_OTLP_METRICS_${suffix}`]: 'b.pem' }).otlp[field])
+          .to.deep.equal({ path: 'b.pem', source: `OTEL_EXPORTER_OTLP_METRICS_${suffix}` });
+      });
+    }
+  });
+
+  it('warns once per variable, however many are wrong', () => {
+    const { warnings } = withWarnings({
+      OTEL_SDK_DISABLED: 'yes',
+      OTEL_METRICS_EXPORTER: 'zipkin,jaeger',
+      OTEL_RESOURCE_ATTRIBUTES: 'a',
+      OTEL_METRIC_EXPORT_INTERVAL: 'soon',
+      OTEL_EXPORTER_OTLP_COMPRESSION: 'br',
+    });
+    expect(warnings).to.have.length(5);
+    for (const name of ['OTEL_SDK_DISABLED', 'OTEL_METRICS_EXPORTER', 'OTEL_RESOURCE_ATTRIBUTES', 'OTEL_METRIC_EXPORT_INTERVAL', 'OTEL_EXPORTER_OTLP_COMPRESSION']) {
+      expect(warnings.filter((w) => w.includes(`${name}=`)), name).to.have.length(1);
+    }
   });
 
   it('parseKeyValueList skips empty members', () => {
