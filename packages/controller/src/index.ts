@@ -34,3 +34,7 @@ export type {
   SyncState,
 } from './protocol/messages.js';
 export { hashesToBytes, bytesToHashes } from './pool/chunk-hash.js';
+
+// vLLM interop (issue 12): vLLM-exact block hashes; tierkv holdings published as vLLM KV events.
+export { VllmBlockHasher } from './vllm/vllm-block-hasher.js';
+export type { VllmHashAlgo, VllmBlockHasherConfig, VllmBlockExtraKeys } from './vllm/vllm-block-hasher.js';
