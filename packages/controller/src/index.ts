@@ -34,3 +34,12 @@ export type {
   SyncState,
 } from './protocol/messages.js';
 export { hashesToBytes, bytesToHashes } from './pool/chunk-hash.js';
+
+// vLLM interop (issue 12): vLLM-exact block hashes; tierkv holdings published as vLLM KV events.
+export { VllmBlockHasher } from './vllm/vllm-block-hasher.js';
+export type { VllmHashAlgo, VllmBlockHasherConfig, VllmBlockExtraKeys } from './vllm/vllm-block-hasher.js';
+export { VllmEventPublisher, VllmPublisherStats, VLLM_REPLAY_END_SEQ } from './vllm/vllm-event-publisher.js';
+export { DEFAULT_VLLM_EVENT_PUBLISHER_OPTIONS, DEFAULT_L2_MEDIA, OTHER_L2_MEDIUM, resolveVllmEventPublisherOptions } from './vllm/vllm-publisher-options.js';
+export type { VllmEventPublisherOptions, ResolvedVllmEventPublisherOptions } from './vllm/vllm-publisher-options.js';
+export { encodeVllmEventBatch, chunkHashToU64 } from './vllm/vllm-event-encoder.js';
+export type { VllmKvEvent, VllmBlockStored, VllmBlockRemoved, VllmAllBlocksCleared, VllmEventBatch } from './vllm/vllm-event-encoder.js';

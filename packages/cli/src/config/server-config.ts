@@ -77,6 +77,18 @@ export const serverConfigSchema = z.strictObject({
     /** The controller's --token, when it has one. */
     authToken: stringSchema('a shared secret').optional(),
   }),
+  /** Publish this server's holdings as vLLM KV events (docs/vllm-publish.md); unset port: off. */
+  vllmEvents: z
+    .strictObject({
+      port: portSchema().optional(),
+      replayPort: portSchema().optional(),
+      topic: z.string().max(1024).optional(),
+    })
+    .superRefine((v, ctx) => {
+      if (v.port === undefined && (v.replayPort !== undefined || v.topic !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['port'], message: '--vllm-replay-port and --vllm-events-topic need --vllm-events-port' });
+      }
+    }),
 });
 
 export type ServerConfig = z.output<typeof serverConfigSchema>;
@@ -93,6 +105,7 @@ export const DEFAULT_SERVER_CONFIG = {
   server: { host: '127.0.0.1', port: DEFAULT_SERVER_PORT, httpHost: '127.0.0.1', httpPort: DEFAULT_SERVER_HTTP_PORT, durability: 'memory' },
   metrics: {},
   controller: {},
+  vllmEvents: {},
 } satisfies Record<string, unknown>;
 
 /** Flags and environment variables of `tierkv server`, by config path. */
@@ -128,4 +141,7 @@ export const SERVER_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'controller.instanceId', flags: '--instance-id <id>', env: 'TIERKV_INSTANCE_ID', description: 'this server\'s instance id at the controller (default tierkv-server@<hostname>:<port>, the port actually bound)' },
   { path: 'controller.authToken', flags: '--controller-token <token>', env: 'TIERKV_CONTROLLER_AUTH_TOKEN', description: 'the controller\'s --token, when it has one' },
   { path: 'controller.workerId', flags: '--worker-id <n>', env: 'TIERKV_WORKER_ID', description: 'this server\'s worker number within its instance (default 0)' },
+  { path: 'vllmEvents.port', flags: '--vllm-events-port <port>', env: 'TIERKV_VLLM_EVENTS_PORT', description: 'publish this server\'s chunks as vLLM KV events (BlockStored/BlockRemoved) on a ZeroMQ PUB socket at --host:<port>, for llm-d and Dynamo routers (default: off)' },
+  { path: 'vllmEvents.replayPort', flags: '--vllm-replay-port <port>', env: 'TIERKV_VLLM_REPLAY_PORT', description: 'with --vllm-events-port: a replay ROUTER at --host:<port> that resends recent batches from a sequence number (default: no replay)' },
+  { path: 'vllmEvents.topic', flags: '--vllm-events-topic <topic>', env: 'TIERKV_VLLM_EVENTS_TOPIC', description: 'with --vllm-events-port: the topic frame of every message (default empty)' },
 ];

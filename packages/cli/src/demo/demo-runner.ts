@@ -89,6 +89,7 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
       // The router URL alone: the controller's register reply says where to push events. The
       // instance id is the default, tierkv-server@<hostname>:<bound port>.
       controller: controller ? { url: controller.addresses.router, workerId: 0 } : {},
+      vllmEvents: {},
     };
     // Worker warnings (events or syncs not reaching the controller) go under the summary.
     const warn = (line: string) => void (notes.length < 20 && notes.push(line));

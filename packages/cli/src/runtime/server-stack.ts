@@ -1,4 +1,4 @@
-import { WorkerClient } from '@tierkv/controller';
+import { VllmEventPublisher, WorkerClient } from '@tierkv/controller';
 import type { TelemetryHandle } from '@tierkv/otel';
 import { TierkvServer, type ServerAddresses } from '@tierkv/server';
 import type { RedisL2Options } from '@tierkv/l2-redis';
@@ -22,6 +22,8 @@ export interface RunningServerStack {
   readonly telemetry: TelemetryHandle;
   /** The controller worker client, when a controller URL is configured. */
   readonly worker: WorkerClient | undefined;
+  /** The vLLM KV event publisher, when --vllm-events-port is set. */
+  readonly vllmEvents: VllmEventPublisher | undefined;
   /** Drain the server, flush L2 stores (closing storage), stop reporting, final metric export. */
   close(): Promise<void>;
   /** What exiting now would lose (acknowledged stores not yet on L2), or undefined when nothing. */
@@ -69,6 +71,12 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
     // After the bind, so the default instance id carries the real port (never `:0`). Keys stored
     // meanwhile are not missed: attaching lists what L1 already holds.
     const worker = config.controller.url ? await attachWorkerClient(storage, config, server.instanceId, warn) : undefined;
+    if (worker) cleanup.unshift(() => worker.close());
+    const vllmEvents = config.vllmEvents.port !== undefined ? await startVllmEvents(storage, config) : undefined;
+    if (vllmEvents) {
+      cleanup.unshift(() => vllmEvents.close());
+      log(`tierkv server: vLLM KV events on ${vllmEvents.endpoint}${vllmEvents.replayEndpoint ? `, replay ${vllmEvents.replayEndpoint}` : ''}`);
+    }
     log(`tierkv server: serving ${addresses.endpoint}`);
     if (addresses.httpUrl) log(`tierkv server: http ${addresses.httpUrl}/healthz ${addresses.httpUrl}/status ${addresses.httpUrl}/metrics`);
     if (telemetry.prometheusUrl) log(`tierkv server: prometheus ${telemetry.prometheusUrl}`);
@@ -89,6 +97,7 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
       addresses,
       telemetry,
       worker,
+      vllmEvents,
       forcedExit: () => {
         const n = unflushed();
         return n > 0 ? `${n} acknowledged stores were not flushed to L2 and are lost` : undefined;
@@ -102,6 +111,7 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
             log(`tierkv server: shutting down, still flushing ${unflushed()} acknowledged stores to L2 (send the signal again to exit now, losing them)`);
           }).catch((err: unknown) => log(`tierkv server: ${(err as Error).message}`));
           if (worker) await withTimeout('controller worker client close', 5_000, worker.close()).catch(() => undefined);
+          if (vllmEvents) await withTimeout('vLLM event publisher close', 5_000, vllmEvents.close()).catch(() => undefined);
           await stackTelemetry.finish();
         })()),
     };
@@ -136,4 +146,23 @@ async function attachWorkerClient(storage: StorageManager, config: ServerConfig,
   });
   await worker.start(storage);
   return worker;
+}
+
+/** Publishes the storage's chunks as vLLM KV events (each chunk one block of --chunk-size tokens). */
+async function startVllmEvents(storage: StorageManager, config: ServerConfig): Promise<VllmEventPublisher> {
+  const v = config.vllmEvents;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  const publisher = new VllmEventPublisher({
+    endpoint: `tcp://${host}:${v.port!}`,
+    ...(v.replayPort !== undefined ? { replayEndpoint: `tcp://${host}:${v.replayPort}` } : {}),
+    ...(v.topic !== undefined ? { topic: v.topic } : {}),
+    blockSize: config.chunkSize,
+  });
+  await publisher.start(storage).catch((err: unknown) => {
+    throw explainBindError(err, [
+      { port: v.port!, flag: '--vllm-events-port', kind: 'zmq' },
+      ...(v.replayPort !== undefined ? [{ port: v.replayPort, flag: '--vllm-replay-port', kind: 'zmq' as const }] : []),
+    ]);
+  });
+  return publisher;
 }

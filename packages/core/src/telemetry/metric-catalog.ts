@@ -4,6 +4,7 @@ import { L2_METRICS } from './catalog/l2-catalog.js';
 import { STORAGE_METRICS } from './catalog/storage-catalog.js';
 import { CONTROLLER_METRICS } from './catalog/controller-catalog.js';
 import { WORKER_METRICS } from './catalog/worker-catalog.js';
+import { VLLM_PUBLISHER_METRICS } from './catalog/vllm-publisher-catalog.js';
 import { SERVER_METRICS } from './catalog/server-catalog.js';
 import { CLIENT_METRICS } from './catalog/client-catalog.js';
 import { TELEMETRY_METRICS } from './catalog/telemetry-catalog.js';
@@ -18,6 +19,7 @@ export const METRIC_CATALOG: readonly MetricDefinition[] = Object.freeze([
   ...STORAGE_METRICS,
   ...CONTROLLER_METRICS,
   ...WORKER_METRICS,
+  ...VLLM_PUBLISHER_METRICS,
   ...SERVER_METRICS,
   ...CLIENT_METRICS,
   ...TELEMETRY_METRICS,
