@@ -1,5 +1,6 @@
 import { ConfigError, InvalidArgumentError } from '@tierkv/core';
 import type { KvPool } from '../pool/kv-pool.js';
+import type { ReplyMsg, ScoreMsg } from '../protocol/messages.js';
 import { VllmBlockHasher } from './vllm-block-hasher.js';
 import { parseHashInput } from './vllm-hash.js';
 import { MAX_VLLM_PUBLISHERS, resolveVllmPublisher, type ResolvedVllmPublisher, type VllmPublisherConfig } from './vllm-publisher-config.js';
@@ -126,6 +127,16 @@ export class VllmIngest {
       return { model: req.model, workers: out };
     } finally {
       this.#o.onScore?.((performance.now() - start) / 1000);
+    }
+  }
+
+  /** The ZeroMQ `score` request's reply; a bad hash is an ERR_INVALID reply, not a dropped message. */
+  scoreReply(msg: ScoreMsg): ReplyMsg {
+    try {
+      return { t: 'score_ok', ...this.score(msg) };
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) return { t: 'error', code: 'ERR_INVALID', message: err.message };
+      throw err;
     }
   }
 
