@@ -43,3 +43,12 @@ export { DEFAULT_VLLM_EVENT_PUBLISHER_OPTIONS, DEFAULT_L2_MEDIA, OTHER_L2_MEDIUM
 export type { VllmEventPublisherOptions, ResolvedVllmEventPublisherOptions } from './vllm/vllm-publisher-options.js';
 export { encodeVllmEventBatch, chunkHashToU64 } from './vllm/vllm-event-encoder.js';
 export type { VllmKvEvent, VllmBlockStored, VllmBlockRemoved, VllmAllBlocksCleared, VllmEventBatch } from './vllm/vllm-event-encoder.js';
+// vLLM KV-event ingest and scoring (docs/vllm.md)
+export { VllmIngest } from './vllm/vllm-ingest.js';
+export type { VllmScoreRequest, VllmScoreResult, VllmPublisherInfo } from './vllm/vllm-ingest.js';
+export { resolveVllmPublisher, parseVllmPublisherSpec, MAX_VLLM_PUBLISHERS, DEFAULT_VLLM_BLOCK_SIZE } from './vllm/vllm-publisher-config.js';
+export type { VllmPublisherConfig, ResolvedVllmPublisher } from './vllm/vllm-publisher-config.js';
+export { DEFAULT_MEDIUM_WEIGHTS, OTHER_MEDIUM_WEIGHT } from './vllm/vllm-scorer.js';
+export type { VllmWorkerScore } from './vllm/vllm-scorer.js';
+export { decodeVllmBatch } from './vllm/vllm-event-decoder.js';
+export { canonicalHash } from './vllm/vllm-hash.js';

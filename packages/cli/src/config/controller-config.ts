@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseVllmPublisherSpec, resolveVllmPublisher } from '@tierkv/controller';
 import type { ConfigField } from './config-field.js';
 import { hostSchema, intSchema, portSchema, stringSchema } from './leaf-schemas.js';
 import { METRICS_EXPORTERS, metricsSchema } from './shared-config.js';
@@ -15,6 +16,16 @@ export const controllerConfigSchema = z.strictObject({
   workerTimeoutMs: intSchema(100, 86_400_000, 'a timeout in milliseconds').optional(),
   syncTimeoutMs: intSchema(100, 86_400_000, 'a timeout in milliseconds').optional(),
   chunkSize: intSchema(1, 1 << 20, 'a number of tokens per chunk'),
+  // Flags give `name=w1,endpoint=...` strings; a config file may give those or objects.
+  vllmPublishers: z.array(z.unknown()).max(256).transform((list, ctx) => {
+    try {
+      return list.map((p) => (typeof p === 'string' ? parseVllmPublisherSpec(p) : resolveVllmPublisher(p)));
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }).optional(),
+  vllmReplayTimeoutMs: intSchema(10, 600_000, 'a timeout in milliseconds').optional(),
   metrics: metricsSchema(),
 });
 
@@ -45,6 +56,8 @@ export const CONTROLLER_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'workerTimeoutMs', flags: '--worker-timeout <ms>', env: 'TIERKV_CONTROLLER_WORKER_TIMEOUT_MS', description: 'deregister a worker silent this long (default 30000)' },
   { path: 'syncTimeoutMs', flags: '--sync-timeout <ms>', env: 'TIERKV_CONTROLLER_SYNC_TIMEOUT_MS', description: 'fail a full sync that receives no batch for this long, and ask the server again (default 15000)' },
   { path: 'chunkSize', flags: '--chunk-size <tokens>', env: 'TIERKV_CHUNK_SIZE', description: 'tokens per chunk for lookups given as tokens (default 256)' },
+  { path: 'vllmPublishers', flags: '--vllm-publisher <spec...>', description: 'follow a vLLM engine\'s KV events (repeatable): name=w1,endpoint=tcp://host:5557[,replay=tcp://host:5558][,topic=..][,rank=0][,hash-algo=sha256_cbor][,hash-seed=..][,block-size=16],model=Qwen/Qwen3-0.6B (see docs/vllm.md)' },
+  { path: 'vllmReplayTimeoutMs', flags: '--vllm-replay-timeout <ms>', description: 'deadline per frame of a vLLM replay before the gap counts as unrecoverable (default 2000)' },
   { path: 'metrics.exporters', flags: '--metrics-exporter <list>', env: 'TIERKV_METRICS_EXPORTER', description: `comma-separated exporters: ${METRICS_EXPORTERS.join(', ')} (default: OTEL_METRICS_EXPORTER, else prometheus on the HTTP API's /metrics, plus otlp when OTEL_EXPORTER_OTLP_ENDPOINT is set)` },
   { path: 'metrics.host', flags: '--metrics-host <host>', env: 'TIERKV_METRICS_HOST', description: 'bind address of the standalone Prometheus endpoint (with --metrics-port)' },
   { path: 'metrics.port', flags: '--metrics-port <port>', env: 'TIERKV_METRICS_PORT', description: 'also serve Prometheus on its own port (default: only the HTTP API\'s /metrics)' },

@@ -77,7 +77,7 @@ export const serverConfigSchema = z.strictObject({
     /** The controller's --token, when it has one. */
     authToken: stringSchema('a shared secret').optional(),
   }),
-  /** Publish this server's holdings as vLLM KV events (docs/vllm-publish.md); unset port: off. */
+  /** Publish this server's holdings as vLLM KV events (docs/vllm.md#publishing-to-vllm-routers); unset port: off. */
   vllmEvents: z
     .strictObject({
       port: portSchema().optional(),

@@ -32,6 +32,8 @@ export async function startControllerStack(config: ControllerConfig, options: Co
       ...(config.workerTimeoutMs !== undefined ? { workerTimeoutMs: config.workerTimeoutMs } : {}),
       ...(config.syncTimeoutMs !== undefined ? { syncTimeoutMs: config.syncTimeoutMs } : {}),
       chunkSize: config.chunkSize,
+      ...(config.vllmPublishers ? { vllmPublishers: config.vllmPublishers } : {}),
+      ...(config.vllmReplayTimeoutMs !== undefined ? { vllmReplayTimeoutMs: config.vllmReplayTimeoutMs } : {}),
       warn: (line) => log(`tierkv controller: ${line}`),
       ...(telemetry.exporters.includes('prometheus') ? { metrics: telemetry } : {}),
     });
@@ -44,7 +46,7 @@ export async function startControllerStack(config: ControllerConfig, options: Co
       ]);
     });
     log(`tierkv controller: events (PULL) ${addresses.pull}, requests (ROUTER) ${addresses.router}${addresses.heartbeat ? `, heartbeats ${addresses.heartbeat}` : ''}`);
-    if (addresses.http) log(`tierkv controller: http ${addresses.http} (GET /health /workers /keys/stats /metrics, POST /lookup)`);
+    if (addresses.http) log(`tierkv controller: http ${addresses.http} (GET /health /workers /keys/stats /metrics /vllm/publishers, POST /lookup /score /vllm/publishers)`);
     if (telemetry.prometheusUrl) log(`tierkv controller: prometheus ${telemetry.prometheusUrl}`);
     log(`tierkv controller: servers connect with --controller-url ${addresses.router} (the controller tells them where to push events)`);
     let closing: Promise<void> | undefined;

@@ -1,7 +1,7 @@
 import { ConfigError, ProtocolError, checkAuthToken, refuseUnknownOptions } from '@tierkv/core';
 import { hashesToBytes } from '../pool/chunk-hash.js';
 import { decodeReply, encodeMessage } from '../protocol/codec.js';
-import type { ControllerMsg, LookupHolder, ReplyMsg, WireScope, WorkerInfo } from '../protocol/messages.js';
+import type { ControllerMsg, LookupHolder, ReplyMsg, ScoreMsg, ScoreReply, WireScope, WorkerInfo } from '../protocol/messages.js';
 import { RequestChannel } from '../protocol/request-channel.js';
 
 export interface ControllerClientOptions {
@@ -32,6 +32,13 @@ export class ControllerClient {
     const reply = await this.#request(msg);
     if (reply.t !== 'lookup_ok') throw new ProtocolError(`unexpected reply ${reply.t} to lookup`);
     return [...reply.holders];
+  }
+
+  /** Scores the vLLM publishers the controller follows by the longest prefix they hold (docs/vllm.md). */
+  async score(request: Omit<ScoreMsg, 't'>): Promise<ScoreReply['workers']> {
+    const reply = await this.#request({ t: 'score', ...request });
+    if (reply.t !== 'score_ok') throw new ProtocolError(`unexpected reply ${reply.t} to score`);
+    return reply.workers;
   }
 
   async workers(): Promise<WorkerInfo[]> {

@@ -12,6 +12,8 @@ import { ControllerService } from './controller-service.js';
 import type { ControllerStats, SocketName } from './controller-stats.js';
 import { HttpApi } from './http-api.js';
 import { controllerSocketOptions, countConnectionLosses } from './socket-options.js';
+import { VllmIngest } from '../vllm/vllm-ingest.js';
+import { VllmMetrics } from '../vllm/vllm-metrics.js';
 
 const log = debugLogger('tierkv:controller');
 
@@ -36,6 +38,8 @@ export class CacheController {
   readonly #service: ControllerService;
   readonly #metrics: ControllerMetrics;
   readonly #reaper: HeartbeatReaper;
+  readonly #vllm: VllmIngest;
+  readonly #vllmMetrics: VllmMetrics;
   #pull: zmq.Pull | undefined;
   #router: zmq.Router | undefined;
   #heartbeat: zmq.Router | undefined;
@@ -56,10 +60,13 @@ export class CacheController {
       now: o.now,
       epoch: randomBytes(8).toString('hex'),
       onLookup: (s) => this.#metrics.lookup(s),
+      score: (msg) => this.#vllm.scoreReply(msg),
       warn: (line) => (o.warn ? o.warn(line) : log('%s', line)),
     });
     this.#metrics = new ControllerMetrics(this.#service, (s) => this.#pending(s), { meterProvider: options.meterProvider });
     this.#reaper = new HeartbeatReaper(o.reapIntervalMs, () => this.#service.sweep());
+    this.#vllm = new VllmIngest(this.#service.pool, { replayTimeoutMs: o.vllmReplayTimeoutMs, onScore: (s) => this.#vllmMetrics.score(s) });
+    this.#vllmMetrics = new VllmMetrics(this.#vllm, { meterProvider: options.meterProvider });
   }
 
   /** Binds the sockets and the HTTP API; resolves once everything listens. */
@@ -84,10 +91,11 @@ export class CacheController {
       }
       let http: string | undefined;
       if (o.httpPort !== false) {
-        this.#http = new HttpApi(this.#service, { host: o.httpHost, port: o.httpPort, authToken: o.authToken, metrics: o.metrics });
+        this.#http = new HttpApi(this.#service, { host: o.httpHost, port: o.httpPort, authToken: o.authToken, metrics: o.metrics, vllm: this.#vllm });
         http = await this.#http.listen();
       }
       this.#service.pullEndpoint = pull.lastEndpoint ?? undefined;
+      for (const p of o.vllmPublishers) this.#vllm.add(p);
       this.#addresses = { pull: pull.lastEndpoint!, router: router.lastEndpoint!, ...(heartbeat ? { heartbeat } : {}), ...(http ? { http } : {}) };
     } catch (err) {
       await this.close();
@@ -144,6 +152,11 @@ export class CacheController {
     return this.#service.lookupMsg({ t: 'lookup', scope: s, ...input });
   }
 
+  /** The vLLM publishers followed (add/remove at runtime, score requests). */
+  get vllm(): VllmIngest {
+    return this.#vllm;
+  }
+
   workers(): WorkerInfo[] {
     return this.#service.workers();
   }
@@ -163,8 +176,10 @@ export class CacheController {
     this.#reaper.stop();
     for (const s of [this.#pull, this.#router, this.#heartbeat]) s?.close();
     await Promise.allSettled(this.#loops);
+    await this.#vllm.close();
     await this.#http?.close();
     this.#metrics.close();
+    this.#vllmMetrics.close();
   }
 
   #pending(socket: SocketName): boolean | undefined {

@@ -1,5 +1,6 @@
 import { ConfigError, DEFAULT_CHUNK_SIZE, refuseUnknownOptions, type TelemetryOptions } from '@tierkv/core';
 import { MAX_MESSAGE_BYTES } from '../protocol/validation.js';
+import { MAX_VLLM_PUBLISHERS, resolveVllmPublisher, type ResolvedVllmPublisher, type VllmPublisherConfig } from '../vllm/vllm-publisher-config.js';
 
 /** Renders the metrics for `GET /metrics` (e.g. @tierkv/otel's Prometheus registry). */
 export interface MetricsScrape {
@@ -51,6 +52,13 @@ export interface CacheControllerOptions extends TelemetryOptions {
   maxMessageBytes?: number;
   /** Complete event messages the PULL socket queues before workers' PUSH sockets wait. @default 100_000 */
   pullHighWaterMark?: number;
+  /**
+   * vLLM engines whose KV events (ZeroMQ PUB) the controller follows, as pool workers `vllm:<name>`;
+   * more can be added at runtime through `POST /vllm/publishers`. See docs/vllm.md. @default []
+   */
+  vllmPublishers?: readonly VllmPublisherConfig[];
+  /** Deadline for each frame of a vLLM replay; past it the gap is unrecoverable and the view cleared. @default 2_000 */
+  vllmReplayTimeoutMs?: number;
   /** Clock in ms (tests inject one). @default Date.now */
   now?: () => number;
   /** Where warnings an operator should see go (a full sync that stalled). @default the `tierkv:controller` debug log only */
@@ -75,6 +83,8 @@ export interface ResolvedCacheControllerOptions {
   readonly sendTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly pullHighWaterMark: number;
+  readonly vllmPublishers: readonly ResolvedVllmPublisher[];
+  readonly vllmReplayTimeoutMs: number;
   readonly now: () => number;
   readonly warn: ((line: string) => void) | undefined;
 }
@@ -93,6 +103,7 @@ export const DEFAULT_CONTROLLER_OPTIONS = Object.freeze({
   sendTimeoutMs: 1_000,
   maxMessageBytes: MAX_MESSAGE_BYTES,
   pullHighWaterMark: 100_000,
+  vllmReplayTimeoutMs: 2_000,
 });
 
 function port(field: string, v: number | undefined, dflt: number): number {
@@ -113,10 +124,19 @@ function positiveInteger(field: string, v: number | undefined, dflt: number): nu
   return n;
 }
 
+function vllmPublishers(list: readonly VllmPublisherConfig[] | undefined): ResolvedVllmPublisher[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list) || list.length > MAX_VLLM_PUBLISHERS) throw new ConfigError('controller.vllmPublishers', `expected an array of at most ${MAX_VLLM_PUBLISHERS} publishers`);
+  const out = list.map((c, i) => resolveVllmPublisher(c, `controller.vllmPublishers[${i}]`));
+  const dup = out.find((c, i) => out.findIndex((x) => x.name === c.name) !== i);
+  if (dup) throw new ConfigError('controller.vllmPublishers', `publisher name ${JSON.stringify(dup.name)} is used twice`);
+  return out;
+}
+
 export function resolveControllerOptions(o: CacheControllerOptions = {}): ResolvedCacheControllerOptions {
   const d = DEFAULT_CONTROLLER_OPTIONS;
   if (o !== null && typeof o === 'object') {
-    refuseUnknownOptions(o, ['host', 'pullPort', 'routerPort', 'heartbeatPort', 'httpPort', 'httpHost', 'authToken', 'metrics', 'workerTimeoutMs', 'reapIntervalMs', 'syncTimeoutMs', 'gapGraceMs', 'chunkSize', 'hashSeed', 'sendTimeoutMs', 'maxMessageBytes', 'pullHighWaterMark', 'now', 'warn', 'meterProvider'], 'controller');
+    refuseUnknownOptions(o, ['host', 'pullPort', 'routerPort', 'heartbeatPort', 'httpPort', 'httpHost', 'authToken', 'metrics', 'workerTimeoutMs', 'reapIntervalMs', 'syncTimeoutMs', 'gapGraceMs', 'chunkSize', 'hashSeed', 'sendTimeoutMs', 'maxMessageBytes', 'pullHighWaterMark', 'vllmPublishers', 'vllmReplayTimeoutMs', 'now', 'warn', 'meterProvider'], 'controller');
   }
   const host = o.host ?? d.host;
   const httpPort = o.httpPort === false ? false : port('controller.httpPort', o.httpPort, d.httpPort);
@@ -141,6 +161,8 @@ export function resolveControllerOptions(o: CacheControllerOptions = {}): Resolv
     sendTimeoutMs: positive('controller.sendTimeoutMs', o.sendTimeoutMs, d.sendTimeoutMs),
     maxMessageBytes: positiveInteger('controller.maxMessageBytes', o.maxMessageBytes, d.maxMessageBytes),
     pullHighWaterMark: positiveInteger('controller.pullHighWaterMark', o.pullHighWaterMark, d.pullHighWaterMark),
+    vllmPublishers: vllmPublishers(o.vllmPublishers),
+    vllmReplayTimeoutMs: positive('controller.vllmReplayTimeoutMs', o.vllmReplayTimeoutMs, d.vllmReplayTimeoutMs),
     now: o.now ?? Date.now,
     warn: o.warn,
   };

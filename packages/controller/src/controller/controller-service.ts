@@ -14,6 +14,7 @@ import {
   type LookupMsg,
   type RegisterMsg,
   type ReplyMsg,
+  type ScoreMsg,
   type SyncBatchMsg,
   type SyncEndMsg,
   type SyncStartMsg,
@@ -39,6 +40,8 @@ export interface ControllerServiceOptions {
   readonly epoch: string;
   /** Called after each lookup with its duration in seconds. */
   readonly onLookup?: (seconds: number) => void;
+  /** Answers a `score` request (the vLLM ingest); without it `score` is refused. */
+  readonly score?: (msg: ScoreMsg) => ReplyMsg;
   /** Warnings an operator should see without DEBUG (a sync that stalled). @default debug log only */
   readonly warn?: (line: string) => void;
 }
@@ -101,6 +104,8 @@ export class ControllerService {
         return { t: 'lookup_ok', chunkSize: this.#o.chunkSize, holders: this.lookupMsg(msg) };
       case 'query_workers':
         return { t: 'workers_ok', workers: this.workers() };
+      case 'score':
+        return this.#o.score ? this.#o.score(msg) : { t: 'error', code: 'ERR_UNSUPPORTED', message: 'this controller follows no vLLM publishers' };
       default:
         this.stats.drop(socket, 'wrong_socket');
         return { t: 'error', code: 'ERR_PROTOCOL', message: `${msg.t} is an event; push it to the PULL socket` };

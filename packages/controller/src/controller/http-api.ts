@@ -5,6 +5,8 @@ import type { WireScope } from '../protocol/messages.js';
 import { validateMessage } from '../protocol/validation.js';
 import type { ControllerService } from './controller-service.js';
 import type { MetricsScrape } from './controller-options.js';
+import type { VllmIngest } from '../vllm/vllm-ingest.js';
+import { vllmRoute } from '../vllm/vllm-http.js';
 
 const MAX_BODY = 64 * 1024 * 1024;
 
@@ -13,6 +15,8 @@ export interface HttpApiOptions {
   readonly port: number;
   readonly authToken: string | undefined;
   readonly metrics: MetricsScrape | undefined;
+  /** Serves `/vllm/publishers` and `/score` (docs/vllm.md). */
+  readonly vllm?: VllmIngest;
 }
 
 class HttpError extends Error {
@@ -28,7 +32,8 @@ class HttpError extends Error {
  * The controller's HTTP API (node:http, JSON):
  * `GET /health`, `GET /workers`, `GET /keys/stats`, `POST /lookup`,
  * `POST /workers/:instance/:worker/clear`, `POST /workers/:instance/:worker/sync`,
- * `DELETE /workers/:instance/:worker`, `GET /metrics`.
+ * `DELETE /workers/:instance/:worker`, `GET /metrics`; and vLLM's `GET|POST /vllm/publishers`,
+ * `DELETE /vllm/publishers/:name`, `POST /score` (vllm-http.ts).
  */
 export class HttpApi {
   readonly #service: ControllerService;
@@ -90,6 +95,10 @@ export class HttpApi {
     if (path === '/workers' && method === 'GET') return send(res, 200, { workers: this.#service.workers() });
     if (path === '/keys/stats' && method === 'GET') return send(res, 200, this.#keyStats());
     if (path === '/lookup' && method === 'POST') return send(res, 200, this.#lookup(await readJson(req)));
+    if (this.#o.vllm) {
+      const v = await vllmRoute(this.#o.vllm, method, path, () => readJson(req));
+      if (v) return send(res, v.status, v.body);
+    }
     const m = /^\/workers\/([^/]+)\/(\d+)(?:\/(clear|sync))?$/.exec(path);
     if (m) {
       const instanceId = decodeURIComponent(m[1]!);
@@ -103,7 +112,7 @@ export class HttpApi {
       if (!found) throw new HttpError(404, `worker ${instanceId}/${workerId} is not registered; see GET /workers`);
       return send(res, action ? 202 : 200, action ? { queued: action } : { removed: true });
     }
-    throw new HttpError(404, `no route ${method} ${path}; routes: GET /health /workers /keys/stats /metrics, POST /lookup /workers/:instance/:worker/(clear|sync), DELETE /workers/:instance/:worker`);
+    throw new HttpError(404, `no route ${method} ${path}; routes: GET /health /workers /keys/stats /metrics, POST /lookup /score /workers/:instance/:worker/(clear|sync), GET|POST /vllm/publishers, DELETE /workers/:instance/:worker /vllm/publishers/:name`);
   }
 
   #authorized(req: IncomingMessage): boolean {

@@ -103,6 +103,22 @@ export interface LookupMsg {
   readonly tokens?: readonly number[];
 }
 
+/**
+ * Scores vLLM publishers (followed by the controller, see docs/vllm.md) by the longest prefix of a
+ * request they hold: by vLLM block hashes (uint64 as decimal strings, numbers ≤ 2^53, or hex) or by
+ * token ids (hashed like vLLM does, per the publishers' hash settings).
+ */
+export interface ScoreMsg {
+  readonly t: 'score';
+  readonly model: string;
+  readonly tokens?: readonly number[];
+  readonly blockHashes?: readonly (string | number)[];
+  readonly workers?: readonly string[];
+  readonly mediumWeights?: Readonly<Record<string, number>>;
+  readonly loraName?: string;
+  readonly cacheSalt?: string;
+}
+
 export interface QueryWorkersMsg {
   readonly t: 'query_workers';
 }
@@ -116,6 +132,7 @@ export type RequestMsg =
   | SyncEndMsg
   | SyncStatusMsg
   | LookupMsg
+  | ScoreMsg
   | QueryWorkersMsg;
 export type ControllerMsg = WorkerEventMsg | RequestMsg;
 export type MessageType = ControllerMsg['t'];
@@ -188,6 +205,21 @@ export interface LookupReply {
   readonly holders: readonly LookupHolder[];
 }
 
+export interface ScoreReply {
+  readonly t: 'score_ok';
+  readonly model: string;
+  /** Best first: per worker the longest prefix (blocks, tokens), per medium, and the weighted score. */
+  readonly workers: readonly {
+    readonly worker: string;
+    readonly instanceId: string;
+    readonly workerId: number;
+    readonly blocks: number;
+    readonly tokens: number;
+    readonly media: Readonly<Record<string, { readonly blocks: number; readonly tokens: number }>>;
+    readonly score: number;
+  }[];
+}
+
 export interface WorkerInfo {
   readonly instanceId: string;
   readonly workerId: number;
@@ -217,5 +249,6 @@ export type ReplyMsg =
   | SyncStartReply
   | SyncStatusReply
   | LookupReply
+  | ScoreReply
   | WorkersReply
   | ErrorReply;

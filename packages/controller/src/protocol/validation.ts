@@ -1,3 +1,4 @@
+import { badScoreField } from '../vllm/vllm-score-request.js';
 import type { ControllerMsg, ReplyMsg, SeqMap, WireScope, WorkerCommand } from './messages.js';
 
 /** Why a decoded value is not a message we accept. */
@@ -23,7 +24,8 @@ const SCOPE_BYTES = 64 + 2 * str(1024);
 /**
  * The largest message validateMessage can accept, as msgpack bytes: the biggest of a kv_batch (a
  * hash and an op per key), a sync_batch (all its entries' strings plus MAX_KEYS_PER_FRAME hashes in
- * all) and a lookup (hashes as hex strings, or tokens at 5 bytes each). Every controller socket
+ * all) and a lookup (hashes as hex strings, or tokens at 5 bytes each; a `score` carries no more:
+ * MAX_SCORE_TOKENS tokens or 64 Ki hash strings of ≤ 66 characters). Every controller socket
  * refuses frames above it (ZMQ_MAXMSGSIZE): a peer announcing more is disconnected by libzmq before
  * anything is buffered, so a stalled frame pins at most this much per connection. About 36 MiB.
  */
@@ -139,6 +141,11 @@ export function validateMessage(value: unknown): Validated<ControllerMsg> {
       }
       break;
     }
+    case 'score': {
+      const field = badScoreField(m);
+      if (field) return bad(field);
+      break;
+    }
     case 'query_workers':
       break;
     default:
@@ -182,6 +189,7 @@ export function validateReply(value: unknown): Validated<ReplyMsg> {
       if (!Array.isArray(m.holders) || !isCount(m.chunkSize)) return bad('holders');
       break;
     case 'workers_ok':
+    case 'score_ok':
       if (!Array.isArray(m.workers)) return bad('workers');
       break;
     case 'error':

@@ -17,8 +17,15 @@ const MESSAGE_TYPES = [
   'sync_end',
   'sync_status',
   'lookup',
+  'score',
   'query_workers',
 ] as const;
+
+const PUBLISHER: AttributeDefinition = {
+  name: 'publisher',
+  values: ['<configured publisher name>'],
+  description: 'A vLLM publisher\'s configured name (`vllmPublishers[].name`); bounded: a controller follows at most 256 publishers',
+};
 
 /** `tierkv.controller.*` metrics (the cache controller; LMCache's `lmcache:cache_controller_*`). */
 export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
@@ -187,5 +194,82 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
       SOCKET,
       { name: 'type', values: [...MESSAGE_TYPES], description: 'Message type' },
     ],
+  },
+  {
+    name: 'tierkv.controller.vllm.publishers',
+    kind: 'observable_gauge',
+    unit: '{publisher}',
+    description: 'vLLM KV-event publishers the controller follows (docs/vllm.md)',
+    attributes: [],
+  },
+  {
+    name: 'tierkv.controller.vllm.events',
+    kind: 'observable_counter',
+    unit: '{event}',
+    description: 'vLLM KV events applied to the KV pool, per publisher and event type (`unknown`: a type this version skips)',
+    attributes: [PUBLISHER, { name: 'type', values: ['BlockStored', 'BlockRemoved', 'AllBlocksCleared', 'unknown'], description: 'vLLM event type' }],
+  },
+  {
+    name: 'tierkv.controller.vllm.decode_errors',
+    kind: 'observable_counter',
+    unit: '{batch}',
+    description: 'vLLM frames or batches dropped, per publisher and reason; the subscriber keeps going',
+    attributes: [
+      PUBLISHER,
+      {
+        name: 'reason',
+        values: ['frames', 'seq', 'msgpack', 'batch', 'event', 'dp_rank'],
+        description: '`frames`: not [topic, seq, payload]; `seq`: not 8 bytes; `msgpack`: payload does not decode; `batch`/`event`: not a KVEventBatch / a malformed event (the whole batch is dropped); `dp_rank`: stamped with another data-parallel rank',
+      },
+    ],
+  },
+  {
+    name: 'tierkv.controller.vllm.seq_gaps',
+    kind: 'observable_counter',
+    unit: '{gap}',
+    description: 'Times a vLLM publisher\'s batch seq jumped ahead (batches were missed), per publisher',
+    attributes: [PUBLISHER],
+  },
+  {
+    name: 'tierkv.controller.vllm.replays',
+    kind: 'observable_counter',
+    unit: '{replay}',
+    description: 'Replays asked of a vLLM publisher\'s replay ROUTER after a gap, per publisher and outcome',
+    attributes: [PUBLISHER, { name: 'outcome', values: ['ok', 'partial', 'failed'], description: '`ok`: the gap was filled; `partial`: the publisher\'s buffer no longer held the start; `failed`: no answer in time' }],
+  },
+  {
+    name: 'tierkv.controller.vllm.views_cleared',
+    kind: 'observable_counter',
+    unit: '{clear}',
+    description: 'Times a vLLM publisher\'s view (all its media) was emptied and rebuilt from the stream, per publisher and cause',
+    attributes: [
+      PUBLISHER,
+      {
+        name: 'cause',
+        values: ['no_replay', 'replay_incomplete', 'replay_failed', 'seq_backwards', 'all_blocks_cleared'],
+        description: 'a gap without a replay endpoint, a replay that could not cover it or failed, an engine restart (seq went backwards), or an AllBlocksCleared event',
+      },
+    ],
+  },
+  {
+    name: 'tierkv.controller.vllm.blocks',
+    kind: 'observable_gauge',
+    unit: '{block}',
+    description: 'Blocks held per vLLM publisher and medium in the KV pool (also counted in kv_pool.keys)',
+    attributes: [PUBLISHER, { name: 'medium', values: ['gpu', 'cpu', 'disk', 'other'], description: 'vLLM medium, lowercased; anything else is `other`' }],
+  },
+  {
+    name: 'tierkv.controller.vllm.score.requests',
+    kind: 'observable_counter',
+    unit: '{request}',
+    description: 'Score requests answered (HTTP POST /score and the ZeroMQ `score` message)',
+    attributes: [],
+  },
+  {
+    name: 'tierkv.controller.vllm.score.duration',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Time to answer one score request (hashing tokens if given, then probing every publisher of the model)',
+    attributes: [],
   },
 ];

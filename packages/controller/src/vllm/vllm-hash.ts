@@ -1,0 +1,45 @@
+/**
+ * vLLM block hashes in the KV pool's form: every hash becomes its low 64 bits read big-endian, which
+ * is exactly the int vLLM publishes when its events carry int hashes, so a pool entry is 8 bytes
+ * whichever form (uint64, 32-byte SHA-256 or 16-byte XXH3-128 `bin`) a publisher used.
+ */
+
+const U64 = (1n << 64n) - 1n;
+
+/** The canonical 64-bit form of a published hash, or undefined if `v` is not a hash. */
+export function canonicalHash(v: unknown): bigint | undefined {
+  if (typeof v === 'bigint') return v & U64; // & also maps a negative (signed) int64 to its bits
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) & U64 : undefined;
+  if (v instanceof Uint8Array) {
+    if (v.length < 8 || v.length > 64) return undefined;
+    const view = new DataView(v.buffer, v.byteOffset + v.length - 8, 8);
+    return view.getBigUint64(0);
+  }
+  return undefined;
+}
+
+/** High and low 32-bit halves, the KV pool's ChunkSet key. */
+export function hashHalves(h: bigint): [hi: number, lo: number] {
+  return [Number(h >> 32n), Number(h & 0xffff_ffffn)];
+}
+
+const DECIMAL = /^[0-9]{1,20}$/;
+const HEX = /^(0x)?[0-9a-fA-F]{1,64}$/;
+
+/**
+ * A hash given by a score request: a safe integer, a decimal string (uint64 above 2^53 must come as a
+ * string), or hex (`0x…`, or 16/32/64 hex digits; longer hex is a full digest and its low 64 bits count).
+ */
+export function parseHashInput(v: unknown): bigint | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : undefined;
+  if (typeof v !== 'string') return undefined;
+  // A 16+ char all-digit string is ambiguous; decimal wins unless it is prefixed or has a-f digits.
+  if (DECIMAL.test(v)) {
+    const n = BigInt(v);
+    return n <= U64 ? n : undefined;
+  }
+  if (!HEX.test(v)) return undefined;
+  const digits = v.startsWith('0x') ? v.slice(2) : v;
+  if (digits.length === 0) return undefined;
+  return BigInt(`0x${digits.slice(-16)}`);
+}
