@@ -22,6 +22,9 @@ export { LATENCY_BOUNDARIES_S, BATCH_SIZE_BOUNDARIES } from './telemetry/metric-
 export type { MetricDefinition, AttributeDefinition, InstrumentKind } from './telemetry/metric-definition.js';
 export { MeterBinding, refreshTelemetryBindings } from './telemetry/meter-binding.js';
 export type { TelemetryOptions, MeterScope, InstrumentFactory } from './telemetry/meter-binding.js';
+export { TracerBinding, withSpan, endSpan, endSpanWhen, errorType } from './telemetry/tracer-binding.js';
+export type { TracerOptions } from './telemetry/tracer-binding.js';
+export { formatTraceparent, parseTraceparent, contextFromTraceparent, TRACEPARENT_LENGTH, MAX_TRACESTATE_LENGTH } from './telemetry/trace-context.js';
 export { telemetryCallbackErrors } from './telemetry/observation-hub.js';
 export type { Observe, ObserveCallback } from './telemetry/observation-hub.js';
 export { DurationSampler, isNoopHistogram } from './telemetry/duration-sampler.js';
