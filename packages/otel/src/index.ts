@@ -26,3 +26,5 @@ export type { EnvTraceConfig, SamplerSpec, SamplerName, TraceExporterName, Trace
 // The SDK pieces a host needs for `traces.spanProcessors` (tests, benchmarks), so it needs no SDK dependency of its own.
 export { InMemorySpanExporter, SimpleSpanProcessor, BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 export type { ReadableSpan, SpanProcessor, SpanExporter, Sampler } from '@opentelemetry/sdk-trace';
+// The context manager startTelemetry registers, for hosts (and benchmarks) that register a provider themselves.
+export { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
