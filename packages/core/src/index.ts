@@ -24,6 +24,9 @@ export { MeterBinding, refreshTelemetryBindings } from './telemetry/meter-bindin
 export { detectApiVersionConflict, warnOnApiVersionConflict, apiVersionConflictMessage } from './telemetry/api-versions.js';
 export type { ApiVersionConflict } from './telemetry/api-versions.js';
 export type { TelemetryOptions, MeterScope, InstrumentFactory } from './telemetry/meter-binding.js';
+export { TracerBinding, withSpan, endSpan, endSpanWhen, errorType } from './telemetry/tracer-binding.js';
+export type { TracerOptions } from './telemetry/tracer-binding.js';
+export { formatTraceparent, parseTraceparent, contextFromTraceparent, TRACEPARENT_LENGTH, MAX_TRACESTATE_LENGTH } from './telemetry/trace-context.js';
 export { telemetryCallbackErrors } from './telemetry/observation-hub.js';
 export type { Observe, ObserveCallback } from './telemetry/observation-hub.js';
 export { DurationSampler, isNoopHistogram } from './telemetry/duration-sampler.js';

@@ -5,11 +5,14 @@ import {
   UnavailableError,
   debugLogger,
   encodeKey,
+  endSpan,
+  TracerBinding,
   type MemoryLayout,
   type ObjectKey,
   type TelemetryOptions,
 } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from '@tierkv/storage';
+import { SpanKind, type Attributes } from '@opentelemetry/api';
 import { Cluster, Redis } from 'ioredis';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { resolveRedisL2Options, type RedisL2Options, type ResolvedRedisL2Options } from './redis-options.js';
@@ -102,6 +105,9 @@ export class RedisL2Adapter implements L2Adapter {
   readonly #isCluster: boolean;
   readonly #breaker: CircuitBreaker;
   readonly #metrics: RedisMetrics;
+  readonly #tracing: TracerBinding;
+  /** `server.address`/`server.port` of a single-node client (a cluster has many: omitted). */
+  #peer: Attributes | undefined;
   readonly #pins = new Map<string, number>();
   readonly #inflight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
@@ -114,6 +120,7 @@ export class RedisL2Adapter implements L2Adapter {
     this.name = o.name;
     this.#breaker = new CircuitBreaker(o.breaker, o.now, (to) => this.#onTransition(to));
     this.#metrics = new RedisMetrics(o.name, () => this.#breaker.state, telemetry);
+    this.#tracing = new TracerBinding({ name: '@tierkv/l2-redis', version: '0.1.0' }, telemetry);
     if (o.client) {
       this.#client = o.client;
       this.#owned = false;
@@ -519,6 +526,9 @@ export class RedisL2Adapter implements L2Adapter {
     const before = options.before;
     const total = before ? 2 * count : count;
     const started = performance.now();
+    // One CLIENT span per round trip (db semantic conventions), never per key; a child of the
+    // `tierkv.l2 <operation>` span of the call it serves.
+    const span = this.#tracing.start(count > 1 ? `BATCH ${command}` : command, SpanKind.CLIENT, () => this.#spanAttributes(command, count));
     const settle = (p: unknown): Promise<Reply> =>
       Promise.resolve(p).then(
         (v): Reply => [null, v],
@@ -590,7 +600,18 @@ export class RedisL2Adapter implements L2Adapter {
       if (errorType === undefined || errorType === 'server') errorType = t;
     }
     this.#metrics.recordOperation(command, count, (performance.now() - started) / 1000, errorType);
+    if (span) endSpan(span, undefined, errorType === undefined ? undefined : { code: errorType });
     return replies;
+  }
+
+  #spanAttributes(command: RedisCommand, count: number): Attributes {
+    if (this.#peer === undefined) {
+      const options = this.#isCluster ? undefined : (this.#client as Redis).options;
+      this.#peer = options?.host ? { 'server.address': options.host, ...(options.port ? { 'server.port': options.port } : {}) } : {};
+    }
+    const attrs: Attributes = { 'db.system.name': 'redis', 'db.operation.name': count > 1 ? `BATCH ${command}` : command, ...this.#peer };
+    if (count > 1) attrs['db.operation.batch.size'] = count;
+    return attrs;
   }
 
   /**

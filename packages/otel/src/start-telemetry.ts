@@ -10,6 +10,7 @@ import { ExportHealth, type HealthExporter } from './health/export-health.js';
 import { createExportHealthMetrics, type ExportHealthInstruments } from './health/export-health-metrics.js';
 import { buildResource } from './resource.js';
 import { buildViews } from './views.js';
+import { startTraces, type TracesHandle, type TracesOptions } from './traces/start-traces.js';
 
 const log = debugLogger('tierkv:otel');
 
@@ -41,6 +42,10 @@ export interface TelemetryHandle {
   /** Final export, then stops every exporter and unregisters the global provider. Idempotent. */
   shutdown(): Promise<void>;
   exportStatus(): ExportStatus[];
+  /** The TracerProvider when tracing runs (a trace exporter or span processor is configured), else undefined. */
+  readonly tracerProvider: TracesHandle['provider'] | undefined;
+  /** Names of the trace exporters, in order (empty when tracing is off). */
+  readonly traceExporters: readonly string[];
 }
 
 function noScrape(reason: string): () => Promise<ScrapeResult> {
@@ -60,6 +65,8 @@ function disabledHandle(config: ResolvedTelemetryConfig): TelemetryHandle {
     forceFlush: () => Promise.resolve(),
     shutdown: () => Promise.resolve(),
     exportStatus: () => [],
+    tracerProvider: undefined,
+    traceExporters: [],
   };
 }
 
@@ -73,8 +80,9 @@ async function closeAll(instances: readonly ExporterInstance[]): Promise<void> {
  * it at once. Options win over the `OTEL_*` environment. Rejects with a ConfigError for a
  * malformed option or variable, a Prometheus port in use, or an already registered global provider.
  */
-export async function startTelemetry(options: StartTelemetryOptions = {}): Promise<TelemetryHandle> {
-  const config = resolveTelemetryConfig(options);
+export async function startTelemetry(options: StartTelemetryOptions & { traces?: TracesOptions } = {}): Promise<TelemetryHandle> {
+  const { traces: tracesOptions, ...metricsOptions } = options;
+  const config = resolveTelemetryConfig(metricsOptions);
   if (config.disabled) return disabledHandle(config);
   // Against the API copy this package imports: the one whose global we register below.
   const apiConflict = warnOnApiVersionConflict(config.warn, import.meta.url);
@@ -115,6 +123,15 @@ export async function startTelemetry(options: StartTelemetryOptions = {}): Promi
       'a global MeterProvider is already registered (the host runs OpenTelemetry?): tierkv modules already export through it, so skip startTelemetry, or pass registerGlobal: false and inject handle.meterProvider into the modules',
     );
   }
+  let traces: TracesHandle | undefined;
+  try {
+    traces = startTraces(tracesOptions, { env: options.env ?? process.env, warn: config.warn, resource: buildResource(config), registerGlobal: config.registerGlobal });
+  } catch (err) {
+    if (config.registerGlobal && metrics.getMeterProvider() === provider) metrics.disable();
+    await provider.shutdown().catch(() => undefined);
+    await closeAll(instances);
+    throw err;
+  }
   refreshTelemetryBindings();
   healthBinding = createExportHealthMetrics(health, provider);
   log('telemetry started: exporters %o', instances.map((i) => i.name));
@@ -125,8 +142,8 @@ export async function startTelemetry(options: StartTelemetryOptions = {}): Promi
 
   const shutdown = async (): Promise<void> => {
     try {
-      // The provider's shutdown runs each periodic reader's final export.
-      await provider.shutdown();
+      // The provider's shutdown runs each periodic reader's final export; traces flush alongside.
+      await Promise.all([provider.shutdown(), traces?.shutdown()]);
     } catch (err) {
       log('shutdown: %o', err);
     }
@@ -150,7 +167,7 @@ export async function startTelemetry(options: StartTelemetryOptions = {}): Promi
     metricsHandler: (req, res) => serveScrape(scrape, req, res),
     async forceFlush() {
       try {
-        await provider.forceFlush();
+        await Promise.all([provider.forceFlush(), traces?.forceFlush()]);
       } catch (err) {
         // Already counted in tierkv.telemetry.export.failures and logged by the guard.
         log('forceFlush: %o', err);
@@ -160,6 +177,8 @@ export async function startTelemetry(options: StartTelemetryOptions = {}): Promi
       shutdownPromise ??= shutdown();
       return shutdownPromise;
     },
+    tracerProvider: traces?.provider,
+    traceExporters: traces?.exporters ?? [],
     exportStatus() {
       return instances.flatMap((i) =>
         i.guard && i.healthName

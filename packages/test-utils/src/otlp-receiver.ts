@@ -270,3 +270,193 @@ export function otlpPoints(request: ExportMetricsRequest): OtlpPoint[] {
 export function otlpResource(request: ExportMetricsRequest): Record<string, string | number | boolean> {
   return attrs(request.resourceMetrics?.[0]?.resource?.attributes);
 }
+
+// ---- traces ---------------------------------------------------------------------------------
+
+let traceRequestType: StaticMessageType | undefined;
+
+/** `ExportTraceServiceRequest` from the same official generated schema as the metrics one. */
+export function exportTraceRequestType(): StaticMessageType {
+  if (traceRequestType) return traceRequestType;
+  const require = createRequire(import.meta.url);
+  const root = require('otlp-transformer-0.214/build/src/generated/root.js') as {
+    opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceRequest: StaticMessageType } } } } };
+  };
+  traceRequestType = root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+  return traceRequestType;
+}
+
+const ID_FIELDS = ['traceId', 'spanId', 'parentSpanId'] as const;
+
+/**
+ * OTLP/JSON carries trace and span ids as hex (the OTLP JSON mapping's one deviation from proto3
+ * JSON, which would use base64): turn them into bytes before protobufjs reads the object.
+ */
+function hexIdsToBytes(json: Record<string, unknown>): void {
+  for (const rs of (json['resourceSpans'] as Record<string, unknown>[] | undefined) ?? []) {
+    for (const ss of (rs['scopeSpans'] as Record<string, unknown>[] | undefined) ?? []) {
+      for (const span of (ss['spans'] as Record<string, unknown>[] | undefined) ?? []) {
+        for (const f of ID_FIELDS) {
+          const v = span[f];
+          if (typeof v !== 'string') continue;
+          if (v !== '' && !/^[0-9a-f]+$/i.test(v)) throw new Error(`OTLP/JSON span.${f} ${JSON.stringify(v)} is not hex`);
+          span[f] = Buffer.from(v, 'hex');
+        }
+      }
+    }
+  }
+}
+
+export interface OtlpSpanRecord {
+  traceId?: string;
+  spanId?: string;
+  parentSpanId?: string;
+  traceState?: string;
+  name: string;
+  kind?: string;
+  startTimeUnixNano?: number;
+  endTimeUnixNano?: number;
+  attributes?: OtlpKeyValue[];
+  status?: { code?: string; message?: string };
+}
+export interface ExportTraceRequest {
+  resourceSpans?: {
+    resource?: { attributes?: OtlpKeyValue[] };
+    scopeSpans?: { scope?: { name?: string; version?: string }; spans?: OtlpSpanRecord[] }[];
+  }[];
+}
+
+/** Decodes an OTLP/HTTP traces body (protobuf or JSON) with the official schema; ids as base64. */
+export function decodeExportTraceRequest(body: Buffer, contentType: string): ExportTraceRequest {
+  const type = exportTraceRequestType();
+  if (contentType.startsWith('application/json')) {
+    const json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    hexIdsToBytes(json);
+    const message = type.fromObject(json);
+    checkJsonFields(message, json, 'request');
+    const err = type.verify(message as Record<string, unknown>);
+    if (err) throw new Error(`OTLP/JSON does not verify: ${err}`);
+    return type.toObject(message, TO_OBJECT) as ExportTraceRequest;
+  }
+  if (contentType.startsWith('application/x-protobuf')) return type.toObject(type.decode(body), TO_OBJECT) as ExportTraceRequest;
+  throw new Error(`unexpected OTLP content-type ${contentType}`);
+}
+
+/** One span of an OTLP export, flattened: hex ids, attributes as a plain record. */
+export interface OtlpSpan {
+  readonly name: string;
+  readonly scope: string;
+  readonly kind: string;
+  readonly traceId: string;
+  readonly spanId: string;
+  /** '' for a root span. */
+  readonly parentSpanId: string;
+  readonly traceState: string;
+  readonly attributes: Record<string, string | number | boolean>;
+  /** STATUS_CODE_UNSET, STATUS_CODE_OK or STATUS_CODE_ERROR. */
+  readonly status: string;
+  readonly startTimeUnixNano: number;
+  readonly endTimeUnixNano: number;
+}
+
+const hex = (b64: string | undefined): string => (b64 ? Buffer.from(b64, 'base64').toString('hex') : '');
+
+/** Every span of a decoded traces export. */
+export function otlpSpans(request: ExportTraceRequest): OtlpSpan[] {
+  const out: OtlpSpan[] = [];
+  for (const rs of request.resourceSpans ?? []) {
+    for (const ss of rs.scopeSpans ?? []) {
+      for (const s of ss.spans ?? []) {
+        out.push({
+          name: s.name,
+          scope: ss.scope?.name ?? '',
+          kind: s.kind ?? 'SPAN_KIND_UNSPECIFIED',
+          traceId: hex(s.traceId),
+          spanId: hex(s.spanId),
+          parentSpanId: hex(s.parentSpanId),
+          traceState: s.traceState ?? '',
+          attributes: attrs(s.attributes),
+          status: s.status?.code ?? 'STATUS_CODE_UNSET',
+          startTimeUnixNano: s.startTimeUnixNano ?? 0,
+          endTimeUnixNano: s.endTimeUnixNano ?? 0,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+export interface ReceivedTraceExport {
+  readonly protocol: 'http/protobuf' | 'http/json';
+  readonly headers: IncomingHttpHeaders;
+  readonly request: ExportTraceRequest;
+}
+
+export interface OtlpTraceReceiver {
+  /** The traces URL to export to (`…/v1/traces`). */
+  readonly url: string;
+  readonly exports: ReceivedTraceExport[];
+  readonly errors: Error[];
+  /** Every span received so far, flattened. */
+  spans(): OtlpSpan[];
+  /** Resolves once `predicate` holds for the spans received (checked on every export). */
+  waitFor(predicate: (spans: OtlpSpan[]) => boolean, timeoutMs?: number): Promise<OtlpSpan[]>;
+  close(): Promise<void>;
+}
+
+/** A loopback OTLP/HTTP traces receiver that decodes every export with the official schema. */
+export async function startOtlpTraceReceiver(): Promise<OtlpTraceReceiver> {
+  exportTraceRequestType();
+  const exports: ReceivedTraceExport[] = [];
+  const errors: Error[] = [];
+  let waiters: (() => void)[] = [];
+  const spans = () => exports.flatMap((e) => otlpSpans(e.request));
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const contentType = req.headers['content-type'] ?? '';
+      try {
+        if (req.method !== 'POST' || req.url !== '/v1/traces') throw new Error(`unexpected ${req.method} ${req.url}`);
+        const request = decodeExportTraceRequest(Buffer.concat(chunks), contentType);
+        exports.push({ protocol: contentType.startsWith('application/json') ? 'http/json' : 'http/protobuf', headers: req.headers, request });
+      } catch (err) {
+        errors.push(err as Error);
+      }
+      const w = waiters;
+      waiters = [];
+      for (const f of w) f();
+      res.writeHead(200, { 'content-type': contentType.startsWith('application/json') ? 'application/json' : 'application/x-protobuf' });
+      res.end(contentType.startsWith('application/json') ? '{}' : undefined);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/v1/traces`,
+    exports,
+    errors,
+    spans,
+    waitFor(predicate, timeoutMs = 10_000) {
+      return new Promise<OtlpSpan[]>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for OTLP spans (got ${spans().map((s) => s.name).join(', ') || 'none'})`)), timeoutMs);
+        const check = () => {
+          const all = spans();
+          if (predicate(all)) {
+            clearTimeout(timer);
+            resolve(all);
+          } else {
+            waiters.push(check);
+          }
+        };
+        check();
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

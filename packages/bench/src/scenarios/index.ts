@@ -8,6 +8,7 @@ import * as l1SmallOps from './l1-small-ops.js';
 import * as redis from './redis.js';
 import * as server from './server.js';
 import * as tokenHashing from './token-hashing.js';
+import * as tracing from './tracing.js';
 
 /**
  * Every scenario the runner knows, in run order. A scenario file exports BenchScenario values
@@ -19,6 +20,7 @@ export const SCENARIOS: readonly BenchScenario[] = collectScenarios([
   l1SmallOps,
   fsL2,
   instrumentation,
+  tracing,
   redis,
   server,
   controller,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as zmq from 'zeromq';
-import { ClosedError, debugLogger } from '@tierkv/core';
+import { ClosedError, debugLogger, TracerBinding } from '@tierkv/core';
 import { decodeMessage, encodeMessage, type DecodeResult } from '../protocol/codec.js';
 import type { ControllerMsg, ErrorReply, LookupHolder, ReplyMsg, WireScope, WorkerInfo } from '../protocol/messages.js';
 import { parseRouterFrames } from '../protocol/router-frames.js';
@@ -44,6 +44,7 @@ export class CacheController {
   #router: zmq.Router | undefined;
   #heartbeat: zmq.Router | undefined;
   #http: HttpApi | undefined;
+  readonly #tracing: TracerBinding;
   #addresses: ControllerAddresses | undefined;
   #loops: Promise<void>[] = [];
   #state: 'new' | 'starting' | 'running' | 'closed' = 'new';
@@ -51,7 +52,9 @@ export class CacheController {
   constructor(options: CacheControllerOptions = {}) {
     this.options = resolveControllerOptions(options);
     const o = this.options;
+    this.#tracing = new TracerBinding({ name: '@tierkv/controller', version: '0.1.0' }, { tracerProvider: options.tracerProvider });
     this.#service = new ControllerService({
+      tracing: this.#tracing,
       workerTimeoutMs: o.workerTimeoutMs,
       syncTimeoutMs: o.syncTimeoutMs,
       gapGraceMs: o.gapGraceMs,
@@ -91,7 +94,7 @@ export class CacheController {
       }
       let http: string | undefined;
       if (o.httpPort !== false) {
-        this.#http = new HttpApi(this.#service, { host: o.httpHost, port: o.httpPort, authToken: o.authToken, metrics: o.metrics, vllm: this.#vllm });
+        this.#http = new HttpApi(this.#service, { host: o.httpHost, port: o.httpPort, authToken: o.authToken, metrics: o.metrics, vllm: this.#vllm, tracing: this.#tracing });
         http = await this.#http.listen();
       }
       this.#service.pullEndpoint = pull.lastEndpoint ?? undefined;

@@ -136,7 +136,7 @@ function vllmPublishers(list: readonly VllmPublisherConfig[] | undefined): Resol
 export function resolveControllerOptions(o: CacheControllerOptions = {}): ResolvedCacheControllerOptions {
   const d = DEFAULT_CONTROLLER_OPTIONS;
   if (o !== null && typeof o === 'object') {
-    refuseUnknownOptions(o, ['host', 'pullPort', 'routerPort', 'heartbeatPort', 'httpPort', 'httpHost', 'authToken', 'metrics', 'workerTimeoutMs', 'reapIntervalMs', 'syncTimeoutMs', 'gapGraceMs', 'chunkSize', 'hashSeed', 'sendTimeoutMs', 'maxMessageBytes', 'pullHighWaterMark', 'vllmPublishers', 'vllmReplayTimeoutMs', 'now', 'warn', 'meterProvider'], 'controller');
+    refuseUnknownOptions(o, ['host', 'pullPort', 'routerPort', 'heartbeatPort', 'httpPort', 'httpHost', 'authToken', 'metrics', 'workerTimeoutMs', 'reapIntervalMs', 'syncTimeoutMs', 'gapGraceMs', 'chunkSize', 'hashSeed', 'sendTimeoutMs', 'maxMessageBytes', 'pullHighWaterMark', 'vllmPublishers', 'vllmReplayTimeoutMs', 'now', 'warn', 'meterProvider', 'tracerProvider'], 'controller');
   }
   const host = o.host ?? d.host;
   const httpPort = o.httpPort === false ? false : port('controller.httpPort', o.httpPort, d.httpPort);

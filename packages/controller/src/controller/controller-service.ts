@@ -1,4 +1,5 @@
-import { debugLogger, TokenHasher } from '@tierkv/core';
+import { SpanKind } from '@opentelemetry/api';
+import { debugLogger, endSpan, TokenHasher, type TracerBinding } from '@tierkv/core';
 import { KvPool } from '../pool/kv-pool.js';
 import { hashView } from '../pool/chunk-hash.js';
 import { hashRunFromBytes, hashRunFromHex, prefixLookup, type HashRun } from '../pool/prefix-lookup.js';
@@ -42,6 +43,8 @@ export interface ControllerServiceOptions {
   readonly onLookup?: (seconds: number) => void;
   /** Answers a `score` request (the vLLM ingest); without it `score` is refused. */
   readonly score?: (msg: ScoreMsg) => ReplyMsg;
+  /** Spans for lookups (`tierkv.controller lookup`); none when absent. */
+  readonly tracing?: TracerBinding;
   /** Warnings an operator should see without DEBUG (a sync that stalled). @default debug log only */
   readonly warn?: (line: string) => void;
 }
@@ -382,12 +385,20 @@ export class ControllerService {
   /** Prefix lookup for a `lookup` message (hashes or tokens). */
   lookupMsg(msg: LookupMsg): LookupHolder[] {
     const start = performance.now();
+    const span = this.#o.tracing?.start('tierkv.controller lookup', SpanKind.INTERNAL);
     let run: HashRun;
-    if (msg.tokens !== undefined) run = hashRunFromHex(this.#hasher.hashChunks(msg.tokens));
-    else if (msg.hashes instanceof Uint8Array) run = hashRunFromBytes(msg.hashes);
-    else run = hashRunFromHex(msg.hashes ?? []);
+    try {
+      if (msg.tokens !== undefined) run = hashRunFromHex(this.#hasher.hashChunks(msg.tokens));
+      else if (msg.hashes instanceof Uint8Array) run = hashRunFromBytes(msg.hashes);
+      else run = hashRunFromHex(msg.hashes ?? []);
+    } catch (err) {
+      endSpan(span, undefined, err);
+      throw err;
+    }
     const holders = prefixLookup(this.pool, this.pool.findScope(msg.scope), run, this.#o.chunkSize);
     this.#o.onLookup?.((performance.now() - start) / 1000);
+    // Counts only: the longest prefix any worker holds and how many workers hold a prefix.
+    if (span) endSpan(span, () => ({ 'tierkv.keys.count': run.hi.length, 'tierkv.controller.holders': holders.length, 'tierkv.lookup.hit_prefix': holders[0]?.chunks ?? 0 }));
     return holders;
   }
 

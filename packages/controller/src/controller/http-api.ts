@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
+import { context, SpanKind } from '@opentelemetry/api';
+import { contextFromTraceparent, endSpan, withSpan, type TracerBinding } from '@tierkv/core';
 import type { WireScope } from '../protocol/messages.js';
 import { validateMessage } from '../protocol/validation.js';
 import type { ControllerService } from './controller-service.js';
@@ -17,6 +19,8 @@ export interface HttpApiOptions {
   readonly metrics: MetricsScrape | undefined;
   /** Serves `/vllm/publishers` and `/score` (docs/vllm.md). */
   readonly vllm?: VllmIngest;
+  /** SERVER spans for `POST /lookup`, continuing a W3C `traceparent` request header. */
+  readonly tracing?: TracerBinding;
 }
 
 class HttpError extends Error {
@@ -94,7 +98,7 @@ export class HttpApi {
     }
     if (path === '/workers' && method === 'GET') return send(res, 200, { workers: this.#service.workers() });
     if (path === '/keys/stats' && method === 'GET') return send(res, 200, this.#keyStats());
-    if (path === '/lookup' && method === 'POST') return send(res, 200, this.#lookup(await readJson(req)));
+    if (path === '/lookup' && method === 'POST') return this.#tracedLookup(req, res);
     if (this.#o.vllm) {
       const v = await vllmRoute(this.#o.vllm, method, path, () => readJson(req));
       if (v) return send(res, v.status, v.body);
@@ -131,6 +135,25 @@ export class HttpApi {
     const keys = this.#service.pool.size;
     const bytes = this.#service.pool.byteSize;
     return { keys, bytes, bytesPerKey: keys > 0 ? bytes / keys : 0, byLocation, workers };
+  }
+
+  async #tracedLookup(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const tracing = this.#o.tracing;
+    if (!tracing?.tracer()) return send(res, 200, this.#lookup(await readJson(req)));
+    const tp = req.headers.traceparent;
+    const ts = req.headers.tracestate;
+    const parent = contextFromTraceparent(context.active(), typeof tp === 'string' ? tp : undefined, typeof ts === 'string' ? ts : undefined);
+    const span = tracing.start('POST /lookup', SpanKind.SERVER, () => ({ 'http.request.method': 'POST', 'http.route': '/lookup' }), parent);
+    try {
+      const body = await readJson(req);
+      const reply = withSpan(span, () => this.#lookup(body));
+      endSpan(span, () => ({ 'http.response.status_code': 200 }));
+      return send(res, 200, reply);
+    } catch (err) {
+      const status = err instanceof HttpError ? err.status : 500;
+      endSpan(span, () => ({ 'http.response.status_code': status }), err);
+      throw err;
+    }
   }
 
   #lookup(body: unknown): unknown {

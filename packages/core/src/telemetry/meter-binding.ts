@@ -8,12 +8,13 @@ import {
   type UpDownCounter,
 } from '@opentelemetry/api';
 import { warnOnApiVersionConflict } from './api-versions.js';
+import type { TracerOptions } from './tracer-binding.js';
 import { LATENCY_BOUNDARIES_S } from './metric-definition.js';
 import { metricDefinition } from './metric-catalog.js';
 import { ObservationHub, type Contribution, type ObserveCallback } from './observation-hub.js';
 
 /** Telemetry options every tierkv module accepts. */
-export interface TelemetryOptions {
+export interface TelemetryOptions extends TracerOptions {
   /**
    * The MeterProvider for this module. When absent the module follows the process-wide global
    * provider of `@opentelemetry/api`, including one registered after the module was created.

@@ -67,7 +67,7 @@ export function resolveClientOptions(options: TierkvClientOptions): ResolvedTier
     authToken: checkAuthToken(options.authToken, 'client.authToken'),
     durability: checkDurability(options.durability, 'client.durability', (f, m) => new ConfigError(f, m)),
   };
-  refuseUnknownOptions(options, [...Object.keys(r), 'meterProvider'], 'client');
+  refuseUnknownOptions(options, [...Object.keys(r), 'meterProvider', 'tracerProvider'], 'client');
   if (typeof r.endpoint !== 'string' || !/^(tcp|ipc|inproc):\/\/.+/.test(r.endpoint)) {
     throw new ConfigError('client.endpoint', `expected a ZeroMQ endpoint such as tcp://127.0.0.1:5555, got ${JSON.stringify(r.endpoint)}`);
   }

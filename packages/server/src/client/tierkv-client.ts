@@ -5,6 +5,9 @@ import {
   type CurveClientSocketOptions,
   ClosedError,
   decodeKey,
+  endSpan,
+  formatTraceparent,
+  TracerBinding,
   encodeKey,
   InvalidArgumentError,
   ProtocolError,
@@ -16,11 +19,13 @@ import {
   type StoreResult,
   type RetrieveResult,
 } from '@tierkv/core';
+import { SpanKind, type Span } from '@opentelemetry/api';
 import { Dealer } from 'zeromq';
 import { decodeHeader, decodePrelude, encodeRequest, framesBytes } from '../protocol/codec.js';
 import { KIND_REPLY, type Durability, type WireStoreOutcome, type ErrorCode, type PingReply, type RequestType, type ServerStatus, type WireTier } from '../protocol/messages.js';
 import { errorFromReply } from './client-errors.js';
 import { ClientMetrics, type ClientOutcome } from './client-metrics.js';
+import { SERVER_PACKAGE_VERSION } from '../version.js';
 import { checkDurability, resolveClientOptions, type ResolvedTierkvClientOptions, type TierkvClientOptions } from './client-options.js';
 
 /** Chunk keys: ObjectKeys, or token ids the server hashes (every full chunk) under `scope`. */
@@ -92,6 +97,7 @@ interface Pending {
   readonly started: number;
   readonly timeoutMs: number;
   readonly timer: NodeJS.Timeout;
+  readonly span: Span | undefined;
   readonly resolve: (reply: { header: Record<string, unknown>; chunks: Buffer[] }) => void;
   readonly reject: (err: Error) => void;
 }
@@ -108,6 +114,9 @@ export class TierkvClient {
   /** CURVE socket options when the server wants a token (one key pair for the client's life). */
   readonly #curve: CurveClientSocketOptions | Record<string, never>;
   readonly #metrics: ClientMetrics;
+  readonly #tracing: TracerBinding;
+  /** `server.address`/`server.port` of the endpoint, for span attributes (bounded: one per client). */
+  readonly #peer: { address: string; port: number | undefined };
   readonly #pending = new Map<number, Pending>();
   #socket: Dealer;
   #sendChain: Promise<unknown> = Promise.resolve();
@@ -119,6 +128,8 @@ export class TierkvClient {
     this.#o = resolveClientOptions(options);
     this.#curve = this.#o.authToken === undefined ? {} : curveClientOptions(this.#o.authToken, 'tierkv-server', 'client.authToken');
     this.#metrics = new ClientMetrics(() => this.#pending.size, { meterProvider: options.meterProvider });
+    this.#tracing = new TracerBinding({ name: '@tierkv/server/client', version: SERVER_PACKAGE_VERSION }, { tracerProvider: options.tracerProvider });
+    this.#peer = peerOf(this.#o.endpoint);
     this.#socket = this.#connect();
   }
 
@@ -299,6 +310,7 @@ export class TierkvClient {
     this.#pending.delete(id);
     clearTimeout(p.timer);
     this.#metrics.request(p.type, outcome, (performance.now() - p.started) / 1000);
+    if (p.span) endSpan(p.span, () => ({ 'tierkv.request.outcome': outcome }), err);
     if (err) p.reject(err);
     else p.resolve(reply!);
   }
@@ -314,6 +326,7 @@ export class TierkvClient {
     // The server gives up a little earlier, so a slow request ends in its typed TIMEOUT reply
     // rather than in a local timeout that leaves the reply to arrive late.
     body['timeoutMs'] = Math.max(1, timeoutMs - Math.min(100, Math.floor(timeoutMs / 10)));
+    const span = this.#startSpan(type, body);
     const frames = encodeRequest(id, body, chunks);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -322,7 +335,7 @@ export class TierkvClient {
         this.#settle(id, p, 'timeout', new TimeoutError(`${type} request to ${this.#o.endpoint}`, timeoutMs, 'timeoutMs (TierkvClient option or per call)'));
         if (this.#o.reconnectOnTimeout) this.#reconnect();
       }, timeoutMs);
-      this.#pending.set(id, { type, started: performance.now(), timeoutMs, timer, resolve, reject });
+      this.#pending.set(id, { type, started: performance.now(), timeoutMs, timer, span, resolve, reject });
       const socket = this.#socket;
       // zeromq allows one pending send per socket: chain them.
       this.#sendChain = this.#sendChain.then(() =>
@@ -335,6 +348,31 @@ export class TierkvClient {
         ),
       );
     });
+  }
+
+  /**
+   * The call's CLIENT span (child of the caller's active span), its context written into the
+   * header as W3C `traceparent`/`tracestate` so the server's span continues the trace. Nothing at
+   * all when no TracerProvider is registered.
+   */
+  #startSpan(type: RequestType, body: Record<string, unknown>): Span | undefined {
+    const span = this.#tracing.start(`tierkv.client ${type}`, SpanKind.CLIENT, () => {
+      const keys = body['keys'];
+      const attrs: Record<string, string | number> = { 'tierkv.request.type': type, 'rpc.system': 'tierkv', 'server.address': this.#peer.address };
+      if (this.#peer.port !== undefined) attrs['server.port'] = this.#peer.port;
+      if (Array.isArray(keys)) attrs['tierkv.keys.count'] = keys.length;
+      return attrs;
+    });
+    if (!span) return undefined;
+    // Also for an unsampled span: the server then follows the caller's decision (parent-based samplers).
+    const sc = span.spanContext();
+    const traceparent = formatTraceparent(sc);
+    if (traceparent) {
+      body['traceparent'] = traceparent;
+      const state = sc.traceState?.serialize();
+      if (state) body['tracestate'] = state;
+    }
+    return span;
   }
 
   #layout(layout: MemoryLayout | undefined, call: string): MemoryLayout {
@@ -372,6 +410,13 @@ export class TierkvClient {
     const echoed = header['keys'];
     return Array.isArray(echoed) ? echoed.map((k) => decodeKey(String(k))) : [];
   }
+}
+
+/** Host and port of a ZeroMQ endpoint such as `tcp://127.0.0.1:5555` (`ipc://…` has no port). */
+function peerOf(endpoint: string): { address: string; port: number | undefined } {
+  const m = /^[a-z]+:\/\/(.*?)(?::(\d+))?$/.exec(endpoint);
+  if (!m) return { address: endpoint.slice(0, 200), port: undefined };
+  return { address: m[1]!.replace(/^\[|\]$/g, '').slice(0, 200), port: m[2] === undefined ? undefined : Number(m[2]) };
 }
 
 function toUint32(tokens: ArrayLike<number>): Uint32Array {

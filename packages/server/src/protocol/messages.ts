@@ -65,7 +65,20 @@ export interface RequestBase {
   type: RequestType;
   /** The client's deadline for this request in ms; the server caps it at its `requestTimeoutMs`. */
   timeoutMs?: number;
+  /**
+   * W3C `traceparent` of the client's span (`00-<trace id>-<span id>-<flags>`, 55 characters): the
+   * server's span continues that trace. Optional and advisory: a server ignores it when absent,
+   * malformed, or longer than MAX_TRACEPARENT_CHARS; servers older than the field ignore it too.
+   */
+  traceparent?: string;
+  /** W3C `tracestate` passed with `traceparent`; ignored beyond MAX_TRACESTATE_CHARS. */
+  tracestate?: string;
 }
+
+/** Longest `traceparent` a server reads (version 00 has 55 characters; later versions may append fields). */
+export const MAX_TRACEPARENT_CHARS = 256;
+/** Longest `tracestate` a server reads. */
+export const MAX_TRACESTATE_CHARS = 512;
 
 export interface PingRequest extends RequestBase {
   type: 'ping';

@@ -1,5 +1,5 @@
 import { decodeKey, MAX_CACHE_SALT_LENGTH, MAX_MODEL_NAME_LENGTH, MemoryLayout, type DType, type KeyScope, type ObjectKey } from '@tierkv/core';
-import { DURABILITIES, REQUEST_TYPES, type Durability, type RequestType } from './messages.js';
+import { DURABILITIES, MAX_TRACEPARENT_CHARS, MAX_TRACESTATE_CHARS, REQUEST_TYPES, type Durability, type RequestType } from './messages.js';
 import { WireError } from './wire-error.js';
 
 /** Limits a request is checked against (from the server options). */
@@ -33,6 +33,18 @@ const TYPES: ReadonlySet<string> = new Set(REQUEST_TYPES);
 export function requestTypeOf(header: Record<string, unknown> | undefined): RequestType | 'unknown' {
   const t = header?.['type'];
   return typeof t === 'string' && TYPES.has(t) ? (t as RequestType) : 'unknown';
+}
+
+/**
+ * The trace context fields of a header, when they are strings within their bounds; anything else
+ * (absent, another type, too long) is ignored rather than refused: tracing never fails a request.
+ * The traceparent's syntax is checked where it is used (`parseTraceparent`), only when tracing is on.
+ */
+export function traceFieldsOf(header: Record<string, unknown> | undefined): { traceparent: string; tracestate: string | undefined } | undefined {
+  const tp = header?.['traceparent'];
+  if (typeof tp !== 'string' || tp.length > MAX_TRACEPARENT_CHARS) return undefined;
+  const ts = header?.['tracestate'];
+  return { traceparent: tp, tracestate: typeof ts === 'string' && ts.length <= MAX_TRACESTATE_CHARS ? ts : undefined };
 }
 
 /** Checks a decoded header and returns the typed request; throws WireError naming the bad field. */

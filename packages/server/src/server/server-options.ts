@@ -83,8 +83,8 @@ export interface TierkvServerOptions extends TelemetryOptions {
   now?: () => number;
 }
 
-export type ResolvedTierkvServerOptions = Required<Omit<TierkvServerOptions, 'metrics' | 'meterProvider' | 'authToken'>> &
-  Pick<TierkvServerOptions, 'metrics' | 'meterProvider' | 'authToken'>;
+export type ResolvedTierkvServerOptions = Required<Omit<TierkvServerOptions, 'metrics' | 'meterProvider' | 'tracerProvider' | 'authToken'>> &
+  Pick<TierkvServerOptions, 'metrics' | 'meterProvider' | 'tracerProvider' | 'authToken'>;
 
 export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   closeStorage: true,
@@ -139,6 +139,7 @@ export function resolveServerOptions(options: TierkvServerOptions): ResolvedTier
     now: options.now ?? (() => performance.now()),
     metrics: options.metrics,
     meterProvider: options.meterProvider,
+    tracerProvider: options.tracerProvider,
     authToken: checkAuthToken(options.authToken, 'server.authToken'),
   };
   // Every option the resolved object has is known, so a new option needs no second list.

@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
-import { debugLogger, TokenHasher } from '@tierkv/core';
+import { SpanKind, context, type Span } from '@opentelemetry/api';
+import { contextFromTraceparent, debugLogger, endSpan, TokenHasher, TracerBinding, withSpan } from '@tierkv/core';
 import type { StorageUsage } from '@tierkv/storage';
 import { Router } from 'zeromq';
 import { decodeHeader, decodePrelude, encodeErrorReply, encodeHeader, encodePrelude, framesBytes } from '../protocol/codec.js';
 import { KIND_REPLY, KIND_REQUEST, PROTOCOL_VERSION, type RequestType, type ServerStatus } from '../protocol/messages.js';
-import { LayoutCache, parseRequest, requestTypeOf, type RequestLimits } from '../protocol/validation.js';
+import { LayoutCache, parseRequest, requestTypeOf, traceFieldsOf, type ParsedRequest, type RequestLimits } from '../protocol/validation.js';
 import { WireError } from '../protocol/wire-error.js';
 import { SERVER_PACKAGE_VERSION } from '../version.js';
 import { ClientSessions, type ClientSession } from './client-sessions.js';
@@ -45,6 +46,7 @@ export class TierkvServer {
   readonly #sessions: ClientSessions;
   readonly #handlers: RequestHandlers;
   readonly #metrics: ServerMetrics;
+  readonly #tracing: TracerBinding;
   readonly #layouts = new LayoutCache();
   readonly #limits: RequestLimits;
   readonly #http: HttpEndpoints | undefined;
@@ -76,6 +78,7 @@ export class TierkvServer {
       },
       { meterProvider: o.meterProvider },
     );
+    this.#tracing = new TracerBinding({ name: '@tierkv/server', version: SERVER_PACKAGE_VERSION }, { tracerProvider: o.tracerProvider });
     this.#replies = new ReplyQueue({
       maxBytesPerClient: o.maxReplyBytesPerClient,
       maxBytes: o.maxReplyBytes,
@@ -320,14 +323,21 @@ export class TierkvServer {
     session.inFlight++;
     let reply: Uint8Array[];
     let outcome: ServerOutcome = 'ok';
+    let span: Span | undefined;
+    let keyCount: number | undefined;
     try {
       const header = decodeHeader(frames[2]);
       type = requestTypeOf(header);
+      span = this.#startSpan(type, header);
       const req = parseRequest(header, this.#limits, this.#layouts);
+      if (span) keyCount = this.#keyCount(req);
       const timeoutMs = Math.min(req.timeoutMs ?? this.#o.requestTimeoutMs, this.#o.requestTimeoutMs);
       ctx = new RequestContext(session, timeoutMs);
       this.#inFlight.add(ctx);
-      const result = await this.#handlers.handle(req, frames.length > 3 ? frames.slice(3) : [], ctx);
+      const c = ctx;
+      const inChunks = frames.length > 3 ? frames.slice(3) : [];
+      // The storage's spans (and the L2 calls under them) become children of the server span.
+      const result = await withSpan(span, () => this.#handlers.handle(req, inChunks, c));
       if (ctx.failed) throw ctx.failed;
       const chunks = result.chunks ?? [];
       reply = new Array(2 + chunks.length);
@@ -340,6 +350,8 @@ export class TierkvServer {
       const reason = REJECT_OF[wire.code];
       if (reason) this.#metrics.rejected(reason);
       reply = encodeErrorReply(id, wire.code, wire.message, wire.field);
+      if (span) endSpan(span, () => ({ 'tierkv.request.outcome': outcome, ...(keyCount === undefined ? {} : { 'tierkv.keys.count': keyCount }) }), wire);
+      span = undefined;
     } finally {
       session.inFlight--;
       if (ctx) {
@@ -347,9 +359,27 @@ export class TierkvServer {
         this.#inFlight.delete(ctx);
       }
     }
+    if (span) endSpan(span, () => ({ 'tierkv.request.outcome': outcome, ...(keyCount === undefined ? {} : { 'tierkv.keys.count': keyCount }) }));
     this.#metrics.request(type, outcome, (performance.now() - started) / 1000);
     this.#send(identity, reply);
     if (this.#drained && this.#inFlight.size === 0) this.#drained();
+  }
+
+  /**
+   * The request's SERVER span, continuing the client's trace when the header carries a valid
+   * `traceparent`; undefined when no TracerProvider is registered (nothing is parsed then).
+   */
+  #startSpan(type: RequestType | 'unknown', header: Record<string, unknown>): Span | undefined {
+    if (!this.#tracing.tracer()) return undefined;
+    const fields = traceFieldsOf(header);
+    const parent = fields ? contextFromTraceparent(context.active(), fields.traceparent, fields.tracestate) : context.active();
+    return this.#tracing.start(`tierkv.server ${type}`, SpanKind.SERVER, () => ({ 'tierkv.request.type': type, 'rpc.system': 'tierkv' }), parent);
+  }
+
+  /** Keys a request names (full chunks for tokens): a bounded span attribute. */
+  #keyCount(req: ParsedRequest): number | undefined {
+    if (!('input' in req)) return undefined;
+    return 'keys' in req.input ? req.input.keys.length : Math.floor(req.input.tokens.length / this.#o.chunkSize);
   }
 
   #reject(identity: Buffer, id: number, type: RequestType | 'unknown', err: WireError): void {

@@ -1,8 +1,9 @@
-import { debugLogger, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
+import { SpanKind } from '@opentelemetry/api';
+import { debugLogger, endSpan, TracerBinding, withSpan, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from './l2-adapter.js';
 import { classifyError, isL2FailureReason, type L2FailureReasons } from './l2-failure.js';
 import type { L2Listener, L2Operation } from './l2-listener.js';
-import { L2Metrics, type L2MetricOperation } from './l2-metrics.js';
+import { L2_METER_SCOPE, L2Metrics, type L2MetricOperation } from './l2-metrics.js';
 
 const log = debugLogger('tierkv:l2');
 
@@ -16,14 +17,16 @@ export class InstrumentedL2Adapter implements L2Adapter {
   readonly inner: L2Adapter;
   readonly metrics: L2Metrics;
   readonly #listeners = new Set<L2Listener>();
+  readonly #tracing: TracerBinding;
   #listenerErrors = 0;
 
   constructor(inner: L2Adapter, telemetry: TelemetryOptions = {}) {
     this.inner = inner;
     this.name = inner.name;
     this.metrics = new L2Metrics(inner.name, () => this.usage(), telemetry);
-    // The manager's provider reaches the adapter's own metrics too.
-    if (telemetry.meterProvider !== undefined) inner.bindTelemetry?.(telemetry);
+    this.#tracing = new TracerBinding(L2_METER_SCOPE, telemetry);
+    // The manager's providers reach the adapter's own metrics (and spans) too.
+    if (telemetry.meterProvider !== undefined || telemetry.tracerProvider !== undefined) inner.bindTelemetry?.(telemetry);
   }
 
   /** Listener callbacks that threw (they are isolated). */
@@ -121,15 +124,21 @@ export class InstrumentedL2Adapter implements L2Adapter {
     call: () => Promise<boolean[]>,
   ): Promise<{ result: boolean[]; rejected: boolean }> {
     const m = this.metrics;
+    // One span per adapter call (a batch), never per key; the adapter's own spans (Redis commands) nest under it.
+    const span = this.#tracing.start(`tierkv.l2 ${operation}`, SpanKind.INTERNAL, () => ({ 'tierkv.l2.adapter': this.name, 'tierkv.l2.operation': operation, 'tierkv.keys.count': keys.length }));
     const t0 = m.startCall(operation);
     m.inflight[operation]++;
+    let spanError: unknown;
+    let answered: readonly boolean[] | undefined;
     try {
-      const raw = await call();
+      const raw = await withSpan(span, call);
+      if (span && Array.isArray(raw)) answered = raw;
       if (operation === 'clear' || operation === 'unlock') return { result: raw, rejected: false };
       if (Array.isArray(raw) && raw.length === keys.length) return { result: raw.map((r) => r === true), rejected: false };
       log('%s.%s answered %s for %d keys; missing answers count as failures', this.name, operation, Array.isArray(raw) ? `${raw.length} results` : typeof raw, keys.length);
       return { result: keys.map((_, i) => Array.isArray(raw) && raw[i] === true), rejected: false };
     } catch (err) {
+      spanError = err;
       if ((err as { code?: unknown } | null)?.code === 'ERR_CLOSED') throw err;
       m.countFailures(operation, classifyError(err, 'rejected'), Math.max(1, keys.length));
       if (log.enabled) log('%s.%s rejected a batch of %d keys: %s', this.name, operation, keys.length, String(err));
@@ -139,6 +148,9 @@ export class InstrumentedL2Adapter implements L2Adapter {
     } finally {
       m.inflight[operation]--;
       m.endCall(operation, t0);
+      if (span) {
+        endSpan(span, answered && operation !== 'clear' && operation !== 'unlock' ? () => ({ 'tierkv.keys.ok': countTrue(answered!) }) : undefined, spanError);
+      }
     }
   }
 
@@ -184,4 +196,10 @@ export class InstrumentedL2Adapter implements L2Adapter {
       }
     }
   }
+}
+
+function countTrue(answers: readonly boolean[]): number {
+  let n = 0;
+  for (const a of answers) if (a === true) n++;
+  return n;
 }

@@ -1,4 +1,5 @@
-import { ClosedError, debugLogger, InvalidArgumentError, MemoryLayout, type ObjectKey } from '@tierkv/core';
+import { SpanKind, type Span } from '@opentelemetry/api';
+import { ClosedError, debugLogger, endSpan, endSpanWhen, InvalidArgumentError, MemoryLayout, TracerBinding, withSpan, type ObjectKey } from '@tierkv/core';
 import { L1Manager, type WriteMode } from '../l1/l1-manager.js';
 import type { L1Listener } from '../l1/l1-listener.js';
 import type { MemoryObj } from '../l1/memory-obj.js';
@@ -27,6 +28,8 @@ export type { CommitOptions, DurableOutcome } from './durable-commit.js';
 export type { ReserveOptions, StorageUsage, Tier } from './storage-types.js';
 
 const log = debugLogger('tierkv:storage');
+const STORAGE_TRACER_SCOPE = Object.freeze({ name: '@tierkv/storage', version: '0.1.0' });
+const INTERNAL = SpanKind.INTERNAL;
 
 /**
  * L1 plus an ordered list of L2 tiers, with write-through stores and prefix prefetch (after
@@ -52,11 +55,13 @@ export class StorageManager {
   readonly #listeners = new Set<StorageManagerListener>();
   readonly #ops = new Set<Promise<unknown>>();
   readonly #reservationOwner: ReservationOwner;
+  readonly #tracing: TracerBinding;
   #closing: Promise<void> | undefined;
 
   constructor(options: StorageManagerOptions) {
     this.options = resolveStorageManagerOptions(options);
     const telemetry = this.options.telemetry;
+    this.#tracing = new TracerBinding(STORAGE_TRACER_SCOPE, telemetry);
     this.#l1 = new L1Manager(this.options.l1, telemetry);
     this.#adapters = this.options.l2.map((a) => new InstrumentedL2Adapter(a, telemetry));
     this.#metrics = new StorageMetrics(
@@ -116,6 +121,7 @@ export class StorageManager {
     this.#check(operation);
     checkKeyList(keys);
     if (!(layout instanceof MemoryLayout)) throw new InvalidArgumentError('layout', 'expected a MemoryLayout instance');
+    const span = this.#tracing.start('tierkv.storage.reserve', INTERNAL);
     const refused = keys.length > 0 ? this.writeBackpressure() : undefined;
     let objs: (MemoryObj | undefined)[];
     let gens: number[];
@@ -137,6 +143,7 @@ export class StorageManager {
     this.#metrics.writeSucceededKeys += ok.length;
     this.#metrics.writeFailedKeys += failed.length;
     this.#emit((l) => l.onSmReservedWrite?.(ok, failed));
+    if (span) endSpan(span, () => ({ 'tierkv.keys.count': keys.length, 'tierkv.keys.reserved': ok.length, ...(refused ? { 'tierkv.storage.refused': refused } : {}) }));
     return { objs, gens };
   }
 
@@ -237,7 +244,9 @@ export class StorageManager {
     this.#check('readPrefetched');
     checkKeyList(keys);
     if (layout !== undefined && !(layout instanceof MemoryLayout)) throw new InvalidArgumentError('layout', 'expected a MemoryLayout instance or undefined');
+    const span = this.#tracing.start('tierkv.storage.read', INTERNAL);
     const { objs, ok, failed } = this.#keyOwner.read(keys, layout);
+    if (span) endSpan(span, () => ({ 'tierkv.keys.count': keys.length, 'tierkv.keys.read': ok.length }));
     this.#metrics.readRequests++;
     this.#metrics.readSucceededKeys += ok.length;
     this.#metrics.readFailedKeys += failed.length;
@@ -258,7 +267,10 @@ export class StorageManager {
 
   /** Where each key lives now, without loading (L2 pins taken to look are dropped at once). */
   lookup(keys: readonly ObjectKey[]): Promise<Tier[]> {
-    return this.#track('lookup', () => this.#lookup(keys));
+    const span = this.#tracing.start('tierkv.storage.lookup', INTERNAL);
+    if (!span) return this.#track('lookup', () => this.#lookup(keys));
+    const p = withSpan(span, () => this.#track('lookup', () => this.#lookup(keys)));
+    return endSpanWhen(span, p, (tiers) => tierAttributes(keys.length, tiers));
   }
 
   async #lookup(keys: readonly ObjectKey[]): Promise<Tier[]> {
@@ -354,6 +366,12 @@ export class StorageManager {
   #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable: true): Promise<DurableOutcome>[];
   #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable = false): boolean[] | Promise<DurableOutcome>[] {
     this.#check('commit');
+    const span = this.#tracing.start('tierkv.storage.commit', INTERNAL);
+    if (!span) return this.#commitTraced(keys, gens, temporary, durable, undefined);
+    return withSpan(span, () => this.#commitTraced(keys, gens, temporary, durable, span));
+  }
+
+  #commitTraced(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable: boolean, span: Span | undefined): boolean[] | Promise<DurableOutcome>[] {
     const results = this.#l1.finishWrite(keys, gens).map((r) => r.code === 'SUCCESS');
     const ok = keys.filter((_, i) => results[i]);
     const failed = keys.filter((_, i) => !results[i]);
@@ -361,11 +379,24 @@ export class StorageManager {
     if (ok.length > 0) this.#deletes.written(ok);
     const l2 = temporary ? undefined : this.#store.enqueue(ok, durable);
     this.#emit((l) => l.onSmWriteFinished?.(ok, failed));
-    if (!durable) return results;
+    const attributes = () => ({ 'tierkv.keys.count': keys.length, 'tierkv.keys.published': ok.length, 'tierkv.storage.durable': durable, 'tierkv.storage.temporary': temporary });
+    if (!durable) {
+      if (span) endSpan(span, attributes);
+      return results;
+    }
     let j = 0;
     const skipped: Promise<DurableOutcome> = Promise.resolve('l2_skipped');
     const notStored: Promise<DurableOutcome> = Promise.resolve('not_stored');
-    return results.map((published) => (!published ? notStored : (l2?.[j++] ?? skipped)));
+    const outcomes = results.map((published) => (!published ? notStored : (l2?.[j++] ?? skipped)));
+    // A durable commit's span lasts until its write-through settled: the L2 stores are its children.
+    if (span) {
+      void Promise.all(outcomes).then((o) => {
+        let n = 0;
+        for (const x of o) if (x === 'durable') n++;
+        endSpan(span, () => ({ ...attributes(), 'tierkv.keys.durable': n }));
+      });
+    }
+    return outcomes;
   }
 
   #startPrefetch(operation: string, keys: readonly ObjectKey[], layout: MemoryLayout, options: { readers?: number }): PrefetchTask {
@@ -374,8 +405,24 @@ export class StorageManager {
     if (!(layout instanceof MemoryLayout)) throw new InvalidArgumentError('layout', 'expected a MemoryLayout instance (the layout the chunks were written with)');
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'expected an object { readers? }');
     const readers = checkReadLocks(options.readers ?? 1, 'readers');
-    const task = this.#prefetch.submit(keys, layout, (t) => this.#onSettled(t), readers);
+    const span = this.#tracing.start('tierkv.storage.prefetch', INTERNAL);
+    if (!span) {
+      const task = this.#prefetch.submit(keys, layout, (t) => this.#onSettled(t), readers);
+      this.#tasks.set(task.id, task);
+      return task;
+    }
+    // The L2 lookups and loads of the prefetch run in this span's context: they become its children.
+    const task = withSpan(span, () => this.#prefetch.submit(keys, layout, (t) => this.#onSettled(t), readers));
     this.#tasks.set(task.id, task);
+    const count = keys.length;
+    task.whenSettled(() =>
+      endSpan(span, () => ({
+        'tierkv.keys.count': count,
+        'tierkv.prefetch.hit_prefix': task.l1Hits + task.l2Hits,
+        'tierkv.prefetch.l1_hits': task.l1Hits,
+        'tierkv.prefetch.l2_hits': task.l2Hits,
+      })),
+    );
     return task;
   }
 
@@ -421,4 +468,17 @@ export class StorageManager {
       }
     }
   }
+}
+
+/** Span attributes of a lookup: counts per tier and the hit prefix (never the keys). */
+function tierAttributes(count: number, tiers: readonly Tier[]): Record<string, number> {
+  let l1 = 0;
+  let l2 = 0;
+  let prefix = 0;
+  while (prefix < tiers.length && tiers[prefix] !== 'miss') prefix++;
+  for (const t of tiers) {
+    if (t === 'l1') l1++;
+    else if (t === 'l2') l2++;
+  }
+  return { 'tierkv.keys.count': count, 'tierkv.lookup.hit_prefix': prefix, 'tierkv.lookup.l1': l1, 'tierkv.lookup.l2': l2 };
 }

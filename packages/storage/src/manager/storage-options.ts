@@ -66,7 +66,7 @@ export interface ResolvedStorageManagerOptions {
   readonly telemetry: TelemetryOptions;
 }
 
-const STORAGE_OPTION_NAMES = ['l1', 'l2', 'storePolicy', 'storeQueueLimit', 'storeQueueLimitBytes', 'storeBacklogPolicy', 'storeBatchSize', 'storeConcurrency', 'maxInFlight', 'loadBatchSize', 'chunkTokens', 'prefetchResultsLimit', 'meterProvider'];
+const STORAGE_OPTION_NAMES = ['l1', 'l2', 'storePolicy', 'storeQueueLimit', 'storeQueueLimitBytes', 'storeBacklogPolicy', 'storeBatchSize', 'storeConcurrency', 'maxInFlight', 'loadBatchSize', 'chunkTokens', 'prefetchResultsLimit', 'meterProvider', 'tracerProvider'];
 
 export const DEFAULT_STORAGE_MANAGER_OPTIONS = Object.freeze({
   l2: Object.freeze([]) as readonly L2Adapter[],
@@ -137,6 +137,9 @@ export function resolveStorageManagerOptions(options: StorageManagerOptions): Re
     loadBatchSize,
     chunkTokens: positiveInt('chunkTokens', options.chunkTokens, DEFAULT_STORAGE_MANAGER_OPTIONS.chunkTokens),
     prefetchResultsLimit: positiveInt('prefetchResultsLimit', options.prefetchResultsLimit, DEFAULT_STORAGE_MANAGER_OPTIONS.prefetchResultsLimit),
-    telemetry: options.meterProvider ? { meterProvider: options.meterProvider } : {},
+    telemetry: {
+      ...(options.meterProvider ? { meterProvider: options.meterProvider } : {}),
+      ...(options.tracerProvider ? { tracerProvider: options.tracerProvider } : {}),
+    },
   });
 }
