@@ -1,0 +1,59 @@
+import { expect } from 'chai';
+import { MemoryLayout, TokenHasher } from '@tierkv/core';
+import { CacheController, ControllerClient, VllmEventPublisher } from '@tierkv/controller';
+import { StorageManager } from '@tierkv/storage';
+import { waitFor } from '@tierkv/test-utils';
+
+// Issue 12, both directions at once: a tierkv worker publishes its holdings as vLLM KV events, and
+// a tierkv controller that follows it as a vLLM publisher scores it by the chunks it holds, exactly
+// as an llm-d or Dynamo router would see it.
+describe('vLLM events: a tierkv worker published, a tierkv controller following it', function () {
+  this.timeout(30_000);
+
+  it('the controller scores the worker by the longest prefix it stored, in L1 (CPU)', async () => {
+    const storage = new StorageManager({ l1: { capacityBytes: 16 << 20 } });
+    const publisher = new VllmEventPublisher({ endpoint: 'tcp://127.0.0.1:0', replayEndpoint: 'tcp://127.0.0.1:0', blockSize: 256, flushIntervalMs: 5 });
+    await publisher.start(storage);
+    const controller = new CacheController({
+      pullPort: 0,
+      routerPort: 0,
+      httpPort: false,
+      vllmPublishers: [{ name: 'tierkv-1', endpoint: publisher.endpoint!, replayEndpoint: publisher.replayEndpoint!, model: 'demo-model', blockSize: 256 }],
+    });
+    await controller.start();
+    const client = new ControllerClient({ router: controller.addresses.router });
+    try {
+      const keys = new TokenHasher({ chunkSize: 256 }).keysFor(Array.from({ length: 256 * 6 }, (_, i) => i % 50_000), { modelName: 'demo-model' });
+      const layout = MemoryLayout.bytes(4096);
+      const probe = async () => (await client.score({ model: 'demo-model', blockHashes: keys.map((k) => BigInt(`0x${k.chunkHash}`).toString()) }))[0];
+      // The controller's SUB joins asynchronously: write until the first events arrive.
+      let written = 0;
+      await waitFor(async () => {
+        if (written < 4) {
+          const ks = keys.slice(written, written + 1);
+          storage.reserveWrite(ks, layout).forEach((o) => o!.data.fill(1));
+          storage.finishWrite(ks);
+          written++;
+        }
+        return ((await probe())?.blocks ?? 0) >= 1;
+      }, 'the controller to see the published blocks');
+      const rest = keys.slice(written, 4);
+      storage.reserveWrite(rest, layout).forEach((o) => o!.data.fill(1));
+      storage.finishWrite(rest);
+      // Chunks 0-3 stored (4 of 6): the score is that prefix, in blocks and tokens, on the CPU medium.
+      await waitFor(async () => (await probe())?.blocks === 4, 'the whole stored prefix to be scored');
+      const best = (await probe())!;
+      expect(best.instanceId).to.equal('vllm:tierkv-1');
+      expect(best.tokens).to.equal(4 * 256);
+      expect(best.media['cpu']?.blocks).to.equal(4);
+      // Deleting chunk 1 breaks the prefix after chunk 0.
+      storage.delete([keys[1]!]);
+      await waitFor(async () => (await probe())?.blocks === 1, 'the delete to cut the prefix');
+    } finally {
+      client.close();
+      await controller.close();
+      await publisher.close();
+      await storage.close();
+    }
+  });
+});
