@@ -108,6 +108,8 @@ describe('tierkv demo (child process)', function () {
           OTEL_METRICS_EXPORTER: 'prometheus,otlp',
           OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url.replace(/\/v1\/metrics$/, ''),
           OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/protobuf',
+          // With an OTLP endpoint set, traces go there too; this receiver takes metrics only.
+          OTEL_TRACES_EXPORTER: 'none',
         },
       });
       const cli = running;
