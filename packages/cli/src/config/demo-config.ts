@@ -25,6 +25,12 @@ export const demoConfigSchema = z.strictObject({
   /** `host` is always set: DEFAULT_DEMO_CONFIG gives 127.0.0.1. */
   metrics: metricsSchema(),
   controller: z.strictObject({ enabled: booleanSchema() }),
+  /** Storage servers; unset: 1, or 2 with `vllm` (so the scores have something to choose between). */
+  servers: intSchema(1, 16, 'a number of servers').optional(),
+  /** Scored routing over vLLM KV events (docs/vllm.md#try-it). */
+  vllm: booleanSchema(),
+}).superRefine((c, ctx) => {
+  if (c.vllm && !c.controller.enabled) ctx.addIssue({ code: 'custom', path: ['vllm'], message: '--vllm routes by the controller\'s scores: it needs the controller (drop --no-controller)' });
 });
 
 export type DemoConfig = z.output<typeof demoConfigSchema>;
@@ -44,6 +50,7 @@ export const DEFAULT_DEMO_CONFIG = {
   l2: { fsBudget: '1GiB' },
   metrics: { host: '127.0.0.1' },
   controller: { enabled: true },
+  vllm: false,
 } satisfies Record<string, unknown>;
 
 export const DEMO_CONFIG_FIELDS: readonly ConfigField[] = [
@@ -64,4 +71,10 @@ export const DEMO_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'metrics.host', flags: '--metrics-host <host>', env: 'TIERKV_METRICS_HOST', description: 'Prometheus exporter bind address (default 127.0.0.1)' },
   { path: 'metrics.port', flags: '--metrics-port <port>', env: 'TIERKV_METRICS_PORT', description: 'Prometheus exporter port (default: OTEL_EXPORTER_PROMETHEUS_PORT, else 9464)' },
   { path: 'controller.enabled', flags: '--no-controller', description: 'run without the cache controller' },
+  { path: 'servers', flags: '--servers <n>', description: 'storage servers, each with its own L1 and filesystem L2; requests go to the one the controller routes them to (default 1; 2 with --vllm)' },
+  {
+    path: 'vllm',
+    flags: '--vllm',
+    description: 'scored routing over vLLM KV events: each server also publishes its holdings as vLLM KV events, the controller follows them, and every request goes to the best-scored server (ControllerClient.score); see docs/vllm.md',
+  },
 ];

@@ -4,10 +4,14 @@ import { withBusyRetry } from './busy-retry.js';
 import { makeChunk, verifyChunk } from './chunk-data.js';
 import type { DemoStats } from './demo-stats.js';
 import type { PrefixRouter } from './prefix-router.js';
+import type { ScoreRouter, ScoredRoute } from './score-router.js';
 import type { InferenceWorkload } from './workload.js';
 
 export interface ClientLoopOptions {
-  readonly client: TierkvClient;
+  /** One client per demo server, in server order. */
+  readonly clients: readonly TierkvClient[];
+  /** The server a request goes to when routing names none (no holder, no score). */
+  readonly home: number;
   readonly workload: InferenceWorkload;
   readonly layout: MemoryLayout;
   readonly stats: DemoStats;
@@ -16,6 +20,10 @@ export interface ClientLoopOptions {
   readonly signal: AbortSignal;
   /** Asks the controller where each request should go before it is sent (absent: --no-controller). */
   readonly router?: PrefixRouter;
+  /** `--vllm`: scores the servers by their published vLLM KV events; the best-scored one gets the request. */
+  readonly scorer?: ScoreRouter;
+  /** The server index of a lookup holder's instance id, or of a scored worker's publisher name. */
+  readonly serverOf?: (instanceIdOrWorker: string) => number | undefined;
 }
 
 /**
@@ -26,19 +34,31 @@ export interface ClientLoopOptions {
  * backoff; a request fails only when its retries run out.
  */
 export async function runClientLoop(o: ClientLoopOptions): Promise<void> {
-  const { client, workload, stats } = o;
+  const { workload, stats } = o;
   const scratch = Buffer.allocUnsafe(o.layout.byteSize);
   const retry = <T>(op: () => Promise<T>) => withBusyRetry(op, { signal: o.signal, onRetry: () => stats.busyRetries++ });
   while (performance.now() < o.deadline && !o.signal.aborted) {
     const request = workload.next();
     const keys = request.keys;
     const started = performance.now();
-    if (o.router) await route(o.router, keys, stats);
+    let server = o.home;
+    const held = o.router ? await route(o.router, keys, stats) : undefined;
+    if (held !== undefined) server = o.serverOf?.(held) ?? server;
+    const scored = o.scorer ? await score(o.scorer, keys, stats) : undefined;
+    const best = scored ? o.serverOf?.(scored.worker) : undefined;
+    if (best !== undefined) server = best;
+    const client = o.clients[server]!;
+    if (o.clients.length > 1) stats.serverRequests[server] = (stats.serverRequests[server] ?? 0) + 1;
     try {
       const found = await retry(() => client.lookup(keys, { wait: true }));
       let ready = found.ready ?? 0;
       if (found.prefetchId !== undefined && found.ready === undefined) {
         ready = (await retry(() => client.prefetchStatus(found.prefetchId!, { wait: true }))) ?? 0;
+      }
+      if (scored && best !== undefined) {
+        stats.scoredRoutes++;
+        stats.scorePredictedChunks += scored.blocks;
+        stats.scoreHitChunks += Math.min(ready, scored.blocks);
       }
       // Only the contiguous prefix is usable; each chunk counts where it was found.
       for (let i = 0; i < keys.length; i++) {
@@ -79,15 +99,34 @@ export async function runClientLoop(o: ClientLoopOptions): Promise<void> {
   }
 }
 
-/** The router's step: one controller lookup per request. A failed lookup is counted, and the request goes on (a router falls back to any worker). */
-async function route(router: PrefixRouter, keys: readonly ObjectKey[], stats: DemoStats): Promise<void> {
+/**
+ * The router's step: one controller lookup per request; resolves with the longest holder's
+ * instance id. A failed lookup is counted, and the request goes on (a router falls back to any worker).
+ */
+async function route(router: PrefixRouter, keys: readonly ObjectKey[], stats: DemoStats): Promise<string | undefined> {
   const started = performance.now();
   try {
     const { holder } = await router.route(keys);
     stats.routeLookups++;
     stats.routeLookupMs += performance.now() - started;
     stats.routePredictedChunks += holder?.chunks ?? 0;
+    return holder?.instanceId;
   } catch {
     stats.routeLookupErrors++;
+    return undefined;
+  }
+}
+
+/** `--vllm`'s step: one score request per request; resolves with the best-scored worker (none: no worker holds block 0, or the score failed). */
+async function score(scorer: ScoreRouter, keys: readonly ObjectKey[], stats: DemoStats): Promise<ScoredRoute | undefined> {
+  const started = performance.now();
+  try {
+    const best = await scorer.route(keys);
+    stats.scoreRequests++;
+    stats.scoreMs += performance.now() - started;
+    return best;
+  } catch {
+    stats.scoreErrors++;
+    return undefined;
   }
 }

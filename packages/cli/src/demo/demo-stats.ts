@@ -17,6 +17,19 @@ export class DemoStats {
   routeLookupErrors = 0;
   routePredictedChunks = 0;
   routeLookupMs = 0;
+  /**
+   * `--vllm`: score requests asked (and failed, and their time); requests sent to a best-scored
+   * server (one that held at least block 0), the chunks the scores said it held, and how many of
+   * those it then had ready (the hits of the best-scored worker).
+   */
+  scoreRequests = 0;
+  scoreErrors = 0;
+  scoreMs = 0;
+  scoredRoutes = 0;
+  scorePredictedChunks = 0;
+  scoreHitChunks = 0;
+  /** Requests per server (index = server), when there are several. */
+  readonly serverRequests: number[] = [];
   /** The first few error messages, for the summary. */
   readonly errors: string[] = [];
   readonly #latenciesMs: number[] = [];

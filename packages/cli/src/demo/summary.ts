@@ -47,6 +47,19 @@ export function renderSummary(input: SummaryInput): string {
           ] as [string, string],
         ]
       : []),
+    ...(s.scoreRequests + s.scoreErrors > 0
+      ? [
+          [
+            'routed by score',
+            `${count(s.scoreRequests)} scores (${ms(s.scoreRequests ? s.scoreMs / s.scoreRequests : undefined)} avg), ` +
+              `${count(s.scoredRoutes)} requests to the best-scored server, which had ${count(s.scoreHitChunks)} of the ${count(s.scorePredictedChunks)} chunks scored ready ` +
+              `(${percent(s.scoreHitChunks, s.scorePredictedChunks)})${s.scoreErrors ? `, ${count(s.scoreErrors)} scores failed` : ''}`,
+          ] as [string, string],
+        ]
+      : []),
+    ...(s.serverRequests.length > 1
+      ? [['requests by server', Array.from(s.serverRequests, (n, i) => `s${i} ${count(n ?? 0)}`).join(', ')] as [string, string]]
+      : []),
     ['chunks looked up', `${count(total)} × ${formatSize(input.chunkBytes)}`],
     ['hit ratio L1', `${percent(s.l1Hits, total)} (${count(s.l1Hits)} chunks)`],
     ['hit ratio L2', `${percent(s.l2Hits, total)} (${count(s.l2Hits)} chunks)`],
