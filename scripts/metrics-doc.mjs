@@ -10,6 +10,7 @@ const SECTIONS = [
   ['tierkv.client.', 'Server client (`tierkv.client.*`)'],
   ['tierkv.controller.', 'Cache controller (`tierkv.controller.*`)'],
   ['tierkv.worker.', "Controller's worker client (`tierkv.worker.*`)"],
+  ['tierkv.vllm_publisher.', 'vLLM KV event publisher (`tierkv.vllm_publisher.*`)'],
   ['tierkv.telemetry.', 'Telemetry pipeline health (`tierkv.telemetry.*`)'],
 ];
 

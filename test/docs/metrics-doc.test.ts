@@ -10,6 +10,12 @@ describe('docs/metrics.md', () => {
     expect(onDisk).to.equal(renderMetricsDoc());
   });
 
+  it('lists every catalog metric (each prefix has a section in scripts/metrics-doc.mjs)', () => {
+    const onDisk = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
+    const missing = METRIC_CATALOG.filter((d) => !onDisk.includes(`| \`${d.name}\` |`)).map((d) => d.name);
+    expect(missing).to.deep.equal([]);
+  });
+
   it('catalog entries follow the naming rules', () => {
     const seen = new Set<string>();
     for (const d of METRIC_CATALOG) {

@@ -107,9 +107,9 @@ describe('a real Prometheus scraping tierkv', function () {
     expect(res.status).to.equal(0);
   });
 
-  for (const row of ['L1 memory tier', 'L2 tiers', 'Storage manager', 'Telemetry pipeline', 'MP-mode server and client', 'Cache controller and workers']) {
+  for (const row of ['L1 memory tier', 'L2 tiers', 'Storage manager', 'Telemetry pipeline', 'MP-mode server and client', 'Cache controller and workers', 'vLLM events']) {
     it(`every PromQL expression of the Grafana dashboard's "${row}" row returns data`, async () => {
-      if (row.startsWith('MP-mode server') || row.startsWith('Cache controller')) {
+      if (row.startsWith('MP-mode server') || row.startsWith('Cache controller') || row.startsWith('vLLM')) {
         if (stackError) throw new Error(`could not drive the server and controller: ${String(stackError)}`);
       }
       const targets = dashboardTargets().filter((t) => t.row === row);
@@ -125,6 +125,6 @@ describe('a real Prometheus scraping tierkv', function () {
 
   it('the dashboard has no row this test does not cover', () => {
     const rows = new Set(dashboardTargets().map((t) => t.row));
-    expect([...rows].sort()).to.deep.equal(['Cache controller and workers', 'L1 memory tier', 'L2 tiers', 'MP-mode server and client', 'Storage manager', 'Telemetry pipeline']);
+    expect([...rows].sort()).to.deep.equal(['Cache controller and workers', 'L1 memory tier', 'L2 tiers', 'MP-mode server and client', 'Storage manager', 'Telemetry pipeline', 'vLLM events']);
   });
 });

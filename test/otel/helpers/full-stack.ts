@@ -1,7 +1,7 @@
 import { MemoryLayout, objectKey } from '@tierkv/core';
 import type { StorageManager } from '@tierkv/storage';
 import { freePort, waitFor } from '@tierkv/test-utils';
-import { CacheController, ControllerClient, WorkerClient } from '@tierkv/controller';
+import { CacheController, ControllerClient, VllmEventPublisher, WorkerClient, type WorkerStorage } from '@tierkv/controller';
 import { TierkvClient, TierkvServer } from '@tierkv/server';
 
 export interface RunningStack {
@@ -12,7 +12,8 @@ export interface RunningStack {
  * Drives the MP-mode server and the cache controller so their metrics exist: a controller on
  * free loopback ports, a worker client reporting `storage`'s keys to it (registration with keys
  * leads to a full sync), a server over `storage`, a client storing, retrieving and looking up,
- * and a prefix lookup at the controller.
+ * a prefix lookup at the controller, and vLLM KV events both ways: a VllmEventPublisher (with
+ * replay) that the controller follows as a vLLM publisher and scores (see runVllmEvents).
  */
 export async function runServerAndController(storage: StorageManager): Promise<RunningStack> {
   const closers: (() => Promise<unknown>)[] = [];
@@ -49,9 +50,54 @@ export async function runServerAndController(storage: StorageManager): Promise<R
       10_000,
       50,
     );
+    await runVllmEvents(controller, lookups, closers);
   } catch (err) {
     await close();
     throw err;
   }
   return { close };
+}
+
+/**
+ * The "vLLM events" row's workload: a VllmEventPublisher (PUB + replay ROUTER) that the controller
+ * follows, block changes published until the controller has ingested them (its SUB joins
+ * asynchronously), a removal, and score requests by block hash. The publisher listens to a
+ * storage stand-in, so the StorageManager's own counters (which the first test checks) stay as
+ * they are.
+ */
+async function runVllmEvents(controller: CacheController, client: ControllerClient, closers: (() => Promise<unknown>)[]): Promise<void> {
+  let listener: Parameters<WorkerStorage['addListener']>[0] | undefined;
+  const storage: WorkerStorage = {
+    addListener: (l) => {
+      listener = l;
+      return () => (listener = undefined);
+    },
+    l1Keys: () => [],
+  };
+  const publisher = new VllmEventPublisher({ endpoint: 'tcp://127.0.0.1:0', replayEndpoint: 'tcp://127.0.0.1:0', blockSize: 256, flushIntervalMs: 5 });
+  await publisher.start(storage);
+  closers.push(() => publisher.close());
+  controller.vllm.add({ name: 'otel-test', endpoint: publisher.endpoint!, replayEndpoint: publisher.replayEndpoint!, model: 'otel-test-model', blockSize: 256 });
+  let next = 0;
+  const hashes: string[] = [];
+  const score = async () => (await client.score({ model: 'otel-test-model', blockHashes: hashes.map((h) => BigInt(`0x${h}`).toString()) }))[0]?.blocks ?? 0;
+  await waitFor(
+    async () => {
+      // A new block each round: the publisher sends a chunk's admission once.
+      const hash = (0x7000 + next++).toString(16).padStart(16, '0');
+      hashes.push(hash);
+      listener!.onL1KeysWriteFinished!([objectKey(hash, 'otel-test-model')]);
+      await publisher.flush();
+      return (await score()) > 0;
+    },
+    'the controller to ingest the published vLLM events',
+    10_000,
+    50,
+  );
+  // A removal too, so both event types have been ingested, then a few more scores.
+  const removed = hashes[hashes.length - 1]!;
+  listener!.onL1KeysDeleted!([objectKey(removed, 'otel-test-model')]);
+  await publisher.flush();
+  await waitFor(async () => controller.vllm.list()[0]!.stats.events.BlockRemoved > 0, 'the removal to be ingested', 10_000, 20);
+  for (let i = 0; i < 3; i++) await score();
 }
