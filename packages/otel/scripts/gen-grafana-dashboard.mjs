@@ -62,6 +62,17 @@ const rows = [
     ['Worker tracked keys and pending events', 'short', [[`sum(tierkv_worker_tracked_keys${I})`, 'tracked keys'], [`sum(tierkv_worker_events_pending${I})`, 'pending events']]],
     ['Controller message latency p99 by type', 's', [[p(0.99, 'tierkv_controller_message_duration', 'type'), '{{type}}']]],
   ]],
+  // docs/vllm.md: the controller following vLLM publishers (ingest, keeping the view true, scoring), and a tierkv server publishing its holdings.
+  ['vLLM events', [
+    ['vLLM events ingested per second by publisher and type', 'ops', [[`sum by (publisher, type) (${rate('tierkv_controller_vllm_events_total')})`, '{{publisher}} {{type}}']]],
+    ['vLLM decode errors per second by reason', 'ops', [[`sum by (publisher, reason) (${rate('tierkv_controller_vllm_decode_errors_total')})`, '{{publisher}} {{reason}}']]],
+    ['vLLM seq gaps, replays, views cleared', 'short', [[`sum by (publisher) (${rate('tierkv_controller_vllm_seq_gaps_total')})`, 'gaps/s {{publisher}}'], [`sum by (outcome) (increase(tierkv_controller_vllm_replays_total${I}[$__range]))`, 'replays: {{outcome}}'], [`sum by (cause) (increase(tierkv_controller_vllm_views_cleared_total${I}[$__range]))`, 'cleared: {{cause}}']]],
+    ['vLLM blocks by publisher and medium, publishers followed', 'short', [[`sum by (publisher, medium) (tierkv_controller_vllm_blocks${I})`, '{{publisher}} {{medium}}'], [`sum(tierkv_controller_vllm_publishers${I})`, 'publishers']]],
+    ['Score requests per second', 'reqps', [[`sum(${rate('tierkv_controller_vllm_score_requests_total')})`, 'scores']]],
+    ['Score latency p50 / p99', 's', [[p(0.5, 'tierkv_controller_vllm_score_duration', ''), 'p50'], [p(0.99, 'tierkv_controller_vllm_score_duration', ''), 'p99']]],
+    ['Publisher: events / blocks / batches published per second', 'ops', [[`sum by (type) (${rate('tierkv_vllm_publisher_events_published_total')})`, 'events {{type}}'], [`sum by (type) (${rate('tierkv_vllm_publisher_blocks_published_total')})`, 'blocks {{type}}'], [`sum(${rate('tierkv_vllm_publisher_batches_published_total')})`, 'batches'], [`sum(${rate('tierkv_vllm_publisher_blocks_dropped_total')})`, 'blocks dropped']]],
+    ['Publisher: replay requests, replayed batches, retained', 'short', [[`sum by (outcome) (increase(tierkv_vllm_publisher_replay_requests_total${I}[$__range]))`, 'requests: {{outcome}}'], [`sum(increase(tierkv_vllm_publisher_replay_batches_total${I}[$__range]))`, 'batches replayed'], [`sum(tierkv_vllm_publisher_replay_retained${I})`, 'retained']]],
+  ]],
   ['Telemetry pipeline', [
     ['Export failures per second by exporter', 'ops', [[`sum by (exporter) (${rate('tierkv_telemetry_export_failures_total')})`, '{{exporter}}']]],
     ['Export latency p99 by exporter', 's', [[p(0.99, 'tierkv_telemetry_export_duration', 'exporter'), '{{exporter}}']]],
@@ -101,7 +112,7 @@ for (const [title, list] of rows) {
 const dashboard = {
   __inputs: [],
   annotations: { list: [] },
-  description: 'tierkv storage (L1, L2, storage manager), MP-mode server, cache controller and telemetry pipeline metrics, as the OpenTelemetry Prometheus exporter renders them. See docs/metrics.md and docs/observability.md.',
+  description: 'tierkv storage (L1, L2, storage manager), MP-mode server, cache controller, vLLM KV events (ingest, scoring, publishing) and telemetry pipeline metrics, as the OpenTelemetry Prometheus exporter renders them. See docs/metrics.md and docs/observability.md.',
   editable: true,
   graphTooltip: 1,
   panels,
