@@ -22,7 +22,11 @@ through real TierkvClients over loopback ZeroMQ; BUSY replies are retried with b
 files stay in <data-dir>/demo-l2 (up to --fs-budget, 1GiB): --fresh deletes them before the run,
 --clean after it. Metrics: Prometheus on
 http://127.0.0.1:9464/metrics; OTLP too when OTEL_EXPORTER_OTLP_ENDPOINT is set
-(OTEL_METRICS_EXPORTER=prometheus,otlp exports both ways). Ctrl-C ends the run early with a summary.`,
+(OTEL_METRICS_EXPORTER=prometheus,otlp exports both ways). Ctrl-C ends the run early with a summary.
+
+--vllm: two servers (--servers) also publish their chunks as vLLM KV events, the controller follows
+them as vLLM publishers, and each request goes to the best-scored server (the controller's score
+for the request's chunk hashes); the summary adds a "routed by score" row (docs/vllm.md#try-it).`,
   );
   command.action(async (_opts: unknown, cmd: Command) => {
     const config = resolveDemoCommandConfig(cmd);

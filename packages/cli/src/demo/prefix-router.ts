@@ -8,9 +8,9 @@ export interface Route {
 
 /**
  * What a KV-aware router does before each request: asks the controller which worker holds the
- * longest prefix of the prompt's chunks. The demo has one server, so every route leads to it, but
- * the lookups are real (they fill the controller's lookup metrics) and their answers are compared
- * with what the server then finds.
+ * longest prefix of the prompt's chunks. With one server (the default) every route leads to it,
+ * but the lookups are real (they fill the controller's lookup metrics); with `--servers` the
+ * request goes to the longest holder (`--vllm` routes by score instead).
  */
 export class PrefixRouter {
   readonly #controller: ControllerClient;

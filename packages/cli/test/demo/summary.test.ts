@@ -38,6 +38,24 @@ describe('demo summary', () => {
     expect(text).to.contain('http://127.0.0.1:9464/metrics');
   });
 
+  it('shows the scored routing and the requests per server when --vllm ran', () => {
+    const s = stats();
+    s.scoreRequests = 1200;
+    s.scoreMs = 600;
+    s.scoredRoutes = 1000;
+    s.scorePredictedChunks = 4000;
+    s.scoreHitChunks = 3900;
+    s.serverRequests[0] = 700;
+    s.serverRequests[1] = 500;
+    const text = renderSummary({ stats: s, elapsedS: 10, clients: 4, seed: 1, chunkBytes: 131072, tiers: [], endpoints: [] });
+    expect(text).to.match(/│ routed by score\s+│ 1,200 scores \(0\.50 ms avg\), 1,000 requests to the best-scored server, which had 3,900 of the 4,000 chunks scored ready \(97\.5%\)/);
+    expect(text).to.match(/│ requests by server\s+│ s0 700, s1 500\s+│/);
+    // Without --vllm (and with one server) neither row shows.
+    const plain = renderSummary({ stats: stats(), elapsedS: 10, clients: 4, seed: 1, chunkBytes: 131072, tiers: [], endpoints: [] });
+    expect(plain).to.not.contain('routed by score');
+    expect(plain).to.not.contain('requests by server');
+  });
+
   it('reports verification failures and the first errors', () => {
     const s = stats();
     s.verifyFailures = 2;
