@@ -33,7 +33,7 @@ describe('prometheus exporter', () => {
     const direct = parsePrometheusText((await handle.scrape()).body);
     for (const exp of [http, direct]) {
       expect(promValue(exp, 'tierkv_telemetry_export_failures_total', { otel_scope_name: 'test-module' })).to.equal(1);
-      expect(promValue(exp, 'tierkv_telemetry_export_duration_count', { outcome: 'success' })).to.equal(1);
+      expect(promValue(exp, 'tierkv_telemetry_export_duration_seconds_count', { outcome: 'success' })).to.equal(1);
       expect(promValue(exp, 'target_info', { service_name: 'prom-test' })).to.equal(1);
     }
     expect((await fetch(handle.prometheusUrl!.replace('/metrics', '/other'))).status).to.equal(404);
@@ -44,11 +44,11 @@ describe('prometheus exporter', () => {
     mod = new TestModule();
     mod.work(0.00003);
     const exp = parsePrometheusText((await handle.scrape()).body);
-    const les = exp.samples.filter((s) => s.name === 'tierkv_telemetry_export_duration_bucket' && s.labels['otel_scope_name'] === 'test-module').map((s) => s.labels['le']);
+    const les = exp.samples.filter((s) => s.name === 'tierkv_telemetry_export_duration_seconds_bucket' && s.labels['otel_scope_name'] === 'test-module').map((s) => s.labels['le']);
     expect(les[0]).to.equal('0.00001');
     expect(les).to.include('10').and.include('+Inf');
-    expect(promValue(exp, 'tierkv_telemetry_export_duration_bucket', { otel_scope_name: 'test-module', le: '0.00005' })).to.equal(1);
-    expect(promValue(exp, 'tierkv_telemetry_export_duration_bucket', { otel_scope_name: 'test-module', le: '0.000025' })).to.equal(0);
+    expect(promValue(exp, 'tierkv_telemetry_export_duration_seconds_bucket', { otel_scope_name: 'test-module', le: '0.00005' })).to.equal(1);
+    expect(promValue(exp, 'tierkv_telemetry_export_duration_seconds_bucket', { otel_scope_name: 'test-module', le: '0.000025' })).to.equal(0);
   });
 
   it('rejects start when the port is in use, naming host and port', async () => {
