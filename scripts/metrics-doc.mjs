@@ -43,10 +43,13 @@ export function renderMetricsDoc() {
   out.push('<!-- Generated from the catalog in packages/core/src/telemetry/catalog/ by `npm run docs:metrics`. Do not edit by hand. -->');
   out.push('');
   out.push('Every metric tierkv emits, by module. OpenTelemetry names use the `tierkv.` namespace and UCUM units;');
-  out.push('the Prometheus column shows how the OpenTelemetry JS Prometheus exporter (0.2xx) renders each one:');
-  out.push('dots become underscores, counters end in `_total`, and no unit suffix is added (the unit travels in');
-  out.push('the `# UNIT` line). Attributes are always drawn from the closed sets listed. The LMCache column names');
-  out.push('the LMCache metric each one replaces, so existing dashboards can be ported.');
+  out.push('the Prometheus column shows the name each one has in Prometheus, the same on every route: tierkv\'s');
+  out.push('`/metrics` scrape, a Collector\'s Prometheus exporters, and Prometheus\'s OTLP receiver (its default');
+  out.push('`UnderscoreEscapingWithSuffixes`). By the OpenTelemetry → Prometheus compatibility rules: dots become');
+  out.push('underscores, the unit is a suffix (`By` → `_bytes`, `s` → `_seconds`; `{chunk}`-style units add none),');
+  out.push('counters end in `_total`, gauges with unit `1` in `_ratio` (see docs/observability.md). Attributes are');
+  out.push('always drawn from the closed sets listed. The LMCache column names the LMCache metric each one');
+  out.push('replaces, so existing dashboards can be ported.');
   out.push('');
   out.push(`${METRIC_CATALOG.length} metrics in all.`);
   for (const [prefix, title] of SECTIONS) {

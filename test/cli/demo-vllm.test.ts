@@ -47,7 +47,7 @@ describe('tierkv demo --vllm (child process)', function () {
           const ready =
             total(body, 'tierkv_controller_vllm_events_total', /type="BlockStored"/) > 0 &&
             total(body, 'tierkv_controller_vllm_score_requests_total') > 0 &&
-            total(body, 'tierkv_controller_vllm_score_duration_count') > 0 &&
+            total(body, 'tierkv_controller_vllm_score_duration_seconds_count') > 0 &&
             total(body, 'tierkv_vllm_publisher_events_published_total') > 0;
           return res.ok && ready ? body : undefined;
         } catch {

@@ -42,7 +42,7 @@ describe('tierkv demo (child process)', function () {
           const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
           const body = await res.text();
           // Wait for the lookups too: the first scrape can come before any request asked the controller.
-          const lookups = Number(/^tierkv_controller_lookup_duration_count(?:\{[^}]*\})? ([0-9.e+]+)/m.exec(body)?.[1] ?? 0);
+          const lookups = Number(/^tierkv_controller_lookup_duration_seconds_count(?:\{[^}]*\})? ([0-9.e+]+)/m.exec(body)?.[1] ?? 0);
           return res.ok && /^tierkv_server_requests_total\{/m.test(body) && lookups > 0 ? body : undefined;
         } catch {
           return undefined;
@@ -52,12 +52,12 @@ describe('tierkv demo (child process)', function () {
       30_000,
       100,
     );
-    for (const family of ['tierkv_server_requests_total', 'tierkv_l1_memory_used', 'tierkv_l2_stored_total', 'tierkv_client_requests_total', 'tierkv_controller_kv_pool_keys']) {
+    for (const family of ['tierkv_server_requests_total', 'tierkv_l1_memory_used_bytes', 'tierkv_l2_stored_total', 'tierkv_client_requests_total', 'tierkv_controller_kv_pool_keys']) {
       expect(scrape, family).to.match(new RegExp(`^${family}[{ ]`, 'm'));
     }
     // Each request first asks the controller's lookup (as a router would), so its latency fills.
-    const lookups = Number(/^tierkv_controller_lookup_duration_count(?:\{[^}]*\})? ([0-9.e+]+)/m.exec(scrape)?.[1] ?? 0);
-    expect(lookups, 'tierkv_controller_lookup_duration_count').to.be.greaterThan(0);
+    const lookups = Number(/^tierkv_controller_lookup_duration_seconds_count(?:\{[^}]*\})? ([0-9.e+]+)/m.exec(scrape)?.[1] ?? 0);
+    expect(lookups, 'tierkv_controller_lookup_duration_seconds_count').to.be.greaterThan(0);
 
     const result = await cli.exited;
     expect(result.code, result.stderr).to.equal(0);

@@ -18,6 +18,8 @@ export { debugLogger } from './logging/debug-logger.js';
 export type { DebugLogger } from './logging/debug-logger.js';
 
 export { METRIC_CATALOG, metricDefinition, prometheusName } from './telemetry/metric-catalog.js';
+export { prometheusMetricName, prometheusUnit, namingTypeOf } from './telemetry/prometheus-name.js';
+export type { PrometheusNamingType } from './telemetry/prometheus-name.js';
 export { LATENCY_BOUNDARIES_S, BATCH_SIZE_BOUNDARIES } from './telemetry/metric-definition.js';
 export type { MetricDefinition, AttributeDefinition, InstrumentKind } from './telemetry/metric-definition.js';
 export { MeterBinding, refreshTelemetryBindings } from './telemetry/meter-binding.js';

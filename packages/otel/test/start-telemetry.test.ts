@@ -41,7 +41,7 @@ describe('startTelemetry', () => {
     handle = await startTelemetry({ ...quiet, exporters: ['prometheus'], prometheus: { preventServerStart: true } });
     mod.work(0.2);
     const exp = parsePrometheusText((await handle.scrape()).body);
-    expect(promValue(exp, 'tierkv_telemetry_export_duration_sum', { otel_scope_name: 'test-module' })).to.equal(0.2);
+    expect(promValue(exp, 'tierkv_telemetry_export_duration_seconds_sum', { otel_scope_name: 'test-module' })).to.equal(0.2);
     // Observable counts are plain numbers, so nothing from before the provider is lost.
     expect(promValue(exp, 'tierkv_telemetry_export_failures_total', { otel_scope_name: 'test-module' })).to.equal(2);
   });
@@ -91,7 +91,7 @@ describe('startTelemetry', () => {
     injected.work(0.3);
     global.work(0.3);
     const exp = parsePrometheusText((await handle.scrape()).body);
-    expect(promValue(exp, 'tierkv_telemetry_export_duration_count', { otel_scope_name: 'test-module' })).to.equal(1);
+    expect(promValue(exp, 'tierkv_telemetry_export_duration_seconds_count', { otel_scope_name: 'test-module' })).to.equal(1);
   });
 
   it('takes the user’s MetricReader and PushMetricExporter beside the built-ins', async () => {
@@ -145,16 +145,16 @@ describe('startTelemetry', () => {
     expect(promValue(exp, 'app_tierkv_failures_total')).to.equal(1);
     expect(promValue(exp, 'tierkv_telemetry_export_failures_total')).to.equal(undefined);
     expect(body).to.not.include('tierkv_telemetry_callback_errors');
-    const les = exp.samples.filter((s) => s.name === 'tierkv_telemetry_export_duration_bucket').map((s) => s.labels['le']);
+    const les = exp.samples.filter((s) => s.name === 'tierkv_telemetry_export_duration_seconds_bucket').map((s) => s.labels['le']);
     expect(les).to.deep.equal(['0.5', '1', '+Inf']);
   });
 
   it('the cardinality limit folds extra attribute sets into an overflow series', async () => {
     handle = await startTelemetry({ ...quiet, exporters: ['prometheus'], prometheus: { preventServerStart: true }, views: { cardinalityLimit: 2 } });
-    const h = handle.meterProvider.getMeter('x').createHistogram('tierkv.telemetry.export.duration');
+    const h = handle.meterProvider.getMeter('x').createHistogram('tierkv.telemetry.export.duration', { unit: 's' });
     for (const outcome of ['a', 'b', 'c', 'd']) h.record(1, { outcome });
     const exp = parsePrometheusText((await handle.scrape()).body);
-    const series = new Set(exp.samples.filter((s) => s.name === 'tierkv_telemetry_export_duration_count').map((s) => JSON.stringify(s.labels)));
+    const series = new Set(exp.samples.filter((s) => s.name === 'tierkv_telemetry_export_duration_seconds_count').map((s) => JSON.stringify(s.labels)));
     expect(series.size).to.equal(2);
     expect([...series].some((s) => s.includes('otel_metric_overflow'))).to.equal(true);
   });

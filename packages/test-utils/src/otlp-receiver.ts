@@ -199,6 +199,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
 /** One data point of an OTLP export, flattened: attributes as a plain record. */
 export interface OtlpPoint {
   readonly metric: string;
+  /** The metric's unit as exported (`''` when none). */
+  readonly unit: string;
   readonly scope: string;
   readonly type: 'sum' | 'gauge' | 'histogram' | 'exponentialHistogram';
   readonly monotonic: boolean;
@@ -229,14 +231,15 @@ export function otlpPoints(request: ExportMetricsRequest): OtlpPoint[] {
       const scope = sm.scope?.name ?? '';
       for (const m of sm.metrics ?? []) {
         for (const p of m.sum?.dataPoints ?? []) {
-          out.push({ metric: m.name, scope, type: 'sum', monotonic: !!m.sum?.isMonotonic, attributes: attrs(p.attributes), value: p.asDouble ?? p.asInt ?? 0 });
+          out.push({ metric: m.name, unit: m.unit ?? '', scope, type: 'sum', monotonic: !!m.sum?.isMonotonic, attributes: attrs(p.attributes), value: p.asDouble ?? p.asInt ?? 0 });
         }
         for (const p of m.gauge?.dataPoints ?? []) {
-          out.push({ metric: m.name, scope, type: 'gauge', monotonic: false, attributes: attrs(p.attributes), value: p.asDouble ?? p.asInt ?? 0 });
+          out.push({ metric: m.name, unit: m.unit ?? '', scope, type: 'gauge', monotonic: false, attributes: attrs(p.attributes), value: p.asDouble ?? p.asInt ?? 0 });
         }
         for (const p of m.histogram?.dataPoints ?? []) {
           out.push({
             metric: m.name,
+            unit: m.unit ?? '',
             scope,
             type: 'histogram',
             monotonic: false,
@@ -250,6 +253,7 @@ export function otlpPoints(request: ExportMetricsRequest): OtlpPoint[] {
         for (const p of m.exponentialHistogram?.dataPoints ?? []) {
           out.push({
             metric: m.name,
+            unit: m.unit ?? '',
             scope,
             type: 'exponentialHistogram',
             monotonic: false,

@@ -1,16 +1,12 @@
 import { METRIC_CATALOG, prometheusName, type MetricDefinition } from '@tierkv/core';
 import type { OtlpPoint } from '@tierkv/test-utils/otlp-receiver';
+import { otlpToPrometheusLabel, otlpToPrometheusName } from '@tierkv/test-utils/otlp-to-prometheus';
 import type { PromExposition } from '@tierkv/test-utils/prometheus-text';
 
 const BY_NAME = new Map(METRIC_CATALOG.map((d) => [d.name, d]));
 
 /** Metrics about the exports themselves: they change with every export, so the two paths differ by design. */
 export const SELF_METRICS = new Set(['tierkv.telemetry.export.duration', 'tierkv.telemetry.export.failures']);
-
-/** Attribute name as the Prometheus exporter renders it. */
-function labelName(name: string): string {
-  return name.replace(/[^a-z0-9_]/gi, '_').replace(/_{2,}/g, '_');
-}
 
 function seriesKey(name: string, labels: Record<string, string>): string {
   const parts = Object.keys(labels)
@@ -22,15 +18,20 @@ function seriesKey(name: string, labels: Record<string, string>): string {
 /** One number per series: counters, gauges, and histogram `_count`, `_sum` and cumulative `_bucket`s. */
 export type SeriesValues = Map<string, number>;
 
-/** The series an OTLP export becomes in Prometheus terms (catalog metrics only). */
+/**
+ * The series an OTLP export becomes in Prometheus terms (catalog metrics only), named by the
+ * spec's translation as test-utils implements it (not by tierkv's own prometheusName): the
+ * Prometheus side must match what a Collector or Prometheus's OTLP receiver would store.
+ */
 export function otlpSeries(points: readonly OtlpPoint[]): SeriesValues {
   const out: SeriesValues = new Map();
   for (const p of points) {
     const def = BY_NAME.get(p.metric);
     if (!def || SELF_METRICS.has(def.name)) continue;
-    const base = prometheusName(def);
+    const type = p.type === 'sum' ? (p.monotonic ? 'monotonic_sum' : 'sum') : p.type === 'exponentialHistogram' ? 'exponential_histogram' : p.type;
+    const base = otlpToPrometheusName(p.metric, p.unit, type);
     const labels: Record<string, string> = { otel_scope_name: p.scope };
-    for (const [k, v] of Object.entries(p.attributes)) labels[labelName(k)] = String(v);
+    for (const [k, v] of Object.entries(p.attributes)) labels[otlpToPrometheusLabel(k)] = String(v);
     if (p.type === 'histogram') {
       out.set(seriesKey(`${base}_count`, labels), p.value);
       out.set(seriesKey(`${base}_sum`, labels), p.sum ?? 0);

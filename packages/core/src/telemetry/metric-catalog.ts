@@ -10,6 +10,7 @@ import { CLIENT_METRICS } from './catalog/client-catalog.js';
 import { TELEMETRY_METRICS } from './catalog/telemetry-catalog.js';
 import { REDIS_METRICS } from './catalog/redis-catalog.js';
 import type { MetricDefinition } from './metric-definition.js';
+import { namingTypeOf, prometheusMetricName } from './prometheus-name.js';
 
 /** Every metric tierkv emits, grouped by module; `docs/metrics.md` is generated from it. */
 export const METRIC_CATALOG: readonly MetricDefinition[] = Object.freeze([
@@ -37,15 +38,11 @@ export function metricDefinition(name: string): MetricDefinition {
 }
 
 /**
- * The metric's name in a scrape of the OpenTelemetry Prometheus exporter (0.2xx): every character
- * outside `[a-zA-Z0-9_]` becomes `_`, runs of `_` collapse to one, a leading digit gets a `_` prefix,
- * and monotonic sums (counters) end in `_total`. That exporter adds no unit suffix (the unit goes
- * to a `# UNIT` comment instead), so neither do we.
+ * The metric's Prometheus name, the same on every route: tierkv's scrape endpoint (@tierkv/otel),
+ * a Collector's Prometheus exporters and Prometheus's own OTLP receiver (`UnderscoreEscapingWithSuffixes`).
+ * `tierkv.l1.memory.used` (By) → `tierkv_l1_memory_used_bytes`, `tierkv.l2.stored` ({chunk}, counter)
+ * → `tierkv_l2_stored_total`; see {@link prometheusMetricName} for the rules.
  */
 export function prometheusName(def: MetricDefinition): string {
-  let name = def.name.replace(/[^a-zA-Z0-9_]/g, '_').replace(/_{2,}/g, '_');
-  if (/^[0-9]/.test(name)) name = `_${name}`;
-  const monotonic = def.kind === 'counter' || def.kind === 'observable_counter';
-  if (monotonic && !name.endsWith('_total')) name += '_total';
-  return name;
+  return prometheusMetricName(def.name, def.unit, namingTypeOf(def.kind));
 }

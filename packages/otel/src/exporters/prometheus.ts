@@ -3,6 +3,7 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { InstrumentType } from '@opentelemetry/sdk-metrics';
 import { ConfigError, debugLogger } from '@tierkv/core';
 import type { ResolvedPrometheusConfig } from '../config/telemetry-config.js';
+import { withPrometheusNames } from './prometheus-names.js';
 import type { ExporterInstance, ExporterPlugin, ScrapeResult } from './exporter-plugin.js';
 
 /** The Prometheus text exposition format the serializer produces. */
@@ -20,6 +21,10 @@ const log = debugLogger('tierkv:otel');
  * scraping `/metrics` memory grew without bound. When no scrape came for a whole drain interval
  * (the export interval), the endpoint collects and discards once; its values are cumulative, so
  * the next scrape loses nothing.
+ *
+ * Names follow the OpenTelemetry → Prometheus compatibility rules with unit suffixes
+ * (`tierkv_l1_memory_used_bytes`, `tierkv_l2_operation_duration_seconds_bucket`), the names the
+ * same metrics get over OTLP from a Collector or Prometheus's OTLP receiver: see withPrometheusNames.
  *
  * Histograms are always explicit-bucket here: the text format (0.0.4) has no native histograms
  * and the SDK's serializer drops exponential ones, so OTLP's exponential choice never applies.
@@ -113,7 +118,7 @@ export class PrometheusEndpoint implements ExporterInstance {
     this.#collectedSinceDrain = true;
     const { resourceMetrics, errors } = await this.reader.collect();
     if (errors.length > 0) log('collection reported %d errors: %o', errors.length, errors);
-    return { contentType: PROMETHEUS_CONTENT_TYPE, body: this.#serializer.serialize(resourceMetrics) };
+    return { contentType: PROMETHEUS_CONTENT_TYPE, body: this.#serializer.serialize(withPrometheusNames(resourceMetrics)) };
   }
 
   /** node:http handler serving the exposition at the configured path. */

@@ -80,7 +80,7 @@ describe('otlp exporter: OTEL_* variables end to end', () => {
       expect(points[0]).to.include({ type: 'exponentialHistogram', value: 4 });
       expect(points[0]!.sum).to.be.closeTo(0.507, 1e-9);
       const prom = parsePrometheusText((await handle.scrape()).body);
-      const buckets = prom.samples.filter((s) => s.name === 'tierkv_telemetry_export_duration_bucket' && s.labels['otel_scope_name'] === 'test-module');
+      const buckets = prom.samples.filter((s) => s.name === 'tierkv_telemetry_export_duration_seconds_bucket' && s.labels['otel_scope_name'] === 'test-module');
       expect(buckets.map((b) => b.labels['le'])).to.include('0.00001').and.include('+Inf');
     });
 
@@ -103,13 +103,13 @@ describe('otlp exporter: OTEL_* variables end to end', () => {
         prometheus: { preventServerStart: true },
         views: { cardinalityLimit: 2 },
       });
-      const h = handle.meterProvider.getMeter('x').createHistogram('tierkv.telemetry.export.duration');
+      const h = handle.meterProvider.getMeter('x').createHistogram('tierkv.telemetry.export.duration', { unit: 's' });
       for (const outcome of ['a', 'b', 'c', 'd']) h.record(1, { outcome });
       await handle.forceFlush();
       const otlp = otlpPoints(receiver.exports[0]!.request).filter((p) => p.scope === 'x');
       expect(otlp).to.have.length(2);
       expect(otlp.every((p) => p.type === 'exponentialHistogram')).to.equal(true);
-      const prom = parsePrometheusText((await handle.scrape()).body).samples.filter((s) => s.name === 'tierkv_telemetry_export_duration_count' && s.labels['otel_scope_name'] === 'x');
+      const prom = parsePrometheusText((await handle.scrape()).body).samples.filter((s) => s.name === 'tierkv_telemetry_export_duration_seconds_count' && s.labels['otel_scope_name'] === 'x');
       expect(prom).to.have.length(2);
     });
   });

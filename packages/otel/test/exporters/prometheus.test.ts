@@ -33,7 +33,7 @@ describe('prometheus exporter', () => {
     const direct = parsePrometheusText((await handle.scrape()).body);
     for (const exp of [http, direct]) {
       expect(promValue(exp, 'tierkv_telemetry_export_failures_total', { otel_scope_name: 'test-module' })).to.equal(1);
-      expect(promValue(exp, 'tierkv_telemetry_export_duration_count', { outcome: 'success' })).to.equal(1);
+      expect(promValue(exp, 'tierkv_telemetry_export_duration_seconds_count', { outcome: 'success' })).to.equal(1);
       expect(promValue(exp, 'target_info', { service_name: 'prom-test' })).to.equal(1);
     }
     expect((await fetch(handle.prometheusUrl!.replace('/metrics', '/other'))).status).to.equal(404);
@@ -44,11 +44,62 @@ describe('prometheus exporter', () => {
     mod = new TestModule();
     mod.work(0.00003);
     const exp = parsePrometheusText((await handle.scrape()).body);
-    const les = exp.samples.filter((s) => s.name === 'tierkv_telemetry_export_duration_bucket' && s.labels['otel_scope_name'] === 'test-module').map((s) => s.labels['le']);
+    const les = exp.samples.filter((s) => s.name === 'tierkv_telemetry_export_duration_seconds_bucket' && s.labels['otel_scope_name'] === 'test-module').map((s) => s.labels['le']);
     expect(les[0]).to.equal('0.00001');
     expect(les).to.include('10').and.include('+Inf');
-    expect(promValue(exp, 'tierkv_telemetry_export_duration_bucket', { otel_scope_name: 'test-module', le: '0.00005' })).to.equal(1);
-    expect(promValue(exp, 'tierkv_telemetry_export_duration_bucket', { otel_scope_name: 'test-module', le: '0.000025' })).to.equal(0);
+    expect(promValue(exp, 'tierkv_telemetry_export_duration_seconds_bucket', { otel_scope_name: 'test-module', le: '0.00005' })).to.equal(1);
+    expect(promValue(exp, 'tierkv_telemetry_export_duration_seconds_bucket', { otel_scope_name: 'test-module', le: '0.000025' })).to.equal(0);
+  });
+
+  it('names metrics by the OpenTelemetry → Prometheus rules: unit suffix, _total, _ratio (what OTLP routes produce)', async () => {
+    handle = await startTelemetry({ ...quiet, exporters: ['prometheus'], prometheus: { preventServerStart: true } });
+    const m = handle.meterProvider.getMeter('naming');
+    m.createCounter('app.sent', { unit: 'By' }).add(3);
+    m.createCounter('app.chunks', { unit: '{chunk}' }).add(1);
+    m.createCounter('app.total.reads', { unit: '{read}' }).add(1);
+    m.createCounter('app.requests_total', { unit: '{request}' }).add(1);
+    m.createCounter('app.bytes', { unit: 'By' }).add(1);
+    m.createUpDownCounter('app.memory.used', { unit: 'By' }).add(5);
+    m.createUpDownCounter('app.share', { unit: '1' }).add(1);
+    m.createGauge('app.progress', { unit: '1' }).record(0.5);
+    m.createGauge('app.fill_ratio', { unit: '1' }).record(0.5);
+    m.createGauge('app.wait', { unit: 'ms' }).record(2);
+    m.createGauge('app.rate', { unit: 'By/s' }).record(2);
+    m.createGauge('app.plain').record(2);
+    m.createHistogram('app.op.duration', { unit: 's' }).record(0.1);
+    m.createHistogram('app.batch.size', { unit: '{chunk}' }).record(4);
+    const body = (await handle.scrape()).body;
+    const exp = parsePrometheusText(body);
+    const names = new Set(exp.samples.filter((s) => s.labels['otel_scope_name'] === 'naming').map((s) => s.name));
+    expect([...names].sort()).to.deep.equal(
+      [
+        'app_sent_bytes_total',
+        'app_chunks_total',
+        'app_reads_total',
+        'app_requests_total',
+        'app_bytes_total',
+        'app_memory_used_bytes',
+        'app_share',
+        'app_progress_ratio',
+        'app_fill_ratio',
+        'app_wait_milliseconds',
+        'app_rate_bytes_per_second',
+        'app_plain',
+        'app_op_duration_seconds_bucket',
+        'app_op_duration_seconds_count',
+        'app_op_duration_seconds_sum',
+        'app_batch_size_bucket',
+        'app_batch_size_count',
+        'app_batch_size_sum',
+      ].sort(),
+    );
+    expect(exp.types.get('app_sent_bytes_total')).to.equal('counter');
+    expect(exp.types.get('app_op_duration_seconds')).to.equal('histogram');
+    // The # UNIT comment carries the unit as the name's suffix has it, and nothing when there is none.
+    expect(body).to.include('# UNIT app_memory_used_bytes bytes\n');
+    expect(body).to.include('# UNIT app_rate_bytes_per_second bytes_per_second\n');
+    expect(body).to.not.match(/# UNIT app_chunks_total/);
+    expect(body).to.not.include('{chunk}');
   });
 
   it('rejects start when the port is in use, naming host and port', async () => {
