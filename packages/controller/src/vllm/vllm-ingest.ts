@@ -2,6 +2,7 @@ import { ConfigError, InvalidArgumentError } from '@tierkv/core';
 import type { KvPool } from '../pool/kv-pool.js';
 import type { ReplyMsg, ScoreMsg } from '../protocol/messages.js';
 import { VllmBlockHasher } from './vllm-block-hasher.js';
+import type { VllmEvent } from './vllm-events.js';
 import { parseHashInput } from './vllm-hash.js';
 import { MAX_VLLM_PUBLISHERS, resolveVllmPublisher, type ResolvedVllmPublisher, type VllmPublisherConfig } from './vllm-publisher-config.js';
 import { DEFAULT_MEDIUM_WEIGHTS, scoreWorker, type VllmWorkerScore } from './vllm-scorer.js';
@@ -96,6 +97,18 @@ export class VllmIngest {
     const e = this.#entries.get(name);
     if (!e) return undefined;
     return { ...e.sub.config, instanceId: e.view.instanceId, workerId: e.view.workerId, expectedSeq: e.sub.expectedSeq ?? null, blocks: e.view.keys.sizeByLocation(), stats: e.sub.stats };
+  }
+
+  /**
+   * Applies decoded events to a publisher's view as if its subscriber had received them (no seq
+   * check, no counters): fills the KV pool without sockets, for benchmarks and tests. False when no
+   * publisher has this name.
+   */
+  applyEvents(name: string, events: readonly VllmEvent[]): boolean {
+    const e = this.#entries.get(name);
+    if (!e) return false;
+    for (const ev of events) e.view.apply(ev);
+    return true;
   }
 
   /** Scores the publishers serving `req.model` by the longest prefix of the request they hold. */
