@@ -23,6 +23,17 @@ export function hashHalves(h: bigint): [hi: number, lo: number] {
   return [Number(h >> 32n), Number(h & 0xffff_ffffn)];
 }
 
+/** Every hash's (hi, lo) halves, interleaved in one array: the scorer's form, computed once per request. */
+export function hashHalvesOf(hashes: readonly bigint[]): Uint32Array {
+  const out = new Uint32Array(hashes.length * 2);
+  for (let i = 0; i < hashes.length; i++) {
+    const h = hashes[i]!;
+    out[2 * i] = Number(h >> 32n);
+    out[2 * i + 1] = Number(h & 0xffff_ffffn);
+  }
+  return out;
+}
+
 const DECIMAL = /^[0-9]{1,20}$/;
 const HEX = /^(0x)?[0-9a-fA-F]{1,64}$/;
 
