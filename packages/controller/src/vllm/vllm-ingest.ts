@@ -3,7 +3,7 @@ import type { KvPool } from '../pool/kv-pool.js';
 import type { ReplyMsg, ScoreMsg } from '../protocol/messages.js';
 import { VllmBlockHasher } from './vllm-block-hasher.js';
 import type { VllmEvent } from './vllm-events.js';
-import { hashHalvesOf, parseHashInput } from './vllm-hash.js';
+import { hashHalvesOf, parseHashHalves } from './vllm-hash.js';
 import { MAX_VLLM_PUBLISHERS, resolveVllmPublisher, type ResolvedVllmPublisher, type VllmPublisherConfig } from './vllm-publisher-config.js';
 import { DEFAULT_MEDIUM_WEIGHTS, scoreWorker, type VllmWorkerScore } from './vllm-scorer.js';
 import { VllmSubscriber } from './vllm-subscriber.js';
@@ -118,15 +118,7 @@ export class VllmIngest {
     try {
       const weights = { ...DEFAULT_MEDIUM_WEIGHTS, ...lowerKeys(req.mediumWeights ?? {}) };
       const wanted = req.workers?.map((w) => (w.startsWith('vllm:') ? w.slice(5) : w));
-      const given =
-        req.blockHashes &&
-        hashHalvesOf(
-          req.blockHashes.map((h, i) => {
-            const v = parseHashInput(h);
-            if (v === undefined) throw new InvalidArgumentError('block_hashes', `entry ${i} is ${JSON.stringify(h)}; expected a uint64 as a number (≤ 2^53), a decimal string or hex`);
-            return v;
-          }),
-        );
+      const given = req.blockHashes && parseBlockHashes(req.blockHashes);
       // Hashes become (hi, lo) halves once per request; tokens hash once per distinct hasher.
       const hashed = new Map<VllmBlockHasher, Uint32Array>();
       const out: VllmWorkerScore[] = [];
@@ -169,6 +161,15 @@ export class VllmIngest {
   async close(): Promise<void> {
     await Promise.allSettled([...this.#entries.keys()].map((n) => this.remove(n)));
   }
+}
+
+/** The request's hashes as (hi, lo) halves, parsed once per request. */
+function parseBlockHashes(hs: readonly (string | number)[]): Uint32Array {
+  const out = new Uint32Array(hs.length * 2);
+  for (let i = 0; i < hs.length; i++) {
+    if (!parseHashHalves(hs[i], out, i)) throw new InvalidArgumentError('block_hashes', `entry ${i} is ${JSON.stringify(hs[i])}; expected a uint64 as a number (≤ 2^53), a decimal string or hex`);
+  }
+  return out;
 }
 
 function lowerKeys(w: Readonly<Record<string, number>>): Record<string, number> {
