@@ -51,4 +51,5 @@ export type { VllmPublisherConfig, ResolvedVllmPublisher } from './vllm/vllm-pub
 export { DEFAULT_MEDIUM_WEIGHTS, OTHER_MEDIUM_WEIGHT } from './vllm/vllm-scorer.js';
 export type { VllmWorkerScore } from './vllm/vllm-scorer.js';
 export { decodeVllmBatch } from './vllm/vllm-event-decoder.js';
+export type { VllmEvent as VllmDecodedEvent } from './vllm/vllm-events.js';
 export { canonicalHash } from './vllm/vllm-hash.js';

@@ -5,10 +5,10 @@ import { CacheController, ControllerClient, OP_ADMIT, decodeReply, encodeMessage
 import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.js';
 import { QUICK_BUDGET_MS } from '../timing.js';
 
-const WORKERS = 64;
+export const WORKERS = 64;
 const QUERY_CHUNKS = 1000;
-const EVENTS_PER_BATCH = 1000;
-const SCOPE = { modelName: 'bench-model', kvRank: 0, cacheSalt: '' };
+export const EVENTS_PER_BATCH = 1000;
+export const SCOPE = { modelName: 'bench-model', kvRank: 0, cacheSalt: '' };
 
 /** A full GC, so memory deltas measure what is live (`--expose-gc` set at runtime). */
 function collectGarbage(): void {
@@ -26,7 +26,7 @@ function liveBytes(): number {
 }
 
 /** Deterministic 64-bit chunk hash of (sequence, chunk) as 8 bytes, written at `off`. */
-function writeHash(buf: Buffer, off: number, seq: number, chunk: number): void {
+export function writeHash(buf: Buffer, off: number, seq: number, chunk: number): void {
   buf.writeUInt32BE((Math.imul(seq + 1, 0x9e3779b1) ^ chunk) >>> 0, off);
   buf.writeUInt32BE((Math.imul(chunk + 1, 0x85ebca6b) ^ (seq * 7919)) >>> 0, off + 8 - 4);
 }
@@ -37,7 +37,7 @@ function hashHex(seq: number, chunk: number): string {
   return b.toString('hex');
 }
 
-interface Fixture {
+export interface Fixture {
   controller: CacheController;
   push: zmq.Push;
   dealer: zmq.Dealer;
@@ -51,7 +51,7 @@ async function request(dealer: zmq.Dealer, msg: ControllerMsg): Promise<void> {
   if (!d.ok || d.msg.t === 'error') throw new Error(`controller refused ${msg.t}`);
 }
 
-async function openFixture(): Promise<Fixture> {
+export async function openFixture(): Promise<Fixture> {
   const controller = new CacheController({ pullPort: 0, routerPort: 0, httpPort: false, workerTimeoutMs: 3_600_000 });
   const addr = await controller.start();
   const push = new zmq.Push({ linger: 0, sendHighWaterMark: 0 });
@@ -62,7 +62,7 @@ async function openFixture(): Promise<Fixture> {
   return { controller, push, dealer, seqs: new Array<number>(WORKERS).fill(0) };
 }
 
-async function closeFixture(f: Fixture | undefined): Promise<void> {
+export async function closeFixture(f: Fixture | undefined): Promise<void> {
   if (!f) return;
   f.push.close();
   f.dealer.close();

@@ -9,6 +9,7 @@ import * as redis from './redis.js';
 import * as server from './server.js';
 import * as tokenHashing from './token-hashing.js';
 import * as tracing from './tracing.js';
+import * as vllm from './vllm.js';
 
 /**
  * Every scenario the runner knows, in run order. A scenario file exports BenchScenario values
@@ -24,4 +25,5 @@ export const SCENARIOS: readonly BenchScenario[] = collectScenarios([
   redis,
   server,
   controller,
+  vllm,
 ]);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { ConfigError, InvalidArgumentError } from '@tierkv/core';
 
@@ -98,7 +98,8 @@ function low64(d: Uint8Array): bigint {
 }
 
 function sha256(data: Uint8Array): Uint8Array {
-  return createHash('sha256').update(data).digest();
+  // One-shot (Node ≥ 20.12): no Hash object per block, whose native memory made GC pauses the score's tail.
+  return hash('sha256', data, 'buffer');
 }
 
 interface NodeRsXxhash {

@@ -23,6 +23,17 @@ export function hashHalves(h: bigint): [hi: number, lo: number] {
   return [Number(h >> 32n), Number(h & 0xffff_ffffn)];
 }
 
+/** Every hash's (hi, lo) halves, interleaved in one array: the scorer's form, computed once per request. */
+export function hashHalvesOf(hashes: readonly bigint[]): Uint32Array {
+  const out = new Uint32Array(hashes.length * 2);
+  for (let i = 0; i < hashes.length; i++) {
+    const h = hashes[i]!;
+    out[2 * i] = Number(h >> 32n);
+    out[2 * i + 1] = Number(h & 0xffff_ffffn);
+  }
+  return out;
+}
+
 const DECIMAL = /^[0-9]{1,20}$/;
 const HEX = /^(0x)?[0-9a-fA-F]{1,64}$/;
 
@@ -43,3 +54,47 @@ export function parseHashInput(v: unknown): bigint | undefined {
   if (digits.length === 0) return undefined;
   return BigInt(`0x${digits.slice(-16)}`);
 }
+
+const TWO32 = 0x1_0000_0000;
+
+/**
+ * `parseHashInput` straight into (hi, lo) halves at `out[2i]`, `out[2i + 1]`, without a BigInt (the
+ * score path parses every hash of every request); false where parseHashInput gives undefined.
+ */
+export function parseHashHalves(v: unknown, out: Uint32Array, i: number): boolean {
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < 0) return false;
+    out[2 * i] = Math.floor(v / TWO32);
+    out[2 * i + 1] = v >>> 0;
+    return true;
+  }
+  if (typeof v !== 'string') return false;
+  const n = v.length;
+  let hi = 0;
+  let lo = 0;
+  let k = 0;
+  for (; k < n && k < 21; k++) {
+    const d = v.charCodeAt(k) - 48;
+    if (d < 0 || d > 9) break;
+    lo = lo * 10 + d; // < 2^36: exact
+    const carry = Math.floor(lo / TWO32);
+    lo -= carry * TWO32;
+    hi = hi * 10 + carry;
+  }
+  if (k === n && n >= 1 && n <= 20) {
+    // All digits: decimal, as in parseHashInput (≥ 2^64 is refused).
+    if (hi >= TWO32) return false;
+    out[2 * i] = hi;
+    out[2 * i + 1] = lo;
+    return true;
+  }
+  if (!HEX.test(v)) return false;
+  const digits = v.startsWith('0x') ? v.slice(2) : v;
+  if (digits.length === 0) return false;
+  const low16 = digits.length > 16 ? digits.slice(-16) : digits;
+  const split = Math.max(0, low16.length - 8);
+  out[2 * i] = split === 0 ? 0 : parseInt(low16.slice(0, split), 16);
+  out[2 * i + 1] = parseInt(low16.slice(split), 16);
+  return true;
+}
+

@@ -2,7 +2,8 @@ import { ConfigError, InvalidArgumentError } from '@tierkv/core';
 import type { KvPool } from '../pool/kv-pool.js';
 import type { ReplyMsg, ScoreMsg } from '../protocol/messages.js';
 import { VllmBlockHasher } from './vllm-block-hasher.js';
-import { parseHashInput } from './vllm-hash.js';
+import type { VllmEvent } from './vllm-events.js';
+import { hashHalvesOf, parseHashHalves } from './vllm-hash.js';
 import { MAX_VLLM_PUBLISHERS, resolveVllmPublisher, type ResolvedVllmPublisher, type VllmPublisherConfig } from './vllm-publisher-config.js';
 import { DEFAULT_MEDIUM_WEIGHTS, scoreWorker, type VllmWorkerScore } from './vllm-scorer.js';
 import { VllmSubscriber } from './vllm-subscriber.js';
@@ -98,6 +99,18 @@ export class VllmIngest {
     return { ...e.sub.config, instanceId: e.view.instanceId, workerId: e.view.workerId, expectedSeq: e.sub.expectedSeq ?? null, blocks: e.view.keys.sizeByLocation(), stats: e.sub.stats };
   }
 
+  /**
+   * Applies decoded events to a publisher's view as if its subscriber had received them (no seq
+   * check, no counters): fills the KV pool without sockets, for benchmarks and tests. False when no
+   * publisher has this name.
+   */
+  applyEvents(name: string, events: readonly VllmEvent[]): boolean {
+    const e = this.#entries.get(name);
+    if (!e) return false;
+    for (const ev of events) e.view.apply(ev);
+    return true;
+  }
+
   /** Scores the publishers serving `req.model` by the longest prefix of the request they hold. */
   score(req: VllmScoreRequest): VllmScoreResult {
     const start = performance.now();
@@ -105,23 +118,20 @@ export class VllmIngest {
     try {
       const weights = { ...DEFAULT_MEDIUM_WEIGHTS, ...lowerKeys(req.mediumWeights ?? {}) };
       const wanted = req.workers?.map((w) => (w.startsWith('vllm:') ? w.slice(5) : w));
-      const given = req.blockHashes?.map((h, i) => {
-        const v = parseHashInput(h);
-        if (v === undefined) throw new InvalidArgumentError('block_hashes', `entry ${i} is ${JSON.stringify(h)}; expected a uint64 as a number (≤ 2^53), a decimal string or hex`);
-        return v;
-      });
-      const hashed = new Map<VllmBlockHasher, bigint[]>(); // tokens hash once per distinct hasher
+      const given = req.blockHashes && parseBlockHashes(req.blockHashes);
+      // Hashes become (hi, lo) halves once per request; tokens hash once per distinct hasher.
+      const hashed = new Map<VllmBlockHasher, Uint32Array>();
       const out: VllmWorkerScore[] = [];
       for (const [name, e] of this.#entries) {
         const c = e.sub.config;
         if (c.model !== req.model || (wanted && !wanted.includes(name))) continue;
-        let hashes = given;
-        if (!hashes) {
+        let halves = given;
+        if (!halves) {
           const hasher = this.#hasher(c);
-          hashes = hashed.get(hasher);
-          if (!hashes) hashed.set(hasher, (hashes = hasher.blockHashes(req.tokens ?? [], { ...(req.loraName ? { loraName: req.loraName } : {}), ...(req.cacheSalt ? { cacheSalt: req.cacheSalt } : {}) })));
+          halves = hashed.get(hasher);
+          if (!halves) hashed.set(hasher, (halves = hashHalvesOf(hasher.blockHashes(req.tokens ?? [], { ...(req.loraName ? { loraName: req.loraName } : {}), ...(req.cacheSalt ? { cacheSalt: req.cacheSalt } : {}) }))));
         }
-        out.push(scoreWorker(this.#pool, { name, instanceId: e.view.instanceId, workerId: e.view.workerId, scopeId: e.view.scopeId, blockSize: c.blockSize }, hashes, weights));
+        out.push(scoreWorker(this.#pool, { name, instanceId: e.view.instanceId, workerId: e.view.workerId, scopeId: e.view.scopeId, blockSize: c.blockSize }, halves, weights));
       }
       out.sort((a, b) => b.score - a.score || (a.worker < b.worker ? -1 : a.worker > b.worker ? 1 : 0));
       return { model: req.model, workers: out };
@@ -151,6 +161,15 @@ export class VllmIngest {
   async close(): Promise<void> {
     await Promise.allSettled([...this.#entries.keys()].map((n) => this.remove(n)));
   }
+}
+
+/** The request's hashes as (hi, lo) halves, parsed once per request. */
+function parseBlockHashes(hs: readonly (string | number)[]): Uint32Array {
+  const out = new Uint32Array(hs.length * 2);
+  for (let i = 0; i < hs.length; i++) {
+    if (!parseHashHalves(hs[i], out, i)) throw new InvalidArgumentError('block_hashes', `entry ${i} is ${JSON.stringify(hs[i])}; expected a uint64 as a number (≤ 2^53), a decimal string or hex`);
+  }
+  return out;
 }
 
 function lowerKeys(w: Readonly<Record<string, number>>): Record<string, number> {

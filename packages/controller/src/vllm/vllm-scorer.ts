@@ -1,6 +1,5 @@
 import type { ChunkSet } from '../pool/chunk-set.js';
 import type { KvPool } from '../pool/kv-pool.js';
-import { hashHalves } from './vllm-hash.js';
 
 /**
  * Default weight of a block by the medium holding it: a GPU hit is worth the most; CPU and disk hits
@@ -31,34 +30,47 @@ export interface VllmWorkerScore {
 }
 
 /**
- * Scores one worker for a request's block hashes: like llm-d's `GetPodScores`, only the contiguous
- * prefix from block 0 counts (a block after a miss cannot be reused by vLLM's prefix cache).
+ * Scores one worker for a request's block hashes, given as their (hi, lo) halves interleaved
+ * (`hashHalvesOf`, computed once per request, not per worker): like llm-d's `GetPodScores`, only the
+ * contiguous prefix from block 0 counts (a block after a miss cannot be reused by vLLM's prefix cache).
  */
-export function scoreWorker(pool: KvPool, t: VllmScoreTarget, hashes: readonly bigint[], weights: Readonly<Record<string, number>>): VllmWorkerScore {
-  const sets: [string, ChunkSet, number][] = [];
+export function scoreWorker(pool: KvPool, t: VllmScoreTarget, halves: Uint32Array, weights: Readonly<Record<string, number>>): VllmWorkerScore {
+  const names: string[] = [];
+  const sets: ChunkSet[] = [];
+  const ws: number[] = [];
   for (const [medium, byScope] of pool.worker(t.instanceId, t.workerId)?.locations() ?? []) {
     const set = byScope.get(t.scopeId);
-    if (set && set.size > 0) sets.push([medium, set, weights[medium] ?? OTHER_MEDIUM_WEIGHT]);
+    if (set && set.size > 0) {
+      names.push(medium);
+      sets.push(set);
+      ws.push(weights[medium] ?? OTHER_MEDIUM_WEIGHT);
+    }
   }
   const media: Record<string, { blocks: number; tokens: number }> = {};
-  const open = new Set(sets.map((s) => s[0])); // media whose prefix is still unbroken
+  const open = names.map(() => true); // media whose prefix is still unbroken
+  const m = sets.length;
+  const n = halves.length >> 1;
   let blocks = 0;
   let score = 0;
-  for (let i = 0; i < hashes.length; i++) {
-    const [hi, lo] = hashHalves(hashes[i]!);
+  for (let i = 0; i < n; i++) {
+    const hi = halves[2 * i]!;
+    const lo = halves[2 * i + 1]!;
     let best = -1;
-    for (const [medium, set, w] of sets) {
-      if (!set.has(hi, lo)) {
-        if (open.delete(medium) && i > 0) media[medium] = { blocks: i, tokens: i * t.blockSize };
+    for (let k = 0; k < m; k++) {
+      if (!sets[k]!.has(hi, lo)) {
+        if (open[k]) {
+          open[k] = false;
+          if (i > 0) media[names[k]!] = { blocks: i, tokens: i * t.blockSize };
+        }
         continue;
       }
-      if (w > best) best = w;
+      if (ws[k]! > best) best = ws[k]!;
     }
     if (best < 0) break;
     blocks++;
     score += best;
   }
-  for (const medium of open) media[medium] = { blocks, tokens: blocks * t.blockSize };
+  for (let k = 0; k < m; k++) if (open[k]) media[names[k]!] = { blocks, tokens: blocks * t.blockSize };
   return { worker: t.name, instanceId: t.instanceId, workerId: t.workerId, blocks, tokens: blocks * t.blockSize, media, score: round(score) };
 }
 

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { Packr } from 'msgpackr';
 import { decodeVllmBatch } from '../../src/vllm/vllm-event-decoder.js';
-import { canonicalHash, parseHashInput } from '../../src/vllm/vllm-hash.js';
+import fc from 'fast-check';
+import { canonicalHash, hashHalves, parseHashHalves, parseHashInput } from '../../src/vllm/vllm-hash.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
 const decode = (v: unknown) => decodeVllmBatch(packr.pack(v));
@@ -76,4 +77,34 @@ describe('vLLM event decoder', () => {
     expect(parseHashInput(2 ** 60)).to.equal(undefined);
     expect(parseHashInput('xyz')).to.equal(undefined);
   });
+
+  it('parses score hashes into (hi, lo) halves exactly as parseHashInput does', () => {
+    const halves = (v: unknown): [number, number] | undefined => {
+      const out = new Uint32Array(2);
+      return parseHashHalves(v, out, 0) ? [out[0]!, out[1]!] : undefined;
+    };
+    const viaBigInt = (v: unknown): [number, number] | undefined => {
+      const h = parseHashInput(v);
+      return h === undefined ? undefined : hashHalves(h);
+    };
+    const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
+    const input = fc.oneof(
+      u64.map((b) => b.toString()),
+      u64.map((b) => `0x${b.toString(16)}`),
+      u64.map((b) => b.toString(16).padStart(16, '0')),
+      fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }).map((b) => b.toString(16)),
+      fc.bigInt({ min: 0n, max: 10n ** 21n }).map((b) => b.toString()),
+      fc.integer({ min: -10, max: Number.MAX_SAFE_INTEGER }),
+      fc.double(),
+      fc.string(),
+      fc.stringMatching(/^(0x)?[0-9a-fA-F]{0,70}$/),
+    );
+    fc.assert(fc.property(input, (v) => {
+        expect(halves(v)).to.deep.equal(viaBigInt(v));
+      }), { numRuns: 2000 });
+    for (const v of ['', '0x', '0', '18446744073709551615', '18446744073709551616', '99999999999999999999', '123456789012345678901', 2 ** 53, 2 ** 60, -1, 1.5, null, 'ff'.repeat(32)]) {
+      expect(halves(v), String(v)).to.deep.equal(viaBigInt(v));
+    }
+  });
 });
+

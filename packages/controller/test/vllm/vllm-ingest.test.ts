@@ -124,4 +124,14 @@ describe('vLLM KV event ingest', function () {
     expect(stats().seqGaps).to.equal(0);
     expect(blocks().gpu).to.deep.equal([hex(9n)]);
   });
+
+  it('applies decoded events directly to a named view (applyEvents), without touching the counters', async () => {
+    await startWith();
+    const before = stats().batches.applied;
+    expect(controller.vllm.applyEvents('w1', [{ type: 'BlockStored', hashes: [1n, BIG], parent: undefined, medium: 'cpu', blockSize: 16, loraName: undefined }])).to.equal(true);
+    expect(controller.vllm.applyEvents('w1', [{ type: 'BlockRemoved', hashes: [1n], medium: 'cpu' }])).to.equal(true);
+    expect(controller.vllm.applyEvents('nobody', [{ type: 'AllBlocksCleared' }])).to.equal(false);
+    expect(blocks()).to.deep.equal({ cpu: [hex(BIG)] });
+    expect(stats().batches.applied).to.equal(before);
+  });
 });
