@@ -26,29 +26,29 @@ describe('vLLM events: a tierkv worker published, a tierkv controller following 
       const keys = new TokenHasher({ chunkSize: 256 }).keysFor(Array.from({ length: 256 * 6 }, (_, i) => i % 50_000), { modelName: 'demo-model' });
       const layout = MemoryLayout.bytes(4096);
       const probe = async () => (await client.score({ model: 'demo-model', blockHashes: keys.map((k) => BigInt(`0x${k.chunkHash}`).toString()) }))[0];
-      // The controller's SUB joins asynchronously: write until the first events arrive.
-      let written = 0;
+      const write = (ks: typeof keys) => {
+        storage.reserveWrite(ks, layout).forEach((o) => o!.data.fill(1));
+        storage.finishWrite(ks);
+      };
+      // The controller's SUB joins asynchronously and a PUB drops what it sends before: write
+      // unrelated probe chunks until one is seen, then the prefix itself.
+      const probes = new TokenHasher({ chunkSize: 256 }).keysFor(Array.from({ length: 256 * 1000 }, (_, i) => 60_000 + i), { modelName: 'demo-model' });
+      let p = 0;
       await waitFor(async () => {
-        if (written < 4) {
-          const ks = keys.slice(written, written + 1);
-          storage.reserveWrite(ks, layout).forEach((o) => o!.data.fill(1));
-          storage.finishWrite(ks);
-          written++;
-        }
-        return ((await probe())?.blocks ?? 0) >= 1;
-      }, 'the controller to see the published blocks');
-      const rest = keys.slice(written, 4);
-      storage.reserveWrite(rest, layout).forEach((o) => o!.data.fill(1));
-      storage.finishWrite(rest);
+        const k = probes[Math.min(p++, probes.length - 1)]!;
+        write([k]);
+        return ((await client.score({ model: 'demo-model', blockHashes: [BigInt(`0x${k.chunkHash}`).toString()] }))[0]?.blocks ?? 0) > 0;
+      }, 'the controller to follow the publisher', 60_000, 50);
+      write(keys.slice(0, 4));
       // Chunks 0-3 stored (4 of 6): the score is that prefix, in blocks and tokens, on the CPU medium.
-      await waitFor(async () => (await probe())?.blocks === 4, 'the whole stored prefix to be scored');
+      await waitFor(async () => (await probe())?.blocks === 4, 'the whole stored prefix to be scored', 60_000);
       const best = (await probe())!;
       expect(best.instanceId).to.equal('vllm:tierkv-1');
       expect(best.tokens).to.equal(4 * 256);
       expect(best.media['cpu']?.blocks).to.equal(4);
       // Deleting chunk 1 breaks the prefix after chunk 0.
       storage.delete([keys[1]!]);
-      await waitFor(async () => (await probe())?.blocks === 1, 'the delete to cut the prefix');
+      await waitFor(async () => (await probe())?.blocks === 1, 'the delete to cut the prefix', 60_000);
     } finally {
       client.close();
       await controller.close();

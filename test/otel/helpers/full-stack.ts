@@ -47,7 +47,7 @@ export async function runServerAndController(storage: StorageManager): Promise<R
     await waitFor(
       async () => (await lookups.lookup({ hashes: keys.map((k) => k.chunkHash) }, { modelName: 'otel-test-model' })).length > 0,
       'the controller lookup to find a holder of the stored keys',
-      10_000,
+      60_000,
       50,
     );
     await runVllmEvents(controller, lookups, closers);
@@ -80,7 +80,9 @@ async function runVllmEvents(controller: CacheController, client: ControllerClie
   controller.vllm.add({ name: 'otel-test', endpoint: publisher.endpoint!, replayEndpoint: publisher.replayEndpoint!, model: 'otel-test-model', blockSize: 256 });
   let next = 0;
   const hashes: string[] = [];
-  const score = async () => (await client.score({ model: 'otel-test-model', blockHashes: hashes.map((h) => BigInt(`0x${h}`).toString()) }))[0]?.blocks ?? 0;
+  // Scored by the newest block alone: a score counts the prefix from block 0, and the blocks
+  // published before the controller's SUB joined are never seen (PUB drops them).
+  const score = async () => (await client.score({ model: 'otel-test-model', blockHashes: [BigInt(`0x${hashes.at(-1)!}`).toString()] }))[0]?.blocks ?? 0;
   await waitFor(
     async () => {
       // A new block each round: the publisher sends a chunk's admission once.
@@ -91,13 +93,13 @@ async function runVllmEvents(controller: CacheController, client: ControllerClie
       return (await score()) > 0;
     },
     'the controller to ingest the published vLLM events',
-    10_000,
+    60_000,
     50,
   );
   // A removal too, so both event types have been ingested, then a few more scores.
   const removed = hashes[hashes.length - 1]!;
   listener!.onL1KeysDeleted!([objectKey(removed, 'otel-test-model')]);
   await publisher.flush();
-  await waitFor(async () => controller.vllm.list()[0]!.stats.events.BlockRemoved > 0, 'the removal to be ingested', 10_000, 20);
+  await waitFor(async () => controller.vllm.list()[0]!.stats.events.BlockRemoved > 0, 'the removal to be ingested', 60_000, 20);
   for (let i = 0; i < 3; i++) await score();
 }
