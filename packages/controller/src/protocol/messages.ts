@@ -4,6 +4,9 @@
  * a batch of 1000 events is ~9 KB and decodes without per-key strings.
  */
 
+import type { VllmScoreRequest } from '../vllm/vllm-ingest.js';
+import type { VllmWorkerScore } from '../vllm/vllm-scorer.js';
+
 /** Protocol revision carried by `register`; a controller refuses a worker with another major. */
 export const PROTOCOL_VERSION = 1;
 
@@ -108,15 +111,8 @@ export interface LookupMsg {
  * request they hold: by vLLM block hashes (uint64 as decimal strings, numbers ≤ 2^53, or hex) or by
  * token ids (hashed like vLLM does, per the publishers' hash settings).
  */
-export interface ScoreMsg {
+export interface ScoreMsg extends VllmScoreRequest {
   readonly t: 'score';
-  readonly model: string;
-  readonly tokens?: readonly number[];
-  readonly blockHashes?: readonly (string | number)[];
-  readonly workers?: readonly string[];
-  readonly mediumWeights?: Readonly<Record<string, number>>;
-  readonly loraName?: string;
-  readonly cacheSalt?: string;
 }
 
 export interface QueryWorkersMsg {
@@ -209,15 +205,7 @@ export interface ScoreReply {
   readonly t: 'score_ok';
   readonly model: string;
   /** Best first: per worker the longest prefix (blocks, tokens), per medium, and the weighted score. */
-  readonly workers: readonly {
-    readonly worker: string;
-    readonly instanceId: string;
-    readonly workerId: number;
-    readonly blocks: number;
-    readonly tokens: number;
-    readonly media: Readonly<Record<string, { readonly blocks: number; readonly tokens: number }>>;
-    readonly score: number;
-  }[];
+  readonly workers: readonly VllmWorkerScore[];
 }
 
 export interface WorkerInfo {
