@@ -1,6 +1,8 @@
 import * as zmq from 'zeromq';
 import { ClosedError, debugLogger, MeterBinding, type ObjectKey } from '@tierkv/core';
 import type { L1Listener, L2Listener, StorageManagerListener } from '@tierkv/storage';
+import { RECEIVE_WAKE_MS } from '../controller/socket-options.js';
+import { isTimeout } from '../protocol/sockets.js';
 import { KeyTracker } from '../worker-client/key-tracker.js';
 import type { WorkerStorage } from '../worker-client/worker-client.js';
 import { chunkHashToU64, encodeVllmEventBatch, type VllmKvEvent } from './vllm-event-encoder.js';
@@ -144,7 +146,7 @@ export class VllmEventPublisher {
       await pub.bind(o.endpoint);
       this.#endpoint = pub.lastEndpoint ?? o.endpoint;
       if (o.replayEndpoint) {
-        const router = new zmq.Router({ linger: 0, sendHighWaterMark: o.sendHighWaterMark });
+        const router = new zmq.Router({ linger: 0, sendHighWaterMark: o.sendHighWaterMark, receiveTimeout: RECEIVE_WAKE_MS });
         this.#router = router;
         await router.bind(o.replayEndpoint);
         this.#replayEndpoint = router.lastEndpoint ?? o.replayEndpoint;
@@ -274,7 +276,15 @@ export class VllmEventPublisher {
 
   async #serveReplay(router: zmq.Router): Promise<void> {
     try {
-      for await (const frames of router) {
+      while (!router.closed) {
+        let frames: Buffer[];
+        try {
+          frames = await router.receive();
+        } catch (err) {
+          // A timeout only wakes a receive that missed ZeroMQ's readiness signal under load.
+          if (isTimeout(err) && !router.closed) continue;
+          throw err;
+        }
         const [id, delim, start] = frames;
         if (frames.length !== 3 || !id || delim?.length !== 0 || start?.length !== 8) {
           this.stats.replay.invalid++;

@@ -1,5 +1,6 @@
 import * as zmq from 'zeromq';
 import { debugLogger } from '@tierkv/core';
+import { RECEIVE_WAKE_MS } from '../controller/socket-options.js';
 import { isTimeout } from '../protocol/sockets.js';
 import { decodeVllmBatch } from './vllm-event-decoder.js';
 import type { ResolvedVllmPublisher } from './vllm-publisher-config.js';
@@ -48,7 +49,9 @@ export class VllmSubscriber {
     this.#view = view;
     this.#o = options;
     // A deep queue: batches keep arriving while a replay runs and must not be dropped meanwhile.
-    this.#sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 100_000 });
+    // The receive timeout wakes a receive that missed ZeroMQ's edge-triggered readiness under load
+    // (see RECEIVE_WAKE_MS): without it the stream could stall with batches queued.
+    this.#sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 100_000, receiveTimeout: RECEIVE_WAKE_MS });
   }
 
   start(): void {
@@ -78,7 +81,7 @@ export class VllmSubscriber {
         frames = await this.#sub.receive();
       } catch (err) {
         if (this.#sub.closed) return;
-        log('%s: receive failed: %s', this.config.name, (err as Error).message);
+        if (!isTimeout(err)) log('%s: receive failed: %s', this.config.name, (err as Error).message);
         continue;
       }
       try {

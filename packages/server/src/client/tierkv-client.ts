@@ -246,6 +246,8 @@ export class TierkvClient {
       routingId: this.#o.clientId,
       linger: 0,
       sendHighWaterMark: this.#o.sendHighWaterMark,
+      // Wakes a receive that missed ZeroMQ's edge-triggered readiness under load; idle, an EAGAIN.
+      receiveTimeout: 500,
       ...this.#curve,
     });
     socket.connect(this.#o.endpoint);

@@ -45,6 +45,9 @@ export function serverSocketOptions(o: ResolvedTierkvServerOptions): Constructor
     sendHighWaterMark: o.sendHighWaterMark,
     maxMessageSize: maxRequestFrameBytes(o),
     linger: 2_000,
+    // Wakes a receive that missed ZeroMQ's edge-triggered readiness under load (seen in the
+    // controller: a loop parked with messages queued); idle, it is an EAGAIN and the loop waits again.
+    receiveTimeout: 500,
     // With a token the socket speaks CURVE with a key pair derived from it: a peer without the token
     // cannot complete the handshake (counted as connections.closed{handshake_failed}), so nothing it
     // sends is read.

@@ -276,7 +276,7 @@ export class TierkvServer {
         frames = await router.receive();
       } catch (err) {
         if (router.closed) return;
-        log('receive failed: %s', (err as Error).message);
+        if ((err as { code?: string }).code !== 'EAGAIN') log('receive failed: %s', (err as Error).message);
         continue;
       }
       try {
