@@ -34,10 +34,10 @@ describe('vLLM events: a tierkv worker published, a tierkv controller following 
       // unrelated probe chunks until one is seen, then the prefix itself.
       const probes = new TokenHasher({ chunkSize: 256 }).keysFor(Array.from({ length: 256 * 1000 }, (_, i) => 60_000 + i), { modelName: 'demo-model' });
       let p = 0;
-      await waitFor(async () => {
-        const k = probes[Math.min(p++, probes.length - 1)]!;
-        write([k]);
-        return ((await client.score({ model: 'demo-model', blockHashes: [BigInt(`0x${k.chunkHash}`).toString()] }))[0]?.blocks ?? 0) > 0;
+      const followed = () => (controller.vllm.list()[0]?.stats.events.BlockStored ?? 0) > 0;
+      await waitFor(() => {
+        if (!followed()) write([probes[Math.min(p++, probes.length - 1)]!]);
+        return followed();
       }, 'the controller to follow the publisher', 60_000, 200);
       write(keys.slice(0, 4));
       // Chunks 0-3 stored (4 of 6): the score is that prefix, in blocks and tokens, on the CPU medium.

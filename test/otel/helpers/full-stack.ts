@@ -80,17 +80,21 @@ async function runVllmEvents(controller: CacheController, client: ControllerClie
   controller.vllm.add({ name: 'otel-test', endpoint: publisher.endpoint!, replayEndpoint: publisher.replayEndpoint!, model: 'otel-test-model', blockSize: 256 });
   let next = 0;
   const hashes: string[] = [];
-  // Scored by the newest block alone: a score counts the prefix from block 0, and the blocks
-  // published before the controller's SUB joined are never seen (PUB drops them).
+  // Score requests for the row's score panels (by the newest block alone: the blocks published
+  // before the SUB joined were never seen, and a score counts the prefix from block 0).
   const score = async () => (await client.score({ model: 'otel-test-model', blockHashes: [BigInt(`0x${hashes.at(-1)!}`).toString()] }))[0]?.blocks ?? 0;
+  // The controller's SUB joins asynchronously and a PUB drops what it sends before: publish a new
+  // block each round until the controller has ingested one.
+  const ingested = () => (controller.vllm.list()[0]?.stats.events.BlockStored ?? 0) > 0;
   await waitFor(
     async () => {
+      if (ingested()) return true;
       // A new block each round: the publisher sends a chunk's admission once.
       const hash = (0x7000 + next++).toString(16).padStart(16, '0');
       hashes.push(hash);
       listener!.onL1KeysWriteFinished!([objectKey(hash, 'otel-test-model')]);
       await publisher.flush();
-      return (await score()) > 0;
+      return false;
     },
     'the controller to ingest the published vLLM events',
     60_000,

@@ -71,7 +71,7 @@ export class FakeVllmPublisher {
         return false;
       },
       'the subscriber to see a batch',
-      15_000,
+      60_000,
       50,
     );
   }
