@@ -1,6 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { createRequire } from 'node:module';
-import { gunzipSync } from 'node:zlib';
+import type { IncomingHttpHeaders } from 'node:http';
+import { otlpGeneratedRoot, serveOtlpHttp } from './otlp-http.js';
 
 /** The static-module surface pbjs generates for one message type (the part used here). */
 interface StaticMessageType {
@@ -11,22 +10,10 @@ interface StaticMessageType {
   toObject(message: object, options: Record<string, unknown>): unknown;
 }
 
-let requestType: StaticMessageType | undefined;
-
-/**
- * `ExportMetricsServiceRequest` from the official OTLP .proto files, as protobufjs code generated
- * by OpenTelemetry itself: @opentelemetry/otlp-transformer 0.214 (installed under the alias
- * `otlp-transformer-0.214`) is the last release that ships it. Later releases encode by hand,
- * so decoding with them would check the exporter against itself.
- */
+/** `ExportMetricsServiceRequest` from the official generated OTLP schema (see otlpGeneratedRoot). */
 export function exportMetricsRequestType(): StaticMessageType {
-  if (requestType) return requestType;
-  const require = createRequire(import.meta.url);
-  const root = require('otlp-transformer-0.214/build/src/generated/root.js') as {
-    opentelemetry: { proto: { collector: { metrics: { v1: { ExportMetricsServiceRequest: StaticMessageType } } } } };
-  };
-  requestType = root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
-  return requestType;
+  return otlpGeneratedRoot<{ opentelemetry: { proto: { collector: { metrics: { v1: { ExportMetricsServiceRequest: StaticMessageType } } } } } }>().opentelemetry.proto.collector.metrics.v1
+    .ExportMetricsServiceRequest;
 }
 
 const TO_OBJECT = { longs: Number, enums: String, bytes: String, defaults: false, arrays: true, oneofs: true };
@@ -149,36 +136,22 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const errors: Error[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
   const receiver = { status: 200 };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const contentType = req.headers['content-type'] ?? '';
-      try {
-        if (req.method !== 'POST' || req.url !== '/v1/metrics') throw new Error(`unexpected ${req.method} ${req.url}`);
-        const encoding = req.headers['content-encoding'] ?? 'identity';
-        const wire = Buffer.concat(chunks);
-        if (encoding !== 'identity' && encoding !== 'gzip') throw new Error(`unexpected content-encoding ${encoding}`);
-        const request = decodeExportMetricsRequest(encoding === 'gzip' ? gunzipSync(wire) : wire, contentType);
-        exports.push({ protocol: contentType.startsWith('application/json') ? 'http/json' : 'http/protobuf', headers: req.headers, request, encoding, wireBytes: wire.length });
-        for (const w of [...waiters]) {
-          if (exports.length >= w.n) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve();
-          }
+  const endpoint = await serveOtlpHttp(
+    '/v1/metrics',
+    ({ body, contentType, protocol, headers, encoding, wireBytes }) => {
+      exports.push({ protocol, headers, request: decodeExportMetricsRequest(body, contentType), encoding, wireBytes });
+      for (const w of [...waiters]) {
+        if (exports.length >= w.n) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
         }
-      } catch (err) {
-        errors.push(err as Error);
       }
-      res.writeHead(receiver.status, { 'content-type': contentType.startsWith('application/json') ? 'application/json' : 'application/x-protobuf' });
-      res.end(contentType.startsWith('application/json') ? '{}' : undefined);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+    },
+    (err) => errors.push(err),
+    () => receiver.status,
+  );
   return Object.assign(receiver, {
-    url: `http://127.0.0.1:${port}/v1/metrics`,
+    url: endpoint.url,
     exports,
     errors,
     waitForExports(n: number, timeoutMs = 10_000) {
@@ -188,11 +161,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
       });
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => endpoint.close(),
   });
 }
 
@@ -277,17 +246,10 @@ export function otlpResource(request: ExportMetricsRequest): Record<string, stri
 
 // ---- traces ---------------------------------------------------------------------------------
 
-let traceRequestType: StaticMessageType | undefined;
-
 /** `ExportTraceServiceRequest` from the same official generated schema as the metrics one. */
 export function exportTraceRequestType(): StaticMessageType {
-  if (traceRequestType) return traceRequestType;
-  const require = createRequire(import.meta.url);
-  const root = require('otlp-transformer-0.214/build/src/generated/root.js') as {
-    opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceRequest: StaticMessageType } } } } };
-  };
-  traceRequestType = root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
-  return traceRequestType;
+  return otlpGeneratedRoot<{ opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceRequest: StaticMessageType } } } } } }>().opentelemetry.proto.collector.trace.v1
+    .ExportTraceServiceRequest;
 }
 
 const ID_FIELDS = ['traceId', 'spanId', 'parentSpanId'] as const;
@@ -415,30 +377,24 @@ export async function startOtlpTraceReceiver(): Promise<OtlpTraceReceiver> {
   const errors: Error[] = [];
   let waiters: (() => void)[] = [];
   const spans = () => exports.flatMap((e) => otlpSpans(e.request));
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const contentType = req.headers['content-type'] ?? '';
-      try {
-        if (req.method !== 'POST' || req.url !== '/v1/traces') throw new Error(`unexpected ${req.method} ${req.url}`);
-        const request = decodeExportTraceRequest(Buffer.concat(chunks), contentType);
-        exports.push({ protocol: contentType.startsWith('application/json') ? 'http/json' : 'http/protobuf', headers: req.headers, request });
-      } catch (err) {
-        errors.push(err as Error);
-      }
-      const w = waiters;
-      waiters = [];
-      for (const f of w) f();
-      res.writeHead(200, { 'content-type': contentType.startsWith('application/json') ? 'application/json' : 'application/x-protobuf' });
-      res.end(contentType.startsWith('application/json') ? '{}' : undefined);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const notify = () => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  const endpoint = await serveOtlpHttp(
+    '/v1/traces',
+    ({ body, contentType, protocol, headers }) => {
+      exports.push({ protocol, headers, request: decodeExportTraceRequest(body, contentType) });
+      notify();
+    },
+    (err) => {
+      errors.push(err);
+      notify();
+    },
+  );
   return {
-    url: `http://127.0.0.1:${port}/v1/traces`,
+    url: endpoint.url,
     exports,
     errors,
     spans,
@@ -457,10 +413,6 @@ export async function startOtlpTraceReceiver(): Promise<OtlpTraceReceiver> {
         check();
       });
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => endpoint.close(),
   };
 }
