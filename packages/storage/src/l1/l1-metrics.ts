@@ -100,6 +100,8 @@ const OBSERVED = [
   'tierkv.l1.memory.used',
   'tierkv.l1.memory.limit',
   'tierkv.l1.memory.write_locked',
+  'tierkv.l1.keys.used',
+  'tierkv.l1.keys.limit',
   'tierkv.l1.objects',
   'tierkv.l1.lock.expired',
   'tierkv.l1.listener.errors',
