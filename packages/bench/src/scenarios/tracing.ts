@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { context, SpanKind, trace } from '@opentelemetry/api';
+import { context, ProxyTracerProvider, SpanKind, trace, type TracerProvider } from '@opentelemetry/api';
 import { MemoryLayout, objectKey, TracerBinding, type ObjectKey } from '@tierkv/core';
-import { AsyncLocalStorageContextManager, BatchSpanProcessor, InMemorySpanExporter, startTelemetry, type TelemetryHandle } from '@tierkv/otel';
+import { AsyncLocalStorageContextManager, startTelemetry, type TelemetryHandle } from '@tierkv/otel';
 import { TierkvClient, TierkvServer } from '@tierkv/server';
 import { MemoryL2Adapter, StorageManager } from '@tierkv/storage';
 import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.js';
@@ -10,7 +11,6 @@ import { QUICK_BUDGET_MS } from '../timing.js';
 const CHUNK_BYTES = 4096;
 const BATCH = 16;
 const LIVE_BATCHES = 32;
-const SLICES = 8;
 const layout = MemoryLayout.bytes(CHUNK_BYTES);
 
 function batches(base: number): ObjectKey[][] {
@@ -85,70 +85,104 @@ function noProviderCallNs(): number {
   return (ms * 1e6) / n;
 }
 
+/**
+ * An OTLP/HTTP receiver in a child process that answers every export with an empty success, so
+ * the traced phases pay what a real exporter pays in this process (protobuf encoding, the HTTP
+ * request) and none of the receiving.
+ */
+async function startOtlpSink(): Promise<{ endpoint: string; received(): Promise<number>; close(): void }> {
+  const code = `let n=0;const s=require('node:http').createServer((q,r)=>{q.on('data',(d)=>{n+=d.length;});q.on('end',()=>{r.writeHead(200,{'content-type':'application/x-protobuf'});r.end();});});s.listen(0,'127.0.0.1',()=>process.stdout.write(String(s.address().port)+'\\n'));process.on('message',()=>process.send(n));process.on('disconnect',()=>process.exit(0));`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (c) => reject(new Error(`the OTLP sink exited (${c}) before listening`)));
+    child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}/v1/traces`,
+    /** Bytes of export bodies received so far. */
+    received: () =>
+      new Promise<number>((resolve) => {
+        child.once('message', (m) => resolve(Number(m)));
+        child.send('count');
+      }),
+    close: () => child.kill(),
+  };
+}
+
+/** A registered TracerProvider whose tracers are the API's no-op: spans exist but never record. */
+const noopProvider: TracerProvider = { getTracer: (name, version) => new ProxyTracerProvider().getDelegate().getTracer(name, version) };
+
+const PHASES = ['none', 'noop', 'recording'] as const;
+/** Slice order: each phase in every position, mirrored, so a drifting machine affects all three alike. */
+const ORDER = [0, 1, 2, 2, 1, 0, 1, 2, 0, 0, 2, 1] as const;
+
 async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
   const budget = ctx.budgetMs ?? QUICK_BUDGET_MS;
   trace.disable();
   context.disable();
-  const exporter = new InMemorySpanExporter();
+  const sink = await startOtlpSink();
   let telemetry: TelemetryHandle | undefined;
   const loops = [storageLoop(), await serverLoop()];
   const manager = new AsyncLocalStorageContextManager();
   try {
-    // A TracerProvider with an in-memory exporter behind the batch processor (as OTLP runs), always sampling: the worst case of a registered SDK.
+    // What a host runs: always sampling, the batch processor, OTLP http/protobuf to a collector.
     telemetry = await startTelemetry({
       env: {},
       warn: (m) => ctx.log(m),
       serviceName: 'tierkv-bench',
       registerGlobal: false,
       exporters: ['none'],
-      traces: { exporters: ['none'], sampler: { name: 'always_on' }, spanProcessors: [new BatchSpanProcessor({ exporter })] },
+      traces: { exporters: ['otlp'], otlp: { endpoint: sink.endpoint, protocol: 'http/protobuf' }, sampler: { name: 'always_on' } },
     });
     const provider = telemetry.tracerProvider!;
-    const on = () => {
-      trace.setGlobalTracerProvider(provider);
-      context.setGlobalContextManager(manager.enable());
+    const enter = (phase: number) => {
+      if (phase === 0) return;
+      trace.setGlobalTracerProvider(phase === 1 ? noopProvider : provider);
+      if (phase === 2) context.setGlobalContextManager(manager.enable());
     };
-    const off = () => {
+    const leave = () => {
       trace.disable();
       context.disable();
       manager.disable();
     };
-    // Phases alternate (off, on, on, off, …) per slice: a machine that drifts affects both alike.
     // The modules re-resolve the global provider on every call, so switching costs nothing.
-    const ops = loops.map(() => [0, 0]);
-    const ms = loops.map(() => [0, 0]);
+    const ops = loops.map(() => [0, 0, 0]);
+    const ms = loops.map(() => [0, 0, 0]);
+    const slices = ORDER.length;
     for (const [i, loop] of loops.entries()) {
-      for (const traced of [0, 1]) {
-        if (traced) on();
-        const end = performance.now() + budget / 4;
+      for (let phase = 0; phase < PHASES.length; phase++) {
+        enter(phase);
+        const end = performance.now() + budget / 6;
         while (performance.now() < end) await loop.round(); // warm-up
-        if (traced) off();
+        if (phase === 2) await telemetry.forceFlush();
+        leave();
       }
-      for (let s = 0; s < 2 * SLICES; s++) {
-        const traced = (s + Math.floor(s / 2)) % 2; // 0 1 1 0 0 1 1 0 …
-        if (traced) on();
+      for (let s = 0; s < slices; s++) {
+        const phase = ORDER[s]!;
+        enter(phase);
         const t0 = performance.now();
-        const end = t0 + budget / SLICES;
-        while (performance.now() < end) ops[i]![traced]! += await loop.round();
-        // The export of what the batch processor still holds is charged to the traced slice.
-        if (traced) await telemetry.forceFlush();
-        ms[i]![traced]! += performance.now() - t0;
-        if (traced) {
-          off();
-          exporter.reset();
-        }
+        const end = t0 + budget / slices;
+        while (performance.now() < end) ops[i]![phase]! += await loop.round();
+        // The export of what the batch processor still holds is charged to the recording slice.
+        if (phase === 2) await telemetry.forceFlush();
+        ms[i]![phase]! += performance.now() - t0;
+        leave();
       }
     }
-    if (exporter.getFinishedSpans().length !== 0) throw new Error('spans were exported while tracing was off');
-    const [storageBare, storageTraced, serverBare, serverTraced] = [ops[0]![0]! / ms[0]![0]!, ops[0]![1]! / ms[0]![1]!, ops[1]![0]! / ms[1]![0]!, ops[1]![1]! / ms[1]![1]!].map((v) => v * 1000) as [number, number, number, number];
+    if ((await sink.received()) === 0) throw new Error('the recording phases exported no span to the OTLP receiver');
+    const rate = (i: number, phase: number) => (ops[i]![phase]! / ms[i]![phase]!) * 1000;
     const nsPerCall = noProviderCallNs();
-    const sNote = `${BATCH} × ${CHUNK_BYTES / 1024} KiB per batch: reserve/commit + L2 write-through, prefetch, read, delete (≈ 8 spans per round traced)`;
-    const vNote = `${BATCH} × ${CHUNK_BYTES / 1024} KiB per batch: store + retrieve, client and server in one process (≈ 10 spans per round traced)`;
+    const sNote = `${BATCH} × ${CHUNK_BYTES / 1024} KiB per batch: reserve/commit + L2 write-through, prefetch, read, delete (5 spans per round recorded)`;
+    const vNote = `${BATCH} × ${CHUNK_BYTES / 1024} KiB per batch: store + retrieve, client and server in one process (7 spans per round recorded)`;
+    const recNote = 'always on, BatchSpanProcessor, OTLP http/protobuf to a receiver in another process';
     return [
-      { subject: 'storage calls, no TracerProvider', value: storageBare, unit: 'ops/s', note: sNote },
-      { subject: 'storage calls, TracerProvider + in-memory exporter', value: storageTraced, unit: 'ops/s', reference: 'storage calls, no TracerProvider', goal: 0.95 },
-      { subject: 'server calls, no TracerProvider', value: serverBare, unit: 'ops/s', note: vNote },
-      { subject: 'server calls, TracerProvider + in-memory exporter', value: serverTraced, unit: 'ops/s', reference: 'server calls, no TracerProvider', goal: 0.95 },
+      { subject: 'storage calls, no TracerProvider', value: rate(0, 0), unit: 'ops/s', note: sNote },
+      { subject: 'storage calls, no-op TracerProvider', value: rate(0, 1), unit: 'ops/s', reference: 'storage calls, no TracerProvider', goal: 0.95 },
+      { subject: 'storage calls, recording TracerProvider', value: rate(0, 2), unit: 'ops/s', reference: 'storage calls, no TracerProvider', goal: 0.95, note: recNote },
+      { subject: 'server calls, no TracerProvider', value: rate(1, 0), unit: 'ops/s', note: vNote },
+      { subject: 'server calls, no-op TracerProvider', value: rate(1, 1), unit: 'ops/s', reference: 'server calls, no TracerProvider', goal: 0.95 },
+      { subject: 'server calls, recording TracerProvider', value: rate(1, 2), unit: 'ops/s', reference: 'server calls, no TracerProvider', goal: 0.95, note: recNote },
       { subject: 'span call with no TracerProvider', value: nsPerCall / 1e9, unit: 's', note: 'one TracerBinding.start(): the whole tracing cost of an operation when unused' },
     ];
   } finally {
@@ -156,12 +190,14 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
     context.disable();
     for (const l of loops) await l.close();
     await telemetry?.shutdown();
+    sink.close();
   }
 }
 
 export const tracingScenario: BenchScenario = {
   name: 'otel.tracing',
-  description: 'storage and server throughput (chunks/s) with no TracerProvider and with one registered (always on, in-memory exporter); cost of a span call with none',
+  description:
+    'storage and server throughput (chunks/s) with no TracerProvider, a no-op one, and a recording one (always on, batch processor, OTLP http/protobuf), interleaved; cost of a span call with none',
   peers: ['@opentelemetry/sdk-trace'],
   run,
 };
