@@ -4,6 +4,8 @@ import type { L2Adapter, L2StoreItem, L2Usage } from './l2-adapter.js';
 import { classifyError, isL2FailureReason, type L2FailureReasons } from './l2-failure.js';
 import type { L2Listener, L2Operation } from './l2-listener.js';
 import { L2_METER_SCOPE, L2Metrics, type L2MetricOperation } from './l2-metrics.js';
+import { FsL2Adapter } from './fs/fs-adapter.js';
+import { MemoryL2Adapter } from './memory-adapter.js';
 
 const log = debugLogger('tierkv:l2');
 
@@ -18,6 +20,13 @@ export class InstrumentedL2Adapter implements L2Adapter {
   readonly metrics: L2Metrics;
   readonly #listeners = new Set<L2Listener>();
   readonly #tracing: TracerBinding;
+  /**
+   * Whether the inner adapter may start spans of its own (Redis, a user's adapter), which must
+   * nest under this call's span: only then does the call run in the span's context. The built-in
+   * memory and fs adapters start none, and entering a context (AsyncLocalStorage) per L2 call was
+   * a measurable share of a recorded storage round.
+   */
+  readonly #innerTraces: boolean;
   #listenerErrors = 0;
 
   constructor(inner: L2Adapter, telemetry: TelemetryOptions = {}) {
@@ -25,6 +34,8 @@ export class InstrumentedL2Adapter implements L2Adapter {
     this.name = inner.name;
     this.metrics = new L2Metrics(inner.name, () => this.usage(), telemetry);
     this.#tracing = new TracerBinding(L2_METER_SCOPE, telemetry);
+    // Exact classes: a subclass may add spans of its own.
+    this.#innerTraces = inner.constructor !== MemoryL2Adapter && inner.constructor !== FsL2Adapter;
     // The manager's providers reach the adapter's own metrics (and spans) too.
     if (telemetry.meterProvider !== undefined || telemetry.tracerProvider !== undefined) inner.bindTelemetry?.(telemetry);
   }
@@ -131,7 +142,7 @@ export class InstrumentedL2Adapter implements L2Adapter {
     let spanError: unknown;
     let answered: readonly boolean[] | undefined;
     try {
-      const raw = await withSpan(span, call);
+      const raw = await (this.#innerTraces ? withSpan(span, call) : call());
       if (span && Array.isArray(raw)) answered = raw;
       if (operation === 'clear' || operation === 'unlock') return { result: raw, rejected: false };
       if (Array.isArray(raw) && raw.length === keys.length) return { result: raw.map((r) => r === true), rejected: false };
