@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { SpanKind, context, type Span } from '@opentelemetry/api';
-import { contextFromTraceparent, debugLogger, endSpan, TokenHasher, TracerBinding, withSpan } from '@tierkv/core';
+import { ATTR, contextFromTraceparent, debugLogger, endSpan, TokenHasher, TracerBinding, withSpan } from '@tierkv/core';
 import type { StorageUsage } from '@tierkv/storage';
 import { Router } from 'zeromq';
 import { decodeHeader, decodePrelude, encodeErrorReply, encodeHeader, encodePrelude, framesBytes } from '../protocol/codec.js';
@@ -350,7 +350,7 @@ export class TierkvServer {
       const reason = REJECT_OF[wire.code];
       if (reason) this.#metrics.rejected(reason);
       reply = encodeErrorReply(id, wire.code, wire.message, wire.field);
-      if (span) endSpan(span, () => ({ 'tierkv.request.outcome': outcome, ...(keyCount === undefined ? {} : { 'tierkv.keys.count': keyCount }) }), wire);
+      if (span) endSpan(span, () => ({ [ATTR.REQUEST_OUTCOME]: outcome, ...(keyCount === undefined ? {} : { [ATTR.KEYS_COUNT]: keyCount }) }), wire);
       span = undefined;
     } finally {
       session.inFlight--;
@@ -359,7 +359,7 @@ export class TierkvServer {
         this.#inFlight.delete(ctx);
       }
     }
-    if (span) endSpan(span, () => ({ 'tierkv.request.outcome': outcome, ...(keyCount === undefined ? {} : { 'tierkv.keys.count': keyCount }) }));
+    if (span) endSpan(span, () => ({ [ATTR.REQUEST_OUTCOME]: outcome, ...(keyCount === undefined ? {} : { [ATTR.KEYS_COUNT]: keyCount }) }));
     this.#metrics.request(type, outcome, (performance.now() - started) / 1000);
     this.#send(identity, reply);
     if (this.#drained && this.#inFlight.size === 0) this.#drained();
@@ -373,7 +373,7 @@ export class TierkvServer {
     if (!this.#tracing.tracer()) return undefined;
     const fields = traceFieldsOf(header);
     const parent = fields ? contextFromTraceparent(context.active(), fields.traceparent, fields.tracestate) : context.active();
-    return this.#tracing.start(`tierkv.server ${type}`, SpanKind.SERVER, () => ({ 'tierkv.request.type': type, 'rpc.system': 'tierkv' }), parent);
+    return this.#tracing.start(`tierkv.server ${type}`, SpanKind.SERVER, () => ({ [ATTR.REQUEST_TYPE]: type, [ATTR.RPC_SYSTEM]: 'tierkv' }), parent);
   }
 
   /** Keys a request names (full chunks for tokens): a bounded span attribute. */

@@ -1,25 +1,26 @@
+import { ATTR } from '../attribute-names.js';
 import type { AttributeDefinition, MetricDefinition } from '../metric-definition.js';
 
 const TIER: AttributeDefinition = {
-  name: 'tier',
+  name: ATTR.STORAGE_TIER,
   values: ['l1', 'l2'],
   description: 'the tier that held the chunk when the prefix lookup ran',
 };
 
 const LISTENER: AttributeDefinition = {
-  name: 'listener',
+  name: ATTR.STORAGE_LISTENER,
   values: ['storage', 'l2'],
   description: 'which listener kind threw (L1 listener errors are counted by tierkv.l1.* metrics)',
 };
 
 const DROP_REASON: AttributeDefinition = {
-  name: 'reason',
+  name: ATTR.STORAGE_REFUSAL_REASON,
   values: ['queue_full', 'queue_bytes', 'not_in_l1'],
   description: "queue_full: storeQueueLimit batches queued; queue_bytes: storeQueueLimitBytes of L1 already read-locked by write-throughs (both only with storeBacklogPolicy 'skip_l2'); not_in_l1: the object left L1 before it could be locked",
 };
 
 const REJECT_REASON: AttributeDefinition = {
-  name: 'reason',
+  name: ATTR.STORAGE_REFUSAL_REASON,
   values: ['queue_full', 'queue_bytes'],
   description: 'queue_full: storeQueueLimit write-through batches queued; queue_bytes: storeQueueLimitBytes of L1 read-locked by write-throughs',
 };
