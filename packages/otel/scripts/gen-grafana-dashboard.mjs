@@ -10,31 +10,32 @@ const I = '{instance=~"$instance"}';
 const sel = (extra = '') => `{instance=~"$instance"${extra ? ',' + extra : ''}}`;
 const R = '[$__rate_interval]';
 const rate = (m, extra = '') => `rate(${m}${sel(extra)}${R})`;
+const DB = N('db.client.operation.duration');
 const p = (q, m, by, extra = '') => `histogram_quantile(${q}, sum by (le${by ? ', ' + by : ''}) (${rate(m + '_bucket', extra)}))`;
 
 const rows = [
   ['L1 memory tier', [
     ['L1 memory used / limit', 'bytes', [[`sum by (instance) (${N('tierkv.l1.memory.used')}${I})`, 'used {{instance}}'], [`sum by (instance) (${N('tierkv.l1.memory.limit')}${I})`, 'limit {{instance}}']]],
-    ['L1 objects by state', 'short', [[`sum by (state) (${N('tierkv.l1.objects')}${I})`, '{{state}}']]],
-    ['L1 calls per second by operation', 'ops', [[`sum by (operation) (${rate(N('tierkv.l1.batches'))})`, '{{operation}}']]],
+    ['L1 objects by state', 'short', [[`sum by (tierkv_l1_object_state) (${N('tierkv.l1.objects')}${I})`, '{{tierkv_l1_object_state}}']]],
+    ['L1 calls per second by operation', 'ops', [[`sum by (tierkv_l1_operation) (${rate(N('tierkv.l1.batches'))})`, '{{tierkv_l1_operation}}']]],
     ['L1 chunks read / written per second', 'ops', [[`sum(${rate(N('tierkv.l1.read'))})`, 'read'], [`sum(${rate(N('tierkv.l1.write'))})`, 'written']]],
-    ['L1 evictions per second by reason', 'ops', [[`sum by (reason) (${rate(N('tierkv.l1.evicted'))})`, '{{reason}}']]],
-    ['L1 read misses per second by reason', 'ops', [[`sum by (reason) (${rate(N('tierkv.l1.read.misses'))})`, '{{reason}}']]],
+    ['L1 evictions per second by reason', 'ops', [[`sum by (tierkv_l1_eviction_reason) (${rate(N('tierkv.l1.evicted'))})`, '{{tierkv_l1_eviction_reason}}']]],
+    ['L1 read misses per second by reason', 'ops', [[`sum by (tierkv_l1_miss_reason) (${rate(N('tierkv.l1.read.misses'))})`, '{{tierkv_l1_miss_reason}}']]],
     ['L1 chunks deleted / allocation failures per second', 'ops', [[`sum(${rate(N('tierkv.l1.deleted'))})`, 'deleted'], [`sum(${rate(N('tierkv.l1.allocation.failures'))})`, 'out of memory']]],
     ['L1 chunk lifetime and idle time before eviction (p50)', 's', [[p(0.5, N('tierkv.l1.chunk.lifetime'), ''), 'lifetime'], [p(0.5, N('tierkv.l1.chunk.idle'), ''), 'idle']]],
-    ['L1 batch latency p99 by operation', 's', [[p(0.99, N('tierkv.l1.batch.duration'), 'operation'), '{{operation}}']]],
+    ['L1 batch latency p99 by operation', 's', [[p(0.99, N('tierkv.l1.batch.duration'), 'tierkv_l1_operation'), '{{tierkv_l1_operation}}']]],
   ]],
   ['L2 tiers', [
     ['L2 usage / capacity by adapter', 'bytes', [[`sum by (tierkv_l2_adapter) (${N('tierkv.l2.usage')}${I})`, 'used {{tierkv_l2_adapter}}'], [`sum by (tierkv_l2_adapter) (${N('tierkv.l2.capacity')}${I})`, 'capacity {{tierkv_l2_adapter}}']]],
     ['L2 chunks stored / loaded per second', 'ops', [[`sum by (tierkv_l2_adapter) (${rate(N('tierkv.l2.stored'))})`, 'stored {{tierkv_l2_adapter}}'], [`sum by (tierkv_l2_adapter) (${rate(N('tierkv.l2.loaded'))})`, 'loaded {{tierkv_l2_adapter}}']]],
-    ['L2 lookup hit ratio', 'percentunit', [[`sum by (tierkv_l2_adapter) (rate(${N('tierkv.l2.lookups')}${sel('result="hit"')}${R})) / sum by (tierkv_l2_adapter) (rate(${N('tierkv.l2.lookups')}${I}${R}))`, '{{tierkv_l2_adapter}}']]],
-    ['L2 bytes per second', 'Bps', [[`sum by (tierkv_l2_adapter, direction) (${rate(N('tierkv.l2.bytes'))})`, '{{direction}} {{tierkv_l2_adapter}}']]],
-    ['L2 failed / corrupt chunks per second', 'ops', [[`sum by (tierkv_l2_adapter, operation, reason) (${rate(N('tierkv.l2.failures'))})`, 'failed {{operation}} ({{reason}}) {{tierkv_l2_adapter}}'], [`sum by (tierkv_l2_adapter) (${rate(N('tierkv.l2.corrupt'))})`, 'corrupt {{tierkv_l2_adapter}}']]],
+    ['L2 lookup hit ratio', 'percentunit', [[`sum by (tierkv_l2_adapter) (rate(${N('tierkv.l2.lookups')}${sel('tierkv_l2_lookup_result="hit"')}${R})) / sum by (tierkv_l2_adapter) (rate(${N('tierkv.l2.lookups')}${I}${R}))`, '{{tierkv_l2_adapter}}']]],
+    ['L2 bytes per second', 'Bps', [[`sum by (tierkv_l2_adapter, tierkv_l2_direction) (${rate(N('tierkv.l2.bytes'))})`, '{{tierkv_l2_direction}} {{tierkv_l2_adapter}}']]],
+    ['L2 failed / corrupt chunks per second', 'ops', [[`sum by (tierkv_l2_adapter, tierkv_l2_operation, tierkv_l2_failure_reason) (${rate(N('tierkv.l2.failures'))})`, 'failed {{tierkv_l2_operation}} ({{tierkv_l2_failure_reason}}) {{tierkv_l2_adapter}}'], [`sum by (tierkv_l2_adapter) (${rate(N('tierkv.l2.corrupt'))})`, 'corrupt {{tierkv_l2_adapter}}']]],
     ['L2 objects and evictions', 'short', [[`sum by (tierkv_l2_adapter) (${N('tierkv.l2.objects')}${I})`, 'objects {{tierkv_l2_adapter}}'], [`sum by (tierkv_l2_adapter) (${rate(N('tierkv.l2.evicted'))})`, 'evicted/s {{tierkv_l2_adapter}}']]],
-    ['L2 operation latency p99', 's', [[p(0.99, N('tierkv.l2.operation.duration'), 'tierkv_l2_adapter, operation'), '{{operation}} {{tierkv_l2_adapter}}']]],
+    ['L2 operation latency p99', 's', [[p(0.99, N('tierkv.l2.operation.duration'), 'tierkv_l2_adapter, tierkv_l2_operation'), '{{tierkv_l2_operation}} {{tierkv_l2_adapter}}']]],
   ]],
   ['Storage manager', [
-    ['Prefix lookup hit ratio by tier', 'percentunit', [[`sum by (tier) (rate(${N('tierkv.storage.prefix_lookup.hit_chunks')}${I}${R})) / ignoring(tier) group_left sum(rate(${N('tierkv.storage.prefix_lookup.requested_chunks')}${I}${R}))`, '{{tier}}']]],
+    ['Prefix lookup hit ratio by tier', 'percentunit', [[`sum by (tierkv_storage_tier) (rate(${N('tierkv.storage.prefix_lookup.hit_chunks')}${I}${R})) / ignoring(tierkv_storage_tier) group_left sum(rate(${N('tierkv.storage.prefix_lookup.requested_chunks')}${I}${R}))`, '{{tierkv_storage_tier}}']]],
     ['Read / write requests per second', 'reqps', [[`sum(${rate(N('tierkv.storage.read.requests'))})`, 'read'], [`sum(${rate(N('tierkv.storage.write.requests'))})`, 'write']]],
     ['Failed keys per second', 'ops', [[`sum(${rate(N('tierkv.storage.read.failed_keys'))})`, 'read'], [`sum(${rate(N('tierkv.storage.write.failed_keys'))})`, 'write']]],
     ['Store queue depth and drops', 'short', [[`sum(${N('tierkv.storage.store_queue.depth')}${I})`, 'queued batches'], [`sum(${rate(N('tierkv.storage.store.dropped'))})`, 'dropped chunks/s']]],
@@ -56,31 +57,42 @@ const rows = [
     ['KV pool keys', 'short', [[`sum(${N('tierkv.controller.kv_pool.keys')}${I})`, 'keys']]],
     ['KV pool memory', 'bytes', [[`sum(${N('tierkv.controller.kv_pool.memory')}${I})`, 'memory']]],
     ['Registered workers', 'short', [[`sum(${N('tierkv.controller.workers.registered')}${I})`, 'registered'], [`sum(${rate(N('tierkv.controller.workers.reaped'))})`, 'reaped/s']]],
-    ['Messages per second by socket', 'ops', [[`sum by (socket) (${rate(N('tierkv.controller.messages.received'))})`, '{{socket}}']]],
-    ['KV operations per second', 'ops', [[`sum by (operation, result) (${rate(N('tierkv.controller.kv.operations'))})`, '{{operation}} {{result}}']]],
-    ['Socket pending / active requests', 'short', [[`sum by (socket) (${N('tierkv.controller.socket.pending')}${I})`, 'pending {{socket}}'], [`sum by (socket) (${N('tierkv.controller.socket.active_requests')}${I})`, 'active {{socket}}']]],
+    ['Messages per second by socket', 'ops', [[`sum by (tierkv_controller_socket) (${rate(N('tierkv.controller.messages.received'))})`, '{{tierkv_controller_socket}}']]],
+    ['KV operations per second', 'ops', [[`sum by (tierkv_kv_operation, tierkv_kv_result) (${rate(N('tierkv.controller.kv.operations'))})`, '{{tierkv_kv_operation}} {{tierkv_kv_result}}']]],
+    ['Socket pending / active requests', 'short', [[`sum by (tierkv_controller_socket) (${N('tierkv.controller.socket.pending')}${I})`, 'pending {{tierkv_controller_socket}}'], [`sum by (tierkv_controller_socket) (${N('tierkv.controller.socket.active_requests')}${I})`, 'active {{tierkv_controller_socket}}']]],
     ['Sequence discontinuities per second', 'ops', [[`sum(${rate(N('tierkv.controller.seq.discontinuities'))})`, 'discontinuities']]],
-    ['Full syncs requested per second by reason, sessions by outcome', 'ops', [[`sum by (reason) (rate(${N('tierkv.controller.full_sync.requested')}${I}${R}))`, 'requested: {{reason}}'], [`sum by (outcome) (rate(${N('tierkv.controller.full_sync.sessions')}${I}${R}))`, 'ended: {{outcome}}']]],
+    ['Full syncs requested per second by reason, sessions by outcome', 'ops', [[`sum by (tierkv_full_sync_reason) (rate(${N('tierkv.controller.full_sync.requested')}${I}${R}))`, 'requested: {{tierkv_full_sync_reason}}'], [`sum by (tierkv_full_sync_outcome) (rate(${N('tierkv.controller.full_sync.sessions')}${I}${R}))`, 'ended: {{tierkv_full_sync_outcome}}']]],
     ['Controller prefix lookup latency p99', 's', [[p(0.99, N('tierkv.controller.lookup.duration'), ''), 'p99']]],
-    ['Full sync: workers by state, progress, missing batches', 'short', [[`sum by (state) (${N('tierkv.controller.full_sync.workers')}${I})`, '{{state}}'], [`max(${N('tierkv.controller.full_sync.progress')}${I})`, 'progress'], [`sum(${N('tierkv.controller.full_sync.missing_batches')}${I})`, 'missing batches']]],
-    ['Worker events sent per second', 'ops', [[`sum by (operation) (${rate(N('tierkv.worker.events.sent'))})`, '{{operation}}']]],
+    ['Full sync: workers by state, progress, missing batches', 'short', [[`sum by (tierkv_full_sync_state) (${N('tierkv.controller.full_sync.workers')}${I})`, '{{tierkv_full_sync_state}}'], [`max(${N('tierkv.controller.full_sync.progress')}${I})`, 'progress'], [`sum(${N('tierkv.controller.full_sync.missing_batches')}${I})`, 'missing batches']]],
+    ['Worker events sent per second', 'ops', [[`sum by (tierkv_kv_operation) (${rate(N('tierkv.worker.events.sent'))})`, '{{tierkv_kv_operation}}']]],
     ['Worker tracked keys and pending events', 'short', [[`sum(${N('tierkv.worker.tracked_keys')}${I})`, 'tracked keys'], [`sum(${N('tierkv.worker.events.pending')}${I})`, 'pending events']]],
-    ['Controller message latency p99 by type', 's', [[p(0.99, N('tierkv.controller.message.duration'), 'type'), '{{type}}']]],
+    ['Controller message latency p99 by type', 's', [[p(0.99, N('tierkv.controller.message.duration'), 'tierkv_controller_message_type'), '{{tierkv_controller_message_type}}']]],
   ]],
   // docs/vllm.md: the controller following vLLM publishers (ingest, keeping the view true, scoring), and a tierkv server publishing its holdings.
   ['vLLM events', [
-    ['vLLM events ingested per second by publisher and type', 'ops', [[`sum by (publisher, type) (${rate(N('tierkv.controller.vllm.events'))})`, '{{publisher}} {{type}}']]],
-    ['vLLM decode errors per second by reason', 'ops', [[`sum by (publisher, reason) (${rate(N('tierkv.controller.vllm.decode_errors'))})`, '{{publisher}} {{reason}}']]],
-    ['vLLM seq gaps, replays, views cleared per second', 'ops', [[`sum by (publisher) (${rate(N('tierkv.controller.vllm.seq_gaps'))})`, 'gaps {{publisher}}'], [`sum by (outcome) (${rate(N('tierkv.controller.vllm.replays'))})`, 'replays: {{outcome}}'], [`sum by (cause) (${rate(N('tierkv.controller.vllm.views_cleared'))})`, 'cleared: {{cause}}']]],
-    ['vLLM blocks by publisher and medium, publishers followed', 'short', [[`sum by (publisher, medium) (${N('tierkv.controller.vllm.blocks')}${I})`, '{{publisher}} {{medium}}'], [`sum(${N('tierkv.controller.vllm.publishers')}${I})`, 'publishers']]],
+    ['vLLM events ingested per second by publisher and type', 'ops', [[`sum by (tierkv_vllm_publisher, tierkv_vllm_event_type) (${rate(N('tierkv.controller.vllm.events'))})`, '{{tierkv_vllm_publisher}} {{tierkv_vllm_event_type}}']]],
+    ['vLLM decode errors per second by reason', 'ops', [[`sum by (tierkv_vllm_publisher, tierkv_vllm_decode_reason) (${rate(N('tierkv.controller.vllm.decode_errors'))})`, '{{tierkv_vllm_publisher}} {{tierkv_vllm_decode_reason}}']]],
+    ['vLLM seq gaps, replays, views cleared per second', 'ops', [[`sum by (tierkv_vllm_publisher) (${rate(N('tierkv.controller.vllm.seq_gaps'))})`, 'gaps {{tierkv_vllm_publisher}}'], [`sum by (tierkv_vllm_replay_outcome) (${rate(N('tierkv.controller.vllm.replays'))})`, 'replays: {{tierkv_vllm_replay_outcome}}'], [`sum by (tierkv_vllm_clear_cause) (${rate(N('tierkv.controller.vllm.views_cleared'))})`, 'cleared: {{tierkv_vllm_clear_cause}}']]],
+    ['vLLM blocks by publisher and medium, publishers followed', 'short', [[`sum by (tierkv_vllm_publisher, tierkv_vllm_medium) (${N('tierkv.controller.vllm.blocks')}${I})`, '{{tierkv_vllm_publisher}} {{tierkv_vllm_medium}}'], [`sum(${N('tierkv.controller.vllm.publishers')}${I})`, 'publishers']]],
     ['Score requests per second', 'reqps', [[`sum(${rate(N('tierkv.controller.vllm.score.requests'))})`, 'scores']]],
     ['Score latency p50 / p99', 's', [[p(0.5, N('tierkv.controller.vllm.score.duration'), ''), 'p50'], [p(0.99, N('tierkv.controller.vllm.score.duration'), ''), 'p99']]],
-    ['Publisher: events / blocks / batches published per second', 'ops', [[`sum by (type) (${rate(N('tierkv.vllm_publisher.events.published'))})`, 'events {{type}}'], [`sum by (type) (${rate(N('tierkv.vllm_publisher.blocks.published'))})`, 'blocks {{type}}'], [`sum(${rate(N('tierkv.vllm_publisher.batches.published'))})`, 'batches'], [`sum(${rate(N('tierkv.vllm_publisher.blocks.dropped'))})`, 'blocks dropped']]],
-    ['Publisher: replay requests and replayed batches per second, retained', 'short', [[`sum by (outcome) (${rate(N('tierkv.vllm_publisher.replay.requests'))})`, 'requests: {{outcome}}'], [`sum(${rate(N('tierkv.vllm_publisher.replay.batches'))})`, 'batches replayed'], [`sum(${N('tierkv.vllm_publisher.replay.retained')}${I})`, 'retained']]],
+    ['Publisher: events / blocks / batches published per second', 'ops', [[`sum by (tierkv_vllm_event_type) (${rate(N('tierkv.vllm_publisher.events.published'))})`, 'events {{tierkv_vllm_event_type}}'], [`sum by (tierkv_vllm_event_type) (${rate(N('tierkv.vllm_publisher.blocks.published'))})`, 'blocks {{tierkv_vllm_event_type}}'], [`sum(${rate(N('tierkv.vllm_publisher.batches.published'))})`, 'batches'], [`sum(${rate(N('tierkv.vllm_publisher.blocks.dropped'))})`, 'blocks dropped']]],
+    ['Publisher: replay requests and replayed batches per second, retained', 'short', [[`sum by (tierkv_vllm_replay_outcome) (${rate(N('tierkv.vllm_publisher.replay.requests'))})`, 'requests: {{tierkv_vllm_replay_outcome}}'], [`sum(${rate(N('tierkv.vllm_publisher.replay.batches'))})`, 'batches replayed'], [`sum(${N('tierkv.vllm_publisher.replay.retained')}${I})`, 'retained']]],
   ]],
-  ['Telemetry pipeline', [
-    ['Export failures per second by exporter', 'ops', [[`sum by (exporter) (${rate(N('tierkv.telemetry.export.failures'))})`, '{{exporter}}']]],
-    ['Export latency p99 by exporter', 's', [[p(0.99, N('tierkv.telemetry.export.duration'), 'exporter'), '{{exporter}}']]],
+  // The Redis L2 adapter: its commands by OpenTelemetry's database conventions, its circuit breaker, and the generic L2 figures of the redis tier.
+  ['Redis L2', [
+    ['Redis commands per second by operation', 'ops', [[`sum by (db_operation_name) (${rate(DB + '_count')})`, '{{db_operation_name}}']]],
+    ['Redis command latency p50 / p99 by operation', 's', [[p(0.5, DB, 'db_operation_name'), 'p50 {{db_operation_name}}'], [p(0.99, DB, 'db_operation_name'), 'p99 {{db_operation_name}}']]],
+    ['Redis pipelines per second by batch size (rounded up to a power of two)', 'ops', [[`sum by (db_operation_batch_size) (${rate(DB + '_count', 'db_operation_batch_size!=""')})`, '{{db_operation_batch_size}} commands']]],
+    ['Redis circuit breaker state', 'short', [[`max by (tierkv_breaker_state) (${N('tierkv.l2.redis.breaker.state')}${I})`, '{{tierkv_breaker_state}}'], [`sum(${rate(N('tierkv.l2.redis.breaker.transitions'))})`, 'transitions/s']]],
+    ['Redis errors per second: failed keys, dropped stores, short-circuited calls', 'ops', [[`sum by (tierkv_l2_operation, tierkv_l2_failure_reason) (${rate(N('tierkv.l2.failures'), 'tierkv_l2_adapter="redis"')})`, 'failed {{tierkv_l2_operation}} ({{tierkv_l2_failure_reason}})'], [`sum by (tierkv_l2_drop_reason) (${rate(N('tierkv.l2.redis.stores.dropped'))})`, 'store dropped ({{tierkv_l2_drop_reason}})'], [`sum by (tierkv_l2_operation) (${rate(N('tierkv.l2.redis.short_circuited'))})`, 'short-circuited {{tierkv_l2_operation}}']]],
+    ['Redis values failing verification per second by reason', 'ops', [[`sum by (tierkv_l2_corrupt_reason) (${rate(N('tierkv.l2.redis.corrupt'))})`, '{{tierkv_l2_corrupt_reason}}']]],
+  ]],
+  // @tierkv/otel's push-exporter guard: every export's outcome and duration, failures by exporter, and the modules' own metric callback errors.
+  ['Telemetry export health', [
+    ['Exports per second by exporter and outcome', 'ops', [[`sum by (tierkv_telemetry_exporter, tierkv_telemetry_export_outcome) (${rate(N('tierkv.telemetry.export.duration') + '_count')})`, '{{tierkv_telemetry_exporter}} {{tierkv_telemetry_export_outcome}}']]],
+    ['Export failures per second by exporter', 'ops', [[`sum by (tierkv_telemetry_exporter) (${rate(N('tierkv.telemetry.export.failures'))})`, '{{tierkv_telemetry_exporter}}']]],
+    ['Export latency p50 / p99 by exporter', 's', [[p(0.5, N('tierkv.telemetry.export.duration'), 'tierkv_telemetry_exporter'), 'p50 {{tierkv_telemetry_exporter}}'], [p(0.99, N('tierkv.telemetry.export.duration'), 'tierkv_telemetry_exporter'), 'p99 {{tierkv_telemetry_exporter}}']]],
     ['Metric callback errors', 'short', [[`sum(${N('tierkv.telemetry.callback.errors')}${I})`, 'errors']]],
   ]],
 ];
