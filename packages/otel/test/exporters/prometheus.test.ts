@@ -145,7 +145,7 @@ describe('prometheus exporter', () => {
       const port = (host.address() as { port: number }).port;
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       expect(res.headers.get('content-type')).to.equal(PROMETHEUS_CONTENT_TYPE);
-      expect(promValue(parsePrometheusText(await res.text()), 'tierkv_telemetry_export_failures_total', { exporter: 'custom' })).to.equal(1);
+      expect(promValue(parsePrometheusText(await res.text()), 'tierkv_telemetry_export_failures_total', { tierkv_telemetry_exporter: 'custom' })).to.equal(1);
       expect((await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'POST' })).status).to.equal(405);
     } finally {
       await new Promise((r) => host.close(r));
