@@ -1,4 +1,4 @@
-import { ATTR, MeterBinding, type TelemetryOptions } from '@tierkv/core';
+import { ATTR, MeterBinding, type ModelAttributes, type TelemetryOptions } from '@tierkv/core';
 import type { Histogram } from '@opentelemetry/api';
 import { REQUEST_TYPES, type RequestType } from '../protocol/messages.js';
 import { SERVER_PACKAGE_VERSION } from '../version.js';
@@ -43,7 +43,11 @@ export class ServerMetrics {
   #locksExpired = 0;
   readonly #durationAttrs = TYPES.map((t) => ({ [ATTR.REQUEST_TYPE]: t }));
 
-  constructor(gauges: ServerGauges, telemetry: TelemetryOptions = {}) {
+  /** Opt-in model and salt attributes on the duration histogram (undefined: off). */
+  readonly #models: ModelAttributes | undefined;
+
+  constructor(gauges: ServerGauges, telemetry: TelemetryOptions = {}, models?: ModelAttributes) {
+    this.#models = models;
     this.#binding = new MeterBinding(
       { name: '@tierkv/server', version: SERVER_PACKAGE_VERSION },
       (f) => {
@@ -90,11 +94,13 @@ export class ServerMetrics {
     );
   }
 
-  /** One answered request: its outcome and how long it took. */
-  request(type: RequestType | 'unknown', outcome: ServerOutcome, seconds: number): void {
+  /** One answered request: its outcome and how long it took (and, when opted in, its chunks' model and salt). */
+  request(type: RequestType | 'unknown', outcome: ServerOutcome, seconds: number, scope?: { modelName: string; cacheSalt: string }): void {
     const t = TYPE_INDEX.get(type)!;
     this.#requests[t * OUTCOMES.length + OUTCOME_INDEX.get(outcome)!]++;
-    this.#binding.instruments.duration.record(seconds, this.#durationAttrs[t]);
+    const base = this.#durationAttrs[t]!;
+    const attrs = this.#models && scope ? this.#models.of(t, base, scope.modelName, scope.cacheSalt) : base;
+    this.#binding.instruments.duration.record(seconds, attrs);
   }
 
   rejected(reason: RejectReason): void {

@@ -72,6 +72,7 @@ export class StorageManager {
       },
       this.options.chunkTokens,
       telemetry,
+      this.options.modelAttributes,
     );
     this.#store = new StoreController(this.#l1, this.#adapters, this.options, this.#metrics);
     this.#deletes = new DeleteTracker(this.#l1, this.#adapters, this.#store);

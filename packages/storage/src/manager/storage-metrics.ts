@@ -1,4 +1,6 @@
-import { ATTR, MeterBinding, type TelemetryOptions } from '@tierkv/core';
+import { ATTR, MeterBinding, type ModelAttributes, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
+
+const NO_ATTRIBUTES = Object.freeze({});
 import type { Histogram } from '@opentelemetry/api';
 import { L2_METER_SCOPE } from '../l2/l2-metrics.js';
 
@@ -35,7 +37,11 @@ export class StorageMetrics {
 
   readonly #binding: MeterBinding<{ prefetchDuration: Histogram }>;
 
-  constructor(gauges: StorageGauges, chunkTokens: number, telemetry: TelemetryOptions = {}) {
+  /** Opt-in model and salt attributes on the prefetch duration (undefined: off). */
+  readonly #models: ModelAttributes | undefined;
+
+  constructor(gauges: StorageGauges, chunkTokens: number, telemetry: TelemetryOptions = {}, models?: ModelAttributes) {
+    this.#models = models;
     const l1 = { [ATTR.STORAGE_TIER]: 'l1' };
     const l2 = { [ATTR.STORAGE_TIER]: 'l2' };
     this.#binding = new MeterBinding(
@@ -91,9 +97,11 @@ export class StorageMetrics {
     );
   }
 
-  recordPrefetchDuration(seconds: number): void {
+  /** One settled prefetch; `firstKey` gives the model and salt when the per-model attributes are on. */
+  recordPrefetchDuration(seconds: number, firstKey?: ObjectKey): void {
     try {
-      this.#binding.instruments.prefetchDuration.record(seconds);
+      const attrs = this.#models && firstKey ? this.#models.of(0, NO_ATTRIBUTES, firstKey.modelName, firstKey.cacheSalt) : undefined;
+      this.#binding.instruments.prefetchDuration.record(seconds, attrs);
     } catch {
       // A metric must never fail a prefetch.
     }

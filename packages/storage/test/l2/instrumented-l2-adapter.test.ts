@@ -124,13 +124,13 @@ describe('InstrumentedL2Adapter', () => {
     expect(f('load', 'other')).to.equal(1);
     // Every point carries a reason from the closed set.
     const points = rm.scopeMetrics.flatMap((s) => s.metrics).filter((m) => m.descriptor.name === 'tierkv.l2.failures').flatMap((m) => m.dataPoints as { attributes: Record<string, unknown> }[]);
-    for (const p of points) expect(L2_FAILURE_REASONS as readonly unknown[]).to.include(p.attributes['reason']);
+    for (const p of points) expect(L2_FAILURE_REASONS as readonly unknown[]).to.include(p.attributes['tierkv.l2.failure.reason']);
     await a.close();
     await shutdown();
   });
 
   it('the catalog lists exactly L2_FAILURE_REASONS as the reason values', () => {
-    const reason = metricDefinition('tierkv.l2.failures').attributes.find((x) => x.name === 'reason');
+    const reason = metricDefinition('tierkv.l2.failures').attributes.find((x) => x.name === 'tierkv.l2.failure.reason');
     expect(reason?.values).to.deep.equal([...L2_FAILURE_REASONS]);
   });
 });

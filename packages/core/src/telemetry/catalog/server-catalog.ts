@@ -1,5 +1,6 @@
 import { ATTR } from '../attribute-names.js';
 import type { AttributeDefinition, MetricDefinition } from '../metric-definition.js';
+import { MODEL_ATTRIBUTES } from './storage-catalog.js';
 
 const REQUEST_TYPE: AttributeDefinition = {
   name: ATTR.REQUEST_TYPE,
@@ -35,8 +36,8 @@ export const SERVER_METRICS: readonly MetricDefinition[] = [
     name: 'tierkv.server.request.duration',
     kind: 'histogram',
     unit: 's',
-    description: 'Time from receiving a request to queueing its reply, by type.',
-    attributes: [REQUEST_TYPE],
+    description: 'Time from receiving a request to queueing its reply, by type (and, opted in, by model and tenant).',
+    attributes: [REQUEST_TYPE, ...MODEL_ATTRIBUTES],
     lmcache: ['lmcache:time_to_store', 'lmcache:time_to_retrieve'],
   },
   {

@@ -1,6 +1,23 @@
 import { ATTR } from '../attribute-names.js';
 import type { AttributeDefinition, MetricDefinition } from '../metric-definition.js';
 
+/**
+ * The opt-in per-model and per-tenant attributes (`perModelAttributes`, `--per-model-attributes`):
+ * absent unless enabled, and then bounded by its limit (later pairs are `_OTHER`).
+ */
+export const MODEL_ATTRIBUTES: readonly AttributeDefinition[] = [
+  {
+    name: ATTR.GEN_AI_REQUEST_MODEL,
+    values: ['<model name>', '_OTHER'],
+    description: 'Opt-in (perModelAttributes): the model name of the chunks; `_OTHER` past the limit of distinct model/salt pairs.',
+  },
+  {
+    name: ATTR.CACHE_SALT,
+    values: ['<cache salt>', '_OTHER'],
+    description: 'Opt-in (perModelAttributes): the cache salt (tenant) of the chunks, `` when none; `_OTHER` past the limit.',
+  },
+];
+
 const TIER: AttributeDefinition = {
   name: ATTR.STORAGE_TIER,
   values: ['l1', 'l2'],
@@ -146,7 +163,7 @@ export const STORAGE_METRICS: readonly MetricDefinition[] = [
     kind: 'histogram',
     unit: 's',
     description: 'Time from submitPrefetch to the prefetch settling (all L2 loads done).',
-    attributes: [],
+    attributes: [...MODEL_ATTRIBUTES],
   },
   {
     name: 'tierkv.storage.listener_errors',
