@@ -144,7 +144,7 @@ const dashboard = {
     { type: 'panel', id: 'timeseries', name: 'Time series', version: '' },
   ],
   annotations: { list: [] },
-  description: 'tierkv storage (L1, L2, storage manager), MP-mode server, cache controller, vLLM KV events (ingest, scoring, publishing) and telemetry pipeline metrics, by their Prometheus names: the same whether Prometheus scrapes tierkv\'s /metrics or receives OTLP (directly or through a Collector). See docs/metrics.md and docs/observability.md.',
+  description: 'tierkv storage (L1, L2, storage manager), MP-mode server, cache controller, vLLM KV events (ingest, scoring, publishing), the Redis L2 tier (db.client.operation.duration, circuit breaker) and telemetry export health, by their Prometheus names: the same whether Prometheus scrapes tierkv\'s /metrics or receives OTLP (directly or through a Collector). See docs/metrics.md and docs/observability.md.',
   editable: true,
   graphTooltip: 1,
   panels,
