@@ -17,7 +17,7 @@ import { SpanKind, type Attributes } from '@opentelemetry/api';
 import { Cluster, Redis } from 'ioredis';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { resolveRedisL2Options, type RedisL2Options, type ResolvedRedisL2Options } from './redis-options.js';
-import { RedisMetrics, type RedisCommand, type RedisErrorType, type ShortCircuitedOperation } from './redis-metrics.js';
+import { RedisMetrics, redisConnectionAttributes, type RedisCommand, type RedisErrorType, type ShortCircuitedOperation } from './redis-metrics.js';
 import { redisKeyOf } from './redis-key.js';
 import { VALUE_HEADER_BYTES, decodeValueInto, encodeHeader, keyChecksum, layoutChecksum, type CorruptReason } from './value-header.js';
 import { FramedSetCommand } from './framed-set-command.js';
@@ -138,7 +138,7 @@ export class RedisL2Adapter implements L2Adapter {
     }
     this.#isCluster = this.#client instanceof Cluster || (this.#client as { isCluster?: boolean }).isCluster === true;
     this.#explicitTelemetry = { meter: telemetry.meterProvider !== undefined, tracer: telemetry.tracerProvider !== undefined };
-    this.#connection = this.#connectionAttributes();
+    this.#connection = redisConnectionAttributes(this.#client, this.#isCluster);
     this.#metrics.setConnection(this.#connection);
   }
 
@@ -156,23 +156,6 @@ export class RedisL2Adapter implements L2Adapter {
       this.#explicitTelemetry.tracer = true;
       this.#tracing = new TracerBinding(REDIS_SCOPE, { tracerProvider: telemetry.tracerProvider });
     }
-  }
-
-  /**
-   * The connection's semantic-convention attributes, from the client's resolved options: the
-   * database index (`db.namespace`, a string; a cluster has only database 0) and, for a single
-   * node, its host (or Unix socket path) and port. All come from configuration: bounded.
-   */
-  #connectionAttributes(): Attributes {
-    if (this.#isCluster) return { [ATTR.DB_NAMESPACE]: '0' };
-    const options = (this.#client as Redis).options ?? {};
-    const attrs: Attributes = { [ATTR.DB_NAMESPACE]: String(options.db ?? 0) };
-    if (options.path) attrs[ATTR.SERVER_ADDRESS] = options.path;
-    else if (options.host) {
-      attrs[ATTR.SERVER_ADDRESS] = options.host;
-      if (options.port) attrs[ATTR.SERVER_PORT] = options.port;
-    }
-    return attrs;
   }
 
   #createRedis(o: ResolvedRedisL2Options): Redis {

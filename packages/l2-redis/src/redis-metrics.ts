@@ -1,6 +1,7 @@
 import { ATTR, MeterBinding, type TelemetryOptions } from '@tierkv/core';
 import { L2_METER_SCOPE } from '@tierkv/storage';
 import type { Attributes, Histogram } from '@opentelemetry/api';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { BreakerState } from './circuit-breaker.js';
 import type { CorruptReason } from './value-header.js';
 
@@ -22,6 +23,23 @@ const MAX_BATCH_BUCKET = 65536;
 /** A pipeline's size as the metric reports it: rounded up to a power of two (bounded series; spans carry the exact size). */
 export function batchSizeBucket(count: number): number {
   return Math.min(MAX_BATCH_BUCKET, 2 ** Math.ceil(Math.log2(Math.max(2, count))));
+}
+
+/**
+ * The connection's semantic-convention attributes, from the client's resolved options: the
+ * database index (`db.namespace`, a string; a cluster has only database 0) and, for a single
+ * node, its host (or Unix socket path) and port. All come from configuration: bounded.
+ */
+export function redisConnectionAttributes(client: Redis | Cluster, isCluster: boolean): Attributes {
+  if (isCluster) return { [ATTR.DB_NAMESPACE]: '0' };
+  const options: Partial<RedisOptions> = (client as Redis).options ?? {};
+  const attrs: Attributes = { [ATTR.DB_NAMESPACE]: String(options.db ?? 0) };
+  if (options.path) attrs[ATTR.SERVER_ADDRESS] = options.path;
+  else if (options.host) {
+    attrs[ATTR.SERVER_ADDRESS] = options.host;
+    if (options.port) attrs[ATTR.SERVER_PORT] = options.port;
+  }
+  return attrs;
 }
 
 /** Most attribute sets kept: 6 commands × 16 batch buckets (plus single commands) × 4 error types stay below it. */
