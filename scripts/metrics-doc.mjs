@@ -1,5 +1,5 @@
 // Renders docs/metrics.md from the metric catalog in @tierkv/core (built dist).
-import { METRIC_CATALOG, prometheusName } from '@tierkv/core';
+import { ATTRIBUTE_NAMES, METRIC_CATALOG, prometheusName } from '@tierkv/core';
 
 const SECTIONS = [
   ['tierkv.l1.', 'L1 manager (`tierkv.l1.*`)'],
@@ -36,6 +36,31 @@ function promRendering(def) {
   return def.kind === 'histogram' ? `\`${base}_bucket\`, \`_sum\`, \`_count\`` : `\`${base}\``;
 }
 
+/** The attribute names (ATTR in @tierkv/core), with the metrics that carry each one. */
+function attributeSection() {
+  const usedBy = new Map();
+  for (const d of METRIC_CATALOG) for (const a of d.attributes) usedBy.set(a.name, [...(usedBy.get(a.name) ?? []), d.name]);
+  const out = ['', '## Attributes', ''];
+  out.push('One naming scheme for every metric and span attribute: a registered OpenTelemetry semantic-convention');
+  out.push('attribute where one exists (`error.type`, `db.operation.name`, `server.address`, `gen_ai.request.model`, …),');
+  out.push('otherwise a `tierkv.`-namespaced, lowercase dotted name, and one name per idea: the L2 operation is');
+  out.push('`tierkv.l2.operation` on every metric and span that carries it. The names are declared once, as `ATTR` in');
+  out.push('`@tierkv/core` (packages/core/src/telemetry/attribute-names.ts); the catalog and the instrumented code use');
+  out.push('those constants, and test/otel/attribute-names.test.ts fails on an undeclared name, on two names for one');
+  out.push('idea, or on a workload exporting a name or value its catalog entry does not declare. In Prometheus the dots');
+  out.push('become underscores (`tierkv.l2.operation` → `tierkv_l2_operation`). Renamed from the earlier bare labels');
+  out.push('(`operation`, `reason`, `state`, …): see the upgrade note in docs/observability.md.');
+  out.push('');
+  out.push('| attribute | convention | meaning | on metrics |');
+  out.push('|---|---|---|---|');
+  for (const [name, def] of Object.entries(ATTRIBUTE_NAMES)) {
+    const metrics = usedBy.get(name);
+    const on = metrics ? metrics.map((m) => `\`${m}\``).join(', ') : def.spanOnly ? 'spans only' : 'opt-in (see docs/observability.md)';
+    out.push(`| \`${name}\` | ${def.semconv ? 'OpenTelemetry' : 'tierkv'} | ${cell(def.description)} | ${on} |`);
+  }
+  return out;
+}
+
 export function renderMetricsDoc() {
   const out = [];
   out.push('# tierkv metrics');
@@ -65,6 +90,7 @@ export function renderMetricsDoc() {
       out.push(`| \`${d.name}\` | ${KIND[d.kind]} | \`${cell(d.unit)}\` | ${attributes(d)} | ${cell(d.description)} | ${promRendering(d)} | ${lm} |`);
     }
   }
+  out.push(...attributeSection());
   const mapped = METRIC_CATALOG.filter((d) => d.lmcache && d.lmcache.length);
   if (mapped.length) {
     out.push('');

@@ -61,9 +61,9 @@ describe('tierkv demo --vllm (child process)', function () {
     // Both servers' publishers are followed, and each one's events were ingested.
     expect(total(scrape, 'tierkv_controller_vllm_publishers')).to.equal(2);
     for (const publisher of ['demo-s0', 'demo-s1']) {
-      expect(total(scrape, 'tierkv_controller_vllm_events_total', new RegExp(`publisher="${publisher}",type="BlockStored"`)), publisher).to.be.greaterThan(0);
+      expect(total(scrape, 'tierkv_controller_vllm_events_total', new RegExp(`tierkv_vllm_publisher="${publisher}",tierkv_vllm_event_type="BlockStored"`)), publisher).to.be.greaterThan(0);
     }
-    expect(total(scrape, 'tierkv_controller_vllm_blocks', /medium="cpu"/)).to.be.greaterThan(0);
+    expect(total(scrape, 'tierkv_controller_vllm_blocks', /tierkv_vllm_medium="cpu"/)).to.be.greaterThan(0);
     expect(total(scrape, 'tierkv_vllm_publisher_batches_published_total')).to.be.greaterThan(0);
     // Every vLLM family has series (the error and gap counters at 0 in a healthy run).
     for (const family of [

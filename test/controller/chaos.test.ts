@@ -165,12 +165,12 @@ describe('controller chaos: lost events, controller restart, killed worker', fun
       const why = `seed ${seed}`;
       expect(metric('tierkv.controller.workers.registered'), why).to.equal(3);
       expect(metric('tierkv.controller.workers.reaped'), why).to.equal(1);
-      expect(metric('tierkv.controller.full_sync.requested', { reason: 'registration' }), why).to.be.at.least(3);
-      expect(metric('tierkv.controller.full_sync.sessions', { outcome: 'completed' }), why).to.be.at.least(3);
+      expect(metric('tierkv.controller.full_sync.requested', { 'tierkv.full_sync.reason': 'registration' }), why).to.be.at.least(3);
+      expect(metric('tierkv.controller.full_sync.sessions', { 'tierkv.full_sync.outcome': 'completed' }), why).to.be.at.least(3);
       expect(metric('tierkv.controller.full_sync.progress'), why).to.equal(1);
       expect(metric('tierkv.controller.seq.discontinuities'), why).to.be.at.least(1);
       expect(metric('tierkv.controller.kv_pool.keys'), why).to.equal(controller.poolUsage().keys);
-      expect(metric('tierkv.worker.events.dropped', { reason: 'fault' }), why).to.be.greaterThan(0);
+      expect(metric('tierkv.worker.events.dropped', { 'tierkv.worker.drop.reason': 'fault' }), why).to.be.greaterThan(0);
       // The killed worker's client took its metrics with it: 3 live workers registered twice each.
       expect(metric('tierkv.worker.registrations'), why).to.be.at.least(6);
     } finally {

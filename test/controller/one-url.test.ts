@@ -120,9 +120,9 @@ describe('one URL to reach the controller (real ZeroMQ sockets)', function () {
     expect(poolOf(controller, 'one-url/0').size).to.equal(0);
 
     const rm = await telemetry.collect();
-    expect(valueOf(rm, 'tierkv.worker.controller.unreachable', { channel: 'events' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.worker.controller.unreachable', { channel: 'sync' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.worker.events.dropped', { reason: 'unreachable' })).to.be.greaterThan(0);
+    expect(valueOf(rm, 'tierkv.worker.controller.unreachable', { 'tierkv.worker.channel': 'events' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.worker.controller.unreachable', { 'tierkv.worker.channel': 'sync' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.worker.events.dropped', { 'tierkv.worker.drop.reason': 'unreachable' })).to.be.greaterThan(0);
     // At most once per warnIntervalMs each.
     expect(warnings.filter((l) => /not getting through/.test(l))).to.have.length(1);
     expect(warnings.filter((l) => /full sync/.test(l))).to.have.length(1);

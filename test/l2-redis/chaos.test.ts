@@ -183,8 +183,8 @@ describe('Redis L2 chaos: Redis stops and comes back under a running workload', 
     expect(stats.wrongBytes, 'wrong bytes returned').to.equal(0);
     expect(stats.hits).to.be.greaterThan(100);
     expect(rm).to.not.equal(undefined);
-    expect(valueOf(rm!, 'tierkv.l2.redis.breaker.transitions', { to: 'open' })).to.be.at.least(1);
-    expect(valueOf(rm!, 'tierkv.l2.redis.breaker.transitions', { to: 'closed' })).to.be.at.least(1);
+    expect(valueOf(rm!, 'tierkv.l2.redis.breaker.transitions', { 'tierkv.breaker.state': 'open' })).to.be.at.least(1);
+    expect(valueOf(rm!, 'tierkv.l2.redis.breaker.transitions', { 'tierkv.breaker.state': 'closed' })).to.be.at.least(1);
     expect(valueOf(rm!, 'tierkv.l2.redis.stores.dropped')).to.be.greaterThan(0);
     expect(valueOf(rm!, 'tierkv.l2.redis.short_circuited')).to.be.greaterThan(0);
     expect(unhandled, 'unhandled rejections').to.deep.equal([]);

@@ -65,6 +65,6 @@ describe('storage metrics in the host process', function () {
     const exp = parsePrometheusText((await handle.scrape()).body);
     // Three workloads of 128 writes each: the two closed ones keep their counts (a counter never goes back).
     expect(promValue(exp, 'tierkv_storage_write_succeeded_keys_total')).to.equal(384);
-    expect(promValue(exp, 'tierkv_telemetry_export_failures_total', { exporter: 'otlp' })).to.be.greaterThan(0);
+    expect(promValue(exp, 'tierkv_telemetry_export_failures_total', { tierkv_telemetry_exporter: 'otlp' })).to.be.greaterThan(0);
   });
 });

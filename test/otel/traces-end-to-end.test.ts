@@ -111,7 +111,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       const root = one('app request');
       const server = one('tierkv.server retrieve', one('tierkv.client retrieve', root));
       const prefetch = one('tierkv.storage.prefetch', server);
-      expect(prefetch.attributes).to.include({ 'tierkv.keys.count': N, 'tierkv.prefetch.hit_prefix': N, 'tierkv.prefetch.l1_hits': 0, 'tierkv.prefetch.l2_hits': N });
+      expect(prefetch.attributes).to.include({ 'tierkv.keys.count': N, 'tierkv.prefix.hits': N, 'tierkv.prefix.l1_hits': 0, 'tierkv.prefix.l2_hits': N });
       const lookup = spans.find((s) => s.name === 'tierkv.l2 lookup' && s.parentSpanId === prefetch.spanId);
       expect(lookup, 'an L2 lookup under the prefetch').to.not.equal(undefined);
       const loads = spans.filter((s) => s.name === 'tierkv.l2 load' && s.parentSpanId === prefetch.spanId);

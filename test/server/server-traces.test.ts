@@ -89,7 +89,7 @@ describe('server/TierkvServer spans (injected TracerProvider)', function () {
       expect(s.parentSpanContext?.spanId).to.equal(c.spanContext().spanId);
       expect(s.spanContext().traceId).to.equal(c.spanContext().traceId);
       // The storage lookup: one span for the call, counts only.
-      expect(t.span('tierkv.storage.lookup').attributes).to.include({ 'tierkv.keys.count': 1, 'tierkv.lookup.hit_prefix': 0 });
+      expect(t.span('tierkv.storage.lookup').attributes).to.include({ 'tierkv.keys.count': 1, 'tierkv.prefix.hits': 0 });
     } finally {
       plain.close();
       traced.close();

@@ -143,10 +143,10 @@ describe('storage under L2 fault injection', function () {
           const rm = await collect();
           const a = { 'tierkv.l2.adapter': inner.name };
           const inj = faulty.injected;
-          expect(valueOf(rm, 'tierkv.l2.failures', { ...a, operation: 'store' })).to.equal(inj.failedKeys.store + inj.rejectedKeys.store);
-          expect(valueOf(rm, 'tierkv.l2.failures', { ...a, operation: 'lookup' })).to.equal(inj.rejectedKeys.lookup);
-          expect(valueOf(rm, 'tierkv.l2.failures', { ...a, operation: 'load' })).to.equal(inj.failedKeys.load + inj.rejectedKeys.load + inj.corrupted);
-          expect(valueOf(rm, 'tierkv.l2.failures', { ...a, operation: 'delete' })).to.equal(inj.rejectedKeys.delete);
+          expect(valueOf(rm, 'tierkv.l2.failures', { ...a, 'tierkv.l2.operation': 'store' })).to.equal(inj.failedKeys.store + inj.rejectedKeys.store);
+          expect(valueOf(rm, 'tierkv.l2.failures', { ...a, 'tierkv.l2.operation': 'lookup' })).to.equal(inj.rejectedKeys.lookup);
+          expect(valueOf(rm, 'tierkv.l2.failures', { ...a, 'tierkv.l2.operation': 'load' })).to.equal(inj.failedKeys.load + inj.rejectedKeys.load + inj.corrupted);
+          expect(valueOf(rm, 'tierkv.l2.failures', { ...a, 'tierkv.l2.operation': 'delete' })).to.equal(inj.rejectedKeys.delete);
           expect(valueOf(rm, 'tierkv.l2.corrupt', a)).to.equal(inj.corrupted);
           expect(valueOf(rm, 'tierkv.l2.inflight', a)).to.equal(0);
           expect(valueOf(rm, 'tierkv.storage.read.requests')).to.equal(reads);

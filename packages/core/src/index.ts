@@ -22,6 +22,10 @@ export { prometheusMetricName, prometheusUnit, namingTypeOf } from './telemetry/
 export type { PrometheusNamingType } from './telemetry/prometheus-name.js';
 export { LATENCY_BOUNDARIES_S, BATCH_SIZE_BOUNDARIES } from './telemetry/metric-definition.js';
 export type { MetricDefinition, AttributeDefinition, InstrumentKind } from './telemetry/metric-definition.js';
+export { ATTR, ATTRIBUTE_NAMES } from './telemetry/attribute-names.js';
+export { ModelAttributes, DEFAULT_PER_MODEL_ATTRIBUTES_LIMIT, OTHER_MODEL } from './telemetry/model-attributes.js';
+export type { PerModelAttributesOption } from './telemetry/model-attributes.js';
+export type { AttributeName, AttributeNameDefinition } from './telemetry/attribute-names.js';
 export { MeterBinding, refreshTelemetryBindings } from './telemetry/meter-binding.js';
 export { detectApiVersionConflict, warnOnApiVersionConflict, apiVersionConflictMessage } from './telemetry/api-versions.js';
 export type { ApiVersionConflict } from './telemetry/api-versions.js';

@@ -1,4 +1,5 @@
 import {
+  ATTR,
   ClosedError,
   InvalidArgumentError,
   TimeoutError,
@@ -16,12 +17,15 @@ import { SpanKind, type Attributes } from '@opentelemetry/api';
 import { Cluster, Redis } from 'ioredis';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { resolveRedisL2Options, type RedisL2Options, type ResolvedRedisL2Options } from './redis-options.js';
-import { RedisMetrics, type RedisCommand, type RedisErrorType, type ShortCircuitedOperation } from './redis-metrics.js';
+import { RedisMetrics, redisConnectionAttributes, type RedisCommand, type RedisErrorType, type ShortCircuitedOperation } from './redis-metrics.js';
 import { redisKeyOf } from './redis-key.js';
 import { VALUE_HEADER_BYTES, decodeValueInto, encodeHeader, keyChecksum, layoutChecksum, type CorruptReason } from './value-header.js';
 import { FramedSetCommand } from './framed-set-command.js';
 
 const log = debugLogger('tierkv:l2-redis');
+
+/** The instrumentation scope of the adapter's spans. */
+const REDIS_SCOPE = { name: '@tierkv/l2-redis', version: '0.1.0' } as const;
 
 /** One reply of a pipeline: ioredis' `[error, result]` pairs. */
 type Reply = [Error | null, unknown];
@@ -105,9 +109,11 @@ export class RedisL2Adapter implements L2Adapter {
   readonly #isCluster: boolean;
   readonly #breaker: CircuitBreaker;
   readonly #metrics: RedisMetrics;
-  readonly #tracing: TracerBinding;
-  /** `server.address`/`server.port` of a single-node client (a cluster has many: omitted). */
-  #peer: Attributes | undefined;
+  #tracing: TracerBinding;
+  /** Whether the adapter was given providers of its own (a StorageManager's then do not replace them). */
+  readonly #explicitTelemetry: { meter: boolean; tracer: boolean };
+  /** `db.namespace`, and `server.address`/`server.port` of a single-node client (a cluster has many: omitted). */
+  #connection: Attributes = {};
   readonly #pins = new Map<string, number>();
   readonly #inflight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
@@ -120,7 +126,7 @@ export class RedisL2Adapter implements L2Adapter {
     this.name = o.name;
     this.#breaker = new CircuitBreaker(o.breaker, o.now, (to) => this.#onTransition(to));
     this.#metrics = new RedisMetrics(o.name, () => this.#breaker.state, telemetry);
-    this.#tracing = new TracerBinding({ name: '@tierkv/l2-redis', version: '0.1.0' }, telemetry);
+    this.#tracing = new TracerBinding(REDIS_SCOPE, telemetry);
     if (o.client) {
       this.#client = o.client;
       this.#owned = false;
@@ -131,6 +137,25 @@ export class RedisL2Adapter implements L2Adapter {
       this.#client.on('error', (err: Error) => log('redis error: %s', err.message));
     }
     this.#isCluster = this.#client instanceof Cluster || (this.#client as { isCluster?: boolean }).isCluster === true;
+    this.#explicitTelemetry = { meter: telemetry.meterProvider !== undefined, tracer: telemetry.tracerProvider !== undefined };
+    this.#connection = redisConnectionAttributes(this.#client, this.#isCluster);
+    this.#metrics.setConnection(this.#connection);
+  }
+
+  /**
+   * Reports metrics and spans through the StorageManager's providers (it calls this with its
+   * `meterProvider`/`tracerProvider`), unless the adapter was given its own: those win.
+   */
+  bindTelemetry(telemetry: TelemetryOptions): void {
+    if (this.#closing) return;
+    if (telemetry.meterProvider !== undefined && !this.#explicitTelemetry.meter) {
+      this.#explicitTelemetry.meter = true;
+      this.#metrics.rebind({ meterProvider: telemetry.meterProvider });
+    }
+    if (telemetry.tracerProvider !== undefined && !this.#explicitTelemetry.tracer) {
+      this.#explicitTelemetry.tracer = true;
+      this.#tracing = new TracerBinding(REDIS_SCOPE, { tracerProvider: telemetry.tracerProvider });
+    }
   }
 
   #createRedis(o: ResolvedRedisL2Options): Redis {
@@ -605,12 +630,8 @@ export class RedisL2Adapter implements L2Adapter {
   }
 
   #spanAttributes(command: RedisCommand, count: number): Attributes {
-    if (this.#peer === undefined) {
-      const options = this.#isCluster ? undefined : (this.#client as Redis).options;
-      this.#peer = options?.host ? { 'server.address': options.host, ...(options.port ? { 'server.port': options.port } : {}) } : {};
-    }
-    const attrs: Attributes = { 'db.system.name': 'redis', 'db.operation.name': count > 1 ? `BATCH ${command}` : command, ...this.#peer };
-    if (count > 1) attrs['db.operation.batch.size'] = count;
+    const attrs: Attributes = { [ATTR.DB_SYSTEM_NAME]: 'redis', [ATTR.DB_OPERATION_NAME]: count > 1 ? `BATCH ${command}` : command, ...this.#connection };
+    if (count > 1) attrs[ATTR.DB_OPERATION_BATCH_SIZE] = count;
     return attrs;
   }
 

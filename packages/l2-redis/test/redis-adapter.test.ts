@@ -185,7 +185,7 @@ describe('RedisL2Adapter (real redis-server)', function () {
     expect(await a.load([k], [target])).to.deep.equal([false]);
     await a.unlock([k]);
     const rm = await tmp.collect();
-    expect(valueOf(rm, 'tierkv.l2.redis.corrupt', { reason: 'truncated' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l2.redis.corrupt', { 'tierkv.l2.corrupt.reason': 'truncated' })).to.equal(1);
     expect(valueOf(rm, 'tierkv.l2.corrupt', { 'tierkv.l2.adapter': 'redis' })).to.equal(1);
     expect(await raw.exists(rkey), 'the damaged value is removed').to.equal(0);
     expect(await a.lookupAndLock([k])).to.deep.equal([false]);
@@ -202,9 +202,9 @@ describe('RedisL2Adapter (real redis-server)', function () {
     const res = await a.load([k1!, k2!, k3!], [new Uint8Array(2048), new Uint8Array(2048), new Uint8Array(2047)]);
     expect(res).to.deep.equal([false, false, false]);
     const rm = await tmp.collect();
-    expect(valueOf(rm, 'tierkv.l2.redis.corrupt', { reason: 'checksum' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l2.redis.corrupt', { reason: 'bad_header' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l2.redis.corrupt', { reason: 'size_mismatch' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l2.redis.corrupt', { 'tierkv.l2.corrupt.reason': 'checksum' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l2.redis.corrupt', { 'tierkv.l2.corrupt.reason': 'bad_header' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l2.redis.corrupt', { 'tierkv.l2.corrupt.reason': 'size_mismatch' })).to.equal(1);
   });
 
   it('separates deployments by key prefix; clear() removes only its own unpinned keys', async () => {
@@ -267,7 +267,7 @@ describe('RedisL2Adapter (real redis-server)', function () {
     const rm = await tmp.collect();
     expect(valueOf(rm, 'db.client.operation.duration', { 'db.system.name': 'redis', 'db.operation.name': 'BATCH SET' })).to.equal(1);
     expect(valueOf(rm, 'db.client.operation.duration', { 'db.system.name': 'redis', 'db.operation.name': 'TOUCH' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l2.redis.breaker.state', { state: 'closed' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l2.redis.breaker.state', { 'tierkv.breaker.state': 'closed' })).to.equal(1);
   });
 
   it('exports to a MeterProvider registered after it was created (late binding)', async () => {
@@ -298,9 +298,9 @@ describe('RedisL2Adapter (real redis-server)', function () {
     expect(await a.load([k], [new Uint8Array(10)])).to.deep.equal([false]);
     expect(await rejection(a.delete([k]))).to.be.instanceOf(UnavailableError);
     const rm = await tmp.collect();
-    expect(valueOf(rm, 'tierkv.l2.redis.stores.dropped', { reason: 'breaker_open' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l2.redis.stores.dropped', { reason: 'error' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l2.redis.breaker.transitions', { to: 'open' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l2.redis.stores.dropped', { 'tierkv.l2.drop.reason': 'breaker_open' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l2.redis.stores.dropped', { 'tierkv.l2.drop.reason': 'error' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l2.redis.breaker.transitions', { 'tierkv.breaker.state': 'open' })).to.equal(1);
     expect(valueOf(rm, 'db.client.operation.duration', { 'error.type': 'connection' })).to.equal(2);
     const started = Date.now();
     await a.close();
@@ -350,7 +350,7 @@ describe('RedisL2Adapter (real redis-server)', function () {
     expect(await a.load([k], [t])).to.deep.equal([true]);
     expect(Buffer.compare(t, payload(100, 1))).to.equal(0);
     const rm = await tmp.collect();
-    expect(valueOf(rm, 'tierkv.l2.redis.breaker.transitions', { to: 'closed' })).to.be.at.least(1);
+    expect(valueOf(rm, 'tierkv.l2.redis.breaker.transitions', { 'tierkv.breaker.state': 'closed' })).to.be.at.least(1);
     expect(valueOf(rm, 'db.client.operation.duration', { 'error.type': 'timeout' })).to.be.at.least(2);
   });
 

@@ -73,7 +73,7 @@ describe('two versions of @opentelemetry/api in one process', () => {
 
     mod = new TestModule({ meterProvider: handle.meterProvider });
     mod.work(0.25);
-    expect((await handle.scrape()).body).to.include('tierkv_telemetry_export_duration_seconds_sum{exporter="custom",outcome="success",otel_scope_name="test-module"');
+    expect((await handle.scrape()).body).to.include('tierkv_telemetry_export_duration_seconds_sum{tierkv_telemetry_exporter="custom",tierkv_telemetry_export_outcome="success",otel_scope_name="test-module"');
 
     // Following the global: core's MeterBinding warns on the console at first bind, once.
     const follower = new TestModule();

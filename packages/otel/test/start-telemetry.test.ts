@@ -62,7 +62,7 @@ describe('startTelemetry', () => {
       modules.push(mod);
       mod.work(0.25);
       const rm = await host.collect();
-      expect(valueOf(rm, 'tierkv.telemetry.export.failures', { exporter: 'custom' })).to.equal(1);
+      expect(valueOf(rm, 'tierkv.telemetry.export.failures', { 'tierkv.telemetry.exporter': 'custom' })).to.equal(1);
       expect(valueOf(rm, 'tierkv.telemetry.export.duration')).to.equal(1);
     } finally {
       await host.shutdown();
@@ -103,10 +103,10 @@ describe('startTelemetry', () => {
     modules.push(mod);
     mod.work(0.01);
     const { resourceMetrics } = await reader.collect();
-    expect(valueOf(resourceMetrics, 'tierkv.telemetry.export.duration', { exporter: 'custom' })).to.equal(1);
+    expect(valueOf(resourceMetrics, 'tierkv.telemetry.export.duration', { 'tierkv.telemetry.exporter': 'custom' })).to.equal(1);
     await handle.forceFlush();
     const pushed = push.getMetrics().at(-1)!;
-    expect(valueOf(pushed, 'tierkv.telemetry.export.duration', { exporter: 'custom' })).to.equal(1);
+    expect(valueOf(pushed, 'tierkv.telemetry.export.duration', { 'tierkv.telemetry.exporter': 'custom' })).to.equal(1);
     expect(handle.exportStatus()).to.deep.include({ exporter: 'custom', successes: 1, failures: 0, inFlight: 0, maxInFlightSeen: 1 });
   });
 

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryLayout, objectKey, type ObjectKey } from '@tierkv/core';
-import { FsL2Adapter, MemoryL2Adapter, StorageManager } from '@tierkv/storage';
+import { FsL2Adapter, MemoryL2Adapter, StorageManager, type L2Adapter } from '@tierkv/storage';
+import { RedisL2Adapter } from '@tierkv/l2-redis';
 
 export interface StorageWorkload {
   readonly manager: StorageManager;
@@ -20,13 +21,17 @@ const range = (from: number, to: number): ObjectKey[] => Array.from({ length: to
  * an L1 of 64 chunks (so the watermark and on-demand eviction run), written through to a memory
  * and a filesystem L2, then prefixes prefetched (L1 hits, L2 loads, misses), read, released,
  * looked up and deleted. Leaves the manager open (its gauges stay readable) and quiescent.
+ * With `redisUrl`, a Redis L2 tier joins them (its `db.client.*` and breaker metrics then exist).
  */
-export async function runStorageWorkload(): Promise<StorageWorkload> {
+export async function runStorageWorkload(options: { redisUrl?: string } = {}): Promise<StorageWorkload> {
   const dir = mkdtempSync(join(tmpdir(), 'tierkv-otel-'));
-  const manager = new StorageManager({
-    l1: { capacityBytes: 64 * CHUNK_BYTES },
-    l2: [new MemoryL2Adapter({ name: 'memory', capacityBytes: 96 * CHUNK_BYTES }), await FsL2Adapter.open({ path: join(dir, 'l2') })],
-  });
+  const l2: L2Adapter[] = [new MemoryL2Adapter({ name: 'memory', capacityBytes: 96 * CHUNK_BYTES }), await FsL2Adapter.open({ path: join(dir, 'l2') })];
+  if (options.redisUrl) {
+    const redis = new RedisL2Adapter({ url: options.redisUrl, keyPrefix: 'tierkv-otel-test:' });
+    if (!(await redis.ready(10_000))) throw new Error(`Redis at ${options.redisUrl} did not become ready`);
+    l2.push(redis);
+  }
+  const manager = new StorageManager({ l1: { capacityBytes: 64 * CHUNK_BYTES }, l2 });
   try {
     for (let b = 0; b < 16; b++) {
       const keys = range(b * 8, b * 8 + 8);

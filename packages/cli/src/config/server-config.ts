@@ -64,6 +64,10 @@ export const serverConfigSchema = z.strictObject({
     /** Clients must present it (CURVE on the request socket); unset: no credential. */
     authToken: stringSchema('a shared secret').optional(),
     durability: enumSchema(DURABILITIES),
+    /** Opt-in: model name and cache salt on the server and storage request histograms. */
+    perModelAttributes: booleanSchema().optional(),
+    /** Distinct (model, salt) pairs reported with --per-model-attributes; the rest are `_OTHER`. */
+    perModelAttributesLimit: intSchema(1, 10_000, 'a number of model/salt pairs').optional(),
   }),
   metrics: metricsSchema(),
   controller: z.strictObject({
@@ -133,6 +137,8 @@ export const SERVER_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'server.requestTimeoutMs', flags: '--request-timeout <ms>', env: 'TIERKV_REQUEST_TIMEOUT_MS', description: 'per-request deadline on the server (default: the server\'s)' },
   { path: 'server.authToken', flags: '--token <token>', env: 'TIERKV_SERVER_AUTH_TOKEN', description: 'require this shared secret of every client: the request socket speaks CURVE with keys derived from it (clients pass the same token); see docs/security.md' },
   { path: 'server.durability', flags: '--durability <mode>', env: 'TIERKV_DURABILITY', description: `what a store's acknowledgement waits for unless the client asks: ${DURABILITIES.join(', ')} (default memory: in L1; l2: on every L2 tier, needs one)` },
+  { path: 'server.perModelAttributes', flags: '--per-model-attributes', env: 'TIERKV_PER_MODEL_ATTRIBUTES', description: 'add the model name (gen_ai.request.model) and cache salt (tierkv.cache.salt) to tierkv.server.request.duration and tierkv.storage.prefetch.duration, for at most --per-model-attributes-limit pairs (default off: every model and tenant multiplies the series; env: true/false)' },
+  { path: 'server.perModelAttributesLimit', flags: '--per-model-attributes-limit <n>', env: 'TIERKV_PER_MODEL_ATTRIBUTES_LIMIT', description: 'with --per-model-attributes: distinct model/salt pairs reported; later ones are reported as _OTHER (default 50)' },
   { path: 'metrics.exporters', flags: '--metrics-exporter <list>', env: 'TIERKV_METRICS_EXPORTER', description: `comma-separated exporters: ${METRICS_EXPORTERS.join(', ')} (default: OTEL_METRICS_EXPORTER, else prometheus on the HTTP side's /metrics, plus otlp when OTEL_EXPORTER_OTLP_ENDPOINT is set)` },
   { path: 'metrics.host', flags: '--metrics-host <host>', env: 'TIERKV_METRICS_HOST', description: 'bind address of the standalone Prometheus endpoint (with --metrics-port)' },
   { path: 'metrics.port', flags: '--metrics-port <port>', env: 'TIERKV_METRICS_PORT', description: 'also serve Prometheus on its own port (default: only the HTTP side\'s /metrics)' },

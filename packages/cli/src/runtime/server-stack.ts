@@ -1,4 +1,5 @@
 import { VllmEventPublisher, WorkerClient } from '@tierkv/controller';
+import type { PerModelAttributesOption } from '@tierkv/core';
 import type { TelemetryHandle } from '@tierkv/otel';
 import { TierkvServer, type ServerAddresses } from '@tierkv/server';
 import type { RedisL2Options } from '@tierkv/l2-redis';
@@ -47,6 +48,7 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
       fs: config.l2.fs.enabled ? { path: config.l2.fs.path, budget: config.l2.fs.budget, fsync: config.l2.fs.fsync } : undefined,
       redis: redisOptionsOf(config.l2.redis),
       warn: (line) => warn(`tierkv server: ${line}`),
+      perModelAttributes: perModelAttributesOf(config.server),
     });
     cleanup.unshift(() => storage.close());
     const server = new TierkvServer({
@@ -57,6 +59,7 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
       httpPort: config.server.httpPort,
       chunkSize: config.chunkSize,
       durability: config.server.durability,
+      perModelAttributes: perModelAttributesOf(config.server),
       ...(config.server.requestTimeoutMs !== undefined ? { requestTimeoutMs: config.server.requestTimeoutMs } : {}),
       ...(config.server.authToken !== undefined ? { authToken: config.server.authToken } : {}),
       ...(telemetry.exporters.includes('prometheus') ? { metrics: telemetry } : {}),
@@ -165,4 +168,10 @@ async function startVllmEvents(storage: StorageManager, config: ServerConfig): P
     ]);
   });
   return publisher;
+}
+
+/** `--per-model-attributes` (and its limit) as the server and storage option; undefined when off. */
+function perModelAttributesOf(server: ServerConfig['server']): PerModelAttributesOption | undefined {
+  if (!server.perModelAttributes) return undefined;
+  return server.perModelAttributesLimit !== undefined ? { limit: server.perModelAttributesLimit } : true;
 }

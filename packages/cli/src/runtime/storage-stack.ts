@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { ConfigError } from '@tierkv/core';
+import { ConfigError, type PerModelAttributesOption } from '@tierkv/core';
 import { FsL2Adapter, StorageManager, type L2Adapter } from '@tierkv/storage';
 import { DEFAULT_REDIS_L2_OPTIONS, RedisL2Adapter, type RedisL2Options } from '@tierkv/l2-redis';
 
@@ -11,6 +11,8 @@ export interface StorageStackConfig {
   readonly redis?: RedisL2Options | undefined;
   /** Where a Redis that does not answer at startup, and fs L2 failures and healing, are reported. */
   readonly warn?: (line: string) => void;
+  /** The opt-in per-model and per-tenant metric attributes (`--per-model-attributes`). */
+  readonly perModelAttributes?: PerModelAttributesOption | undefined;
 }
 
 /** `redis://user:secret@host:6379/0` → `redis://host:6379/0` (no credentials in logs); cluster → its seed list. */
@@ -62,6 +64,7 @@ export async function openStorage(config: StorageStackConfig): Promise<StorageMa
       },
       l2,
       chunkTokens: config.chunkTokens,
+      ...(config.perModelAttributes ? { perModelAttributes: config.perModelAttributes } : {}),
     });
   } catch (err) {
     await Promise.allSettled(l2.map((a) => a.close()));

@@ -1,4 +1,4 @@
-import { MeterBinding, type TelemetryOptions } from '@tierkv/core';
+import { ATTR, MeterBinding, type TelemetryOptions } from '@tierkv/core';
 import type { Histogram } from '@opentelemetry/api';
 import type { ControllerService } from './controller-service.js';
 import type { SocketName } from './controller-stats.js';
@@ -44,30 +44,30 @@ export class ControllerMetrics {
             observe('tierkv.controller.workers.registered', service.registry.size);
             observe('tierkv.controller.workers.reaped', stats.reaped);
             for (const socket of SOCKETS) {
-              observe('tierkv.controller.messages.received', stats.received[socket], { socket });
-              observe('tierkv.controller.socket.active_requests', stats.active[socket], { socket });
+              observe('tierkv.controller.messages.received', stats.received[socket], { [ATTR.CONTROLLER_SOCKET]: socket });
+              observe('tierkv.controller.socket.active_requests', stats.active[socket], { [ATTR.CONTROLLER_SOCKET]: socket });
               const p = pending(socket);
-              if (p !== undefined) observe('tierkv.controller.socket.pending', p ? 1 : 0, { socket });
-              for (const [reason, v] of Object.entries(stats.connectionsClosed[socket])) observe('tierkv.controller.connections.closed', v, { socket, 'tierkv.close.reason': reason });
+              if (p !== undefined) observe('tierkv.controller.socket.pending', p ? 1 : 0, { [ATTR.CONTROLLER_SOCKET]: socket });
+              for (const [reason, v] of Object.entries(stats.connectionsClosed[socket])) observe('tierkv.controller.connections.closed', v, { [ATTR.CONTROLLER_SOCKET]: socket, [ATTR.CLOSE_REASON]: reason });
             }
             for (const [k, v] of stats.dropped) {
               const [socket, reason] = k.split('|');
-              observe('tierkv.controller.frames.dropped', v, { socket, reason });
+              observe('tierkv.controller.frames.dropped', v, { [ATTR.CONTROLLER_SOCKET]: socket, [ATTR.CONTROLLER_DROP_REASON]: reason });
             }
             const o = stats.ops;
-            observe('tierkv.controller.kv.operations', o.admitApplied, { operation: 'admit', result: 'applied' });
-            observe('tierkv.controller.kv.operations', o.evictApplied, { operation: 'evict', result: 'applied' });
-            observe('tierkv.controller.kv.operations', o.admitDuplicate, { operation: 'admit', result: 'duplicate' });
-            observe('tierkv.controller.kv.operations', o.evictDuplicate, { operation: 'evict', result: 'duplicate' });
-            observe('tierkv.controller.kv.operations', o.admitDeferred, { operation: 'admit', result: 'deferred' });
-            observe('tierkv.controller.kv.operations', o.evictDeferred, { operation: 'evict', result: 'deferred' });
+            observe('tierkv.controller.kv.operations', o.admitApplied, { [ATTR.KV_OPERATION]: 'admit', [ATTR.KV_RESULT]: 'applied' });
+            observe('tierkv.controller.kv.operations', o.evictApplied, { [ATTR.KV_OPERATION]: 'evict', [ATTR.KV_RESULT]: 'applied' });
+            observe('tierkv.controller.kv.operations', o.admitDuplicate, { [ATTR.KV_OPERATION]: 'admit', [ATTR.KV_RESULT]: 'duplicate' });
+            observe('tierkv.controller.kv.operations', o.evictDuplicate, { [ATTR.KV_OPERATION]: 'evict', [ATTR.KV_RESULT]: 'duplicate' });
+            observe('tierkv.controller.kv.operations', o.admitDeferred, { [ATTR.KV_OPERATION]: 'admit', [ATTR.KV_RESULT]: 'deferred' });
+            observe('tierkv.controller.kv.operations', o.evictDeferred, { [ATTR.KV_OPERATION]: 'evict', [ATTR.KV_RESULT]: 'deferred' });
             observe('tierkv.controller.seq.discontinuities', stats.discontinuities);
-            for (const [reason, v] of Object.entries(stats.syncRequested)) observe('tierkv.controller.full_sync.requested', v, { reason });
-            for (const [outcome, v] of Object.entries(stats.sessions)) observe('tierkv.controller.full_sync.sessions', v, { outcome });
+            for (const [reason, v] of Object.entries(stats.syncRequested)) observe('tierkv.controller.full_sync.requested', v, { [ATTR.FULL_SYNC_REASON]: reason });
+            for (const [outcome, v] of Object.entries(stats.sessions)) observe('tierkv.controller.full_sync.sessions', v, { [ATTR.FULL_SYNC_OUTCOME]: outcome });
             const sc = service.syncCounts();
-            observe('tierkv.controller.full_sync.workers', sc.syncing, { state: 'syncing' });
-            observe('tierkv.controller.full_sync.workers', sc.completed, { state: 'completed' });
-            observe('tierkv.controller.full_sync.workers', sc.failed, { state: 'failed' });
+            observe('tierkv.controller.full_sync.workers', sc.syncing, { [ATTR.FULL_SYNC_STATE]: 'syncing' });
+            observe('tierkv.controller.full_sync.workers', sc.completed, { [ATTR.FULL_SYNC_STATE]: 'completed' });
+            observe('tierkv.controller.full_sync.workers', sc.failed, { [ATTR.FULL_SYNC_STATE]: 'failed' });
             observe('tierkv.controller.full_sync.progress', service.syncProgress());
             observe('tierkv.controller.full_sync.missing_batches', sc.missingBatches);
           },
@@ -86,7 +86,7 @@ export class ControllerMetrics {
   }
 
   message(socket: SocketName, type: string, seconds: number): void {
-    this.#binding.instruments.messageDuration.record(seconds, { socket, type });
+    this.#binding.instruments.messageDuration.record(seconds, { [ATTR.CONTROLLER_SOCKET]: socket, [ATTR.CONTROLLER_MESSAGE_TYPE]: type });
   }
 
   close(): void {

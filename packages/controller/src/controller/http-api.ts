@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { context, SpanKind } from '@opentelemetry/api';
-import { contextFromTraceparent, endSpan, withSpan, type TracerBinding } from '@tierkv/core';
+import { ATTR, contextFromTraceparent, endSpan, withSpan, type TracerBinding } from '@tierkv/core';
 import type { WireScope } from '../protocol/messages.js';
 import { validateMessage } from '../protocol/validation.js';
 import type { ControllerService } from './controller-service.js';
@@ -143,15 +143,15 @@ export class HttpApi {
     const tp = req.headers.traceparent;
     const ts = req.headers.tracestate;
     const parent = contextFromTraceparent(context.active(), typeof tp === 'string' ? tp : undefined, typeof ts === 'string' ? ts : undefined);
-    const span = tracing.start('POST /lookup', SpanKind.SERVER, () => ({ 'http.request.method': 'POST', 'http.route': '/lookup' }), parent);
+    const span = tracing.start('POST /lookup', SpanKind.SERVER, () => ({ [ATTR.HTTP_REQUEST_METHOD]: 'POST', [ATTR.HTTP_ROUTE]: '/lookup' }), parent);
     try {
       const body = await readJson(req);
       const reply = withSpan(span, () => this.#lookup(body));
-      endSpan(span, () => ({ 'http.response.status_code': 200 }));
+      endSpan(span, () => ({ [ATTR.HTTP_RESPONSE_STATUS_CODE]: 200 }));
       return send(res, 200, reply);
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 500;
-      endSpan(span, () => ({ 'http.response.status_code': status }), err);
+      endSpan(span, () => ({ [ATTR.HTTP_RESPONSE_STATUS_CODE]: status }), err);
       throw err;
     }
   }

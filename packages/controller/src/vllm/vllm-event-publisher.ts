@@ -1,5 +1,5 @@
 import * as zmq from 'zeromq';
-import { ClosedError, debugLogger, MeterBinding, type ObjectKey } from '@tierkv/core';
+import { ATTR, ClosedError, debugLogger, MeterBinding, type ObjectKey } from '@tierkv/core';
 import type { L1Listener, L2Listener, StorageManagerListener } from '@tierkv/storage';
 import { RECEIVE_WAKE_MS } from '../controller/socket-options.js';
 import { isTimeout } from '../protocol/sockets.js';
@@ -98,11 +98,11 @@ export class VllmEventPublisher {
             'tierkv.vllm_publisher.replay.retained',
           ],
           (observe) => {
-            for (const [type, v] of Object.entries(stats.published)) observe('tierkv.vllm_publisher.events.published', v, { type });
-            for (const [type, v] of Object.entries(stats.blocks)) observe('tierkv.vllm_publisher.blocks.published', v, { type });
+            for (const [type, v] of Object.entries(stats.published)) observe('tierkv.vllm_publisher.events.published', v, { [ATTR.VLLM_EVENT_TYPE]: type });
+            for (const [type, v] of Object.entries(stats.blocks)) observe('tierkv.vllm_publisher.blocks.published', v, { [ATTR.VLLM_EVENT_TYPE]: type });
             observe('tierkv.vllm_publisher.blocks.dropped', stats.dropped);
             observe('tierkv.vllm_publisher.batches.published', stats.batches);
-            for (const [outcome, v] of Object.entries(stats.replay)) observe('tierkv.vllm_publisher.replay.requests', v, { outcome });
+            for (const [outcome, v] of Object.entries(stats.replay)) observe('tierkv.vllm_publisher.replay.requests', v, { [ATTR.VLLM_REPLAY_OUTCOME]: outcome });
             observe('tierkv.vllm_publisher.replay.batches', stats.replayedBatches);
             observe('tierkv.vllm_publisher.replay.retained', this.#ring.length);
           },

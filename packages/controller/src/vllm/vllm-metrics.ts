@@ -1,4 +1,4 @@
-import { MeterBinding, type TelemetryOptions } from '@tierkv/core';
+import { ATTR, MeterBinding, type TelemetryOptions } from '@tierkv/core';
 import type { Histogram } from '@opentelemetry/api';
 import type { VllmIngest } from './vllm-ingest.js';
 
@@ -27,16 +27,16 @@ export class VllmMetrics {
             observe('tierkv.controller.vllm.publishers', ingest.size);
             observe('tierkv.controller.vllm.score.requests', ingest.scoreRequests);
             for (const p of ingest.list()) {
-              const publisher = p.name;
+              const publisher = { [ATTR.VLLM_PUBLISHER]: p.name };
               const s = p.stats;
-              for (const [type, v] of Object.entries(s.events)) observe('tierkv.controller.vllm.events', v, { publisher, type });
-              for (const [reason, v] of Object.entries(s.decodeErrors)) observe('tierkv.controller.vllm.decode_errors', v, { publisher, reason });
-              observe('tierkv.controller.vllm.seq_gaps', s.seqGaps, { publisher });
-              for (const [outcome, v] of Object.entries(s.replays)) observe('tierkv.controller.vllm.replays', v, { publisher, outcome });
-              for (const [cause, v] of Object.entries(s.cleared)) observe('tierkv.controller.vllm.views_cleared', v, { publisher, cause });
+              for (const [type, v] of Object.entries(s.events)) observe('tierkv.controller.vllm.events', v, { ...publisher, [ATTR.VLLM_EVENT_TYPE]: type });
+              for (const [reason, v] of Object.entries(s.decodeErrors)) observe('tierkv.controller.vllm.decode_errors', v, { ...publisher, [ATTR.VLLM_DECODE_REASON]: reason });
+              observe('tierkv.controller.vllm.seq_gaps', s.seqGaps, publisher);
+              for (const [outcome, v] of Object.entries(s.replays)) observe('tierkv.controller.vllm.replays', v, { ...publisher, [ATTR.VLLM_REPLAY_OUTCOME]: outcome });
+              for (const [cause, v] of Object.entries(s.cleared)) observe('tierkv.controller.vllm.views_cleared', v, { ...publisher, [ATTR.VLLM_CLEAR_CAUSE]: cause });
               const byMedium: Record<string, number> = { gpu: 0, cpu: 0, disk: 0, other: 0 };
               for (const [m, v] of Object.entries(p.blocks)) byMedium[MEDIA.has(m) ? m : 'other']! += v;
-              for (const [medium, v] of Object.entries(byMedium)) observe('tierkv.controller.vllm.blocks', v, { publisher, medium });
+              for (const [medium, v] of Object.entries(byMedium)) observe('tierkv.controller.vllm.blocks', v, { ...publisher, [ATTR.VLLM_MEDIUM]: medium });
             }
           },
         );

@@ -1,4 +1,4 @@
-import { MeterBinding, type TelemetryOptions } from '@tierkv/core';
+import { ATTR, MeterBinding, type TelemetryOptions } from '@tierkv/core';
 import type { Histogram } from '@opentelemetry/api';
 import type { WorkerStats } from './worker-stats.js';
 
@@ -30,21 +30,21 @@ export class WorkerMetrics {
             'tierkv.worker.controller.unreachable',
           ],
           (observe) => {
-            observe('tierkv.worker.events.sent', stats.admitsSent, { operation: 'admit' });
-            observe('tierkv.worker.events.sent', stats.evictsSent, { operation: 'evict' });
-            for (const [reason, v] of Object.entries(stats.dropped)) observe('tierkv.worker.events.dropped', v, { reason });
+            observe('tierkv.worker.events.sent', stats.admitsSent, { [ATTR.KV_OPERATION]: 'admit' });
+            observe('tierkv.worker.events.sent', stats.evictsSent, { [ATTR.KV_OPERATION]: 'evict' });
+            for (const [reason, v] of Object.entries(stats.dropped)) observe('tierkv.worker.events.dropped', v, { [ATTR.WORKER_DROP_REASON]: reason });
             observe('tierkv.worker.events.pending', gauges.pending());
             observe('tierkv.worker.batches.sent', stats.batchesSent);
             observe('tierkv.worker.tracked_keys', gauges.tracked());
             for (const [k, v] of stats.failures) {
               const [request, reason] = k.split('|');
-              observe('tierkv.worker.request.failures', v, { request, reason });
+              observe('tierkv.worker.request.failures', v, { [ATTR.CONTROLLER_MESSAGE_TYPE]: request, [ATTR.WORKER_FAILURE_REASON]: reason });
             }
             observe('tierkv.worker.reconnects', stats.reconnects);
             observe('tierkv.worker.registrations', stats.registrations);
-            for (const [outcome, v] of Object.entries(stats.syncRuns)) observe('tierkv.worker.full_sync.runs', v, { outcome });
+            for (const [outcome, v] of Object.entries(stats.syncRuns)) observe('tierkv.worker.full_sync.runs', v, { [ATTR.FULL_SYNC_OUTCOME]: outcome });
             observe('tierkv.worker.full_sync.batches_resent', stats.batchesResent);
-            for (const [channel, v] of Object.entries(stats.unreachable)) observe('tierkv.worker.controller.unreachable', v, { channel });
+            for (const [channel, v] of Object.entries(stats.unreachable)) observe('tierkv.worker.controller.unreachable', v, { [ATTR.WORKER_CHANNEL]: channel });
           },
         );
         return {
@@ -61,7 +61,7 @@ export class WorkerMetrics {
   }
 
   request(request: string, seconds: number): void {
-    this.#binding.instruments.requestDuration.record(seconds, { request });
+    this.#binding.instruments.requestDuration.record(seconds, { [ATTR.CONTROLLER_MESSAGE_TYPE]: request });
   }
 
   close(): void {

@@ -128,17 +128,17 @@ describe('CacheController (sockets)', () => {
     const rm = await telemetry.collect();
     expect(valueOf(rm, 'tierkv.controller.kv_pool.keys')).to.equal(4);
     expect(valueOf(rm, 'tierkv.controller.workers.registered')).to.equal(1);
-    expect(valueOf(rm, 'tierkv.controller.messages.received', { socket: 'pull' })).to.equal(3);
-    expect(valueOf(rm, 'tierkv.controller.messages.received', { socket: 'router' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.controller.socket.pending', { socket: 'pull' })).to.equal(0);
-    expect(valueOf(rm, 'tierkv.controller.socket.active_requests', { socket: 'pull' })).to.equal(0);
+    expect(valueOf(rm, 'tierkv.controller.messages.received', { 'tierkv.controller.socket': 'pull' })).to.equal(3);
+    expect(valueOf(rm, 'tierkv.controller.messages.received', { 'tierkv.controller.socket': 'router' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.controller.socket.pending', { 'tierkv.controller.socket': 'pull' })).to.equal(0);
+    expect(valueOf(rm, 'tierkv.controller.socket.active_requests', { 'tierkv.controller.socket': 'pull' })).to.equal(0);
     expect(valueOf(rm, 'tierkv.controller.seq.discontinuities')).to.equal(1);
-    expect(valueOf(rm, 'tierkv.controller.frames.dropped', { socket: 'pull', reason: 'unknown_type' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.controller.kv.operations', { operation: 'admit', result: 'applied' })).to.equal(4);
-    expect(valueOf(rm, 'tierkv.controller.full_sync.requested', { reason: 'sequence_gap' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.controller.frames.dropped', { 'tierkv.controller.socket': 'pull', 'tierkv.controller.drop.reason': 'unknown_type' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.controller.kv.operations', { 'tierkv.kv.operation': 'admit', 'tierkv.kv.result': 'applied' })).to.equal(4);
+    expect(valueOf(rm, 'tierkv.controller.full_sync.requested', { 'tierkv.full_sync.reason': 'sequence_gap' })).to.equal(1);
     expect(valueOf(rm, 'tierkv.controller.full_sync.progress')).to.equal(0);
     expect(valueOf(rm, 'tierkv.controller.lookup.duration')).to.equal(1);
-    expect(valueOf(rm, 'tierkv.controller.message.duration', { socket: 'pull', type: 'kv_batch' })).to.equal(2);
+    expect(valueOf(rm, 'tierkv.controller.message.duration', { 'tierkv.controller.socket': 'pull', 'tierkv.controller.message.type': 'kv_batch' })).to.equal(2);
     expect(valueOf(rm, 'tierkv.controller.kv_pool.memory')).to.be.greaterThan(0);
   });
 

@@ -137,8 +137,8 @@ describe('VllmEventPublisher', function () {
     expect(blocks(msgs.slice(before), 'BlockRemoved').sort()).to.deep.equal([`CPU:${hashOf(1)}`, `DISK:${hashOf(1)}`].sort());
 
     const collected = await meters.collect();
-    expect(valueOf(collected, 'tierkv.vllm_publisher.events.published', { type: 'BlockStored' })).to.be.greaterThan(0);
-    expect(valueOf(collected, 'tierkv.vllm_publisher.blocks.published', { type: 'BlockRemoved' })).to.equal(2);
+    expect(valueOf(collected, 'tierkv.vllm_publisher.events.published', { 'tierkv.vllm.event.type': 'BlockStored' })).to.be.greaterThan(0);
+    expect(valueOf(collected, 'tierkv.vllm_publisher.blocks.published', { 'tierkv.vllm.event.type': 'BlockRemoved' })).to.equal(2);
     expect(valueOf(collected, 'tierkv.vllm_publisher.batches.published')).to.equal(pub.nextSeq);
   });
 
@@ -202,9 +202,9 @@ describe('VllmEventPublisher', function () {
     await dealer.send(['', Buffer.from('x')]);
     const collected = await waitFor(async () => {
       const c = await meters.collect();
-      return valueOf(c, 'tierkv.vllm_publisher.replay.requests', { outcome: 'invalid' }) === 1 ? c : undefined;
+      return valueOf(c, 'tierkv.vllm_publisher.replay.requests', { 'tierkv.vllm.replay.outcome': 'invalid' }) === 1 ? c : undefined;
     }, 'the invalid request to be counted');
-    expect(valueOf(collected, 'tierkv.vllm_publisher.replay.requests', { outcome: 'served' })).to.equal(3);
+    expect(valueOf(collected, 'tierkv.vllm_publisher.replay.requests', { 'tierkv.vllm.replay.outcome': 'served' })).to.equal(3);
     expect(valueOf(collected, 'tierkv.vllm_publisher.replay.batches')).to.equal(6);
   });
 

@@ -53,7 +53,7 @@ describe('WorkerClient', () => {
     expect(w.stats.batchesSent).to.be.at.least(4);
     expect(controller.stats.discontinuities).to.equal(0);
     const rm = await telemetry.collect();
-    expect(valueOf(rm, 'tierkv.worker.events.sent', { operation: 'admit' })).to.equal(11);
+    expect(valueOf(rm, 'tierkv.worker.events.sent', { 'tierkv.kv.operation': 'admit' })).to.equal(11);
     expect(valueOf(rm, 'tierkv.worker.tracked_keys')).to.equal(9);
     expect(valueOf(rm, 'tierkv.worker.registrations')).to.equal(1);
     expect(valueOf(rm, 'tierkv.worker.batch.size')).to.equal(w.stats.batchesSent);

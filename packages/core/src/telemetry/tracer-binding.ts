@@ -11,6 +11,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import type { MeterScope } from './meter-binding.js';
+import { ATTR } from './attribute-names.js';
 
 /** Options of a tracer binding: an injected provider, or (absent) the global one. */
 export interface TracerOptions {
@@ -89,7 +90,7 @@ export function endSpan(span: Span | undefined, attributes?: () => Attributes, e
     if (attributes) span.setAttributes(attributes());
     if (error !== undefined) {
       const type = errorType(error);
-      span.setAttribute('error.type', type);
+      span.setAttribute(ATTR.ERROR_TYPE, type);
       span.setStatus({ code: SpanStatusCode.ERROR, message: type });
     }
   }

@@ -7,6 +7,7 @@ import type {
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { Histogram } from '@opentelemetry/api';
+import { ATTR } from '@tierkv/core';
 import type { ExportHealth, HealthExporter } from '../health/export-health.js';
 
 export interface GuardedPushExporterOptions {
@@ -119,7 +120,7 @@ export class GuardedPushExporter implements PushMetricExporter {
 
   #record(seconds: number, outcome: 'success' | 'failure'): void {
     try {
-      this.#opts.duration?.()?.record(seconds, { exporter: this.#opts.exporter, outcome });
+      this.#opts.duration?.()?.record(seconds, { [ATTR.TELEMETRY_EXPORTER]: this.#opts.exporter, [ATTR.TELEMETRY_EXPORT_OUTCOME]: outcome });
     } catch {
       // Telemetry about telemetry must never fail an export.
     }

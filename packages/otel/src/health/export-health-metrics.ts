@@ -1,5 +1,5 @@
 import type { Histogram, MeterProvider } from '@opentelemetry/api';
-import { MeterBinding, telemetryCallbackErrors } from '@tierkv/core';
+import { ATTR, MeterBinding, telemetryCallbackErrors } from '@tierkv/core';
 import type { ExportHealth } from './export-health.js';
 import { OTEL_SCOPE } from '../scope.js';
 
@@ -15,7 +15,7 @@ export function createExportHealthMetrics(health: ExportHealth, meterProvider: M
       f.observe(['tierkv.telemetry.export.failures', 'tierkv.telemetry.callback.errors'], (observe) => {
         observe('tierkv.telemetry.callback.errors', telemetryCallbackErrors());
         for (const exporter of health.exporters()) {
-          observe('tierkv.telemetry.export.failures', health.failures(exporter), { exporter });
+          observe('tierkv.telemetry.export.failures', health.failures(exporter), { [ATTR.TELEMETRY_EXPORTER]: exporter });
         }
       });
       return { exportDuration: f.histogram('tierkv.telemetry.export.duration') };

@@ -116,7 +116,7 @@ describe('otlp exporter', () => {
     expect(otlpWarnings[0]).to.match(/ECONNREFUSED|connect|fetch failed/i);
     // The failures are visible as a metric on the other exporter.
     const { body } = await handle.scrape();
-    const line = body.split('\n').find((l) => l.startsWith('tierkv_telemetry_export_failures_total{exporter="otlp"'));
+    const line = body.split('\n').find((l) => l.startsWith('tierkv_telemetry_export_failures_total{tierkv_telemetry_exporter="otlp"'));
     expect(Number(line?.split(' ').at(-1))).to.be.greaterThan(3);
     // Loose sanity bound on memory: failed batches are not retained.
     expect(process.memoryUsage().heapUsed - heapBefore).to.be.lessThan(64 * 1024 * 1024);

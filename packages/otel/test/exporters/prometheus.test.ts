@@ -33,7 +33,7 @@ describe('prometheus exporter', () => {
     const direct = parsePrometheusText((await handle.scrape()).body);
     for (const exp of [http, direct]) {
       expect(promValue(exp, 'tierkv_telemetry_export_failures_total', { otel_scope_name: 'test-module' })).to.equal(1);
-      expect(promValue(exp, 'tierkv_telemetry_export_duration_seconds_count', { outcome: 'success' })).to.equal(1);
+      expect(promValue(exp, 'tierkv_telemetry_export_duration_seconds_count', { tierkv_telemetry_export_outcome: 'success' })).to.equal(1);
       expect(promValue(exp, 'target_info', { service_name: 'prom-test' })).to.equal(1);
     }
     expect((await fetch(handle.prometheusUrl!.replace('/metrics', '/other'))).status).to.equal(404);
@@ -145,7 +145,7 @@ describe('prometheus exporter', () => {
       const port = (host.address() as { port: number }).port;
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       expect(res.headers.get('content-type')).to.equal(PROMETHEUS_CONTENT_TYPE);
-      expect(promValue(parsePrometheusText(await res.text()), 'tierkv_telemetry_export_failures_total', { exporter: 'custom' })).to.equal(1);
+      expect(promValue(parsePrometheusText(await res.text()), 'tierkv_telemetry_export_failures_total', { tierkv_telemetry_exporter: 'custom' })).to.equal(1);
       expect((await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'POST' })).status).to.equal(405);
     } finally {
       await new Promise((r) => host.close(r));

@@ -13,7 +13,7 @@ export class TestModule {
     this.#binding = new MeterBinding(
       { name: 'test-module', version: '1.0.0' },
       (f) => {
-        f.observe(['tierkv.telemetry.export.failures'], (observe) => observe('tierkv.telemetry.export.failures', this.failures, { exporter: 'custom' }));
+        f.observe(['tierkv.telemetry.export.failures'], (observe) => observe('tierkv.telemetry.export.failures', this.failures, { 'tierkv.telemetry.exporter': 'custom' }));
         return { duration: f.histogram('tierkv.telemetry.export.duration') };
       },
       options,
@@ -23,7 +23,7 @@ export class TestModule {
   /** One "operation": records its duration and bumps the counter. */
   work(seconds: number): void {
     this.failures++;
-    this.#binding.instruments.duration.record(seconds, { exporter: 'custom', outcome: 'success' });
+    this.#binding.instruments.duration.record(seconds, { 'tierkv.telemetry.exporter': 'custom', 'tierkv.telemetry.export.outcome': 'success' });
   }
 
   close(): void {

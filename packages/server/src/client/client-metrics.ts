@@ -1,4 +1,4 @@
-import { MeterBinding, type TelemetryOptions } from '@tierkv/core';
+import { ATTR, MeterBinding, type TelemetryOptions } from '@tierkv/core';
 import type { Histogram } from '@opentelemetry/api';
 import { REQUEST_TYPES, type RequestType } from '../protocol/messages.js';
 import { SERVER_PACKAGE_VERSION } from '../version.js';
@@ -13,7 +13,7 @@ const OUTCOME_INDEX = new Map(OUTCOMES.map((o, i) => [o, i]));
 export class ClientMetrics {
   readonly #binding: MeterBinding<{ duration: Histogram }>;
   readonly #requests = new Float64Array(REQUEST_TYPES.length * OUTCOMES.length);
-  readonly #durationAttrs = REQUEST_TYPES.map((t) => ({ 'tierkv.request.type': t }));
+  readonly #durationAttrs = REQUEST_TYPES.map((t) => ({ [ATTR.REQUEST_TYPE]: t }));
   #sent = 0;
   #received = 0;
   #reconnects = 0;
@@ -29,7 +29,7 @@ export class ClientMetrics {
             for (let t = 0; t < REQUEST_TYPES.length; t++) {
               for (let o = 0; o < OUTCOMES.length; o++) {
                 const v = this.#requests[t * OUTCOMES.length + o]!;
-                if (v > 0) observe('tierkv.client.requests', v, { 'tierkv.request.type': REQUEST_TYPES[t]!, 'tierkv.request.outcome': OUTCOMES[o]! });
+                if (v > 0) observe('tierkv.client.requests', v, { [ATTR.REQUEST_TYPE]: REQUEST_TYPES[t]!, [ATTR.REQUEST_OUTCOME]: OUTCOMES[o]! });
               }
             }
             observe('tierkv.client.sent', this.#sent);

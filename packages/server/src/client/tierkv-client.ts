@@ -1,4 +1,5 @@
 import {
+  ATTR,
   MAX_CACHE_SALT_LENGTH,
   MAX_MODEL_NAME_LENGTH,
   curveClientOptions,
@@ -312,7 +313,7 @@ export class TierkvClient {
     this.#pending.delete(id);
     clearTimeout(p.timer);
     this.#metrics.request(p.type, outcome, (performance.now() - p.started) / 1000);
-    if (p.span) endSpan(p.span, () => ({ 'tierkv.request.outcome': outcome }), err);
+    if (p.span) endSpan(p.span, () => ({ [ATTR.REQUEST_OUTCOME]: outcome }), err);
     if (err) p.reject(err);
     else p.resolve(reply!);
   }
@@ -360,9 +361,9 @@ export class TierkvClient {
   #startSpan(type: RequestType, body: Record<string, unknown>): Span | undefined {
     const span = this.#tracing.start(`tierkv.client ${type}`, SpanKind.CLIENT, () => {
       const keys = body['keys'];
-      const attrs: Record<string, string | number> = { 'tierkv.request.type': type, 'rpc.system': 'tierkv', 'server.address': this.#peer.address };
-      if (this.#peer.port !== undefined) attrs['server.port'] = this.#peer.port;
-      if (Array.isArray(keys)) attrs['tierkv.keys.count'] = keys.length;
+      const attrs: Record<string, string | number> = { [ATTR.REQUEST_TYPE]: type, [ATTR.RPC_SYSTEM]: 'tierkv', [ATTR.SERVER_ADDRESS]: this.#peer.address };
+      if (this.#peer.port !== undefined) attrs[ATTR.SERVER_PORT] = this.#peer.port;
+      if (Array.isArray(keys)) attrs[ATTR.KEYS_COUNT] = keys.length;
       return attrs;
     });
     if (!span) return undefined;

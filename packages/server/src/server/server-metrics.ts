@@ -1,4 +1,4 @@
-import { MeterBinding, type TelemetryOptions } from '@tierkv/core';
+import { ATTR, MeterBinding, type ModelAttributes, type TelemetryOptions } from '@tierkv/core';
 import type { Histogram } from '@opentelemetry/api';
 import { REQUEST_TYPES, type RequestType } from '../protocol/messages.js';
 import { SERVER_PACKAGE_VERSION } from '../version.js';
@@ -41,9 +41,13 @@ export class ServerMetrics {
   #received = 0;
   #sent = 0;
   #locksExpired = 0;
-  readonly #durationAttrs = TYPES.map((t) => ({ 'tierkv.request.type': t }));
+  readonly #durationAttrs = TYPES.map((t) => ({ [ATTR.REQUEST_TYPE]: t }));
 
-  constructor(gauges: ServerGauges, telemetry: TelemetryOptions = {}) {
+  /** Opt-in model and salt attributes on the duration histogram (undefined: off). */
+  readonly #models: ModelAttributes | undefined;
+
+  constructor(gauges: ServerGauges, telemetry: TelemetryOptions = {}, models?: ModelAttributes) {
+    this.#models = models;
     this.#binding = new MeterBinding(
       { name: '@tierkv/server', version: SERVER_PACKAGE_VERSION },
       (f) => {
@@ -67,13 +71,13 @@ export class ServerMetrics {
             for (let t = 0; t < TYPES.length; t++) {
               for (let o = 0; o < OUTCOMES.length; o++) {
                 const v = this.#requests[t * OUTCOMES.length + o]!;
-                if (v > 0) observe('tierkv.server.requests', v, { 'tierkv.request.type': TYPES[t]!, 'tierkv.request.outcome': OUTCOMES[o]! });
+                if (v > 0) observe('tierkv.server.requests', v, { [ATTR.REQUEST_TYPE]: TYPES[t]!, [ATTR.REQUEST_OUTCOME]: OUTCOMES[o]! });
               }
             }
-            REJECTS.forEach((r, i) => observe('tierkv.server.requests.rejected', this.#rejected[i]!, { 'tierkv.reject.reason': r }));
-            DROPS.forEach((r, i) => observe('tierkv.server.replies.dropped', this.#dropped[i]!, { 'tierkv.drop.reason': r }));
-            SHEDS.forEach((r, i) => observe('tierkv.server.clients.shed', this.#shed[i]!, { 'tierkv.shed.reason': r }));
-            CLOSES.forEach((r, i) => observe('tierkv.server.connections.closed', this.#closed[i]!, { 'tierkv.close.reason': r }));
+            REJECTS.forEach((r, i) => observe('tierkv.server.requests.rejected', this.#rejected[i]!, { [ATTR.REJECT_REASON]: r }));
+            DROPS.forEach((r, i) => observe('tierkv.server.replies.dropped', this.#dropped[i]!, { [ATTR.DROP_REASON]: r }));
+            SHEDS.forEach((r, i) => observe('tierkv.server.clients.shed', this.#shed[i]!, { [ATTR.SHED_REASON]: r }));
+            CLOSES.forEach((r, i) => observe('tierkv.server.connections.closed', this.#closed[i]!, { [ATTR.CLOSE_REASON]: r }));
             observe('tierkv.server.replies.queued', gauges.replyBytesQueued());
             observe('tierkv.server.received', this.#received);
             observe('tierkv.server.sent', this.#sent);
@@ -90,11 +94,13 @@ export class ServerMetrics {
     );
   }
 
-  /** One answered request: its outcome and how long it took. */
-  request(type: RequestType | 'unknown', outcome: ServerOutcome, seconds: number): void {
+  /** One answered request: its outcome and how long it took (and, when opted in, its chunks' model and salt). */
+  request(type: RequestType | 'unknown', outcome: ServerOutcome, seconds: number, scope?: { modelName: string; cacheSalt: string }): void {
     const t = TYPE_INDEX.get(type)!;
     this.#requests[t * OUTCOMES.length + OUTCOME_INDEX.get(outcome)!]++;
-    this.#binding.instruments.duration.record(seconds, this.#durationAttrs[t]);
+    const base = this.#durationAttrs[t]!;
+    const attrs = this.#models && scope ? this.#models.of(t, base, scope.modelName, scope.cacheSalt) : base;
+    this.#binding.instruments.duration.record(seconds, attrs);
   }
 
   rejected(reason: RejectReason): void {

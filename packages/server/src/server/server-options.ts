@@ -1,4 +1,4 @@
-import { ConfigError, checkAuthToken, refuseUnknownOptions, type TelemetryOptions } from '@tierkv/core';
+import { ConfigError, checkAuthToken, ModelAttributes, refuseUnknownOptions, type PerModelAttributesOption, type TelemetryOptions } from '@tierkv/core';
 import { DURABILITIES, type Durability } from '../protocol/messages.js';
 import type { StorageManager } from '@tierkv/storage';
 
@@ -81,10 +81,18 @@ export interface TierkvServerOptions extends TelemetryOptions {
   authToken?: string;
   /** Clock for leases and idle expiry, in ms (tests inject one). @default performance.now */
   now?: () => number;
+  /**
+   * Opt-in: `tierkv.server.request.duration` also carries the model name (`gen_ai.request.model`)
+   * and cache salt (`tierkv.cache.salt`, the tenant) of each request's chunks, for at most `limit`
+   * distinct pairs (default 50; later pairs are reported as `_OTHER`). Off by default: every model
+   * and tenant multiplies the series. See docs/observability.md#per-model-and-per-tenant-attributes.
+   * @default false
+   */
+  perModelAttributes?: PerModelAttributesOption;
 }
 
-export type ResolvedTierkvServerOptions = Required<Omit<TierkvServerOptions, 'metrics' | 'meterProvider' | 'tracerProvider' | 'authToken'>> &
-  Pick<TierkvServerOptions, 'metrics' | 'meterProvider' | 'tracerProvider' | 'authToken'>;
+export type ResolvedTierkvServerOptions = Required<Omit<TierkvServerOptions, 'metrics' | 'meterProvider' | 'tracerProvider' | 'authToken' | 'perModelAttributes'>> &
+  Pick<TierkvServerOptions, 'metrics' | 'meterProvider' | 'tracerProvider' | 'authToken' | 'perModelAttributes'>;
 
 export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   closeStorage: true,
@@ -141,6 +149,7 @@ export function resolveServerOptions(options: TierkvServerOptions): ResolvedTier
     meterProvider: options.meterProvider,
     tracerProvider: options.tracerProvider,
     authToken: checkAuthToken(options.authToken, 'server.authToken'),
+    perModelAttributes: options.perModelAttributes,
   };
   // Every option the resolved object has is known, so a new option needs no second list.
   refuseUnknownOptions(options, Object.keys(r), 'server');
@@ -154,6 +163,7 @@ export function resolveServerOptions(options: TierkvServerOptions): ResolvedTier
     throw new ConfigError('server.shutdownTimeoutMs', `expected an integer ≥ 0, got ${String(r.shutdownTimeoutMs)}`);
   }
   checkDurability(r);
+  ModelAttributes.fromOption(r.perModelAttributes, 'server.perModelAttributes'); // refuses a malformed one before anything starts
   if (r.maxInFlightPerClient > r.maxInFlight) r.maxInFlightPerClient = r.maxInFlight;
   // A retrieve reply carries up to maxPayloadBytes of chunks: a smaller budget would shed any client
   // whose single reply had to wait.

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { SpanKind, context, type Span } from '@opentelemetry/api';
-import { contextFromTraceparent, debugLogger, endSpan, TokenHasher, TracerBinding, withSpan } from '@tierkv/core';
+import { ATTR, contextFromTraceparent, debugLogger, endSpan, ModelAttributes, TokenHasher, TracerBinding, withSpan } from '@tierkv/core';
 import type { StorageUsage } from '@tierkv/storage';
 import { Router } from 'zeromq';
 import { decodeHeader, decodePrelude, encodeErrorReply, encodeHeader, encodePrelude, framesBytes } from '../protocol/codec.js';
@@ -77,6 +77,7 @@ export class TierkvServer {
         replyBytesQueued: () => this.#replies.bytes,
       },
       { meterProvider: o.meterProvider },
+      ModelAttributes.fromOption(o.perModelAttributes, 'server.perModelAttributes'),
     );
     this.#tracing = new TracerBinding({ name: '@tierkv/server', version: SERVER_PACKAGE_VERSION }, { tracerProvider: o.tracerProvider });
     this.#replies = new ReplyQueue({
@@ -325,12 +326,14 @@ export class TierkvServer {
     let outcome: ServerOutcome = 'ok';
     let span: Span | undefined;
     let keyCount: number | undefined;
+    let scope: { modelName: string; cacheSalt: string } | undefined;
     try {
       const header = decodeHeader(frames[2]);
       type = requestTypeOf(header);
       span = this.#startSpan(type, header);
       const req = parseRequest(header, this.#limits, this.#layouts);
       if (span) keyCount = this.#keyCount(req);
+      if (this.#o.perModelAttributes) scope = scopeOf(req);
       const timeoutMs = Math.min(req.timeoutMs ?? this.#o.requestTimeoutMs, this.#o.requestTimeoutMs);
       ctx = new RequestContext(session, timeoutMs);
       this.#inFlight.add(ctx);
@@ -350,7 +353,7 @@ export class TierkvServer {
       const reason = REJECT_OF[wire.code];
       if (reason) this.#metrics.rejected(reason);
       reply = encodeErrorReply(id, wire.code, wire.message, wire.field);
-      if (span) endSpan(span, () => ({ 'tierkv.request.outcome': outcome, ...(keyCount === undefined ? {} : { 'tierkv.keys.count': keyCount }) }), wire);
+      if (span) endSpan(span, () => ({ [ATTR.REQUEST_OUTCOME]: outcome, ...(keyCount === undefined ? {} : { [ATTR.KEYS_COUNT]: keyCount }) }), wire);
       span = undefined;
     } finally {
       session.inFlight--;
@@ -359,8 +362,8 @@ export class TierkvServer {
         this.#inFlight.delete(ctx);
       }
     }
-    if (span) endSpan(span, () => ({ 'tierkv.request.outcome': outcome, ...(keyCount === undefined ? {} : { 'tierkv.keys.count': keyCount }) }));
-    this.#metrics.request(type, outcome, (performance.now() - started) / 1000);
+    if (span) endSpan(span, () => ({ [ATTR.REQUEST_OUTCOME]: outcome, ...(keyCount === undefined ? {} : { [ATTR.KEYS_COUNT]: keyCount }) }));
+    this.#metrics.request(type, outcome, (performance.now() - started) / 1000, scope);
     this.#send(identity, reply);
     if (this.#drained && this.#inFlight.size === 0) this.#drained();
   }
@@ -373,7 +376,7 @@ export class TierkvServer {
     if (!this.#tracing.tracer()) return undefined;
     const fields = traceFieldsOf(header);
     const parent = fields ? contextFromTraceparent(context.active(), fields.traceparent, fields.tracestate) : context.active();
-    return this.#tracing.start(`tierkv.server ${type}`, SpanKind.SERVER, () => ({ 'tierkv.request.type': type, 'rpc.system': 'tierkv' }), parent);
+    return this.#tracing.start(`tierkv.server ${type}`, SpanKind.SERVER, () => ({ [ATTR.REQUEST_TYPE]: type, [ATTR.RPC_SYSTEM]: 'tierkv' }), parent);
   }
 
   /** Keys a request names (full chunks for tokens): a bounded span attribute. */
@@ -411,4 +414,18 @@ export class TierkvServer {
       return 'gone';
     }
   }
+}
+
+/**
+ * The model and cache salt of a request's chunks, for the opt-in per-model attributes: its
+ * token scope, or its first key (a request's keys normally share one model and salt).
+ */
+function scopeOf(req: ParsedRequest): { modelName: string; cacheSalt: string } | undefined {
+  if (!('input' in req)) return undefined;
+  const input = req.input;
+  if ('keys' in input) {
+    const first = input.keys[0];
+    return first ? { modelName: first.modelName, cacheSalt: first.cacheSalt } : undefined;
+  }
+  return { modelName: input.scope.modelName, cacheSalt: input.scope.cacheSalt ?? '' };
 }

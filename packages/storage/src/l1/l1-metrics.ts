@@ -1,4 +1,4 @@
-import { DurationSampler, isNoopHistogram, MeterBinding, type TelemetryOptions } from '@tierkv/core';
+import { ATTR, DurationSampler, isNoopHistogram, MeterBinding, type TelemetryOptions } from '@tierkv/core';
 import type { Attributes, Histogram } from '@opentelemetry/api';
 import type { EvictionReason } from './l1-listener.js';
 import type { L1Usage } from './l1-usage.js';
@@ -41,7 +41,7 @@ export class L1Stats {
   }
 }
 
-/** The `operation` attribute of tierkv.l1.batches and tierkv.l1.batch.duration (closed set). */
+/** The `tierkv.l1.operation` attribute of tierkv.l1.batches and tierkv.l1.batch.duration (closed set). */
 export const L1_OPERATIONS = [
   'reserve_write',
   'finish_write',
@@ -63,7 +63,7 @@ export const OP_FINISH_WRITE_AND_RESERVE_READ = 5;
 export const OP_DELETE = 6;
 
 // Attribute objects made once: recording a batch allocates nothing of ours.
-const OPERATION_ATTRIBUTES: readonly Attributes[] = L1_OPERATIONS.map((operation) => Object.freeze({ operation }));
+const OPERATION_ATTRIBUTES: readonly Attributes[] = L1_OPERATIONS.map((operation) => Object.freeze({ [ATTR.L1_OPERATION]: operation }));
 
 /** How long an evicted chunk is waited for (LMCache's max_evict_reuse_wait). */
 const MAX_REUSE_WAIT_MS = 300_000;
@@ -74,19 +74,19 @@ const MAX_AWAITING_REUSE = 4096;
 const EVICTION_SAMPLE_MASK = 15;
 
 const A = (attributes: Attributes): Attributes => Object.freeze(attributes);
-const NOT_FOUND = A({ reason: 'not_found' });
-const WRITE_LOCKED_REASON = A({ reason: 'write_locked' });
-const WATERMARK = A({ reason: 'watermark' });
-const ON_DEMAND = A({ reason: 'on_demand' });
-const LOCK_EXPIRED = A({ reason: 'lock_expired' });
-const TEMPORARY = A({ reason: 'temporary_released' });
-const TRIGGER_WATERMARK = A({ trigger: 'watermark' });
-const TRIGGER_ON_DEMAND = A({ trigger: 'on_demand' });
-const STATE_WRITE_LOCKED = A({ state: 'write_locked' });
-const STATE_READY = A({ state: 'ready' });
-const STATE_READ_LOCKED = A({ state: 'read_locked' });
-const LOCK_WRITE = A({ lock: 'write' });
-const LOCK_READ = A({ lock: 'read' });
+const NOT_FOUND = A({ [ATTR.L1_MISS_REASON]: 'not_found' });
+const WRITE_LOCKED_REASON = A({ [ATTR.L1_MISS_REASON]: 'write_locked' });
+const WATERMARK = A({ [ATTR.L1_EVICTION_REASON]: 'watermark' });
+const ON_DEMAND = A({ [ATTR.L1_EVICTION_REASON]: 'on_demand' });
+const LOCK_EXPIRED = A({ [ATTR.L1_EVICTION_REASON]: 'lock_expired' });
+const TEMPORARY = A({ [ATTR.L1_EVICTION_REASON]: 'temporary_released' });
+const TRIGGER_WATERMARK = A({ [ATTR.L1_EVICTION_REASON]: 'watermark' });
+const TRIGGER_ON_DEMAND = A({ [ATTR.L1_EVICTION_REASON]: 'on_demand' });
+const STATE_WRITE_LOCKED = A({ [ATTR.L1_OBJECT_STATE]: 'write_locked' });
+const STATE_READY = A({ [ATTR.L1_OBJECT_STATE]: 'ready' });
+const STATE_READ_LOCKED = A({ [ATTR.L1_OBJECT_STATE]: 'read_locked' });
+const LOCK_WRITE = A({ [ATTR.L1_LOCK_TYPE]: 'write' });
+const LOCK_READ = A({ [ATTR.L1_LOCK_TYPE]: 'read' });
 
 const OBSERVED = [
   'tierkv.l1.batches',

@@ -1,5 +1,5 @@
 import { SpanKind } from '@opentelemetry/api';
-import { debugLogger, endSpan, TracerBinding, withSpan, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
+import { ATTR, debugLogger, endSpan, TracerBinding, withSpan, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from './l2-adapter.js';
 import { classifyError, isL2FailureReason, type L2FailureReasons } from './l2-failure.js';
 import type { L2Listener, L2Operation } from './l2-listener.js';
@@ -136,7 +136,7 @@ export class InstrumentedL2Adapter implements L2Adapter {
   ): Promise<{ result: boolean[]; rejected: boolean }> {
     const m = this.metrics;
     // One span per adapter call (a batch), never per key; the adapter's own spans (Redis commands) nest under it.
-    const span = this.#tracing.start(`tierkv.l2 ${operation}`, SpanKind.INTERNAL, () => ({ 'tierkv.l2.adapter': this.name, 'tierkv.l2.operation': operation, 'tierkv.keys.count': keys.length }));
+    const span = this.#tracing.start(`tierkv.l2 ${operation}`, SpanKind.INTERNAL, () => ({ [ATTR.L2_ADAPTER]: this.name, [ATTR.L2_OPERATION]: operation, [ATTR.KEYS_COUNT]: keys.length }));
     const t0 = m.startCall(operation);
     m.inflight[operation]++;
     let spanError: unknown;
@@ -160,7 +160,7 @@ export class InstrumentedL2Adapter implements L2Adapter {
       m.inflight[operation]--;
       m.endCall(operation, t0);
       if (span) {
-        endSpan(span, answered && operation !== 'clear' && operation !== 'unlock' ? () => ({ 'tierkv.keys.ok': countTrue(answered!) }) : undefined, spanError);
+        endSpan(span, answered && operation !== 'clear' && operation !== 'unlock' ? () => ({ [ATTR.KEYS_OK]: countTrue(answered!) }) : undefined, spanError);
       }
     }
   }

@@ -79,9 +79,10 @@ export interface L2Adapter {
   usage(): L2Usage;
 
   /**
-   * Optional: report the adapter's own metrics (corrupt, evicted) through this provider. The
-   * StorageManager calls it with its `meterProvider`, so one provider reaches every tier it uses;
-   * an adapter given a provider of its own keeps that one.
+   * Optional: report the adapter's own metrics (corrupt, evicted; Redis: `db.client.*`, breaker)
+   * and spans through these providers. The StorageManager calls it with its `meterProvider` and
+   * `tracerProvider`, so they reach every tier it uses; an adapter given a provider of its own
+   * keeps that one.
    */
   bindTelemetry?(telemetry: TelemetryOptions): void;
 

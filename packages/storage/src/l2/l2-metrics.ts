@@ -1,4 +1,4 @@
-import { DurationSampler, isNoopHistogram, MeterBinding, type MeterScope, type TelemetryOptions } from '@tierkv/core';
+import { ATTR, DurationSampler, isNoopHistogram, MeterBinding, type MeterScope, type TelemetryOptions } from '@tierkv/core';
 import type { Attributes, Histogram } from '@opentelemetry/api';
 import type { L2Usage } from './l2-adapter.js';
 import { L2_FAILURE_REASONS, type L2FailureReason } from './l2-failure.js';
@@ -6,7 +6,7 @@ import { L2_FAILURE_REASONS, type L2FailureReason } from './l2-failure.js';
 /** The instrumentation scope of every `@tierkv/storage` module. */
 export const L2_METER_SCOPE: MeterScope = Object.freeze({ name: '@tierkv/storage', version: '0.1.0' });
 
-/** The operations of the `operation` attribute (a closed set). */
+/** The operations of the `tierkv.l2.operation` attribute (a closed set). */
 export const L2_OPERATIONS = ['store', 'load', 'lookup', 'unlock', 'delete', 'clear'] as const;
 export type L2MetricOperation = (typeof L2_OPERATIONS)[number];
 
@@ -53,16 +53,16 @@ export class L2Metrics {
   readonly #failureAttrs: Record<L2MetricOperation, Record<L2FailureReason, Attributes>>;
 
   constructor(adapter: string, usage: () => L2Usage, telemetry: TelemetryOptions = {}) {
-    const a = 'tierkv.l2.adapter';
+    const a = ATTR.L2_ADAPTER;
     this.#attrs = { [a]: adapter };
-    this.#opAttrs = Object.fromEntries(L2_OPERATIONS.map((op) => [op, { [a]: adapter, operation: op }])) as unknown as Record<L2MetricOperation, Attributes>;
+    this.#opAttrs = Object.fromEntries(L2_OPERATIONS.map((op) => [op, { [a]: adapter, [ATTR.L2_OPERATION]: op }])) as unknown as Record<L2MetricOperation, Attributes>;
     this.#failureAttrs = Object.fromEntries(
-      L2_OPERATIONS.map((op) => [op, Object.fromEntries(L2_FAILURE_REASONS.map((r) => [r, { [a]: adapter, operation: op, reason: r }]))]),
+      L2_OPERATIONS.map((op) => [op, Object.fromEntries(L2_FAILURE_REASONS.map((r) => [r, { [a]: adapter, [ATTR.L2_OPERATION]: op, [ATTR.L2_FAILURE_REASON]: r }]))]),
     ) as unknown as Record<L2MetricOperation, Record<L2FailureReason, Attributes>>;
-    const hit = { [a]: adapter, result: 'hit' };
-    const miss = { [a]: adapter, result: 'miss' };
-    const dirIn = { [a]: adapter, direction: 'in' };
-    const dirOut = { [a]: adapter, direction: 'out' };
+    const hit = { [a]: adapter, [ATTR.L2_LOOKUP_RESULT]: 'hit' };
+    const miss = { [a]: adapter, [ATTR.L2_LOOKUP_RESULT]: 'miss' };
+    const dirIn = { [a]: adapter, [ATTR.L2_DIRECTION]: 'in' };
+    const dirOut = { [a]: adapter, [ATTR.L2_DIRECTION]: 'out' };
     this.#binding = new MeterBinding(
       L2_METER_SCOPE,
       (f) => {
@@ -176,7 +176,7 @@ export class L2AdapterCounts {
   }
 
   #bind(telemetry: TelemetryOptions): MeterBinding<void> {
-    const attrs = { 'tierkv.l2.adapter': this.#adapter };
+    const attrs = { [ATTR.L2_ADAPTER]: this.#adapter };
     return new MeterBinding(
       L2_METER_SCOPE,
       (f) => {

@@ -94,7 +94,7 @@ export class PrefetchController {
     task.settle();
     this.#metrics.lookupHitChunksL1 += task.l1Hits;
     this.#metrics.lookupHitChunksL2 += task.l2Hits;
-    this.#metrics.recordPrefetchDuration((performance.now() - task.startedAt) / 1000);
+    this.#metrics.recordPrefetchDuration((performance.now() - task.startedAt) / 1000, task.keys[0]);
     onSettled(task);
   }
 }

@@ -1,5 +1,5 @@
 import { SpanKind, type Span } from '@opentelemetry/api';
-import { ClosedError, debugLogger, endSpan, endSpanWhen, InvalidArgumentError, MemoryLayout, TracerBinding, withSpan, type ObjectKey } from '@tierkv/core';
+import { ATTR, ClosedError, debugLogger, endSpan, endSpanWhen, InvalidArgumentError, MemoryLayout, TracerBinding, withSpan, type ObjectKey } from '@tierkv/core';
 import { L1Manager, type WriteMode } from '../l1/l1-manager.js';
 import type { L1Listener } from '../l1/l1-listener.js';
 import type { MemoryObj } from '../l1/memory-obj.js';
@@ -72,6 +72,7 @@ export class StorageManager {
       },
       this.options.chunkTokens,
       telemetry,
+      this.options.modelAttributes,
     );
     this.#store = new StoreController(this.#l1, this.#adapters, this.options, this.#metrics);
     this.#deletes = new DeleteTracker(this.#l1, this.#adapters, this.#store);
@@ -143,7 +144,7 @@ export class StorageManager {
     this.#metrics.writeSucceededKeys += ok.length;
     this.#metrics.writeFailedKeys += failed.length;
     this.#emit((l) => l.onSmReservedWrite?.(ok, failed));
-    if (span) endSpan(span, () => ({ 'tierkv.keys.count': keys.length, 'tierkv.keys.reserved': ok.length, ...(refused ? { 'tierkv.storage.refused': refused } : {}) }));
+    if (span) endSpan(span, () => ({ [ATTR.KEYS_COUNT]: keys.length, [ATTR.KEYS_RESERVED]: ok.length, ...(refused ? { [ATTR.STORAGE_REFUSAL_REASON]: refused } : {}) }));
     return { objs, gens };
   }
 
@@ -246,7 +247,7 @@ export class StorageManager {
     if (layout !== undefined && !(layout instanceof MemoryLayout)) throw new InvalidArgumentError('layout', 'expected a MemoryLayout instance or undefined');
     const span = this.#tracing.start('tierkv.storage.read', INTERNAL);
     const { objs, ok, failed } = this.#keyOwner.read(keys, layout);
-    if (span) endSpan(span, () => ({ 'tierkv.keys.count': keys.length, 'tierkv.keys.read': ok.length }));
+    if (span) endSpan(span, () => ({ [ATTR.KEYS_COUNT]: keys.length, [ATTR.KEYS_READ]: ok.length }));
     this.#metrics.readRequests++;
     this.#metrics.readSucceededKeys += ok.length;
     this.#metrics.readFailedKeys += failed.length;
@@ -379,7 +380,7 @@ export class StorageManager {
     if (ok.length > 0) this.#deletes.written(ok);
     const l2 = temporary ? undefined : this.#store.enqueue(ok, durable);
     this.#emit((l) => l.onSmWriteFinished?.(ok, failed));
-    const attributes = () => ({ 'tierkv.keys.count': keys.length, 'tierkv.keys.published': ok.length, 'tierkv.storage.durable': durable, 'tierkv.storage.temporary': temporary });
+    const attributes = () => ({ [ATTR.KEYS_COUNT]: keys.length, [ATTR.KEYS_PUBLISHED]: ok.length, [ATTR.STORAGE_DURABLE]: durable, [ATTR.STORAGE_TEMPORARY]: temporary });
     if (!durable) {
       if (span) endSpan(span, attributes);
       return results;
@@ -393,7 +394,7 @@ export class StorageManager {
       void Promise.all(outcomes).then((o) => {
         let n = 0;
         for (const x of o) if (x === 'durable') n++;
-        endSpan(span, () => ({ ...attributes(), 'tierkv.keys.durable': n }));
+        endSpan(span, () => ({ ...attributes(), [ATTR.KEYS_DURABLE]: n }));
       });
     }
     return outcomes;
@@ -417,10 +418,10 @@ export class StorageManager {
     const count = keys.length;
     task.whenSettled(() =>
       endSpan(span, () => ({
-        'tierkv.keys.count': count,
-        'tierkv.prefetch.hit_prefix': task.l1Hits + task.l2Hits,
-        'tierkv.prefetch.l1_hits': task.l1Hits,
-        'tierkv.prefetch.l2_hits': task.l2Hits,
+        [ATTR.KEYS_COUNT]: count,
+        [ATTR.PREFIX_HITS]: task.l1Hits + task.l2Hits,
+        [ATTR.PREFIX_L1_HITS]: task.l1Hits,
+        [ATTR.PREFIX_L2_HITS]: task.l2Hits,
       })),
     );
     return task;
@@ -480,5 +481,5 @@ function tierAttributes(count: number, tiers: readonly Tier[]): Record<string, n
     if (t === 'l1') l1++;
     else if (t === 'l2') l2++;
   }
-  return { 'tierkv.keys.count': count, 'tierkv.lookup.hit_prefix': prefix, 'tierkv.lookup.l1': l1, 'tierkv.lookup.l2': l2 };
+  return { [ATTR.KEYS_COUNT]: count, [ATTR.PREFIX_HITS]: prefix, [ATTR.PREFIX_L1_HITS]: l1, [ATTR.PREFIX_L2_HITS]: l2 };
 }

@@ -1,4 +1,6 @@
-import { MeterBinding, type TelemetryOptions } from '@tierkv/core';
+import { ATTR, MeterBinding, type ModelAttributes, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
+
+const NO_ATTRIBUTES = Object.freeze({});
 import type { Histogram } from '@opentelemetry/api';
 import { L2_METER_SCOPE } from '../l2/l2-metrics.js';
 
@@ -27,7 +29,7 @@ export class StorageMetrics {
   lookupRequestedChunks = 0;
   lookupHitChunksL1 = 0;
   lookupHitChunksL2 = 0;
-  /** Write-throughs dropped, by reason (the `reason` attribute of tierkv.storage.store.dropped). */
+  /** Write-throughs dropped, by reason (the `tierkv.storage.refusal.reason` attribute of tierkv.storage.store.dropped). */
   storeDroppedQueueFull = 0;
   storeDroppedQueueBytes = 0;
   storeDroppedNotInL1 = 0;
@@ -35,9 +37,13 @@ export class StorageMetrics {
 
   readonly #binding: MeterBinding<{ prefetchDuration: Histogram }>;
 
-  constructor(gauges: StorageGauges, chunkTokens: number, telemetry: TelemetryOptions = {}) {
-    const l1 = { tier: 'l1' };
-    const l2 = { tier: 'l2' };
+  /** Opt-in model and salt attributes on the prefetch duration (undefined: off). */
+  readonly #models: ModelAttributes | undefined;
+
+  constructor(gauges: StorageGauges, chunkTokens: number, telemetry: TelemetryOptions = {}, models?: ModelAttributes) {
+    this.#models = models;
+    const l1 = { [ATTR.STORAGE_TIER]: 'l1' };
+    const l2 = { [ATTR.STORAGE_TIER]: 'l2' };
     this.#binding = new MeterBinding(
       L2_METER_SCOPE,
       (f) => {
@@ -67,8 +73,8 @@ export class StorageMetrics {
             observe('tierkv.storage.write.requests', this.writeRequests);
             observe('tierkv.storage.write.succeeded_keys', this.writeSucceededKeys);
             observe('tierkv.storage.write.failed_keys', this.writeFailedKeys);
-            observe('tierkv.storage.write.rejected_keys', this.writeRejectedQueueFull, { reason: 'queue_full' });
-            observe('tierkv.storage.write.rejected_keys', this.writeRejectedQueueBytes, { reason: 'queue_bytes' });
+            observe('tierkv.storage.write.rejected_keys', this.writeRejectedQueueFull, { [ATTR.STORAGE_REFUSAL_REASON]: 'queue_full' });
+            observe('tierkv.storage.write.rejected_keys', this.writeRejectedQueueBytes, { [ATTR.STORAGE_REFUSAL_REASON]: 'queue_bytes' });
             observe('tierkv.storage.prefix_lookup.requests', this.lookupRequests);
             observe('tierkv.storage.prefix_lookup.requested_chunks', this.lookupRequestedChunks);
             observe('tierkv.storage.prefix_lookup.requested_tokens', this.lookupRequestedChunks * chunkTokens);
@@ -77,12 +83,12 @@ export class StorageMetrics {
             observe('tierkv.storage.prefix_lookup.hit_tokens', this.lookupHitChunksL1 * chunkTokens, l1);
             observe('tierkv.storage.prefix_lookup.hit_tokens', this.lookupHitChunksL2 * chunkTokens, l2);
             observe('tierkv.storage.store_queue.depth', gauges.storeQueueDepth());
-            observe('tierkv.storage.store.dropped', this.storeDroppedQueueFull, { reason: 'queue_full' });
-            observe('tierkv.storage.store.dropped', this.storeDroppedQueueBytes, { reason: 'queue_bytes' });
-            observe('tierkv.storage.store.dropped', this.storeDroppedNotInL1, { reason: 'not_in_l1' });
+            observe('tierkv.storage.store.dropped', this.storeDroppedQueueFull, { [ATTR.STORAGE_REFUSAL_REASON]: 'queue_full' });
+            observe('tierkv.storage.store.dropped', this.storeDroppedQueueBytes, { [ATTR.STORAGE_REFUSAL_REASON]: 'queue_bytes' });
+            observe('tierkv.storage.store.dropped', this.storeDroppedNotInL1, { [ATTR.STORAGE_REFUSAL_REASON]: 'not_in_l1' });
             observe('tierkv.storage.prefetch.active', gauges.activePrefetches());
-            observe('tierkv.storage.listener_errors', this.listenerErrors, { listener: 'storage' });
-            observe('tierkv.storage.listener_errors', gauges.l2ListenerErrors(), { listener: 'l2' });
+            observe('tierkv.storage.listener_errors', this.listenerErrors, { [ATTR.STORAGE_LISTENER]: 'storage' });
+            observe('tierkv.storage.listener_errors', gauges.l2ListenerErrors(), { [ATTR.STORAGE_LISTENER]: 'l2' });
           },
         );
         return { prefetchDuration: f.histogram('tierkv.storage.prefetch.duration') };
@@ -91,9 +97,11 @@ export class StorageMetrics {
     );
   }
 
-  recordPrefetchDuration(seconds: number): void {
+  /** One settled prefetch; `firstKey` gives the model and salt when the per-model attributes are on. */
+  recordPrefetchDuration(seconds: number, firstKey?: ObjectKey): void {
     try {
-      this.#binding.instruments.prefetchDuration.record(seconds);
+      const attrs = this.#models && firstKey ? this.#models.of(0, NO_ATTRIBUTES, firstKey.modelName, firstKey.cacheSalt) : undefined;
+      this.#binding.instruments.prefetchDuration.record(seconds, attrs);
     } catch {
       // A metric must never fail a prefetch.
     }

@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_CHUNK_SIZE, refuseUnknownOptions, type TelemetryOptions } from '@tierkv/core';
+import { ConfigError, DEFAULT_CHUNK_SIZE, ModelAttributes, refuseUnknownOptions, type PerModelAttributesOption, type TelemetryOptions } from '@tierkv/core';
 import type { L1Options } from '../l1/l1-manager.js';
 import type { L2Adapter } from '../l2/l2-adapter.js';
 
@@ -48,6 +48,13 @@ export interface StorageManagerOptions extends TelemetryOptions {
   chunkTokens?: number;
   /** Settled prefetch results kept for queryPrefetchStatus before the oldest are forgotten. @default 65536 */
   prefetchResultsLimit?: number;
+  /**
+   * Opt-in: `tierkv.storage.prefetch.duration` also carries the model name (`gen_ai.request.model`)
+   * and cache salt (`tierkv.cache.salt`, the tenant) of each prefetch's chunks, for at most `limit`
+   * distinct pairs (default 50; later pairs are reported as `_OTHER`). Off by default: every model
+   * and tenant multiplies the series. @default false
+   */
+  perModelAttributes?: PerModelAttributesOption;
 }
 
 export interface ResolvedStorageManagerOptions {
@@ -63,10 +70,12 @@ export interface ResolvedStorageManagerOptions {
   readonly loadBatchSize: number;
   readonly chunkTokens: number;
   readonly prefetchResultsLimit: number;
+  /** The opt-in per-model attributes; undefined when off. */
+  readonly modelAttributes: ModelAttributes | undefined;
   readonly telemetry: TelemetryOptions;
 }
 
-const STORAGE_OPTION_NAMES = ['l1', 'l2', 'storePolicy', 'storeQueueLimit', 'storeQueueLimitBytes', 'storeBacklogPolicy', 'storeBatchSize', 'storeConcurrency', 'maxInFlight', 'loadBatchSize', 'chunkTokens', 'prefetchResultsLimit', 'meterProvider', 'tracerProvider'];
+const STORAGE_OPTION_NAMES = ['l1', 'l2', 'storePolicy', 'storeQueueLimit', 'storeQueueLimitBytes', 'storeBacklogPolicy', 'storeBatchSize', 'storeConcurrency', 'maxInFlight', 'loadBatchSize', 'chunkTokens', 'prefetchResultsLimit', 'perModelAttributes', 'meterProvider', 'tracerProvider'];
 
 export const DEFAULT_STORAGE_MANAGER_OPTIONS = Object.freeze({
   l2: Object.freeze([]) as readonly L2Adapter[],
@@ -137,6 +146,7 @@ export function resolveStorageManagerOptions(options: StorageManagerOptions): Re
     loadBatchSize,
     chunkTokens: positiveInt('chunkTokens', options.chunkTokens, DEFAULT_STORAGE_MANAGER_OPTIONS.chunkTokens),
     prefetchResultsLimit: positiveInt('prefetchResultsLimit', options.prefetchResultsLimit, DEFAULT_STORAGE_MANAGER_OPTIONS.prefetchResultsLimit),
+    modelAttributes: ModelAttributes.fromOption(options.perModelAttributes, 'storage.perModelAttributes'),
     telemetry: {
       ...(options.meterProvider ? { meterProvider: options.meterProvider } : {}),
       ...(options.tracerProvider ? { tracerProvider: options.tracerProvider } : {}),

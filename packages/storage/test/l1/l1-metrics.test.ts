@@ -48,33 +48,33 @@ describe('L1Manager metrics', () => {
     const rm = await collect();
     expect(valueOf(rm, 'tierkv.l1.write')).to.equal(4);
     expect(valueOf(rm, 'tierkv.l1.read')).to.equal(2);
-    expect(valueOf(rm, 'tierkv.l1.read.misses', { reason: 'not_found' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l1.read.misses', { reason: 'write_locked' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.read.misses', { 'tierkv.l1.miss.reason': 'not_found' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.read.misses', { 'tierkv.l1.miss.reason': 'write_locked' })).to.equal(1);
     expect(valueOf(rm, 'tierkv.l1.deleted')).to.equal(1);
     expect(valueOf(rm, 'tierkv.l1.listener.errors')).to.equal(1);
     expect(valueOf(rm, 'tierkv.l1.allocation.failures')).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l1.evicted', { reason: 'on_demand' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l1.eviction.runs', { trigger: 'on_demand' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l1.evicted', { reason: 'lock_expired' })).to.equal(6);
-    expect(valueOf(rm, 'tierkv.l1.lock.expired', { lock: 'write' })).to.equal(6);
-    expect(valueOf(rm, 'tierkv.l1.lock.expired', { lock: 'read' })).to.equal(0);
+    expect(valueOf(rm, 'tierkv.l1.evicted', { 'tierkv.l1.eviction.reason': 'on_demand' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.eviction.runs', { 'tierkv.l1.eviction.reason': 'on_demand' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.evicted', { 'tierkv.l1.eviction.reason': 'lock_expired' })).to.equal(6);
+    expect(valueOf(rm, 'tierkv.l1.lock.expired', { 'tierkv.l1.lock.type': 'write' })).to.equal(6);
+    expect(valueOf(rm, 'tierkv.l1.lock.expired', { 'tierkv.l1.lock.type': 'read' })).to.equal(0);
     expect(valueOf(rm, 'tierkv.l1.memory.limit')).to.equal(8 * KIB);
     expect(valueOf(rm, 'tierkv.l1.memory.used')).to.equal(m.usage().usedBytes);
-    expect(valueOf(rm, 'tierkv.l1.objects', { state: 'read_locked' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l1.objects', { state: 'ready' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l1.objects', { state: 'write_locked' })).to.equal(0);
+    expect(valueOf(rm, 'tierkv.l1.objects', { 'tierkv.l1.object.state': 'read_locked' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.objects', { 'tierkv.l1.object.state': 'ready' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.objects', { 'tierkv.l1.object.state': 'write_locked' })).to.equal(0);
     expect(valueOf(rm, 'tierkv.l1.memory.write_locked')).to.equal(0);
     // Every call counted once, not per key; durations are sampled per call (at least the first).
-    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'reserve_write' })).to.equal(4);
-    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'reserve_read' })).to.equal(3);
-    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'finish_write' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'finish_read' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'delete' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'abort_write' })).to.equal(0);
+    expect(valueOf(rm, 'tierkv.l1.batches', { 'tierkv.l1.operation': 'reserve_write' })).to.equal(4);
+    expect(valueOf(rm, 'tierkv.l1.batches', { 'tierkv.l1.operation': 'reserve_read' })).to.equal(3);
+    expect(valueOf(rm, 'tierkv.l1.batches', { 'tierkv.l1.operation': 'finish_write' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.batches', { 'tierkv.l1.operation': 'finish_read' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.batches', { 'tierkv.l1.operation': 'delete' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.batches', { 'tierkv.l1.operation': 'abort_write' })).to.equal(0);
     for (const operation of ['reserve_write', 'reserve_read', 'finish_write', 'finish_read', 'delete']) {
-      const timed = valueOf(rm, 'tierkv.l1.batch.duration', { operation })!;
+      const timed = valueOf(rm, 'tierkv.l1.batch.duration', { 'tierkv.l1.operation': operation })!;
       expect(timed, operation).to.be.at.least(1);
-      expect(timed, operation).to.be.at.most(valueOf(rm, 'tierkv.l1.batches', { operation })!);
+      expect(timed, operation).to.be.at.most(valueOf(rm, 'tierkv.l1.batches', { 'tierkv.l1.operation': operation })!);
     }
   });
 
@@ -149,8 +149,8 @@ describe('L1Manager metrics', () => {
     // Observable counts include what happened before the provider existed.
     expect(valueOf(rm, 'tierkv.l1.write')).to.equal(1);
     expect(valueOf(rm, 'tierkv.l1.read')).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l1.batch.duration', { operation: 'finish_read' })).to.equal(1);
-    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'finish_write' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.batch.duration', { 'tierkv.l1.operation': 'finish_read' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.batches', { 'tierkv.l1.operation': 'finish_write' })).to.equal(1);
   });
 
   it('times at most one call per operation and millisecond, and every call again after a pause', async () => {
@@ -168,8 +168,8 @@ describe('L1Manager metrics', () => {
     await new Promise((r) => setTimeout(r, 5));
     m.reserveRead([key(1)]);
     const rm = await collect();
-    const timed = valueOf(rm, 'tierkv.l1.batch.duration', { operation: 'reserve_read' })!;
-    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'reserve_read' })).to.equal(calls + 1);
+    const timed = valueOf(rm, 'tierkv.l1.batch.duration', { 'tierkv.l1.operation': 'reserve_read' })!;
+    expect(valueOf(rm, 'tierkv.l1.batches', { 'tierkv.l1.operation': 'reserve_read' })).to.equal(calls + 1);
     expect(timed).to.be.at.least(2);
     expect(timed).to.be.at.most(calls + 1);
   });

@@ -39,9 +39,9 @@ describe('InstrumentedL2Adapter', () => {
     expect(await a.load([k(1), k(2)], [new Uint8Array(8), new Uint8Array(8)])).to.deep.equal([true, false]);
     const rm = await collect();
     const attrs = { 'tierkv.l2.adapter': 'broken' };
-    expect(valueOf(rm, 'tierkv.l2.failures', { ...attrs, operation: 'store' })).to.equal(2);
-    expect(valueOf(rm, 'tierkv.l2.failures', { ...attrs, operation: 'lookup' })).to.equal(3);
-    expect(valueOf(rm, 'tierkv.l2.failures', { ...attrs, operation: 'load' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l2.failures', { ...attrs, 'tierkv.l2.operation': 'store' })).to.equal(2);
+    expect(valueOf(rm, 'tierkv.l2.failures', { ...attrs, 'tierkv.l2.operation': 'lookup' })).to.equal(3);
+    expect(valueOf(rm, 'tierkv.l2.failures', { ...attrs, 'tierkv.l2.operation': 'load' })).to.equal(1);
     expect(valueOf(rm, 'tierkv.l2.loaded', attrs)).to.equal(1);
     expect(failed).to.deep.equal([
       ['store', 2],
@@ -57,7 +57,7 @@ describe('InstrumentedL2Adapter', () => {
     const a = new InstrumentedL2Adapter(new MemoryL2Adapter(), { meterProvider });
     for (let i = 0; i < 50; i++) await a.store([item(k(i))]);
     const rm = await collect();
-    const attrs = { 'tierkv.l2.adapter': 'memory', operation: 'store' };
+    const attrs = { 'tierkv.l2.adapter': 'memory', 'tierkv.l2.operation': 'store' };
     expect(valueOf(rm, 'tierkv.l2.operations', attrs)).to.equal(50);
     const timed = valueOf(rm, 'tierkv.l2.operation.duration', attrs);
     expect(timed).to.be.at.least(1);
@@ -117,20 +117,20 @@ describe('InstrumentedL2Adapter', () => {
     rejectWith = new Error('backend down');
     await a.store([item(k(7))]);
     const rm = await collect();
-    const f = (operation: string, reason: string) => valueOf(rm, 'tierkv.l2.failures', { 'tierkv.l2.adapter': 'reasons', operation, reason });
+    const f = (operation: string, reason: string) => valueOf(rm, 'tierkv.l2.failures', { 'tierkv.l2.adapter': 'reasons', 'tierkv.l2.operation': operation, 'tierkv.l2.failure.reason': reason });
     expect(f('store', 'no_space')).to.equal(1 + 2);
     expect(f('store', 'other')).to.equal(2);
     expect(f('store', 'rejected')).to.equal(1);
     expect(f('load', 'other')).to.equal(1);
     // Every point carries a reason from the closed set.
     const points = rm.scopeMetrics.flatMap((s) => s.metrics).filter((m) => m.descriptor.name === 'tierkv.l2.failures').flatMap((m) => m.dataPoints as { attributes: Record<string, unknown> }[]);
-    for (const p of points) expect(L2_FAILURE_REASONS as readonly unknown[]).to.include(p.attributes['reason']);
+    for (const p of points) expect(L2_FAILURE_REASONS as readonly unknown[]).to.include(p.attributes['tierkv.l2.failure.reason']);
     await a.close();
     await shutdown();
   });
 
   it('the catalog lists exactly L2_FAILURE_REASONS as the reason values', () => {
-    const reason = metricDefinition('tierkv.l2.failures').attributes.find((x) => x.name === 'reason');
+    const reason = metricDefinition('tierkv.l2.failures').attributes.find((x) => x.name === 'tierkv.l2.failure.reason');
     expect(reason?.values).to.deep.equal([...L2_FAILURE_REASONS]);
   });
 });

@@ -45,9 +45,9 @@ describe('StorageManager metrics', () => {
     expect(v('tierkv.storage.prefix_lookup.requests')).to.equal(2);
     expect(v('tierkv.storage.prefix_lookup.requested_chunks')).to.equal(9);
     expect(v('tierkv.storage.prefix_lookup.requested_tokens')).to.equal(9 * 16);
-    expect(v('tierkv.storage.prefix_lookup.hit_chunks', { tier: 'l1' })).to.equal(6);
-    expect(v('tierkv.storage.prefix_lookup.hit_chunks', { tier: 'l2' })).to.equal(2);
-    expect(v('tierkv.storage.prefix_lookup.hit_tokens', { tier: 'l2' })).to.equal(32);
+    expect(v('tierkv.storage.prefix_lookup.hit_chunks', { 'tierkv.storage.tier': 'l1' })).to.equal(6);
+    expect(v('tierkv.storage.prefix_lookup.hit_chunks', { 'tierkv.storage.tier': 'l2' })).to.equal(2);
+    expect(v('tierkv.storage.prefix_lookup.hit_tokens', { 'tierkv.storage.tier': 'l2' })).to.equal(32);
     expect(v('tierkv.storage.read.requests')).to.equal(2);
     expect(v('tierkv.storage.read.succeeded_keys')).to.equal(5);
     expect(v('tierkv.storage.read.failed_keys')).to.equal(1);
@@ -56,19 +56,19 @@ describe('StorageManager metrics', () => {
     expect(v('tierkv.storage.prefetch.duration')).to.equal(2);
     const a = { 'tierkv.l2.adapter': 'memory' };
     expect(v('tierkv.l2.stored', a)).to.equal(4);
-    expect(v('tierkv.l2.bytes', { ...a, direction: 'in' })).to.equal(4 * KIB);
+    expect(v('tierkv.l2.bytes', { ...a, 'tierkv.l2.direction': 'in' })).to.equal(4 * KIB);
     expect(v('tierkv.l2.loaded', a)).to.equal(2);
-    expect(v('tierkv.l2.bytes', { ...a, direction: 'out' })).to.equal(2 * KIB);
-    expect(v('tierkv.l2.lookups', { ...a, result: 'hit' })).to.equal(2);
-    expect(v('tierkv.l2.lookups', { ...a, result: 'miss' })).to.equal(1);
-    expect(v('tierkv.l2.operations', { ...a, operation: 'store' })).to.equal(1);
-    expect(v('tierkv.l2.operations', { ...a, operation: 'load' })).to.equal(1);
+    expect(v('tierkv.l2.bytes', { ...a, 'tierkv.l2.direction': 'out' })).to.equal(2 * KIB);
+    expect(v('tierkv.l2.lookups', { ...a, 'tierkv.l2.lookup.result': 'hit' })).to.equal(2);
+    expect(v('tierkv.l2.lookups', { ...a, 'tierkv.l2.lookup.result': 'miss' })).to.equal(1);
+    expect(v('tierkv.l2.operations', { ...a, 'tierkv.l2.operation': 'store' })).to.equal(1);
+    expect(v('tierkv.l2.operations', { ...a, 'tierkv.l2.operation': 'load' })).to.equal(1);
     expect(v('tierkv.l2.failures', a)).to.equal(0);
     expect(v('tierkv.l2.objects', a)).to.equal(4);
     expect(v('tierkv.l2.usage', a)).to.equal(4 * KIB);
     expect(v('tierkv.l2.inflight', a)).to.equal(0);
     // The duration histogram is sampled (tierkv.l2.operations above counts every call exactly).
-    expect(v('tierkv.l2.operation.duration', { ...a, operation: 'store' })).to.be.at.least(1);
+    expect(v('tierkv.l2.operation.duration', { ...a, 'tierkv.l2.operation': 'store' })).to.be.at.least(1);
     expect(histogramSumOf(rm, 'tierkv.l2.operation.duration', a)).to.be.greaterThan(0);
   });
 
@@ -94,9 +94,9 @@ describe('StorageManager metrics', () => {
     await sm.flush();
     const rm = await collect();
     expect(valueOf(rm, 'tierkv.storage.store.dropped')).to.equal(5 - stored);
-    expect(valueOf(rm, 'tierkv.l2.failures', { operation: 'store' })).to.equal(2);
-    expect(valueOf(rm, 'tierkv.storage.listener_errors', { listener: 'storage' })).to.equal(6);
-    expect(valueOf(rm, 'tierkv.storage.listener_errors', { listener: 'l2' })).to.equal(stored);
+    expect(valueOf(rm, 'tierkv.l2.failures', { 'tierkv.l2.operation': 'store' })).to.equal(2);
+    expect(valueOf(rm, 'tierkv.storage.listener_errors', { 'tierkv.storage.listener': 'storage' })).to.equal(6);
+    expect(valueOf(rm, 'tierkv.storage.listener_errors', { 'tierkv.storage.listener': 'l2' })).to.equal(stored);
   });
 
   it('late binding: a manager created before the global MeterProvider exports once it is registered', async () => {

@@ -46,10 +46,10 @@ describe('store back-pressure (storeBacklogPolicy: reject_writes, the default)',
       expect(gatedAgain.writeBackpressure()).to.equal(undefined);
 
       const rm = await tmp.collect();
-      expect(valueOf(rm, 'tierkv.storage.write.rejected_keys', { reason: 'queue_full' })).to.equal(1);
-      expect(valueOf(rm, 'tierkv.storage.write.rejected_keys', { reason: 'queue_bytes' })).to.equal(2);
-      expect(valueOf(rm, 'tierkv.storage.store.dropped', { reason: 'queue_full' })).to.equal(0);
-      expect(valueOf(rm, 'tierkv.storage.store.dropped', { reason: 'queue_bytes' })).to.equal(0);
+      expect(valueOf(rm, 'tierkv.storage.write.rejected_keys', { 'tierkv.storage.refusal.reason': 'queue_full' })).to.equal(1);
+      expect(valueOf(rm, 'tierkv.storage.write.rejected_keys', { 'tierkv.storage.refusal.reason': 'queue_bytes' })).to.equal(2);
+      expect(valueOf(rm, 'tierkv.storage.store.dropped', { 'tierkv.storage.refusal.reason': 'queue_full' })).to.equal(0);
+      expect(valueOf(rm, 'tierkv.storage.store.dropped', { 'tierkv.storage.refusal.reason': 'queue_bytes' })).to.equal(0);
       await sm.close();
       expect([...slow.stored.keys()].sort()).to.deep.equal(keys([0, 1, 2, 3]).map(encodeKey).sort());
     } finally {

@@ -34,10 +34,10 @@ describe('store queue byte bound (storeQueueLimitBytes, storeBacklogPolicy)', ()
       expect(sm.usage().storeQueueBytes).to.equal(limit);
       expect(sm.usage().l1.objects).to.equal(limit / KIB);
       const rm = await tmp.collect();
-      expect(valueOf(rm, 'tierkv.storage.write.rejected_keys', { reason: 'queue_bytes' })).to.equal(total - accepted);
-      expect(valueOf(rm, 'tierkv.storage.write.rejected_keys', { reason: 'queue_full' })).to.equal(0);
+      expect(valueOf(rm, 'tierkv.storage.write.rejected_keys', { 'tierkv.storage.refusal.reason': 'queue_bytes' })).to.equal(total - accepted);
+      expect(valueOf(rm, 'tierkv.storage.write.rejected_keys', { 'tierkv.storage.refusal.reason': 'queue_full' })).to.equal(0);
       expect(valueOf(rm, 'tierkv.storage.write.failed_keys')).to.equal(total - accepted);
-      expect(valueOf(rm, 'tierkv.storage.store.dropped', { reason: 'queue_bytes' })).to.equal(0);
+      expect(valueOf(rm, 'tierkv.storage.store.dropped', { 'tierkv.storage.refusal.reason': 'queue_bytes' })).to.equal(0);
       gated.open();
       await sm.flush();
       expect(sm.writeBackpressure()).to.equal(undefined);
@@ -70,9 +70,9 @@ describe('store queue byte bound (storeQueueLimitBytes, storeBacklogPolicy)', ()
       expect(sm.usage().storeQueueBytes).to.equal(limit);
       expect(sm.usage().l1.byState.readLocked).to.equal(limit / KIB);
       const rm = await tmp.collect();
-      expect(valueOf(rm, 'tierkv.storage.store.dropped', { reason: 'queue_bytes' })).to.equal(total - limit / KIB);
-      expect(valueOf(rm, 'tierkv.storage.store.dropped', { reason: 'queue_full' })).to.equal(0);
-      expect(valueOf(rm, 'tierkv.storage.write.rejected_keys', { reason: 'queue_bytes' })).to.equal(0);
+      expect(valueOf(rm, 'tierkv.storage.store.dropped', { 'tierkv.storage.refusal.reason': 'queue_bytes' })).to.equal(total - limit / KIB);
+      expect(valueOf(rm, 'tierkv.storage.store.dropped', { 'tierkv.storage.refusal.reason': 'queue_full' })).to.equal(0);
+      expect(valueOf(rm, 'tierkv.storage.write.rejected_keys', { 'tierkv.storage.refusal.reason': 'queue_bytes' })).to.equal(0);
       gated.open();
       await sm.flush();
       expect(sm.usage().storeQueueBytes).to.equal(0);

@@ -124,8 +124,8 @@ describe('regression: the fs L2 tier heals (outside test under a running server)
     for (let i = 15; i < 30; i++) expect(await a.store([item(key(i))])).to.deep.equal([true]);
     expect(a.usage().usedBytes).to.be.above(held);
     const rm_ = await collect();
-    const attrs = { 'tierkv.l2.adapter': 'fs', operation: 'store' };
-    expect(valueOf(rm_, 'tierkv.l2.failures', { ...attrs, reason: 'no_space' })).to.equal(1);
+    const attrs = { 'tierkv.l2.adapter': 'fs', 'tierkv.l2.operation': 'store' };
+    expect(valueOf(rm_, 'tierkv.l2.failures', { ...attrs, 'tierkv.l2.failure.reason': 'no_space' })).to.equal(1);
     expect(valueOf(rm_, 'tierkv.l2.capacity', { 'tierkv.l2.adapter': 'fs' })).to.equal(configured);
     await shutdown();
   });
@@ -143,7 +143,7 @@ describe('regression: the fs L2 tier heals (outside test under a running server)
     expect(await a.store([item(key(1)), item(key(2)), item(key(3))])).to.deep.equal([false, false, false]);
     expect(a.usage().capacityBytes).to.equal(inner.configuredCapacityBytes); // no budget change
     const rm_ = await collect();
-    expect(valueOf(rm_, 'tierkv.l2.failures', { 'tierkv.l2.adapter': 'fs', operation: 'store', reason: 'permission' })).to.equal(3);
+    expect(valueOf(rm_, 'tierkv.l2.failures', { 'tierkv.l2.adapter': 'fs', 'tierkv.l2.operation': 'store', 'tierkv.l2.failure.reason': 'permission' })).to.equal(3);
     expect(warnings).to.have.length(1);
     expect(warnings[0]).to.include('EACCES').and.include('permission').and.include(dir);
     await shutdown();

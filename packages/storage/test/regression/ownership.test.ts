@@ -139,7 +139,7 @@ describe('regression: ownership (issue 10)', () => {
     counted.reserveWrite(keys([1, 2, 3, 4]), layout);
     const rm = await p.collect();
     expect(valueOf(rm, 'tierkv.l1.allocation.failures')).to.equal(2);
-    expect(valueOf(rm, 'tierkv.l1.batches', { operation: 'reserve_write' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l1.batches', { 'tierkv.l1.operation': 'reserve_write' })).to.equal(1);
     await p.shutdown();
   });
 

@@ -1,13 +1,14 @@
+import { ATTR } from '../attribute-names.js';
 import type { AttributeDefinition, MetricDefinition } from '../metric-definition.js';
 
 const REQUEST_TYPE: AttributeDefinition = {
-  name: 'tierkv.request.type',
+  name: ATTR.REQUEST_TYPE,
   values: ['ping', 'store', 'retrieve', 'lookup', 'prefetch_status', 'release', 'clear', 'status'],
   description: 'The request type.',
 };
 
 const CLIENT_OUTCOME: AttributeDefinition = {
-  name: 'tierkv.request.outcome',
+  name: ATTR.REQUEST_OUTCOME,
   values: ['ok', 'server_error', 'busy', 'timeout', 'closed'],
   description: '`server_error`: an error reply other than BUSY; `timeout`: no reply within the deadline; `closed`: the client closed first.',
 };

@@ -1,8 +1,9 @@
+import { ATTR } from '../attribute-names.js';
 import { CLOSE_REASON } from './server-catalog.js';
 import type { AttributeDefinition, MetricDefinition } from '../metric-definition.js';
 
 const SOCKET: AttributeDefinition = {
-  name: 'socket',
+  name: ATTR.CONTROLLER_SOCKET,
   values: ['pull', 'router', 'heartbeat'],
   description: 'Controller socket: `pull` (worker events), `router` (request/reply), `heartbeat` (the optional separate heartbeat ROUTER)',
 };
@@ -22,7 +23,7 @@ const MESSAGE_TYPES = [
 ] as const;
 
 const PUBLISHER: AttributeDefinition = {
-  name: 'publisher',
+  name: ATTR.VLLM_PUBLISHER,
   values: ['<configured publisher name>'],
   description: 'A vLLM publisher\'s configured name (`vllmPublishers[].name`); bounded: a controller follows at most 256 publishers',
 };
@@ -98,7 +99,7 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     attributes: [
       SOCKET,
       {
-        name: 'reason',
+        name: ATTR.CONTROLLER_DROP_REASON,
         values: ['malformed', 'unknown_type', 'invalid', 'unknown_worker', 'handler_error', 'wrong_socket'],
         description: '`malformed`: not msgpack or not a frame layout we accept; `unknown_type`: a `t` we do not know; `invalid`: fields failed validation; `unknown_worker`: sender not registered; `handler_error`: the handler threw; `wrong_socket`: a request type on the PULL socket or vice versa',
       },
@@ -110,9 +111,9 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     unit: '{operation}',
     description: 'KV admit/evict operations received in event batches, by what the controller did with them',
     attributes: [
-      { name: 'operation', values: ['admit', 'evict'], description: 'The reported change' },
+      { name: ATTR.KV_OPERATION, values: ['admit', 'evict'], description: 'The reported change' },
       {
-        name: 'result',
+        name: ATTR.KV_RESULT,
         values: ['applied', 'duplicate', 'deferred'],
         description: '`applied` to the pool; `duplicate`: its sequence number was already seen (not applied twice); `deferred`: newer than a running full sync\'s snapshot, applied when the sync completes',
       },
@@ -133,7 +134,7 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     description: 'Full syncs the controller asked workers for, by reason',
     attributes: [
       {
-        name: 'reason',
+        name: ATTR.FULL_SYNC_REASON,
         values: ['sequence_gap', 'registration', 'sync_failed', 'manual'],
         description: '`sequence_gap`: lost events; `registration`: a worker with keys (re-)registered, e.g. after a controller restart; `sync_failed`: a previous sync failed or timed out; `manual`: asked through the API',
       },
@@ -146,7 +147,7 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     description: 'Full sync sessions that ended, by outcome',
     attributes: [
       {
-        name: 'outcome',
+        name: ATTR.FULL_SYNC_OUTCOME,
         values: ['completed', 'failed', 'rejected'],
         description: '`completed`: the worker\'s key set was swapped in; `failed`: timed out or abandoned; `rejected`: a start that conflicted with another running sync id',
       },
@@ -158,7 +159,7 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     unit: '{worker}',
     description: 'Registered workers by the state of their latest full sync',
     attributes: [
-      { name: 'state', values: ['syncing', 'completed', 'failed'], description: 'State of the worker\'s latest sync session' },
+      { name: ATTR.FULL_SYNC_STATE, values: ['syncing', 'completed', 'failed'], description: 'State of the worker\'s latest sync session' },
     ],
     lmcache: ['lmcache:cache_controller_full_sync_workers_syncing', 'lmcache:cache_controller_full_sync_workers_completed'],
   },
@@ -192,7 +193,7 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     description: 'Time to handle one decoded message (one event batch is one message)',
     attributes: [
       SOCKET,
-      { name: 'type', values: [...MESSAGE_TYPES], description: 'Message type' },
+      { name: ATTR.CONTROLLER_MESSAGE_TYPE, values: [...MESSAGE_TYPES], description: 'Message type' },
     ],
   },
   {
@@ -207,7 +208,7 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     kind: 'observable_counter',
     unit: '{event}',
     description: 'vLLM KV events applied to the KV pool, per publisher and event type (`unknown`: a type this version skips)',
-    attributes: [PUBLISHER, { name: 'type', values: ['BlockStored', 'BlockRemoved', 'AllBlocksCleared', 'unknown'], description: 'vLLM event type' }],
+    attributes: [PUBLISHER, { name: ATTR.VLLM_EVENT_TYPE, values: ['BlockStored', 'BlockRemoved', 'AllBlocksCleared', 'unknown'], description: 'vLLM event type' }],
   },
   {
     name: 'tierkv.controller.vllm.decode_errors',
@@ -217,7 +218,7 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     attributes: [
       PUBLISHER,
       {
-        name: 'reason',
+        name: ATTR.VLLM_DECODE_REASON,
         values: ['frames', 'seq', 'msgpack', 'batch', 'event', 'dp_rank'],
         description: '`frames`: not [topic, seq, payload]; `seq`: not 8 bytes; `msgpack`: payload does not decode; `batch`/`event`: not a KVEventBatch / a malformed event (the whole batch is dropped); `dp_rank`: stamped with another data-parallel rank',
       },
@@ -235,7 +236,7 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     kind: 'observable_counter',
     unit: '{replay}',
     description: 'Replays asked of a vLLM publisher\'s replay ROUTER after a gap, per publisher and outcome',
-    attributes: [PUBLISHER, { name: 'outcome', values: ['ok', 'partial', 'failed'], description: '`ok`: the gap was filled; `partial`: the publisher\'s buffer no longer held the start; `failed`: no answer in time' }],
+    attributes: [PUBLISHER, { name: ATTR.VLLM_REPLAY_OUTCOME, values: ['ok', 'partial', 'failed'], description: '`ok`: the gap was filled; `partial`: the publisher\'s buffer no longer held the start; `failed`: no answer in time' }],
   },
   {
     name: 'tierkv.controller.vllm.views_cleared',
@@ -245,7 +246,7 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     attributes: [
       PUBLISHER,
       {
-        name: 'cause',
+        name: ATTR.VLLM_CLEAR_CAUSE,
         values: ['no_replay', 'replay_incomplete', 'replay_failed', 'seq_backwards', 'all_blocks_cleared'],
         description: 'a gap without a replay endpoint, a replay that could not cover it or failed, an engine restart (seq went backwards), or an AllBlocksCleared event',
       },
@@ -256,7 +257,7 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     kind: 'observable_gauge',
     unit: '{block}',
     description: 'Blocks held per vLLM publisher and medium in the KV pool (also counted in kv_pool.keys)',
-    attributes: [PUBLISHER, { name: 'medium', values: ['gpu', 'cpu', 'disk', 'other'], description: 'vLLM medium, lowercased; anything else is `other`' }],
+    attributes: [PUBLISHER, { name: ATTR.VLLM_MEDIUM, values: ['gpu', 'cpu', 'disk', 'other'], description: 'vLLM medium, lowercased; anything else is `other`' }],
   },
   {
     name: 'tierkv.controller.vllm.score.requests',

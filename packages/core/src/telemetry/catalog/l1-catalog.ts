@@ -1,10 +1,11 @@
+import { ATTR } from '../attribute-names.js';
 import type { MetricDefinition } from '../metric-definition.js';
 
 /** Chunk lifetimes: a second to a day. */
 const LIFETIME_BOUNDARIES_S = [0.1, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400] as const;
 
 const L1_OPERATION = {
-  name: 'operation',
+  name: ATTR.L1_OPERATION,
   values: ['reserve_write', 'finish_write', 'abort_write', 'reserve_read', 'finish_read', 'finish_write_and_reserve_read', 'delete'],
   description: 'The L1Manager method.',
 } as const;
@@ -33,7 +34,7 @@ export const L1_METRICS: readonly MetricDefinition[] = [
     unit: '{chunk}',
     description: 'reserveRead keys that were not readable: absent, or still being written.',
     attributes: [
-      { name: 'reason', values: ['not_found', 'write_locked'], description: 'Why the key could not be read.' },
+      { name: ATTR.L1_MISS_REASON, values: ['not_found', 'write_locked'], description: 'Why the key could not be read.' },
     ],
     lmcache: ['lmcache_mp.l1_read_failure'],
   },
@@ -44,7 +45,7 @@ export const L1_METRICS: readonly MetricDefinition[] = [
     description: 'Chunks that left L1 without a caller deleting them, by reason.',
     attributes: [
       {
-        name: 'reason',
+        name: ATTR.L1_EVICTION_REASON,
         values: ['watermark', 'on_demand', 'lock_expired', 'temporary_released'],
         description:
           'watermark: usage passed the trigger watermark; on_demand: an allocation would have failed; lock_expired: a write reservation timed out; temporary_released: a temporary object lost its last reader.',
@@ -101,7 +102,7 @@ export const L1_METRICS: readonly MetricDefinition[] = [
     kind: 'observable_counter',
     unit: '{run}',
     description: 'Times eviction ran: the watermark was passed after a write, or an allocation needed room.',
-    attributes: [{ name: 'trigger', values: ['watermark', 'on_demand'], description: 'What started the eviction.' }],
+    attributes: [{ name: ATTR.L1_EVICTION_REASON, values: ['watermark', 'on_demand'], description: 'What started the eviction.' }],
     lmcache: ['lmcache_mp.l1_eviction_loop_triggered'],
   },
   {
@@ -156,7 +157,7 @@ export const L1_METRICS: readonly MetricDefinition[] = [
     description: 'Objects in L1 by state.',
     attributes: [
       {
-        name: 'state',
+        name: ATTR.L1_OBJECT_STATE,
         values: ['write_locked', 'ready', 'read_locked'],
         description: 'write_locked: reserved, being written; ready: readable and evictable; read_locked: held by at least one reader.',
       },
@@ -167,7 +168,7 @@ export const L1_METRICS: readonly MetricDefinition[] = [
     kind: 'observable_counter',
     unit: '{lock}',
     description: 'Locks that outlived their TTL and were reclaimed (a writer or reader that never finished).',
-    attributes: [{ name: 'lock', values: ['write', 'read'], description: 'The kind of lock that expired.' }],
+    attributes: [{ name: ATTR.L1_LOCK_TYPE, values: ['write', 'read'], description: 'The kind of lock that expired.' }],
   },
   {
     name: 'tierkv.l1.listener.errors',

@@ -1,3 +1,4 @@
+import { ATTR } from '../attribute-names.js';
 import type { AttributeDefinition, MetricDefinition } from '../metric-definition.js';
 
 /**
@@ -5,33 +6,33 @@ import type { AttributeDefinition, MetricDefinition } from '../metric-definition
  * reports its own short, fixed name (never a path, URL or key).
  */
 const ADAPTER: AttributeDefinition = {
-  name: 'tierkv.l2.adapter',
+  name: ATTR.L2_ADAPTER,
   values: ['fs', 'memory', 'redis'],
   description: "the adapter's bounded name (L2Adapter.name); user adapters add their own fixed name",
 };
 
 const OPERATION: AttributeDefinition = {
-  name: 'operation',
+  name: ATTR.L2_OPERATION,
   values: ['store', 'load', 'lookup', 'unlock', 'delete', 'clear'],
   description: 'the L2 adapter call',
 };
 
 /** Kept equal to L2_FAILURE_REASONS in @tierkv/storage (a storage test checks it). */
 const REASON: AttributeDefinition = {
-  name: 'reason',
+  name: ATTR.L2_FAILURE_REASON,
   values: ['no_space', 'permission', 'missing_dir', 'io', 'corrupt', 'miss', 'timeout', 'rejected', 'other'],
   description:
     'why the key failed: `no_space` device full/quota (ENOSPC, EDQUOT) or no room in the budget; `permission` EACCES/EPERM/EROFS; `missing_dir` a directory gone and not recreatable; `io` any other OS error; `corrupt` failed verification; `miss` a load found no usable object; `timeout`; `rejected` the whole batch was rejected for no more specific cause; `other` the adapter gave no reason',
 };
 
 const DIRECTION: AttributeDefinition = {
-  name: 'direction',
+  name: ATTR.L2_DIRECTION,
   values: ['in', 'out'],
   description: '`in`: bytes written to the tier (store); `out`: bytes read from it (load)',
 };
 
 const RESULT: AttributeDefinition = {
-  name: 'result',
+  name: ATTR.L2_LOOKUP_RESULT,
   values: ['hit', 'miss'],
   description: 'whether lookupAndLock found the key',
 };

@@ -1,20 +1,22 @@
+import { ATTR } from '../attribute-names.js';
 import type { AttributeDefinition, MetricDefinition } from '../metric-definition.js';
+import { MODEL_ATTRIBUTES } from './storage-catalog.js';
 
 const REQUEST_TYPE: AttributeDefinition = {
-  name: 'tierkv.request.type',
+  name: ATTR.REQUEST_TYPE,
   values: ['ping', 'store', 'retrieve', 'lookup', 'prefetch_status', 'release', 'clear', 'status', 'unknown'],
   description: 'The request type (`unknown` for a request whose type could not be read).',
 };
 
 const SERVER_OUTCOME: AttributeDefinition = {
-  name: 'tierkv.request.outcome',
+  name: ATTR.REQUEST_OUTCOME,
   values: ['ok', 'client_error', 'busy', 'timeout', 'shutting_down', 'internal_error'],
   description: 'How the server answered: `client_error` covers malformed, unknown, oversized and invalid requests.',
 };
 
 /** Shared by every ZeroMQ socket's `*.connections.closed` counter (server and controller). */
 export const CLOSE_REASON: AttributeDefinition = {
-  name: 'tierkv.close.reason',
+  name: ATTR.CLOSE_REASON,
   values: ['disconnect', 'handshake_failed'],
   description:
     '`disconnect`: the peer left, broke the protocol, or announced a frame above the maximum message size (libzmq reports these alike); `handshake_failed`: the ZMTP handshake failed (with an authToken: a peer without the token, or with a wrong one; nothing it sent was read).',
@@ -34,8 +36,8 @@ export const SERVER_METRICS: readonly MetricDefinition[] = [
     name: 'tierkv.server.request.duration',
     kind: 'histogram',
     unit: 's',
-    description: 'Time from receiving a request to queueing its reply, by type.',
-    attributes: [REQUEST_TYPE],
+    description: 'Time from receiving a request to queueing its reply, by type (and, opted in, by model and tenant).',
+    attributes: [REQUEST_TYPE, ...MODEL_ATTRIBUTES],
     lmcache: ['lmcache:time_to_store', 'lmcache:time_to_retrieve'],
   },
   {
@@ -80,7 +82,7 @@ export const SERVER_METRICS: readonly MetricDefinition[] = [
     description: 'Requests refused without being served, by reason.',
     attributes: [
       {
-        name: 'tierkv.reject.reason',
+        name: ATTR.REJECT_REASON,
         values: ['busy', 'too_large', 'malformed', 'unknown_type', 'invalid', 'shutting_down'],
         description: '`busy`: in-flight limit; `too_large`: maxPayloadBytes or maxKeysPerRequest; `malformed`: undecodable frames; `invalid`: a bad field or layout.',
       },
@@ -93,7 +95,7 @@ export const SERVER_METRICS: readonly MetricDefinition[] = [
     description: 'Replies that could not be delivered, by reason.',
     attributes: [
       {
-        name: 'tierkv.drop.reason',
+        name: ATTR.DROP_REASON,
         values: ['peer_gone', 'peer_slow'],
         description: '`peer_gone`: the client disconnected; `peer_slow`: the client did not read and was shed (see `tierkv.server.clients.shed`) with these replies waiting.',
       },
@@ -113,7 +115,7 @@ export const SERVER_METRICS: readonly MetricDefinition[] = [
     description: 'Clients whose waiting replies were thrown away and whose session (and locks) were dropped because they did not read, by reason.',
     attributes: [
       {
-        name: 'tierkv.shed.reason',
+        name: ATTR.SHED_REASON,
         values: ['client_budget', 'total_budget', 'stalled'],
         description: '`client_budget`: over maxReplyBytesPerClient; `total_budget`: the largest holder when all clients were over maxReplyBytes; `stalled`: no reply taken for requestTimeoutMs.',
       },

@@ -1,25 +1,43 @@
+import { ATTR } from '../attribute-names.js';
 import type { AttributeDefinition, MetricDefinition } from '../metric-definition.js';
 
+/**
+ * The opt-in per-model and per-tenant attributes (`perModelAttributes`, `--per-model-attributes`):
+ * absent unless enabled, and then bounded by its limit (later pairs are `_OTHER`).
+ */
+export const MODEL_ATTRIBUTES: readonly AttributeDefinition[] = [
+  {
+    name: ATTR.GEN_AI_REQUEST_MODEL,
+    values: ['<model name>', '_OTHER'],
+    description: 'Opt-in (perModelAttributes): the model name of the chunks; `_OTHER` past the limit of distinct model/salt pairs.',
+  },
+  {
+    name: ATTR.CACHE_SALT,
+    values: ['<cache salt>', '_OTHER'],
+    description: 'Opt-in (perModelAttributes): the cache salt (tenant) of the chunks, `` when none; `_OTHER` past the limit.',
+  },
+];
+
 const TIER: AttributeDefinition = {
-  name: 'tier',
+  name: ATTR.STORAGE_TIER,
   values: ['l1', 'l2'],
   description: 'the tier that held the chunk when the prefix lookup ran',
 };
 
 const LISTENER: AttributeDefinition = {
-  name: 'listener',
+  name: ATTR.STORAGE_LISTENER,
   values: ['storage', 'l2'],
   description: 'which listener kind threw (L1 listener errors are counted by tierkv.l1.* metrics)',
 };
 
 const DROP_REASON: AttributeDefinition = {
-  name: 'reason',
+  name: ATTR.STORAGE_REFUSAL_REASON,
   values: ['queue_full', 'queue_bytes', 'not_in_l1'],
   description: "queue_full: storeQueueLimit batches queued; queue_bytes: storeQueueLimitBytes of L1 already read-locked by write-throughs (both only with storeBacklogPolicy 'skip_l2'); not_in_l1: the object left L1 before it could be locked",
 };
 
 const REJECT_REASON: AttributeDefinition = {
-  name: 'reason',
+  name: ATTR.STORAGE_REFUSAL_REASON,
   values: ['queue_full', 'queue_bytes'],
   description: 'queue_full: storeQueueLimit write-through batches queued; queue_bytes: storeQueueLimitBytes of L1 read-locked by write-throughs',
 };
@@ -145,7 +163,7 @@ export const STORAGE_METRICS: readonly MetricDefinition[] = [
     kind: 'histogram',
     unit: 's',
     description: 'Time from submitPrefetch to the prefetch settling (all L2 loads done).',
-    attributes: [],
+    attributes: [...MODEL_ATTRIBUTES],
   },
   {
     name: 'tierkv.storage.listener_errors',

@@ -1,8 +1,9 @@
+import { ATTR } from '../attribute-names.js';
 import type { MetricDefinition } from '../metric-definition.js';
 
 /** Push exporters whose health `@tierkv/otel` reports; `custom` is any PushMetricExporter the user supplies. */
 const EXPORTER_ATTRIBUTE = {
-  name: 'exporter',
+  name: ATTR.TELEMETRY_EXPORTER,
   values: ['otlp', 'console', 'custom'],
   description: 'The push exporter: OTLP (either protocol), the console exporter, or a user-supplied PushMetricExporter.',
 } as const;
@@ -31,7 +32,7 @@ export const TELEMETRY_METRICS: readonly MetricDefinition[] = [
     description: 'Time one metric export took, from hand-off to the exporter until its result.',
     attributes: [
       EXPORTER_ATTRIBUTE,
-      { name: 'outcome', values: ['success', 'failure'], description: 'Whether the export succeeded.' },
+      { name: ATTR.TELEMETRY_EXPORT_OUTCOME, values: ['success', 'failure'], description: 'Whether the export succeeded.' },
     ],
   },
 ];

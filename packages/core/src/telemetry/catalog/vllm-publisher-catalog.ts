@@ -1,6 +1,7 @@
+import { ATTR } from '../attribute-names.js';
 import type { AttributeDefinition, MetricDefinition } from '../metric-definition.js';
 
-const TYPE: AttributeDefinition = { name: 'type', values: ['BlockStored', 'BlockRemoved'], description: 'The vLLM KV event type' };
+const TYPE: AttributeDefinition = { name: ATTR.VLLM_EVENT_TYPE, values: ['BlockStored', 'BlockRemoved'], description: 'The vLLM KV event type' };
 
 /** `tierkv.vllm_publisher.*` metrics (the controller package's VllmEventPublisher, one per StorageManager). */
 export const VLLM_PUBLISHER_METRICS: readonly MetricDefinition[] = [
@@ -39,7 +40,7 @@ export const VLLM_PUBLISHER_METRICS: readonly MetricDefinition[] = [
     description: 'Replay requests received on the replay ROUTER',
     attributes: [
       {
-        name: 'outcome',
+        name: ATTR.VLLM_REPLAY_OUTCOME,
         values: ['served', 'invalid'],
         description: '`served`: answered with the retained batches and the end marker; `invalid`: not `["", start_seq (8 bytes)]`, ignored',
       },

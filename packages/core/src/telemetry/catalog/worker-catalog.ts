@@ -1,7 +1,8 @@
+import { ATTR } from '../attribute-names.js';
 import type { AttributeDefinition, MetricDefinition } from '../metric-definition.js';
 
 const REQUEST: AttributeDefinition = {
-  name: 'request',
+  name: ATTR.CONTROLLER_MESSAGE_TYPE,
   values: ['register', 'deregister', 'heartbeat', 'sync_start', 'sync_end', 'sync_status'],
   description: 'Request sent to the controller over the DEALER socket',
 };
@@ -13,7 +14,7 @@ export const WORKER_METRICS: readonly MetricDefinition[] = [
     kind: 'observable_counter',
     unit: '{operation}',
     description: 'KV admit/evict events pushed to the controller',
-    attributes: [{ name: 'operation', values: ['admit', 'evict'], description: 'The reported change' }],
+    attributes: [{ name: ATTR.KV_OPERATION, values: ['admit', 'evict'], description: 'The reported change' }],
   },
   {
     name: 'tierkv.worker.events.dropped',
@@ -22,7 +23,7 @@ export const WORKER_METRICS: readonly MetricDefinition[] = [
     description: 'Events that never left the worker; the controller sees a sequence gap and asks for a full sync',
     attributes: [
       {
-        name: 'reason',
+        name: ATTR.WORKER_DROP_REASON,
         values: ['send_failed', 'overflow', 'fault', 'unreachable'],
         description:
           '`send_failed`: the PUSH send failed or timed out; `overflow`: the pending buffer was full; `fault`: dropped by an injected fault (tests); `unreachable`: the PUSH had no connection to the controller\'s PULL endpoint for longer than `unreachableAfterMs`',
@@ -72,7 +73,7 @@ export const WORKER_METRICS: readonly MetricDefinition[] = [
     description: 'Requests to the controller that got no valid reply',
     attributes: [
       REQUEST,
-      { name: 'reason', values: ['timeout', 'error'], description: '`timeout`: no reply in time (the DEALER is recreated); `error`: send failed or reply invalid' },
+      { name: ATTR.WORKER_FAILURE_REASON, values: ['timeout', 'error'], description: '`timeout`: no reply in time (the DEALER is recreated); `error`: send failed or reply invalid' },
     ],
   },
   {
@@ -95,7 +96,7 @@ export const WORKER_METRICS: readonly MetricDefinition[] = [
     unit: '{sync}',
     description: 'Full syncs the worker ran, by outcome',
     attributes: [
-      { name: 'outcome', values: ['completed', 'failed', 'rejected'], description: 'How the sync ended' },
+      { name: ATTR.FULL_SYNC_OUTCOME, values: ['completed', 'failed', 'rejected'], description: 'How the sync ended' },
     ],
   },
   {
@@ -112,7 +113,7 @@ export const WORKER_METRICS: readonly MetricDefinition[] = [
     description: 'Whether what the worker sends is not reaching the controller (1) or is (0); the worker also logs a warning',
     attributes: [
       {
-        name: 'channel',
+        name: ATTR.WORKER_CHANNEL,
         values: ['events', 'sync'],
         description: '`events`: the PUSH has had no connection to the PULL endpoint for longer than `unreachableAfterMs`; `sync`: the last full sync failed with batches that never arrived',
       },
