@@ -67,12 +67,9 @@ export class L1State {
     this.now = injectedNow ?? this.clock.now;
     this.arena = new Arena(Math.floor(o.capacityBytes / o.alignBytes) * o.alignBytes, o.segmentBytes);
     this.allocator = new TlsfAllocator(o.capacityBytes, o.alignBytes, o.segmentBytes);
-    this.locks = new LockTable(o.writeLockTtlMs, o.readLockTtlMs);
     this.policy = o.eviction === 'clock' ? new ClockPolicy(0) : o.eviction === 'lru' ? new LruPolicy(0) : o.eviction;
-    this.slots = new SlotTable((capacity) => {
-      this.locks.resize(capacity);
-      this.policy.resize(capacity);
-    });
+    this.slots = new SlotTable((capacity) => this.policy.resize(capacity));
+    this.locks = new LockTable(this.slots, o.writeLockTtlMs, o.readLockTtlMs);
     this.watermark = new WatermarkEvictor(this.allocator.totalBytes, o.triggerWatermark, o.evictionRatio);
     this.metrics = new L1Metrics(this.stats, () => this.usage(), telemetry);
   }
