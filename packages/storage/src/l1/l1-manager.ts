@@ -11,7 +11,8 @@ import { KEY_IS_LOCKED, KEY_NOT_EXIST, L1State, SUCCESS } from './l1-state.js';
 import type { L1Usage, MemcheckReport } from './l1-usage.js';
 import { W_DELETED } from './listener-dispatch.js';
 import type { MemoryObj } from './memory-obj.js';
-import { checkKey, finishRead, finishReadOne, reserveRead, reserveReadOne, unsafeRead } from './read-path.js';
+import { finishReadOne, reserveReadOne } from './read-one.js';
+import { checkKey, finishRead, reserveRead, unsafeRead } from './read-path.js';
 import { checkReadLocks } from './read-lock-limit.js';
 import { STATE_FREE, STATE_READY, STATE_WRITE_LOCKED } from './slot-table.js';
 import { abortWrite, reserveWrite, reserveWriteOne, type ReserveWriteOptions, type WriteMode } from './write-path.js';
@@ -313,6 +314,7 @@ export class L1Manager {
     this.#st.dispatch.clear();
     this.#st.policy.reset();
     this.#st.slots.clearAll();
+    this.#st.views.length = 0;
     this.#st.arena.release();
   }
 

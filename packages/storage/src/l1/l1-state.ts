@@ -59,6 +59,9 @@ export class L1State {
   // Bytes (block sizes) of the objects the policy holds, so on-demand eviction knows up front
   // whether evicting can make room at all.
   evictableBytes = 0;
+  /** The last arena view made for each slot, and its offset (see setObj). */
+  readonly views: (Uint8Array | undefined)[] = [];
+  readonly viewOffsets: number[] = [];
   /** Whether the current write call has already counted its on-demand eviction run. */
   onDemandRan = false;
 
@@ -90,7 +93,19 @@ export class L1State {
 
   /** The object's view and its SUCCESS result, made once per object (reservation) rather than per call. */
   setObj(s: SlotId, key: ObjectKey, layout: MemoryLayout, block: BlockId): void {
-    const obj: MemoryObj = { key, layout, data: this.arena.view(this.allocator.offsetOf(block), layout.byteSize) };
+    const offset = this.allocator.offsetOf(block);
+    const length = layout.byteSize;
+    // A slot and a block are reused together when one object replaces another of its size (the
+    // free slot and the freed block are the first handed out again): the arena view of the same
+    // bytes is then reused too, as making one costs more than the rest of a small write. Whoever
+    // kept the old object's view sees the same bytes through it either way.
+    let data = this.views[s];
+    if (data === undefined || this.viewOffsets[s] !== offset || data.length !== length) {
+      data = this.arena.view(offset, length);
+      this.views[s] = data;
+      this.viewOffsets[s] = offset;
+    }
+    const obj: MemoryObj = { key, layout, data };
     this.slots.objs[s] = obj;
     this.slots.success[s] = Object.freeze({ code: 'SUCCESS', obj });
   }

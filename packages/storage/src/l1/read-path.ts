@@ -12,7 +12,7 @@ import { STATE_READY } from './slot-table.js';
 // calls share the per-key steps below, so both keep the same result codes and bookkeeping.
 
 /** One key's reserveRead step on a found (or absent, -1) slot. */
-function lockOne(st: L1State, s: SlotId, count: number, now: number): L1KeyResult<MemoryObj> {
+export function lockOne(st: L1State, s: SlotId, count: number, now: number): L1KeyResult<MemoryObj> {
   if (s < 0) {
     st.stats.missesNotFound++;
     return KEY_NOT_EXIST;
@@ -30,7 +30,7 @@ function lockOne(st: L1State, s: SlotId, count: number, now: number): L1KeyResul
 }
 
 /** One key's finishRead step; a temporary object goes when its last reader leaves. */
-function releaseOne(st: L1State, s: SlotId, count: number, generation: number | undefined, now: number): L1KeyResult<void> {
+export function releaseOne(st: L1State, s: SlotId, count: number, generation: number | undefined, now: number): L1KeyResult<void> {
   if (s < 0) return KEY_NOT_EXIST;
   const locks = st.locks;
   const slots = st.slots;
@@ -95,27 +95,4 @@ export function checkKey(key: ObjectKey): void {
   if (key === null || typeof key !== 'object' || typeof key.chunkHash !== 'string') {
     throw new InvalidArgumentError('key', 'expected an ObjectKey {chunkHash, modelName, kvRank, cacheSalt}; build one with objectKey()');
   }
-}
-
-export function reserveReadOne(st: L1State, key: ObjectKey, count: number): L1KeyResult<MemoryObj> {
-  st.assertOpen('reserveReadOne');
-  checkKey(key);
-  const start = st.metrics.startBatch(OP_RESERVE_READ);
-  const now = st.now();
-  const result = lockOne(st, st.find(key, now) as SlotId, count, now);
-  st.endOne(OP_RESERVE_READ, start, W_RESERVED_READ, 'onL1KeysReservedRead', key, result);
-  return result;
-}
-
-export function finishReadOne(st: L1State, key: ObjectKey, count: number, generation: number | undefined): L1KeyResult<void> {
-  st.assertOpen('finishReadOne');
-  checkKey(key);
-  if (generation !== undefined && typeof generation !== 'number') {
-    throw new InvalidArgumentError('generation', 'expected the lock generation generationOf() returned right after the lock was taken');
-  }
-  const start = st.metrics.startBatch(OP_FINISH_READ);
-  const now = st.now();
-  const result = releaseOne(st, st.find(key, now) as SlotId, count, generation, now);
-  st.endOne(OP_FINISH_READ, start, W_READ_FINISHED, 'onL1KeysReadFinished', key, result);
-  return result;
 }

@@ -21,8 +21,8 @@ const INITIAL_CAPACITY = 1024;
 export const RECORD_BYTES = 64;
 export const I_STRIDE = RECORD_BYTES / 4;
 export const F_STRIDE = RECORD_BYTES / 8;
-const I_STATE = 0;
-const I_TEMPORARY = 1;
+export const I_STATE = 0;
+export const I_TEMPORARY = 1;
 const I_BLOCK = 2;
 const I_NEXT_SAME_HASH = 3;
 /** Read-lock count (LockTable's). */
@@ -219,6 +219,8 @@ export class SlotTable {
     this.#i[slot * I_STRIDE + I_NEXT_SAME_HASH] = head === undefined ? -1 : head;
     this.#map.set(key.chunkHash, slot);
     this.#size++;
+    this.#lastKey = key;
+    this.#lastSlot = slot;
     return slot as SlotId;
   }
 
