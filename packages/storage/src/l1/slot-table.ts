@@ -27,6 +27,8 @@ const I_BLOCK = 2;
 const I_NEXT_SAME_HASH = 3;
 /** Read-lock count (LockTable's). */
 export const I_READ_COUNT = 4;
+/** 1 when the slot heads its chain of keys sharing a chunk hash (the Map's value). */
+const I_HEAD = 5;
 /** Expiry of the write lock while write-locked, of the read locks while read-locked (LockTable's). */
 export const F_LOCK_EXPIRY = 3;
 /** Lock generation (LockTable's). */
@@ -66,6 +68,8 @@ export class SlotTable {
   #writeLockedBytes = 0;
   #lastKey: ObjectKey | undefined;
   #lastSlot = 0;
+  /** The key of the last find that met no key of its chunk hash at all (insert then skips the Map probe). */
+  #missKey: ObjectKey | undefined;
   readonly #onGrow: (capacity: number) => void;
 
   constructor(onGrow: (capacity: number) => void, initialCapacity = INITIAL_CAPACITY) {
@@ -193,7 +197,10 @@ export class SlotTable {
   find(key: ObjectKey): SlotId | -1 {
     if (key === this.#lastKey && this.keys[this.#lastSlot] === key) return this.#lastSlot as SlotId;
     const head = this.#map.get(key.chunkHash);
-    if (head === undefined) return -1;
+    if (head === undefined) {
+      this.#missKey = key;
+      return -1;
+    }
     for (let s = head; s >= 0; s = this.#i[s * I_STRIDE + I_NEXT_SAME_HASH]!) {
       const k = this.keys[s]!;
       if (k.kvRank === key.kvRank && k.modelName === key.modelName && k.cacheSalt === key.cacheSalt) {
@@ -215,8 +222,16 @@ export class SlotTable {
     }
     this.keys[slot] = key;
     this.#keyBytes += keyChargeBytes(key);
-    const head = this.#map.get(key.chunkHash);
-    this.#i[slot * I_STRIDE + I_NEXT_SAME_HASH] = head === undefined ? -1 : head;
+    // Right after a find of this key that met no key of its hash (nothing was inserted since: an
+    // insert clears #missKey), there is no chain to join.
+    const head = key === this.#missKey ? undefined : this.#map.get(key.chunkHash);
+    this.#missKey = undefined;
+    if (head === undefined) this.#i[slot * I_STRIDE + I_NEXT_SAME_HASH] = -1;
+    else {
+      this.#i[slot * I_STRIDE + I_NEXT_SAME_HASH] = head;
+      this.#i[head * I_STRIDE + I_HEAD] = 0;
+    }
+    this.#i[slot * I_STRIDE + I_HEAD] = 1;
     this.#map.set(key.chunkHash, slot);
     this.#size++;
     this.#lastKey = key;
@@ -230,15 +245,17 @@ export class SlotTable {
     const key = this.keys[slot]!;
     const hash = key.chunkHash;
     this.#keyBytes -= keyChargeBytes(key);
-    const head = this.#map.get(hash)!;
     const base = slot * I_STRIDE;
     const next = ints[base + I_NEXT_SAME_HASH]!;
     if (ints[base + I_STATE] === STATE_WRITE_LOCKED) this.#writeLockedBytes -= this.blockBytesOf(slot);
-    if (head === slot) {
+    if (ints[base + I_HEAD] === 1) {
       if (next < 0) this.#map.delete(hash);
-      else this.#map.set(hash, next);
+      else {
+        this.#map.set(hash, next);
+        ints[next * I_STRIDE + I_HEAD] = 1;
+      }
     } else {
-      let prev = head;
+      let prev = this.#map.get(hash)!;
       while (ints[prev * I_STRIDE + I_NEXT_SAME_HASH] !== slot) prev = ints[prev * I_STRIDE + I_NEXT_SAME_HASH]!;
       ints[prev * I_STRIDE + I_NEXT_SAME_HASH] = next;
     }
@@ -246,6 +263,7 @@ export class SlotTable {
     ints[base + I_TEMPORARY] = 0;
     ints[base + I_BLOCK] = -1;
     ints[base + I_NEXT_SAME_HASH] = -1;
+    ints[base + I_HEAD] = 0;
     // The lock fields were cleared by LockTable.clear; the generation it drew stays.
     const f = slot * F_STRIDE;
     this.#f[f + F_BLOCK_BYTES] = 0;
@@ -268,6 +286,7 @@ export class SlotTable {
       live++;
       const key = this.keys[s];
       if (key === undefined || this.find(key) !== s) problems.push(`slot ${s} is live but the index does not lead to it`);
+      else if ((this.#map.get(key.chunkHash) === s) !== (this.#i[s * I_STRIDE + I_HEAD] === 1)) problems.push(`slot ${s}: chain head flag disagrees with the index`);
     }
     let chained = 0;
     for (const head of this.#map.values()) {
@@ -291,6 +310,7 @@ export class SlotTable {
   clearAll(): void {
     this.#map.clear();
     this.#lastKey = undefined;
+    this.#missKey = undefined;
     this.#size = 0;
     this.#keyBytes = 0;
     this.#writeLockedBytes = 0;

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { MemoryLayout, type ObjectKey } from '@tierkv/core';
+import { MemoryLayout, objectKey, type ObjectKey } from '@tierkv/core';
 import { L1Manager, type WriteMode } from '../../src/l1/l1-manager.js';
 import type { EvictionReason } from '../../src/l1/l1-listener.js';
 import type { L1KeyResult } from '../../src/l1/l1-result.js';
-import { FakeClock, KIB, key } from './helpers.js';
+import { FakeClock, KIB } from './helpers.js';
 
 // Model-based test: random sequences of L1 calls run against L1Manager and a plain Map model.
 // One object size (1 KiB, a multiple of the alignment) keeps allocation exact: an allocation
@@ -58,8 +58,10 @@ interface Real {
   evicted: { ids: number[]; reason: EvictionReason }[];
 }
 
-const toKey = (id: number): ObjectKey => key(id);
-const idOf = (k: ObjectKey) => parseInt(k.chunkHash, 16);
+// Four ids share each chunk hash (kvRanks 0-3), so the index's chains of keys with one hash are
+// exercised by every call.
+const toKey = (id: number): ObjectKey => objectKey((id >> 2).toString(16).padStart(16, '0'), 'test-model', id & 3);
+const idOf = (k: ObjectKey) => parseInt(k.chunkHash, 16) * 4 + k.kvRank;
 const evictable = (o: ModelObject) => !o.writeLocked && o.readers === 0;
 
 function evictableCount(m: Model): number {
