@@ -38,8 +38,12 @@ export interface L1ObjectState {
  * absent → write-locked (reserveWrite) → ready (finishWrite) → read-locked ×n (reserveRead) →
  * ready (finishRead) → absent (delete, eviction; a temporary object when its last reader finishes).
  * Every call takes a batch and is atomic (nothing else runs between its keys); each key gets its
- * own result code, as in LMCache's L1Manager. Locks carry TTLs; an expired write reservation makes
- * the key absent again, an expired read lock drops the read count.
+ * own result code, as in LMCache's L1Manager. The single-key forms (`…One`) behave as a batch of
+ * one and return its one result. Locks carry TTLs; an expired write reservation makes the key
+ * absent again, an expired read lock drops the read count.
+ *
+ * This class is the public surface; the work is done in l1-state.ts (shared slot state, lazy lock
+ * expiry, eviction), read-path.ts / read-one.ts, write-path.ts and finish-write.ts.
  */
 export class L1Manager {
   readonly #st: L1State;
