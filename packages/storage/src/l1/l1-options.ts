@@ -17,8 +17,12 @@ export interface L1Options {
   readLockTtlMs?: number;
   /** How often expired locks are reclaimed in the background (they are also reclaimed lazily). 0 disables the timer. @default 10_000 */
   lockSweepIntervalMs?: number;
-  /** Eviction policy name or instance. @default 'lru' */
-  eviction?: 'lru' | EvictionPolicy;
+  /**
+   * Eviction policy: `clock` (second chance: a reference bit per object, set when it is written,
+   * released by its last reader or touched), `lru` (exact least recently used; a lock and a release
+   * relink a list), or your own EvictionPolicy instance. @default 'clock'
+   */
+  eviction?: 'clock' | 'lru' | EvictionPolicy;
   /** Usage fraction at which the watermark evictor starts evicting. @default 0.8 */
   triggerWatermark?: number;
   /** Fraction of capacity the watermark evictor frees once triggered. @default 0.1 */
@@ -43,7 +47,7 @@ export interface ResolvedL1Options {
   readonly writeLockTtlMs: number;
   readonly readLockTtlMs: number;
   readonly lockSweepIntervalMs: number;
-  readonly eviction: 'lru' | EvictionPolicy;
+  readonly eviction: 'clock' | 'lru' | EvictionPolicy;
   readonly triggerWatermark: number;
   readonly evictionRatio: number;
   readonly maxKeyBytes: number;
@@ -58,7 +62,7 @@ export const DEFAULT_L1_OPTIONS = Object.freeze({
   writeLockTtlMs: 600_000,
   readLockTtlMs: 300_000,
   lockSweepIntervalMs: 10_000,
-  eviction: 'lru' as const,
+  eviction: 'clock' as const,
   triggerWatermark: 0.8,
   evictionRatio: 0.1,
   minKeyBytes: 16 * 1024 * 1024,
@@ -109,8 +113,8 @@ export function resolveL1Options(options: L1Options): ResolvedL1Options {
     throw new ConfigError('l1.segmentBytes', `must be at least l1.alignBytes (${alignBytes})`);
   }
   const eviction = options.eviction ?? DEFAULT_L1_OPTIONS.eviction;
-  if (eviction !== 'lru' && (eviction === null || typeof eviction !== 'object' || typeof eviction.coldest !== 'function')) {
-    throw new ConfigError('l1.eviction', `expected 'lru' or an EvictionPolicy instance, got ${JSON.stringify(eviction)}`);
+  if (eviction !== 'clock' && eviction !== 'lru' && (eviction === null || typeof eviction !== 'object' || typeof eviction.coldest !== 'function')) {
+    throw new ConfigError('l1.eviction', `expected 'clock', 'lru' or an EvictionPolicy instance, got ${JSON.stringify(eviction)}`);
   }
   const now = options.now ?? (() => performance.now());
   if (typeof now !== 'function') throw new ConfigError('l1.now', 'expected a function returning milliseconds');

@@ -28,6 +28,11 @@ export class ListenerDispatch {
     this.#onError = onError;
   }
 
+  /** The W_* bits of the methods some listener implements (0: nobody listens). */
+  get wanted(): number {
+    return this.#wanted;
+  }
+
   /** Whether any listener implements the method of `bit` (a W_* constant). */
   wants(bit: number): boolean {
     return (this.#wanted & bit) !== 0;

@@ -14,24 +14,35 @@ export const STATE_READY = 2;
 
 const INITIAL_CAPACITY = 1024;
 
-// Per-slot integers, interleaved so one slot's fields share a cache line (16 bytes per slot).
-const I_STRIDE = 4;
-const I_STATE = 0;
-const I_TEMPORARY = 1;
+// One 64-byte record per slot (one cache line when the buffer is line-aligned, which large
+// ArrayBuffers are): everything a read lock and its release touch sits in it, the lock fields
+// (LockTable) included. Int32 fields first, then Float64 fields, over one ArrayBuffer.
+/** Record size in bytes, and the strides of the two views over it. */
+export const RECORD_BYTES = 64;
+export const I_STRIDE = RECORD_BYTES / 4;
+export const F_STRIDE = RECORD_BYTES / 8;
+export const I_STATE = 0;
+export const I_TEMPORARY = 1;
 const I_BLOCK = 2;
 const I_NEXT_SAME_HASH = 3;
-// Per-slot sizes and times (32 bytes per slot).
-const F_STRIDE = 4;
-const F_BYTES = 0;
-const F_BLOCK_BYTES = 1;
-const F_WRITTEN_AT = 2;
-const F_USED_AT = 3;
+/** Read-lock count (LockTable's). */
+export const I_READ_COUNT = 4;
+/** 1 when the slot heads its chain of keys sharing a chunk hash (the Map's value). */
+const I_HEAD = 5;
+/** Expiry of the write lock while write-locked, of the read locks while read-locked (LockTable's). */
+export const F_LOCK_EXPIRY = 3;
+/** Lock generation (LockTable's). */
+export const F_GENERATION = 4;
+const F_BLOCK_BYTES = 5;
+const F_USED_AT = 6;
+const F_BYTES = 7;
 
 /**
- * The object index: key → slot id, and per slot its state, allocator block and sizes in typed
- * arrays, with a typed-array stack of free slots (the lru-cache layout). Once warm, inserting and
- * removing allocate nothing but the Map entry. A slot's fields sit side by side (one interleaved
- * array rather than one array per field), so an operation on a large L1 touches few cache lines.
+ * The object index: key → slot id, and per slot its state, allocator block, sizes and locks in one
+ * packed record, with a typed-array stack of free slots (the lru-cache layout). Once warm,
+ * inserting and removing allocate nothing but the Map entry. A slot's fields sit side by side (one
+ * record rather than one array per field or per module), so a lock and its release on a large L1
+ * touch one cache line of bookkeeping. When the write finished is the only cold field, kept apart.
  *
  * The Map is keyed by the chunk hash alone, not by the full encoded key: building and hashing a
  * fresh ~60-character string per lookup cost more than everything else in a small-object
@@ -41,6 +52,8 @@ const F_USED_AT = 3;
 export class SlotTable {
   #i: Int32Array;
   #f: Float64Array;
+  /** When each object's write finished (only eviction sampling reads it). */
+  #writtenAt: Float64Array;
   readonly keys: (ObjectKey | undefined)[] = [];
   readonly objs: (MemoryObj | undefined)[] = [];
   /** The SUCCESS result handed out for the object, made once per object rather than per call. */
@@ -53,24 +66,39 @@ export class SlotTable {
   #high = 0;
   #capacity: number;
   #writeLockedBytes = 0;
+  #lastKey: ObjectKey | undefined;
+  #lastSlot = 0;
+  /** The key of the last find that met no key of its chunk hash at all (insert then skips the Map probe). */
+  #missKey: ObjectKey | undefined;
   readonly #onGrow: (capacity: number) => void;
 
   constructor(onGrow: (capacity: number) => void, initialCapacity = INITIAL_CAPACITY) {
     this.#onGrow = onGrow;
     this.#capacity = initialCapacity;
-    this.#i = SlotTable.#freshInts(initialCapacity);
-    this.#f = new Float64Array(initialCapacity * F_STRIDE);
+    [this.#i, this.#f] = SlotTable.#freshRecords(initialCapacity);
+    this.#writtenAt = new Float64Array(initialCapacity);
     this.#freeStack = new Int32Array(initialCapacity);
     onGrow(initialCapacity);
   }
 
-  static #freshInts(capacity: number): Int32Array {
-    const ints = new Int32Array(capacity * I_STRIDE);
+  static #freshRecords(capacity: number): [Int32Array, Float64Array] {
+    const buffer = new ArrayBuffer(capacity * RECORD_BYTES);
+    const ints = new Int32Array(buffer);
     for (let s = 0; s < capacity; s++) {
       ints[s * I_STRIDE + I_BLOCK] = -1;
       ints[s * I_STRIDE + I_NEXT_SAME_HASH] = -1;
     }
-    return ints;
+    return [ints, new Float64Array(buffer)];
+  }
+
+  /** The records' Int32 view (LockTable's fields included); replaced when the table grows. */
+  get ints(): Int32Array {
+    return this.#i;
+  }
+
+  /** The records' Float64 view; replaced when the table grows. */
+  get floats(): Float64Array {
+    return this.#f;
   }
 
   get capacity(): number {
@@ -139,7 +167,7 @@ export class SlotTable {
 
   /** When the object's write finished (lock clock, ms). */
   writtenAt(slot: number): number {
-    return this.#f[slot * F_STRIDE + F_WRITTEN_AT]!;
+    return this.#writtenAt[slot]!;
   }
 
   /** When the object was last written, released by its last reader or touched (lock clock, ms). */
@@ -148,7 +176,7 @@ export class SlotTable {
   }
 
   markWritten(slot: number, now: number): void {
-    this.#f[slot * F_STRIDE + F_WRITTEN_AT] = now;
+    this.#writtenAt[slot] = now;
     this.#f[slot * F_STRIDE + F_USED_AT] = now;
   }
 
@@ -161,13 +189,25 @@ export class SlotTable {
     return this.#keyBytes;
   }
 
-  /** The slot holding `key`, or -1. */
+  /**
+   * The slot holding `key`, or -1. The slot last found is remembered with its key object: a call
+   * on the same key object right after (a read lock, then its release) skips the index. `keys[s]`
+   * still being that very object proves the slot still holds the key (remove clears it).
+   */
   find(key: ObjectKey): SlotId | -1 {
+    if (key === this.#lastKey && this.keys[this.#lastSlot] === key) return this.#lastSlot as SlotId;
     const head = this.#map.get(key.chunkHash);
-    if (head === undefined) return -1;
+    if (head === undefined) {
+      this.#missKey = key;
+      return -1;
+    }
     for (let s = head; s >= 0; s = this.#i[s * I_STRIDE + I_NEXT_SAME_HASH]!) {
       const k = this.keys[s]!;
-      if (k.kvRank === key.kvRank && k.modelName === key.modelName && k.cacheSalt === key.cacheSalt) return s as SlotId;
+      if (k.kvRank === key.kvRank && k.modelName === key.modelName && k.cacheSalt === key.cacheSalt) {
+        this.#lastKey = key;
+        this.#lastSlot = s;
+        return s as SlotId;
+      }
     }
     return -1;
   }
@@ -182,10 +222,20 @@ export class SlotTable {
     }
     this.keys[slot] = key;
     this.#keyBytes += keyChargeBytes(key);
-    const head = this.#map.get(key.chunkHash);
-    this.#i[slot * I_STRIDE + I_NEXT_SAME_HASH] = head === undefined ? -1 : head;
+    // Right after a find of this key that met no key of its hash (nothing was inserted since: an
+    // insert clears #missKey), there is no chain to join.
+    const head = key === this.#missKey ? undefined : this.#map.get(key.chunkHash);
+    this.#missKey = undefined;
+    if (head === undefined) this.#i[slot * I_STRIDE + I_NEXT_SAME_HASH] = -1;
+    else {
+      this.#i[slot * I_STRIDE + I_NEXT_SAME_HASH] = head;
+      this.#i[head * I_STRIDE + I_HEAD] = 0;
+    }
+    this.#i[slot * I_STRIDE + I_HEAD] = 1;
     this.#map.set(key.chunkHash, slot);
     this.#size++;
+    this.#lastKey = key;
+    this.#lastSlot = slot;
     return slot as SlotId;
   }
 
@@ -195,15 +245,17 @@ export class SlotTable {
     const key = this.keys[slot]!;
     const hash = key.chunkHash;
     this.#keyBytes -= keyChargeBytes(key);
-    const head = this.#map.get(hash)!;
     const base = slot * I_STRIDE;
     const next = ints[base + I_NEXT_SAME_HASH]!;
     if (ints[base + I_STATE] === STATE_WRITE_LOCKED) this.#writeLockedBytes -= this.blockBytesOf(slot);
-    if (head === slot) {
+    if (ints[base + I_HEAD] === 1) {
       if (next < 0) this.#map.delete(hash);
-      else this.#map.set(hash, next);
+      else {
+        this.#map.set(hash, next);
+        ints[next * I_STRIDE + I_HEAD] = 1;
+      }
     } else {
-      let prev = head;
+      let prev = this.#map.get(hash)!;
       while (ints[prev * I_STRIDE + I_NEXT_SAME_HASH] !== slot) prev = ints[prev * I_STRIDE + I_NEXT_SAME_HASH]!;
       ints[prev * I_STRIDE + I_NEXT_SAME_HASH] = next;
     }
@@ -211,7 +263,13 @@ export class SlotTable {
     ints[base + I_TEMPORARY] = 0;
     ints[base + I_BLOCK] = -1;
     ints[base + I_NEXT_SAME_HASH] = -1;
-    this.#f.fill(0, slot * F_STRIDE, slot * F_STRIDE + F_STRIDE);
+    ints[base + I_HEAD] = 0;
+    // The lock fields were cleared by LockTable.clear; the generation it drew stays.
+    const f = slot * F_STRIDE;
+    this.#f[f + F_BLOCK_BYTES] = 0;
+    this.#f[f + F_USED_AT] = 0;
+    this.#f[f + F_BYTES] = 0;
+    this.#writtenAt[slot] = 0;
     this.#size--;
     this.keys[slot] = undefined;
     this.objs[slot] = undefined;
@@ -228,6 +286,7 @@ export class SlotTable {
       live++;
       const key = this.keys[s];
       if (key === undefined || this.find(key) !== s) problems.push(`slot ${s} is live but the index does not lead to it`);
+      else if ((this.#map.get(key.chunkHash) === s) !== (this.#i[s * I_STRIDE + I_HEAD] === 1)) problems.push(`slot ${s}: chain head flag disagrees with the index`);
     }
     let chained = 0;
     for (const head of this.#map.values()) {
@@ -250,11 +309,13 @@ export class SlotTable {
 
   clearAll(): void {
     this.#map.clear();
+    this.#lastKey = undefined;
+    this.#missKey = undefined;
     this.#size = 0;
     this.#keyBytes = 0;
     this.#writeLockedBytes = 0;
-    this.#i = SlotTable.#freshInts(this.#capacity);
-    this.#f.fill(0);
+    [this.#i, this.#f] = SlotTable.#freshRecords(this.#capacity);
+    this.#writtenAt.fill(0);
     this.keys.length = 0;
     this.objs.length = 0;
     this.success.length = 0;
@@ -263,14 +324,15 @@ export class SlotTable {
   }
 
   #grow(capacity: number): void {
-    const ints = SlotTable.#freshInts(capacity);
-    ints.set(this.#i);
-    const floats = new Float64Array(capacity * F_STRIDE);
-    floats.set(this.#f);
+    const [ints, floats] = SlotTable.#freshRecords(capacity);
+    new Uint8Array(ints.buffer).set(new Uint8Array(this.#i.buffer));
+    const writtenAt = new Float64Array(capacity);
+    writtenAt.set(this.#writtenAt);
     const freeStack = new Int32Array(capacity);
     freeStack.set(this.#freeStack);
     this.#i = ints;
     this.#f = floats;
+    this.#writtenAt = writtenAt;
     this.#freeStack = freeStack;
     this.#capacity = capacity;
     this.#onGrow(capacity);

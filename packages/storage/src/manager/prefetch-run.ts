@@ -235,9 +235,9 @@ export class PrefetchRun {
     await this.#waitFor.get(i);
     if (i >= this.#end) return;
     const { l1 } = this.#c;
-    const [res] = l1.reserveRead([this.#rest[i]!], this.#task.readers);
-    if (res!.code === 'SUCCESS' && res!.obj) {
-      const [h] = holdingsOf(l1, [res!.obj], this.#task.readers);
+    const res = l1.reserveReadOne(this.#rest[i]!, this.#task.readers);
+    if (res.code === 'SUCCESS' && res.obj) {
+      const [h] = holdingsOf(l1, [res.obj], this.#task.readers);
       // The other run loaded it with another layout: not ours to hand out.
       if (h!.obj.layout.equals(this.#layout)) {
         this.#ready[i] = h;

@@ -21,6 +21,8 @@ export interface ReadHolding {
  */
 export function holdingsOf(l1: L1Manager, objs: readonly MemoryObj[], count: number): ReadHolding[] {
   if (objs.length === 0) return [];
+  // One object (a single-key read, the common case): no arrays to build.
+  if (objs.length === 1) return [{ key: objs[0]!.key, obj: objs[0]!, gen: l1.generationOf(objs[0]!.key), count }];
   const gens = l1.generations(objs.map((o) => o.key));
   return objs.map((obj, i) => ({ key: obj.key, obj, gen: gens[i]!, count }));
 }
@@ -43,6 +45,16 @@ export function stillHeld(l1: L1Manager, holdings: readonly ReadHolding[]): bool
 export function releaseHoldings(l1: L1Manager, holdings: readonly ReadHolding[], count = Number.MAX_SAFE_INTEGER): { released: ReadHolding[]; stale: ReadHolding[] } {
   const released: ReadHolding[] = [];
   const stale: ReadHolding[] = [];
+  if (holdings.length === 1 && Math.min(count, holdings[0]!.count) <= MAX_READ_LOCKS) {
+    // One holding: L1's single-key release.
+    const h = holdings[0]!;
+    const n = Math.min(count, h.count);
+    if (n <= 0) return { released, stale };
+    const ok = l1.finishReadOne(h.key, n, h.gen).code === 'SUCCESS';
+    h.count -= n;
+    (ok ? released : stale).push(h);
+    return { released, stale };
+  }
   // finishRead takes one lock count per call (at most MAX_READ_LOCKS): group holdings by count.
   const byCount = new Map<number, ReadHolding[]>();
   for (const h of holdings) {

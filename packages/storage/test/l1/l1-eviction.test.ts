@@ -31,7 +31,7 @@ describe('L1Manager eviction', () => {
     expect(m.memcheck().problems).to.deep.equal([]);
   });
 
-  it('touch counts as a use for LRU', () => {
+  it('touch counts as a use', () => {
     const m = manager({ capacityBytes: 4 * KIB, triggerWatermark: 1 });
     put(m, keys(0, 4));
     m.touch([key(0)]);
@@ -122,6 +122,27 @@ describe('L1Manager eviction', () => {
     m.reserveWrite([key(9)], layout1k);
     expect(m.contains(keys(0, 4))).to.deep.equal([true, true, true, false]);
     expect(m.memcheck().problems).to.deep.equal([]);
+  });
+
+  it("CLOCK (the default) approximates recency; eviction: 'lru' keeps its exact order", () => {
+    // Every object read, 3 first and 0 last: LRU evicts 3, the least recent. CLOCK only knows that
+    // all were used since its hand last passed: it clears their bits and takes the first it reaches.
+    const victimWith = (eviction: 'clock' | 'lru'): number[] => {
+      const m = manager({ capacityBytes: 4 * KIB, triggerWatermark: 1, eviction });
+      const { events, listener } = recorder();
+      m.addListener(listener);
+      put(m, keys(0, 4));
+      for (const n of [3, 2, 1, 0]) {
+        m.reserveReadOne(key(n));
+        m.finishReadOne(key(n));
+      }
+      m.reserveWrite([key(9)], layout1k);
+      expect(m.memcheck().problems).to.deep.equal([]);
+      return events.flatMap(([ids]) => ids);
+    };
+    expect(manager().options.eviction).to.equal('clock');
+    expect(victimWith('lru')).to.deep.equal([3]);
+    expect(victimWith('clock')).to.deep.equal([0]);
   });
 
   it('one batch can evict several objects on demand', () => {

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { MemoryLayout, type ObjectKey } from '@tierkv/core';
+import { MemoryLayout, objectKey, type ObjectKey } from '@tierkv/core';
 import { L1Manager, type WriteMode } from '../../src/l1/l1-manager.js';
 import type { EvictionReason } from '../../src/l1/l1-listener.js';
 import type { L1KeyResult } from '../../src/l1/l1-result.js';
-import { FakeClock, KIB, key } from './helpers.js';
+import { FakeClock, KIB } from './helpers.js';
 
 // Model-based test: random sequences of L1 calls run against L1Manager and a plain Map model.
 // One object size (1 KiB, a multiple of the alignment) keeps allocation exact: an allocation
@@ -30,12 +30,26 @@ interface ModelObject {
   readExpiry: number;
   /** Byte written at data[0] by the last writer; checked by readers. */
   marker: number;
+  /**
+   * Changes whenever the real lock generation must: a write lock taken or released, read locks
+   * expired (and a new object under the key gets a new one).
+   */
+  epoch: number;
+}
+
+/** A read lock a single-key reader took: the key, the model's epoch and the real generation then. */
+interface Token {
+  id: number;
+  epoch: number;
+  gen: number;
 }
 
 interface Model {
   objects: Map<number, ModelObject>;
   now: number;
   marker: number;
+  epoch: number;
+  tokens: Token[];
 }
 
 interface Real {
@@ -44,8 +58,10 @@ interface Real {
   evicted: { ids: number[]; reason: EvictionReason }[];
 }
 
-const toKey = (id: number): ObjectKey => key(id);
-const idOf = (k: ObjectKey) => parseInt(k.chunkHash, 16);
+// Four ids share each chunk hash (kvRanks 0-3), so the index's chains of keys with one hash are
+// exercised by every call.
+const toKey = (id: number): ObjectKey => objectKey((id >> 2).toString(16).padStart(16, '0'), 'test-model', id & 3);
+const idOf = (k: ObjectKey) => parseInt(k.chunkHash, 16) * 4 + k.kvRank;
 const evictable = (o: ModelObject) => !o.writeLocked && o.readers === 0;
 
 function evictableCount(m: Model): number {
@@ -68,6 +84,8 @@ function applyEvictions(m: Model, r: Real, expected: number, reason: EvictionRea
 
 // How often each eviction reason came up across runs, to check the generators reach them.
 const seen: Record<EvictionReason, number> = { watermark: 0, on_demand: 0, lock_expired: 0, temporary_released: 0 };
+// How often each outcome of releasing a remembered lock came up.
+const tokenOutcomes: Record<string, number> = {};
 
 function checkInvariants(m: Model, r: Real): void {
   for (const e of r.evicted) seen[e.reason] += e.ids.length;
@@ -94,6 +112,7 @@ class ReserveWrite implements fc.Command<Model, Real> {
     readonly mode: WriteMode,
     readonly temporary: boolean,
     readonly partial = false,
+    readonly one = false,
   ) {}
   check = () => true;
   run(m: Model, r: Real): void {
@@ -114,6 +133,7 @@ class ReserveWrite implements fc.Command<Model, Real> {
         o.temporary = this.temporary;
         o.writeExpiry = m.now + WRITE_TTL;
         o.marker = ++m.marker & 0xff;
+        o.epoch = ++m.epoch;
         expected.push('SUCCESS');
       }
     }
@@ -136,7 +156,10 @@ class ReserveWrite implements fc.Command<Model, Real> {
       onDemand = Math.max(0, need - free) / SIZE;
       fits = pending.length;
     }
-    const results = r.l1.reserveWrite(this.ids.map(toKey), layout, this.mode, { temporary: this.temporary, partial: this.partial });
+    // A single-key command goes through reserveWriteOne (a batch of one: partial changes nothing).
+    const results = this.one
+      ? [r.l1.reserveWriteOne(toKey(this.ids[0]!), layout, this.mode, { temporary: this.temporary })]
+      : r.l1.reserveWrite(this.ids.map(toKey), layout, this.mode, { temporary: this.temporary, partial: this.partial });
     applyEvictions(m, r, onDemand, 'on_demand');
     let seenPending = 0;
     for (let i = 0; i < this.ids.length; i++) {
@@ -144,7 +167,7 @@ class ReserveWrite implements fc.Command<Model, Real> {
       if (seenPending++ >= fits) expected[i] = 'OUT_OF_MEMORY';
       else {
         expected[i] = 'SUCCESS';
-        m.objects.set(this.ids[i]!, { writeLocked: true, readers: 0, temporary: this.temporary, writeExpiry: m.now + WRITE_TTL, readExpiry: 0, marker: ++m.marker & 0xff });
+        m.objects.set(this.ids[i]!, { writeLocked: true, readers: 0, temporary: this.temporary, writeExpiry: m.now + WRITE_TTL, readExpiry: 0, marker: ++m.marker & 0xff, epoch: ++m.epoch });
       }
     }
     expect(codes(results)).to.deep.equal(expected);
@@ -171,13 +194,14 @@ class ReserveWrite implements fc.Command<Model, Real> {
     applyEvictions(m, r, watermark, 'watermark');
     checkInvariants(m, r);
   }
-  toString = () => `reserveWrite(${this.ids}, ${this.mode}${this.temporary ? ', temporary' : ''}${this.partial ? ', partial' : ''})`;
+  toString = () => `reserveWrite${this.one ? 'One' : ''}(${this.ids}, ${this.mode}${this.temporary ? ', temporary' : ''}${this.partial ? ', partial' : ''})`;
 }
 
 class FinishWrite implements fc.Command<Model, Real> {
   constructor(
     readonly ids: number[],
     readonly readLocks: number,
+    readonly one = false,
   ) {}
   check = () => true;
   run(m: Model, r: Real): void {
@@ -186,6 +210,7 @@ class FinishWrite implements fc.Command<Model, Real> {
       if (!o) return 'KEY_NOT_EXIST';
       if (!o.writeLocked) return 'KEY_IN_WRONG_STATE';
       o.writeLocked = false;
+      o.epoch = ++m.epoch;
       if (this.readLocks > 0) {
         o.readers = this.readLocks;
         o.readExpiry = m.now + READ_TTL;
@@ -193,11 +218,11 @@ class FinishWrite implements fc.Command<Model, Real> {
       return 'SUCCESS';
     });
     const keys = this.ids.map(toKey);
-    const results = this.readLocks > 0 ? r.l1.finishWriteAndReserveRead(keys, this.readLocks) : r.l1.finishWrite(keys);
+    const results = this.readLocks > 0 ? r.l1.finishWriteAndReserveRead(keys, this.readLocks) : this.one ? keys.map((k) => r.l1.finishWriteOne(k)) : r.l1.finishWrite(keys);
     expect(codes(results)).to.deep.equal(expected);
     checkInvariants(m, r);
   }
-  toString = () => (this.readLocks > 0 ? `finishWriteAndReserveRead(${this.ids}, ${this.readLocks})` : `finishWrite(${this.ids})`);
+  toString = () => (this.readLocks > 0 ? `finishWriteAndReserveRead(${this.ids}, ${this.readLocks})` : `finishWrite${this.one ? 'One' : ''}(${this.ids})`);
 }
 
 class AbortWrite implements fc.Command<Model, Real> {
@@ -221,6 +246,7 @@ class ReserveRead implements fc.Command<Model, Real> {
   constructor(
     readonly ids: number[],
     readonly n: number,
+    readonly one = false,
   ) {}
   check = () => true;
   run(m: Model, r: Real): void {
@@ -232,8 +258,15 @@ class ReserveRead implements fc.Command<Model, Real> {
       o.readExpiry = m.now + READ_TTL;
       return 'SUCCESS';
     });
-    const results = r.l1.reserveRead(this.ids.map(toKey), this.n);
+    // Single-key calls, key after key, answer what the batch answers (nothing couples keys here).
+    const results = this.one ? this.ids.map((id) => r.l1.reserveReadOne(toKey(id), this.n)) : r.l1.reserveRead(this.ids.map(toKey), this.n);
     expect(codes(results)).to.deep.equal(expected);
+    if (this.one) {
+      // Each reader remembers its lock's generation, to release exactly that lock later.
+      this.ids.forEach((id, i) => {
+        if (results[i]!.code === 'SUCCESS') m.tokens.push({ id, epoch: m.objects.get(id)!.epoch, gen: r.l1.generationOf(toKey(id)) });
+      });
+    }
     results.forEach((res, i) => {
       if (res.code !== 'SUCCESS') return;
       expect(idOf(res.obj!.key)).to.equal(this.ids[i]);
@@ -242,13 +275,14 @@ class ReserveRead implements fc.Command<Model, Real> {
     });
     checkInvariants(m, r);
   }
-  toString = () => `reserveRead(${this.ids}, ${this.n})`;
+  toString = () => `reserveRead${this.one ? 'One' : ''}(${this.ids}, ${this.n})`;
 }
 
 class FinishRead implements fc.Command<Model, Real> {
   constructor(
     readonly ids: number[],
     readonly n: number,
+    readonly one = false,
   ) {}
   check = () => true;
   run(m: Model, r: Real): void {
@@ -264,15 +298,19 @@ class FinishRead implements fc.Command<Model, Real> {
       }
       return 'SUCCESS';
     });
-    expect(codes(r.l1.finishRead(this.ids.map(toKey), this.n))).to.deep.equal(expected);
+    const results = this.one ? this.ids.map((id) => r.l1.finishReadOne(toKey(id), this.n)) : r.l1.finishRead(this.ids.map(toKey), this.n);
+    expect(codes(results)).to.deep.equal(expected);
     expect(r.evicted.filter((e) => e.reason === 'temporary_released').flatMap((e) => e.ids).length).to.equal(released);
     checkInvariants(m, r);
   }
-  toString = () => `finishRead(${this.ids}, ${this.n})`;
+  toString = () => `finishRead${this.one ? 'One' : ''}(${this.ids}, ${this.n})`;
 }
 
 class Delete implements fc.Command<Model, Real> {
-  constructor(readonly ids: number[]) {}
+  constructor(
+    readonly ids: number[],
+    readonly one = false,
+  ) {}
   check = () => true;
   run(m: Model, r: Real): void {
     const expected = this.ids.map((id) => {
@@ -282,11 +320,12 @@ class Delete implements fc.Command<Model, Real> {
       m.objects.delete(id);
       return 'SUCCESS';
     });
-    expect(codes(r.l1.delete(this.ids.map(toKey)))).to.deep.equal(expected);
+    const results = this.one ? this.ids.map((id) => r.l1.deleteOne(toKey(id))) : r.l1.delete(this.ids.map(toKey));
+    expect(codes(results)).to.deep.equal(expected);
     expect(r.l1.contains(this.ids.map(toKey))).to.deep.equal(this.ids.map((id) => m.objects.has(id) && !m.objects.get(id)!.writeLocked));
     checkInvariants(m, r);
   }
-  toString = () => `delete(${this.ids})`;
+  toString = () => `delete${this.one ? 'One' : ''}(${this.ids})`;
 }
 
 class Clear implements fc.Command<Model, Real> {
@@ -319,6 +358,7 @@ class Advance implements fc.Command<Model, Real> {
         writeExpired++;
       } else if (o.readers > 0 && o.readExpiry <= m.now) {
         o.readers = 0;
+        o.epoch = ++m.epoch;
         if (o.temporary) {
           m.objects.delete(id);
           temporaryReleased++;
@@ -331,6 +371,40 @@ class Advance implements fc.Command<Model, Real> {
     checkInvariants(m, r);
   }
   toString = () => `advance(${this.ms} ms)`;
+}
+
+/**
+ * finishReadOne with the generation a single-key reader remembered: LOCK_NOT_HELD once that lock
+ * expired or the key's object was rewritten or replaced since, whatever locks others took since.
+ */
+class ReleaseToken implements fc.Command<Model, Real> {
+  constructor(
+    readonly pick: number,
+    readonly n: number,
+  ) {}
+  check = (m: Readonly<Model>) => m.tokens.length > 0;
+  run(m: Model, r: Real): void {
+    const [token] = m.tokens.splice(this.pick % m.tokens.length, 1);
+    const o = m.objects.get(token!.id);
+    let expected: string;
+    let released = 0;
+    if (!o) expected = 'KEY_NOT_EXIST';
+    else if (o.epoch !== token!.epoch) expected = 'LOCK_NOT_HELD';
+    else if (o.writeLocked || o.readers === 0) expected = 'KEY_IN_WRONG_STATE';
+    else {
+      expected = 'SUCCESS';
+      o.readers = Math.max(0, o.readers - this.n);
+      if (o.readers === 0 && o.temporary) {
+        m.objects.delete(token!.id);
+        released++;
+      }
+    }
+    tokenOutcomes[expected] = (tokenOutcomes[expected] ?? 0) + 1;
+    expect(r.l1.finishReadOne(toKey(token!.id), this.n, token!.gen).code).to.equal(expected);
+    expect(r.evicted.filter((e) => e.reason === 'temporary_released').flatMap((e) => e.ids).length).to.equal(released);
+    checkInvariants(m, r);
+  }
+  toString = () => `releaseToken(#${this.pick}, ${this.n})`;
 }
 
 /** reserveWrite then finishWrite of the same keys: the common path, so the arena fills up. */
@@ -369,6 +443,7 @@ class ReleaseReaders implements fc.Command<Model, Real> {
 }
 
 const ids = fc.array(fc.integer({ min: 0, max: KEY_SPACE - 1 }), { minLength: 1, maxLength: 6 });
+const one = fc.integer({ min: 0, max: KEY_SPACE - 1 }).map((id) => [id]);
 const commands = [
   fc.tuple(ids, fc.constantFrom<WriteMode>('new', 'update', 'all'), fc.boolean(), fc.boolean()).map(([k, mode, t, partial]) => new ReserveWrite(k, mode, t && mode === 'new', partial)),
   fc.tuple(ids, fc.constantFrom(0, 0, 1, 2)).map(([k, n]) => new FinishWrite(k, n)),
@@ -383,6 +458,15 @@ const commands = [
   fc.tuple(ids, fc.constant(false)).map(([k, t]) => new Put(k, t)),
   fc.constantFrom<'finish' | 'read' | 'abort'>('finish', 'finish', 'read', 'abort').map((how) => new FinishPending(how)),
   fc.constant(new ReleaseReaders()),
+  // The single-key calls, interleaved with the batch calls on the same keys.
+  fc.tuple(one, fc.constantFrom<WriteMode>('new', 'new', 'update', 'all'), fc.boolean()).map(([k, mode, t]) => new ReserveWrite(k, mode, t && mode === 'new', false, true)),
+  one.map((k) => new FinishWrite(k, 0, true)),
+  fc.tuple(ids, fc.integer({ min: 1, max: 3 })).map(([k, n]) => new ReserveRead(k, n, true)),
+  fc.tuple(ids, fc.integer({ min: 1, max: 3 })).map(([k, n]) => new ReserveRead(k, n, true)),
+  fc.tuple(ids, fc.integer({ min: 1, max: 3 })).map(([k, n]) => new FinishRead(k, n, true)),
+  fc.tuple(fc.nat(), fc.integer({ min: 1, max: 2 })).map(([pick, n]) => new ReleaseToken(pick, n)),
+  fc.tuple(fc.nat(), fc.integer({ min: 1, max: 2 })).map(([pick, n]) => new ReleaseToken(pick, n)),
+  ids.map((k) => new Delete(k, true)),
 ];
 
 describe('L1Manager (model-based)', () => {
@@ -403,13 +487,13 @@ describe('L1Manager (model-based)', () => {
         });
         l1.addListener({ onL1KeysEvicted: (ks, reason) => evicted.push({ ids: ks.map(idOf), reason }) });
         try {
-          fc.modelRun(() => ({ model: { objects: new Map(), now: clock.ms, marker: 0 }, real: { l1, clock, evicted } }), cmds);
+          fc.modelRun(() => ({ model: { objects: new Map(), now: clock.ms, marker: 0, epoch: 0, tokens: [] }, real: { l1, clock, evicted } }), cmds);
         } finally {
           l1.close();
         }
       }),
       { numRuns: RUNS },
     );
-    if (process.env['TIERKV_MODEL_STATS']) console.log(seen);
+    if (process.env['TIERKV_MODEL_STATS']) console.log(seen, tokenOutcomes);
   });
 });
