@@ -1,0 +1,208 @@
+/**
+ * The tierkv protocol over a plain TCP byte stream (the `tierkv+tcp://` transport). The messages
+ * are the very frames of the ZeroMQ transport (prelude, msgpack header, chunk frames); only the
+ * envelope differs:
+ *
+ *   hello    (client → server, once, first bytes of a connection)
+ *            'T' 'K' 'T' 'C', version (u8 = 1), id length (u8, 1-255), client id (UTF-8)
+ *   message  frame count (u32 LE), one length per frame (u32 LE each), then the frames back to back
+ *
+ * The length table comes first so a receiver checks every cap before it buffers a byte of payload,
+ * and a sender can hand chunk bytes to the socket as they are (one writev, no copy).
+ */
+export const HELLO_MAGIC = Buffer.from('TKTC', 'latin1');
+export const STREAM_VERSION = 1;
+/** Magic, version, id length. */
+const HELLO_FIXED_BYTES = 6;
+const MAX_CLIENT_ID_BYTES = 255;
+
+/** Bounds a reader enforces before buffering: a peer can make it hold at most `maxMessageBytes`. */
+export interface StreamLimits {
+  /** Frames one message may have. */
+  readonly maxFrames: number;
+  /** Bytes of one frame. */
+  readonly maxFrameBytes: number;
+  /** Bytes of all frames of one message. */
+  readonly maxMessageBytes: number;
+}
+
+/** The peer broke the stream envelope; the connection cannot be resynchronised and must close. */
+export class StreamFramingError extends Error {
+  override readonly name = 'StreamFramingError';
+}
+
+/** The hello a client sends first: it names the session (what ZeroMQ's routing id names). */
+export function encodeHello(clientId: string): Buffer {
+  const id = Buffer.from(clientId, 'utf8');
+  if (id.byteLength === 0 || id.byteLength > MAX_CLIENT_ID_BYTES) throw new RangeError(`a client id has 1-${MAX_CLIENT_ID_BYTES} bytes, got ${id.byteLength}`);
+  const b = Buffer.allocUnsafe(HELLO_FIXED_BYTES + id.byteLength);
+  HELLO_MAGIC.copy(b, 0);
+  b[4] = STREAM_VERSION;
+  b[5] = id.byteLength;
+  id.copy(b, HELLO_FIXED_BYTES);
+  return b;
+}
+
+/** The envelope of one message: its frame count and lengths, to write before the frames. */
+export function encodeFrameTable(frames: readonly Uint8Array[]): Buffer {
+  const b = Buffer.allocUnsafe(4 + 4 * frames.length);
+  b.writeUInt32LE(frames.length, 0);
+  for (let i = 0; i < frames.length; i++) b.writeUInt32LE(frames[i]!.byteLength, 4 + 4 * i);
+  return b;
+}
+
+/** Where a reader is in the stream. */
+type Phase = 'hello' | 'hello_id' | 'count' | 'lengths' | 'frames';
+
+/**
+ * Cuts a TCP byte stream into messages (arrays of frames), checking the caps from the length table
+ * before any payload is buffered. A frame that arrives whole inside one read is a view of that
+ * read's buffer (no copy); one that spans reads is gathered into a buffer of its exact size.
+ */
+export class FrameReader {
+  readonly #limits: StreamLimits;
+  readonly #onHello: ((clientId: string) => void) | undefined;
+  readonly #onMessage: (frames: Buffer[]) => void;
+  #phase: Phase;
+  /** Gathers the small fixed parts (hello, count, lengths) that straddle reads. */
+  #small = Buffer.alloc(0);
+  #need = 0;
+  #lengths: number[] = [];
+  #frames: Buffer[] = [];
+  /** A frame being gathered across reads, and how much of it arrived. */
+  #partial: Buffer | undefined;
+  #partialFilled = 0;
+  #broken = false;
+
+  /** With `onHello` the stream starts with a hello (the server side); without, with a message. */
+  constructor(limits: StreamLimits, onMessage: (frames: Buffer[]) => void, onHello?: (clientId: string) => void) {
+    this.#limits = limits;
+    this.#onMessage = onMessage;
+    this.#onHello = onHello;
+    this.#phase = onHello ? 'hello' : 'count';
+    this.#need = onHello ? HELLO_FIXED_BYTES : 4;
+  }
+
+  /** Bytes held for an incomplete message right now (bounded by `maxMessageBytes` + its table). */
+  get bufferedBytes(): number {
+    let n = this.#small.byteLength + this.#partialFilled;
+    for (const f of this.#frames) n += f.byteLength;
+    return n;
+  }
+
+  /** Feeds one read; throws StreamFramingError when the peer broke the envelope (then close). */
+  push(chunk: Buffer): void {
+    if (this.#broken) return;
+    try {
+      this.#push(chunk);
+    } catch (err) {
+      this.#broken = true;
+      throw err;
+    }
+  }
+
+  #push(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.byteLength) {
+      if (this.#phase === 'frames') {
+        at = this.#takeFrame(chunk, at);
+        continue;
+      }
+      // A fixed part: take it straight from the chunk when it is whole there.
+      let part: Buffer;
+      const have = this.#small.byteLength;
+      if (have === 0 && chunk.byteLength - at >= this.#need) {
+        part = chunk.subarray(at, at + this.#need);
+        at += this.#need;
+      } else {
+        const take = Math.min(this.#need - have, chunk.byteLength - at);
+        this.#small = Buffer.concat([this.#small, chunk.subarray(at, at + take)]);
+        at += take;
+        if (this.#small.byteLength < this.#need) return;
+        part = this.#small;
+        this.#small = Buffer.alloc(0);
+      }
+      this.#fixedPart(part);
+    }
+  }
+
+  #fixedPart(part: Buffer): void {
+    switch (this.#phase) {
+      case 'hello':
+        if (!part.subarray(0, 4).equals(HELLO_MAGIC)) throw new StreamFramingError("the connection did not start with the tierkv TCP hello ('TKTC'); is a ZeroMQ client talking to a tierkv+tcp:// server?");
+        if (part[4] !== STREAM_VERSION) throw new StreamFramingError(`TCP stream version ${part[4]} is not supported; this server speaks version ${STREAM_VERSION}`);
+        if (part[5] === 0) throw new StreamFramingError('the hello names an empty client id');
+        this.#phase = 'hello_id';
+        this.#need = part[5]!;
+        return;
+      case 'hello_id':
+        this.#onHello!(part.toString('utf8'));
+        return this.#expectCount();
+      case 'count': {
+        const count = part.readUInt32LE(0);
+        if (count === 0 || count > this.#limits.maxFrames) throw new StreamFramingError(`a message announced ${count} frames; 1-${this.#limits.maxFrames} are accepted`);
+        this.#phase = 'lengths';
+        this.#need = 4 * count;
+        return;
+      }
+      case 'lengths': {
+        const lengths: number[] = new Array(part.byteLength / 4);
+        let total = 0;
+        for (let i = 0; i < lengths.length; i++) {
+          const n = part.readUInt32LE(4 * i);
+          if (n > this.#limits.maxFrameBytes) throw new StreamFramingError(`frame ${i} announced ${n} bytes; frames are capped at ${this.#limits.maxFrameBytes}`);
+          total += n;
+          lengths[i] = n;
+        }
+        if (total > this.#limits.maxMessageBytes) throw new StreamFramingError(`a message announced ${total} bytes; messages are capped at ${this.#limits.maxMessageBytes}`);
+        this.#lengths = lengths;
+        this.#frames = [];
+        this.#phase = 'frames';
+        this.#need = 0;
+        return this.#completeEmptyFrames();
+      }
+      default:
+        return;
+    }
+  }
+
+  #expectCount(): void {
+    this.#phase = 'count';
+    this.#need = 4;
+  }
+
+  /** Zero-length frames take no bytes: settle them (and the message, when it ends with them) now. */
+  #completeEmptyFrames(): void {
+    while (this.#frames.length < this.#lengths.length && this.#lengths[this.#frames.length] === 0) this.#frames.push(Buffer.alloc(0));
+    if (this.#frames.length === this.#lengths.length) {
+      const frames = this.#frames;
+      this.#frames = [];
+      this.#expectCount();
+      this.#onMessage(frames);
+    }
+  }
+
+  #takeFrame(chunk: Buffer, at: number): number {
+    const size = this.#lengths[this.#frames.length]!;
+    const left = chunk.byteLength - at;
+    if (!this.#partial) {
+      if (left >= size) {
+        this.#frames.push(chunk.subarray(at, at + size));
+        this.#completeEmptyFrames();
+        return at + size;
+      }
+      this.#partial = Buffer.allocUnsafeSlow(size);
+      this.#partialFilled = 0;
+    }
+    const take = Math.min(size - this.#partialFilled, left);
+    chunk.copy(this.#partial, this.#partialFilled, at, at + take);
+    this.#partialFilled += take;
+    if (this.#partialFilled === size) {
+      this.#frames.push(this.#partial);
+      this.#partial = undefined;
+      this.#partialFilled = 0;
+      this.#completeEmptyFrames();
+    }
+    return at + take;
+  }
+}
