@@ -36,19 +36,28 @@ export class TcpClientTransport implements ClientTransport {
     this.#events = events;
     this.#endpoint = o.endpoint;
     const reader = new FrameReader({ maxFrames: MAX_REPLY_FRAMES, maxFrameBytes: o.maxReplyBytes, maxMessageBytes: o.maxReplyBytes }, (frames) => events.reply(frames));
-    const socket = connect({ host: address.host, port: address.port, noDelay: true });
+    // Reads land where the reader says: a large chunk frame is read straight into its own buffer.
+    const socket = connect({
+      host: address.host,
+      port: address.port,
+      noDelay: true,
+      onread: {
+        buffer: () => reader.nextReadBuffer(),
+        callback: (n: number, buf: Uint8Array) => {
+          try {
+            reader.read(n, buf as Buffer);
+          } catch (err) {
+            if (!(err instanceof StreamFramingError)) throw err;
+            this.#lose(new UnavailableError(`the server at ${this.#endpoint} broke the stream framing (${err.message}); the connection was closed`, { cause: err }));
+            socket.destroy();
+          }
+          return true;
+        },
+      },
+    });
     this.#socket = socket;
     socket.setKeepAlive(true, 10_000);
     socket.write(encodeHello(o.clientId));
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        reader.push(chunk);
-      } catch (err) {
-        if (!(err instanceof StreamFramingError)) throw err;
-        this.#lose(new UnavailableError(`the server at ${this.#endpoint} broke the stream framing (${err.message}); the connection was closed`, { cause: err }));
-        socket.destroy();
-      }
-    });
     socket.on('error', (err) => this.#lose(new UnavailableError(`connection to ${this.#endpoint} failed: ${err.message}`, { cause: err })));
     socket.on('close', () => this.#lose(new UnavailableError(`the connection to ${this.#endpoint} closed before the reply came (server restarted, shut down, or shed this client)`)));
   }

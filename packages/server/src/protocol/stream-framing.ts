@@ -15,6 +15,10 @@ export const STREAM_VERSION = 1;
 /** Magic, version, id length. */
 const HELLO_FIXED_BYTES = 6;
 const MAX_CLIENT_ID_BYTES = 255;
+/** Reads between frames (headers, small frames, the start of a large one) land in this much. */
+const SCRATCH_BYTES = 64 * 1024;
+/** Frames up to this size are copied out of the scratch buffer rather than keeping it. */
+const COPY_OUT_BYTES = 16 * 1024;
 
 /** Bounds a reader enforces before buffering: a peer can make it hold at most `maxMessageBytes`. */
 export interface StreamLimits {
@@ -73,6 +77,11 @@ export class FrameReader {
   #partial: Buffer | undefined;
   #partialFilled = 0;
   #broken = false;
+  /** Where reads land between frames (see nextReadBuffer); replaced once a frame is a view of it. */
+  #scratch: Buffer | undefined;
+  #scratchShared = false;
+  /** The buffer handed out by the last nextReadBuffer(). */
+  #readTarget: Buffer | undefined;
 
   /** With `onHello` the stream starts with a hello (the server side); without, with a message. */
   constructor(limits: StreamLimits, onMessage: (frames: Buffer[]) => void, onHello?: (clientId: string) => void) {
@@ -88,6 +97,37 @@ export class FrameReader {
     let n = this.#small.byteLength + this.#partialFilled;
     for (const f of this.#frames) n += f.byteLength;
     return n;
+  }
+
+  /**
+   * For node:net's `onread`: the buffer the next read should fill. Inside a large frame it is the
+   * rest of that frame's own buffer, so the kernel writes the payload where it ends up (no copy,
+   * and one read per socket-buffer's worth instead of per 64 KiB); elsewhere a scratch buffer.
+   */
+  nextReadBuffer(): Buffer {
+    if (this.#phase === 'frames' && this.#partial) {
+      this.#readTarget = this.#partial.subarray(this.#partialFilled);
+    } else {
+      if (!this.#scratch || this.#scratchShared) {
+        this.#scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+        this.#scratchShared = false;
+      }
+      this.#readTarget = this.#scratch;
+    }
+    return this.#readTarget;
+  }
+
+  /** For node:net's `onread`: `n` bytes arrived in `buf`, the buffer nextReadBuffer() gave out. */
+  read(n: number, buf: Buffer): void {
+    if (this.#broken) return;
+    if (buf !== this.#readTarget) throw new Error('FrameReader.read() takes the buffer nextReadBuffer() returned');
+    if (buf !== this.#scratch) {
+      // The kernel filled the frame in place.
+      this.#partialFilled += n;
+      if (this.#partialFilled === this.#partial!.byteLength) this.#frameGathered();
+      return;
+    }
+    this.push(buf.subarray(0, n));
   }
 
   /** Feeds one read; throws StreamFramingError when the peer broke the envelope (then close). */
@@ -187,7 +227,17 @@ export class FrameReader {
     const left = chunk.byteLength - at;
     if (!this.#partial) {
       if (left >= size) {
-        this.#frames.push(chunk.subarray(at, at + size));
+        if (chunk.buffer === this.#scratch?.buffer) {
+          // Small frames are copied out of the scratch buffer (from Node's pool, cheap) so it serves
+          // the next read; a larger one keeps a view and the next read gets a new scratch buffer.
+          if (size <= COPY_OUT_BYTES) this.#frames.push(Buffer.from(chunk.subarray(at, at + size)));
+          else {
+            this.#scratchShared = true;
+            this.#frames.push(chunk.subarray(at, at + size));
+          }
+        } else {
+          this.#frames.push(chunk.subarray(at, at + size));
+        }
         this.#completeEmptyFrames();
         return at + size;
       }
@@ -197,12 +247,14 @@ export class FrameReader {
     const take = Math.min(size - this.#partialFilled, left);
     chunk.copy(this.#partial, this.#partialFilled, at, at + take);
     this.#partialFilled += take;
-    if (this.#partialFilled === size) {
-      this.#frames.push(this.#partial);
-      this.#partial = undefined;
-      this.#partialFilled = 0;
-      this.#completeEmptyFrames();
-    }
+    if (this.#partialFilled === size) this.#frameGathered();
     return at + take;
+  }
+
+  #frameGathered(): void {
+    this.#frames.push(this.#partial!);
+    this.#partial = undefined;
+    this.#partialFilled = 0;
+    this.#completeEmptyFrames();
   }
 }
