@@ -99,7 +99,8 @@ export class TcpConnection implements ReplyTarget {
   }
 
   send(frames: Uint8Array[], onSent?: () => void): void {
-    if (this.#closed) {
+    // Shed or closing: the socket writes nothing more, so nothing is held for it.
+    if (this.#closed || this.socket.destroyed) {
       onSent?.();
       this.#events.dropped(this, 1);
       return;

@@ -154,15 +154,15 @@ export class TcpTransport implements ServerTransport {
 
   #replyBytes(conn: TcpConnection, delta: number): void {
     this.#bytes += delta;
-    if (delta <= 0) return;
-    this.#peak = Math.max(this.#peak, this.#bytes);
-    if (conn.shedReason) return;
-    if (conn.replyBytes > this.#o.maxReplyBytesPerClient) return this.#shed(conn, 'client_budget');
+    if (delta <= 0 || conn.shedReason) return;
+    if (conn.replyBytes > this.#o.maxReplyBytesPerClient) this.#shed(conn, 'client_budget');
     while (this.#liveBytes() > this.#o.maxReplyBytes) {
       const largest = this.#largest();
       if (!largest) break;
       this.#shed(largest, 'total_budget');
     }
+    // What the budgets let stand (a shed connection's writes end with its socket, at once).
+    this.#peak = Math.max(this.#peak, this.#liveBytes());
   }
 
   /** Reply bytes of connections not yet shed (a shed one lets go of its bytes when it closes). */

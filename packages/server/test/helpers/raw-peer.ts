@@ -63,7 +63,7 @@ class ZmqRawPeer implements RawPeer {
 class TcpRawPeer implements RawPeer {
   readonly #s: Socket;
   readonly #queue: Buffer[][] = [];
-  readonly #waiters: ((m: Buffer[]) => void)[] = [];
+  readonly #waiters: ((m: Buffer[] | Error) => void)[] = [];
   #closedError: Error | undefined;
   constructor(address: { host: string; port: number }, o: RawPeerOptions) {
     const reader = new FrameReader({ maxFrames: 1 << 20, maxFrameBytes: 2 ** 31, maxMessageBytes: 2 ** 31 }, (m) => {
@@ -74,7 +74,10 @@ class TcpRawPeer implements RawPeer {
     this.#s = connect(address);
     this.#s.on('data', (c: Buffer) => reader.push(c));
     this.#s.on('error', () => undefined);
-    this.#s.on('close', () => (this.#closedError = new Error('the server closed the connection')));
+    this.#s.on('close', () => {
+      this.#closedError = new Error('the server closed the connection');
+      for (const w of this.#waiters.splice(0)) w(this.#closedError);
+    });
     if (!o.noHello) this.#s.write(encodeHello(o.clientId ?? `raw-${Math.random().toString(16).slice(2)}`));
   }
   async send(frames: readonly Uint8Array[]): Promise<void> {
@@ -89,7 +92,8 @@ class TcpRawPeer implements RawPeer {
       const timer = setTimeout(() => reject(new Error(`no message within ${timeoutMs} ms`)), timeoutMs);
       this.#waiters.push((msg) => {
         clearTimeout(timer);
-        resolve(msg);
+        if (msg instanceof Error) reject(msg);
+        else resolve(msg);
       });
     });
   }
