@@ -59,7 +59,6 @@ export const serverConfigSchema = z.strictObject({
   }),
   server: z
     .strictObject({
-    transport: enumSchema(SERVER_TRANSPORTS),
     host: hostSchema(),
     port: portSchema(),
     httpHost: hostSchema(),
@@ -68,6 +67,7 @@ export const serverConfigSchema = z.strictObject({
     /** Clients must present it (CURVE on the request socket); unset: no credential. */
     authToken: stringSchema('a shared secret').optional(),
     durability: enumSchema(DURABILITIES),
+    transport: enumSchema(SERVER_TRANSPORTS),
   })
     .superRefine((server, ctx) => {
       // Plain TCP has no CURVE: a token there would protect nothing (docs/security.md).
