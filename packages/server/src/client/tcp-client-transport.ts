@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { UnavailableError } from '@tierkv/core';
-import { encodeFrameTable, encodeHello, FrameReader, StreamFramingError } from '../protocol/stream-framing.js';
+import { encodeHello, FrameReader, messageBuffers, StreamFramingError } from '../protocol/stream-framing.js';
 import type { ClientTransport, ClientTransportEvents } from './client-transport.js';
 import type { ResolvedTierkvClientOptions } from './client-options.js';
 
@@ -74,9 +74,9 @@ export class TcpClientTransport implements ClientTransport {
         socket.uncork();
       });
     }
-    socket.write(encodeFrameTable(frames));
-    for (let i = 0; i < frames.length - 1; i++) socket.write(frames[i]!);
-    socket.write(frames[frames.length - 1]!, (err) => done(err ?? undefined));
+    const buffers = messageBuffers(frames);
+    for (let i = 0; i < buffers.length - 1; i++) socket.write(buffers[i]!);
+    socket.write(buffers[buffers.length - 1]!, (err) => done(err ?? undefined));
   }
 
   close(): void {

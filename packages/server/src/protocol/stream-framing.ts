@@ -55,6 +55,31 @@ export function encodeFrameTable(frames: readonly Uint8Array[]): Buffer {
   return b;
 }
 
+/** Frames up to this size are copied into the head of a written message rather than written alone. */
+const COALESCE_BYTES = 4 * 1024;
+
+/**
+ * A message as the buffers to write: the length table with the leading small frames (prelude,
+ * header) copied behind it in one buffer, then the remaining frames as they are (chunk bytes, L1
+ * views: never copied). One stream write for a small message instead of three.
+ */
+export function messageBuffers(frames: readonly Uint8Array[]): Uint8Array[] {
+  let headBytes = 4 + 4 * frames.length;
+  let k = 0;
+  while (k < frames.length && frames[k]!.byteLength <= COALESCE_BYTES) headBytes += frames[k++]!.byteLength;
+  const head = Buffer.allocUnsafe(headBytes);
+  head.writeUInt32LE(frames.length, 0);
+  for (let i = 0; i < frames.length; i++) head.writeUInt32LE(frames[i]!.byteLength, 4 + 4 * i);
+  let at = 4 + 4 * frames.length;
+  for (let i = 0; i < k; i++) {
+    head.set(frames[i]!, at);
+    at += frames[i]!.byteLength;
+  }
+  const out: Uint8Array[] = [head];
+  for (let i = k; i < frames.length; i++) out.push(frames[i]!);
+  return out;
+}
+
 /** Where a reader is in the stream. */
 type Phase = 'hello' | 'hello_id' | 'count' | 'lengths' | 'frames';
 
@@ -73,7 +98,10 @@ export class FrameReader {
   #need = 0;
   #lengths: number[] = [];
   #frames: Buffer[] = [];
-  /** A frame being gathered across reads, and how much of it arrived. */
+  /**
+   * The rest of a message being gathered across reads (every frame from the one that did not fit
+   * in a read to the last), and how much of it arrived: one buffer, so reads may span frames.
+   */
   #partial: Buffer | undefined;
   #partialFilled = 0;
   #broken = false;
@@ -100,9 +128,10 @@ export class FrameReader {
   }
 
   /**
-   * For node:net's `onread`: the buffer the next read should fill. Inside a large frame it is the
-   * rest of that frame's own buffer, so the kernel writes the payload where it ends up (no copy,
-   * and one read per socket-buffer's worth instead of per 64 KiB); elsewhere a scratch buffer.
+   * For node:net's `onread`: the buffer the next read should fill. Inside a message that spans
+   * reads it is the rest of that message's own buffer, so the kernel writes the payload where it
+   * ends up (no copy, and one read per socket-buffer's worth instead of per 64 KiB); elsewhere a
+   * scratch buffer.
    */
   nextReadBuffer(): Buffer {
     if (this.#phase === 'frames' && this.#partial) {
@@ -122,9 +151,9 @@ export class FrameReader {
     if (this.#broken) return;
     if (buf !== this.#readTarget) throw new Error('FrameReader.read() takes the buffer nextReadBuffer() returned');
     if (buf !== this.#scratch) {
-      // The kernel filled the frame in place.
+      // The kernel filled the message in place.
       this.#partialFilled += n;
-      if (this.#partialFilled === this.#partial!.byteLength) this.#frameGathered();
+      if (this.#partialFilled === this.#partial!.byteLength) this.#restGathered();
       return;
     }
     this.push(buf.subarray(0, n));
@@ -241,20 +270,32 @@ export class FrameReader {
         this.#completeEmptyFrames();
         return at + size;
       }
-      this.#partial = Buffer.allocUnsafeSlow(size);
+      // This frame and every one after it go into one buffer of their total size (all checked
+      // against the caps already), which later reads fill in place.
+      let rest = 0;
+      for (let i = this.#frames.length; i < this.#lengths.length; i++) rest += this.#lengths[i]!;
+      this.#partial = Buffer.allocUnsafeSlow(rest);
       this.#partialFilled = 0;
     }
-    const take = Math.min(size - this.#partialFilled, left);
-    chunk.copy(this.#partial, this.#partialFilled, at, at + take);
+    const partial = this.#partial;
+    const take = Math.min(partial.byteLength - this.#partialFilled, left);
+    chunk.copy(partial, this.#partialFilled, at, at + take);
     this.#partialFilled += take;
-    if (this.#partialFilled === size) this.#frameGathered();
+    if (this.#partialFilled === partial.byteLength) this.#restGathered();
     return at + take;
   }
 
-  #frameGathered(): void {
-    this.#frames.push(this.#partial!);
+  /** The rest of the message arrived: cut it into its frames (views) and deliver the message. */
+  #restGathered(): void {
+    const rest = this.#partial!;
     this.#partial = undefined;
     this.#partialFilled = 0;
+    let at = 0;
+    for (let i = this.#frames.length; i < this.#lengths.length; i++) {
+      const n = this.#lengths[i]!;
+      this.#frames.push(rest.subarray(at, at + n));
+      at += n;
+    }
     this.#completeEmptyFrames();
   }
 }

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { encodeFrameTable, FrameReader, StreamFramingError, type StreamLimits } from '../protocol/stream-framing.js';
+import { FrameReader, messageBuffers, StreamFramingError, type StreamLimits } from '../protocol/stream-framing.js';
 import type { ShedReason } from './reply-queue.js';
 import type { ReplyTarget } from './server-transport.js';
 
@@ -105,9 +105,9 @@ export class TcpConnection implements ReplyTarget {
       this.#events.dropped(this, 1);
       return;
     }
-    const table = encodeFrameTable(frames);
-    let bytes = table.byteLength;
-    for (const f of frames) bytes += f.byteLength;
+    const buffers = messageBuffers(frames);
+    let bytes = 0;
+    for (const b of buffers) bytes += b.byteLength;
     const reply: InFlightReply = { bytes, since: this.#now(), onSent, done: false };
     this.#inFlight.push(reply);
     this.#bytes += bytes;
@@ -121,9 +121,8 @@ export class TcpConnection implements ReplyTarget {
         socket.uncork();
       });
     }
-    socket.write(table);
-    for (let i = 0; i < frames.length - 1; i++) socket.write(frames[i]!);
-    socket.write(frames[frames.length - 1]!, (err) => this.#written(reply, err));
+    for (let i = 0; i < buffers.length - 1; i++) socket.write(buffers[i]!);
+    socket.write(buffers[buffers.length - 1]!, (err) => this.#written(reply, err));
     // Last: the budget check may shed this very connection, which settles the reply just queued.
     this.#events.replyBytes(this, bytes);
   }

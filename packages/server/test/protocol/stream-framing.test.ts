@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { encodeFrameTable, encodeHello, FrameReader, StreamFramingError, type StreamLimits } from '../../src/protocol/stream-framing.js';
+import { encodeFrameTable, encodeHello, FrameReader, messageBuffers, StreamFramingError, type StreamLimits } from '../../src/protocol/stream-framing.js';
 import { patternBytes } from '../helpers/keys.js';
 
 const LIMITS: StreamLimits = { maxFrames: 8, maxFrameBytes: 1 << 20, maxMessageBytes: 2 << 20 };
@@ -83,6 +83,16 @@ describe('protocol/stream framing (tierkv+tcp)', () => {
       reader.push(message([Buffer.from('late')]));
       expect(messages, name).to.have.length(0);
     }
+  });
+
+  it('writes a message as one head (table and small leading frames) plus its large frames as they are', () => {
+    const chunk = Buffer.from(patternBytes(4, 100_000));
+    const parts = messageBuffers([Buffer.from('prelude!'), Buffer.from([0x81, 0xa1, 0x61, 0x01]), chunk, Buffer.from('tail')]);
+    expect(parts).to.have.length(3);
+    // The chunk is the caller's buffer itself, not a copy.
+    expect(parts[1]).to.equal(chunk);
+    expect(Buffer.concat(parts)).to.deep.equal(message([Buffer.from('prelude!'), Buffer.from([0x81, 0xa1, 0x61, 0x01]), chunk, Buffer.from('tail')]));
+    expect(messageBuffers([Buffer.from('x')])).to.have.length(1);
   });
 
   it('encodes a hello of 1-255 bytes only', () => {
