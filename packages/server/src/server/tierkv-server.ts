@@ -9,6 +9,7 @@ import { WireError } from '../protocol/wire-error.js';
 import { SERVER_PACKAGE_VERSION } from '../version.js';
 import { ClientSessions, type ClientSession } from './client-sessions.js';
 import { HttpEndpoints } from './http-endpoints.js';
+import { DeadlineSweep } from './deadline-sweep.js';
 import { RequestContext } from './request-context.js';
 import { RequestHandlers } from './request-handlers.js';
 import { ServerMetrics, type ServerOutcome } from './server-metrics.js';
@@ -19,6 +20,8 @@ import { TcpTransport } from './tcp-transport.js';
 import { ZeromqTransport } from './zeromq-transport.js';
 
 const log = debugLogger('tierkv:server');
+/** How late a request's TIMEOUT may fire: small next to the margin a TierkvClient leaves (it asks the server to give up min(100 ms, a tenth of the deadline) before itself). */
+const DEADLINE_TICK_MS = 5;
 
 /** Where a started server listens. */
 export interface ServerAddresses {
@@ -51,6 +54,8 @@ export class TierkvServer {
   readonly #limits: RequestLimits;
   readonly #http: HttpEndpoints | undefined;
   readonly #inFlight = new Set<RequestContext>();
+  /** Request deadlines fire at most this late (one interval for all, see DeadlineSweep). */
+  readonly #deadlines = new DeadlineSweep(DEADLINE_TICK_MS);
   readonly #startedAt = performance.now();
   #state: ServerState = 'created';
   #addresses: ServerAddresses | undefined;
@@ -232,6 +237,7 @@ export class TierkvServer {
     } catch (err) {
       storageError = err;
     }
+    this.#deadlines.clear();
     this.#transport.clearReplies();
     await this.#transport.close();
     await this.#http?.close();
@@ -287,7 +293,7 @@ export class TierkvServer {
       const req = parseRequest(header, this.#limits, this.#layouts);
       if (span) keyCount = this.#keyCount(req);
       const timeoutMs = Math.min(req.timeoutMs ?? this.#o.requestTimeoutMs, this.#o.requestTimeoutMs);
-      ctx = new RequestContext(session, timeoutMs);
+      ctx = new RequestContext(session, timeoutMs, this.#deadlines);
       this.#inFlight.add(ctx);
       const c = ctx;
       const inChunks = frames.length > 2 ? frames.slice(2) : [];
