@@ -47,8 +47,9 @@ export class TcpClientTransport implements ClientTransport {
           try {
             reader.read(n, buf as Buffer);
           } catch (err) {
-            if (!(err instanceof StreamFramingError)) throw err;
-            this.#lose(new UnavailableError(`the server at ${this.#endpoint} broke the stream framing (${err.message}); the connection was closed`, { cause: err }));
+            // A broken envelope (or a failure reading it): this stream cannot be read further.
+            const why = err instanceof StreamFramingError ? `broke the stream framing (${err.message})` : `sent a reply that could not be read (${(err as Error).message})`;
+            this.#lose(new UnavailableError(`the server at ${this.#endpoint} ${why}; the connection was closed`, { cause: err }));
             socket.destroy();
           }
           return true;

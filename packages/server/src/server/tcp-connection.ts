@@ -65,8 +65,8 @@ export class TcpConnection implements ReplyTarget {
       try {
         this.#reader.push(chunk);
       } catch (err) {
-        if (!(err instanceof StreamFramingError)) throw err;
-        events.framingError(this, err);
+        // Whatever went wrong, this stream cannot be read further; the process goes on serving.
+        events.framingError(this, err instanceof StreamFramingError ? err : new StreamFramingError(`reading the stream failed: ${(err as Error).message}`));
         this.destroy();
       }
     });
