@@ -99,3 +99,58 @@ describe('chaos: peers announce a huge frame and stall', function () {
     });
   }
 });
+
+describe('chaos: peers announce a huge message over plain TCP (tierkv+tcp) and stall', function () {
+  this.timeout(20_000);
+
+  it('the storage server closes and counts those over the caps before buffering, bounds the stalled ones by the caps, and keeps serving', async () => {
+    const { connect } = await import('node:net');
+    const { meterProvider, collect, shutdown } = createTestMeterProvider();
+    const storage = new StorageManager({ l1: { capacityBytes: 8 * 2 ** 20 } });
+    const server = new TierkvServer({ storage, port: 0, httpPort: null, transport: 'tcp', maxPayloadBytes: 2 ** 20, maxKeysPerRequest: 64, meterProvider });
+    await server.start();
+    const layout = MemoryLayout.bytes(4096);
+    const client = new TierkvClient({ endpoint: server.endpoint, layout, timeoutMs: 10_000 });
+    const key = objectKey('00000000000000a2', 'chaos-model');
+    const data = new Uint8Array(layout.byteSize).fill(9);
+    const port = Number(server.endpoint.split(':').pop());
+    const sockets: import('node:net').Socket[] = [];
+    // Hello, then a message table announcing `frames` frames of `size` bytes, then 100 bytes of it.
+    const attack = (frames: number, size: number) => {
+      const s = connect({ host: '127.0.0.1', port });
+      s.on('error', () => undefined);
+      const table = Buffer.alloc(4 + 4 * frames);
+      table.writeUInt32LE(frames, 0);
+      for (let i = 0; i < frames; i++) table.writeUInt32LE(size, 4 + 4 * i);
+      // A client id of its own: a second hello with the same id would take the first one's connection over.
+      s.write(Buffer.concat([Buffer.from([0x54, 0x4b, 0x54, 0x43, 1, 1, 0x61 + sockets.length]), table, Buffer.alloc(100)]));
+      sockets.push(s);
+      return new Promise<boolean>((resolve) => {
+        s.once('close', () => resolve(true));
+        setTimeout(() => resolve(false), 2_000).unref();
+      });
+    };
+    try {
+      await client.store([key], [data]);
+      const before = memoryMiB();
+      // Over the caps: 4 GiB frames, and 66 frames of 1 MiB (a total just over the cap).
+      const refused = await Promise.all([...Array.from({ length: PEERS }, () => attack(2, 0xffff_ffff)), attack(66, 2 ** 20)]);
+      expect(refused.every(Boolean), 'every peer over the caps disconnected').to.equal(true);
+      // Inside the caps (768 KiB), then stalled: held, at most the cap each.
+      const held = await Promise.all(Array.from({ length: PEERS }, () => attack(3, 2 ** 18)));
+      expect(held.some(Boolean), 'legal messages are not refused').to.equal(false);
+      const m = await collect();
+      expect(valueOf(m, 'tierkv.server.requests.rejected', { 'tierkv.reject.reason': 'malformed' })).to.equal(PEERS + 1);
+      for (let i = 0; i < 20; i++) expect(Buffer.from((await client.retrieve([key])).chunks[0]!).equals(Buffer.from(data))).to.equal(true);
+      const after = memoryMiB();
+      console.log(`      [server tcp huge message] refused ${refused.length}, stalled ${held.length}; rss ${before.rss}→${after.rss} MiB, arrayBuffers ${before.arrayBuffers}→${after.arrayBuffers} MiB`);
+      expect(after.rss - before.rss).to.be.below(MARGIN_MIB);
+      expect(after.arrayBuffers - before.arrayBuffers).to.be.below(MARGIN_MIB);
+    } finally {
+      for (const s of sockets) s.destroy();
+      client.close();
+      await server.shutdown();
+      await shutdown();
+    }
+  });
+});

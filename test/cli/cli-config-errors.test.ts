@@ -57,6 +57,11 @@ describe('tierkv: help, version and configuration errors', function () {
     expectConfigError(await runCli(['server', '--eviction', 'fifo']), /--eviction/, /allowed values: lru/);
   });
 
+  it('an unknown transport names the allowed values, and --transport tcp refuses --token', async () => {
+    expectConfigError(await runCli(['server', '--transport', 'udp']), /--transport/, /allowed values: zeromq, tcp/);
+    expectConfigError(await runCli(['server', '--transport', 'tcp', '--token', 'a-long-enough-shared-secret-0123456789']), /--token/, /--transport tcp has no authentication/);
+  });
+
   it('a bad port names the flag and the range', async () => {
     expectConfigError(await runCli(['server', '--port', '99999']), /--port/, /\[0, 65535\]/);
   });

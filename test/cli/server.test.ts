@@ -77,6 +77,22 @@ describe('tierkv server and controller (child processes)', function () {
     expect(stores.reduce((a, p) => a + p.value, 0), 'the store request, in the final export').to.be.greaterThan(0);
   });
 
+  it('--transport tcp serves tierkv+tcp:// and a TierkvClient stores and retrieves through it', async () => {
+    const [port, httpPort] = [await freePort(), await freePort()];
+    const cli = startCli(['server', '--transport', 'tcp', '--port', String(port), '--http-port', String(httpPort), '--l1-size', '16MiB', '--fs-path', join(dir, 'l2')], { cwd: dir });
+    running.push(cli);
+    await waitForLine(cli, /serving tierkv\+tcp:\/\/127\.0\.0\.1:\d+/, 'the server to listen');
+    const layout = MemoryLayout.bytes(4096);
+    const client = new TierkvClient({ endpoint: `tierkv+tcp://127.0.0.1:${port}`, layout, timeoutMs: 5_000 });
+    clients.push(client);
+    const keys = new TokenHasher({ chunkSize: 4 }).keysFor([1, 2, 3, 4, 5, 6, 7, 8], { modelName: 'm' });
+    expect((await client.store(keys, keys.map((_, i) => new Uint8Array(4096).fill(i + 1)))).stored).to.deep.equal([true, true]);
+    const got = await client.retrieve(keys);
+    expect(got.chunks.map((c) => [c.byteLength, c[0], c[4095]])).to.deep.equal([[4096, 1, 1], [4096, 2, 2]]);
+    cli.child.kill('SIGTERM');
+    expect((await cli.exited).code).to.equal(0);
+  });
+
   it('a server started with --controller-url registers with a `tierkv controller`', async () => {
     const [pullPort, routerPort, httpPort] = [await freePort(), await freePort(), await freePort()];
     const controller = startCli(['controller', '--pull-port', String(pullPort), '--router-port', String(routerPort), '--http-port', String(httpPort)], { cwd: dir });

@@ -96,3 +96,32 @@ describe('server/TierkvServer spans (injected TracerProvider)', function () {
     }
   });
 });
+
+describe('server/TierkvServer spans over plain TCP (tierkv+tcp)', function () {
+  this.timeout(20_000);
+
+  it('carries the traceparent in the header as over ZeroMQ: the server span continues the client span', async () => {
+    trace.disable();
+    const t = createTestTracerProvider();
+    const server = new TierkvServer({ storage: new StorageManager({ l1: { capacityBytes: 1 << 20 }, tracerProvider: t.tracerProvider }), port: 0, httpPort: null, transport: 'tcp', tracerProvider: t.tracerProvider });
+    await server.start();
+    const clientTracer = createTestTracerProvider();
+    const layout = new MemoryLayout([[16]], ['uint8']);
+    const traced = new TierkvClient({ endpoint: server.endpoint, layout, tracerProvider: clientTracer.tracerProvider });
+    try {
+      await traced.store([key(1)], [new Uint8Array(16).fill(5)]);
+      t.exporter.reset();
+      const got = await traced.retrieve([key(1)]);
+      expect(got.chunks[0]).to.deep.equal(Buffer.alloc(16, 5));
+      const c = clientTracer.span('tierkv.client retrieve');
+      expect(c.attributes).to.include({ 'server.address': '127.0.0.1', 'server.port': Number(server.endpoint.split(':').pop()) });
+      const s = t.span('tierkv.server retrieve');
+      expect(s.parentSpanContext?.spanId).to.equal(c.spanContext().spanId);
+      expect(s.spanContext().traceId).to.equal(c.spanContext().traceId);
+      expect(s.attributes).to.include({ 'tierkv.request.outcome': 'ok' });
+    } finally {
+      traced.close();
+      await server.shutdown(1_000);
+    }
+  });
+});

@@ -1,7 +1,7 @@
 export { TierkvServer } from './server/tierkv-server.js';
 export type { ServerAddresses, ServerState } from './server/tierkv-server.js';
-export { DEFAULT_SERVER_OPTIONS, resolveServerOptions } from './server/server-options.js';
-export type { TierkvServerOptions, ResolvedTierkvServerOptions, MetricsScrape } from './server/server-options.js';
+export { DEFAULT_SERVER_OPTIONS, resolveServerOptions, SERVER_TRANSPORTS } from './server/server-options.js';
+export type { TierkvServerOptions, ResolvedTierkvServerOptions, MetricsScrape, ServerTransportName } from './server/server-options.js';
 export { shutdownOnSignals } from './server/shutdown-on-signals.js';
 export type { ShutdownOnSignalsOptions } from './server/shutdown-on-signals.js';
 

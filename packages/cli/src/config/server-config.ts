@@ -17,6 +17,8 @@ import { EVICTION_POLICIES, METRICS_EXPORTERS, evictionSchema, fsBudgetSchema, l
 
 /** @tierkv/server's store acknowledgements (its DURABILITIES; kept here so --help loads no server code). */
 export const DURABILITIES = ['memory', 'l2'] as const;
+/** @tierkv/server's transports (its SERVER_TRANSPORTS; kept here for the same reason). */
+export const SERVER_TRANSPORTS = ['zeromq', 'tcp'] as const;
 
 /** @tierkv/l2-redis's value checksums. */
 export const REDIS_CHECKSUMS = ['crc32', 'none'] as const;
@@ -55,7 +57,8 @@ export const serverConfigSchema = z.strictObject({
         }
       }),
   }),
-  server: z.strictObject({
+  server: z
+    .strictObject({
     host: hostSchema(),
     port: portSchema(),
     httpHost: hostSchema(),
@@ -68,7 +71,14 @@ export const serverConfigSchema = z.strictObject({
     perModelAttributes: booleanSchema().optional(),
     /** Distinct (model, salt) pairs reported with --per-model-attributes; the rest are `_OTHER`. */
     perModelAttributesLimit: intSchema(1, 10_000, 'a number of model/salt pairs').optional(),
-  }),
+    transport: enumSchema(SERVER_TRANSPORTS),
+  })
+    .superRefine((server, ctx) => {
+      // Plain TCP has no CURVE: a token there would protect nothing (docs/security.md).
+      if (server.transport === 'tcp' && server.authToken !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['authToken'], message: "--transport tcp has no authentication or encryption; use --transport zeromq with --token, or keep a tcp server on loopback or a private network" });
+      }
+    }),
   metrics: metricsSchema(),
   controller: z.strictObject({
     /** The controller's ROUTER endpoint; unset: no controller. */
@@ -106,7 +116,7 @@ export const DEFAULT_SERVER_CONFIG = {
   l1: { size: '256MiB', eviction: 'lru', watermark: 0.8, evictionRatio: 0.1 },
   chunkSize: 256,
   l2: { fs: { enabled: true, path: './.tierkv/l2' }, redis: {} },
-  server: { host: '127.0.0.1', port: DEFAULT_SERVER_PORT, httpHost: '127.0.0.1', httpPort: DEFAULT_SERVER_HTTP_PORT, durability: 'memory' },
+  server: { transport: 'zeromq', host: '127.0.0.1', port: DEFAULT_SERVER_PORT, httpHost: '127.0.0.1', httpPort: DEFAULT_SERVER_HTTP_PORT, durability: 'memory' },
   metrics: {},
   controller: {},
   vllmEvents: {},
@@ -130,8 +140,9 @@ export const SERVER_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'l2.redis.operationTimeoutMs', flags: '--redis-timeout <ms>', env: 'TIERKV_REDIS_TIMEOUT_MS', description: 'deadline of every Redis round trip (default 2000)' },
   { path: 'l2.redis.connectTimeoutMs', flags: '--redis-connect-timeout <ms>', env: 'TIERKV_REDIS_CONNECT_TIMEOUT_MS', description: 'deadline for connecting; startup waits at most this long for Redis, then serves without it until it connects (default 2000)' },
   { path: 'l2.redis.checksum', flags: '--redis-checksum <kind>', env: 'TIERKV_REDIS_CHECKSUM', description: `value checksum: ${REDIS_CHECKSUMS.join(', ')} (default crc32)` },
-  { path: 'server.host', flags: '--host <host>', env: 'TIERKV_HOST', description: 'ZeroMQ bind address (default 127.0.0.1)' },
-  { path: 'server.port', flags: '--port <port>', env: 'TIERKV_PORT', description: `ZeroMQ port clients connect to (default ${DEFAULT_SERVER_PORT}; 0 = any free port)` },
+  { path: 'server.transport', flags: '--transport <name>', env: 'TIERKV_TRANSPORT', description: `how requests travel: zeromq (tcp:// endpoints, CURVE with --token) or tcp (plain TCP, tierkv+tcp:// endpoints: zero-copy replies, faster, no --token); see docs/server.md (default zeromq)` },
+  { path: 'server.host', flags: '--host <host>', env: 'TIERKV_HOST', description: 'request socket bind address (default 127.0.0.1)' },
+  { path: 'server.port', flags: '--port <port>', env: 'TIERKV_PORT', description: `request port clients connect to (default ${DEFAULT_SERVER_PORT}; 0 = any free port)` },
   { path: 'server.httpHost', flags: '--http-host <host>', env: 'TIERKV_HTTP_HOST', description: 'HTTP bind address for /healthz, /status, /metrics (default 127.0.0.1)' },
   { path: 'server.httpPort', flags: '--http-port <port>', env: 'TIERKV_HTTP_PORT', description: `HTTP port (default ${DEFAULT_SERVER_HTTP_PORT}; 0 = any free port)` },
   { path: 'server.requestTimeoutMs', flags: '--request-timeout <ms>', env: 'TIERKV_REQUEST_TIMEOUT_MS', description: 'per-request deadline on the server (default: the server\'s)' },

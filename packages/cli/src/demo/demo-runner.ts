@@ -97,7 +97,7 @@ export async function runDemo(config: DemoConfig, io: DemoIo = { out: process.st
       chunkSize: config.chunkTokens,
       l2: { fs: { enabled: true, path: l2Path, budget: config.l2.fsBudget }, redis: { url: config.l2.redisUrl } },
       // Free loopback ports: a demo must not collide with a real server on the default ports.
-      server: { host: '127.0.0.1', port: 0, httpHost: '127.0.0.1', httpPort: 0, durability: 'memory' },
+      server: { transport: 'zeromq', host: '127.0.0.1', port: 0, httpHost: '127.0.0.1', httpPort: 0, durability: 'memory' },
       metrics: {},
       // The router URL alone: the controller's register reply says where to push events. The
       // instance id is the default, tierkv-server@<hostname>:<bound port>.

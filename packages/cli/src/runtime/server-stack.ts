@@ -53,6 +53,7 @@ export async function startServerStack(config: ServerConfig, options: ServerStac
     cleanup.unshift(() => storage.close());
     const server = new TierkvServer({
       storage,
+      transport: config.server.transport,
       host: config.server.host,
       port: config.server.port,
       httpHost: config.server.httpHost,

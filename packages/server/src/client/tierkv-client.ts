@@ -13,6 +13,7 @@ import {
   InvalidArgumentError,
   ProtocolError,
   TimeoutError,
+  UnavailableError,
   type KeyScope,
   type MemoryLayout,
   type ObjectKey,
@@ -21,7 +22,9 @@ import {
   type RetrieveResult,
 } from '@tierkv/core';
 import { SpanKind, type Span } from '@opentelemetry/api';
-import { Dealer } from 'zeromq';
+import type { ClientTransport } from './client-transport.js';
+import { TcpClientTransport, tcpEndpointAddress } from './tcp-client-transport.js';
+import { ZeromqClientTransport } from './zeromq-client-transport.js';
 import { decodeHeader, decodePrelude, encodeRequest, framesBytes } from '../protocol/codec.js';
 import { KIND_REPLY, type Durability, type WireStoreOutcome, type ErrorCode, type PingReply, type RequestType, type ServerStatus, type WireTier } from '../protocol/messages.js';
 import { errorFromReply } from './client-errors.js';
@@ -99,6 +102,8 @@ interface Pending {
   readonly timeoutMs: number;
   readonly timer: NodeJS.Timeout;
   readonly span: Span | undefined;
+  /** The connection the request went out on (a lost TCP connection fails its requests at once). */
+  readonly via: ClientTransport;
   readonly resolve: (reply: { header: Record<string, unknown>; chunks: Buffer[] }) => void;
   readonly reject: (err: Error) => void;
 }
@@ -106,9 +111,9 @@ interface Pending {
 const MAX_ID = 0xffff_ffff;
 
 /**
- * A client of TierkvServer over a ZeroMQ DEALER socket. Calls may run concurrently; replies are
- * matched by request id. Chunk bytes are sent from the caller's buffers as they are and received
- * as views of the ZeroMQ message, with no copy in JavaScript.
+ * A client of TierkvServer, over the transport its endpoint names: `tcp://…` a ZeroMQ DEALER
+ * socket, `tierkv+tcp://…` one plain TCP connection. Calls may run concurrently; replies are
+ * matched by request id. Chunk bytes are sent from the caller's buffers as they are.
  */
 export class TierkvClient {
   readonly #o: ResolvedTierkvClientOptions;
@@ -119,8 +124,8 @@ export class TierkvClient {
   /** `server.address`/`server.port` of the endpoint, for span attributes (bounded: one per client). */
   readonly #peer: { address: string; port: number | undefined };
   readonly #pending = new Map<number, Pending>();
-  #socket: Dealer;
-  #sendChain: Promise<unknown> = Promise.resolve();
+  /** Undefined after a TCP connection was lost: the next call connects anew. */
+  #socket: ClientTransport | undefined;
   #nextId = 1;
   #closed = false;
   #lastReconnect = 0;
@@ -238,22 +243,27 @@ export class TierkvClient {
     if (this.#closed) return;
     this.#closed = true;
     for (const [id, p] of this.#pending) this.#settle(id, p, 'closed', new ClosedError('TierkvClient', p.type));
-    this.#socket.close();
+    this.#socket?.close();
     this.#metrics.close();
   }
 
-  #connect(): Dealer {
-    const socket = new Dealer({
-      routingId: this.#o.clientId,
-      linger: 0,
-      sendHighWaterMark: this.#o.sendHighWaterMark,
-      // Wakes a receive that missed ZeroMQ's edge-triggered readiness under load; idle, an EAGAIN.
-      receiveTimeout: 500,
-      ...this.#curve,
-    });
-    socket.connect(this.#o.endpoint);
-    void this.#receiveLoop(socket);
-    return socket;
+  #connect(): ClientTransport {
+    const events = {
+      reply: (frames: Buffer[]) => {
+        this.#metrics.received(framesBytes(frames));
+        this.#onReply(frames);
+      },
+      lost: (err: Error) => this.#lost(transport, err),
+    };
+    const transport: ClientTransport = tcpEndpointAddress(this.#o.endpoint) ? new TcpClientTransport(this.#o, events) : new ZeromqClientTransport(this.#o, this.#curve, events);
+    return transport;
+  }
+
+  /** A TCP connection broke: its requests will get no reply; the next call connects anew. */
+  #lost(transport: ClientTransport, err: Error): void {
+    for (const [id, p] of this.#pending) if (p.via === transport) this.#settle(id, p, 'server_error', err);
+    // Not at once: a server that is down would make that a busy loop of refused connections.
+    if (this.#socket === transport) this.#socket = undefined;
   }
 
   /** Recreates the socket (same identity, so the server keeps this client's session). */
@@ -264,23 +274,8 @@ export class TierkvClient {
     this.#lastReconnect = now;
     const old = this.#socket;
     this.#socket = this.#connect();
-    this.#sendChain = Promise.resolve();
-    old.close();
+    old?.close();
     this.#metrics.reconnected();
-  }
-
-  async #receiveLoop(socket: Dealer): Promise<void> {
-    for (;;) {
-      let frames: Buffer[];
-      try {
-        frames = await socket.receive();
-      } catch {
-        if (socket.closed) return;
-        continue;
-      }
-      this.#metrics.received(framesBytes(frames));
-      this.#onReply(frames);
-    }
   }
 
   #onReply(frames: Buffer[]): void {
@@ -338,18 +333,17 @@ export class TierkvClient {
         this.#settle(id, p, 'timeout', new TimeoutError(`${type} request to ${this.#o.endpoint}`, timeoutMs, 'timeoutMs (TierkvClient option or per call)'));
         if (this.#o.reconnectOnTimeout) this.#reconnect();
       }, timeoutMs);
-      this.#pending.set(id, { type, started: performance.now(), timeoutMs, timer, span, resolve, reject });
-      const socket = this.#socket;
-      // zeromq allows one pending send per socket: chain them.
-      this.#sendChain = this.#sendChain.then(() =>
-        socket.send(frames).then(
-          () => this.#metrics.sent(framesBytes(frames)),
-          (err: Error) => {
-            const p = this.#pending.get(id);
-            if (p && !socket.closed) this.#settle(id, p, 'server_error', new ProtocolError(`sending ${type} failed: ${err.message}`, { cause: err }));
-          },
-        ),
-      );
+      let via = this.#socket;
+      if (!via) {
+        via = this.#socket = this.#connect();
+        this.#metrics.reconnected();
+      }
+      this.#pending.set(id, { type, started: performance.now(), timeoutMs, timer, span, via, resolve, reject });
+      via.send(frames, (err) => {
+        if (!err) return this.#metrics.sent(framesBytes(frames));
+        const p = this.#pending.get(id);
+        if (p && !this.#closed) this.#settle(id, p, 'server_error', err instanceof UnavailableError ? err : new ProtocolError(`sending ${type} failed: ${err.message}`, { cause: err }));
+      });
     });
   }
 
@@ -417,7 +411,7 @@ export class TierkvClient {
 
 /** Host and port of a ZeroMQ endpoint such as `tcp://127.0.0.1:5555` (`ipc://…` has no port). */
 function peerOf(endpoint: string): { address: string; port: number | undefined } {
-  const m = /^[a-z]+:\/\/(.*?)(?::(\d+))?$/.exec(endpoint);
+  const m = /^[a-z+]+:\/\/(.*?)(?::(\d+))?$/.exec(endpoint);
   if (!m) return { address: endpoint.slice(0, 200), port: undefined };
   return { address: m[1]!.replace(/^\[|\]$/g, '').slice(0, 200), port: m[2] === undefined ? undefined : Number(m[2]) };
 }

@@ -119,6 +119,14 @@ export class ClientSessions {
     return p;
   }
 
+  /**
+   * Takes the prefetch out of its session: no request of the client can name it any more, and a
+   * session drop or sweep skips it. The caller releases it (a zero-copy reply, once sent).
+   */
+  detach(p: OpenPrefetch): void {
+    if (!p.ephemeral) p.session.prefetches.delete(p.id);
+  }
+
   /** Releases the prefetch's read locks (after it settles); returns how many. Idempotent. */
   async release(p: OpenPrefetch): Promise<number> {
     if (p.released) return 0;

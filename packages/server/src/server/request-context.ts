@@ -1,26 +1,30 @@
 import { WireError } from '../protocol/wire-error.js';
 import type { ClientSession } from './client-sessions.js';
+import type { DeadlineSweep, Expirable } from './deadline-sweep.js';
 
 /**
  * One request being served: its client and its deadline. Handlers wrap every wait in `within`, so
  * a request that outlives its deadline (or a shutdown) is answered at once and the handler cleans
- * up whatever it acquired when the late work settles. The timer is created on the first wait only:
- * requests that never wait (ping, store) cost no timer.
+ * up whatever it acquired when the late work settles. The deadline is watched from the first wait
+ * only, by the server's one DeadlineSweep: requests that never wait (ping, store) cost nothing, and
+ * those that do cost no timer of their own.
  */
-export class RequestContext {
+export class RequestContext implements Expirable {
   readonly session: ClientSession;
+  readonly deadline: number;
   readonly #timeoutMs: number;
-  readonly #startedAt: number;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #sweep: DeadlineSweep;
+  #watched = false;
   #expired: Promise<never> | undefined;
   #reject: ((err: WireError) => void) | undefined;
   #done = false;
   #failure: WireError | undefined;
 
-  constructor(session: ClientSession, timeoutMs: number) {
+  constructor(session: ClientSession, timeoutMs: number, sweep: DeadlineSweep) {
     this.session = session;
     this.#timeoutMs = timeoutMs;
-    this.#startedAt = performance.now();
+    this.#sweep = sweep;
+    this.deadline = performance.now() + timeoutMs;
   }
 
   /** Set once the deadline passed or the request was aborted. */
@@ -33,8 +37,8 @@ export class RequestContext {
     if (!this.#expired) {
       this.#expired = new Promise<never>((_, reject) => (this.#reject = reject));
       this.#expired.catch(() => undefined);
-      const left = Math.max(0, this.#timeoutMs - (performance.now() - this.#startedAt));
-      this.#timer = setTimeout(() => this.abort(new WireError('TIMEOUT', `the request did not finish within its ${this.#timeoutMs} ms deadline on the server`)), left);
+      this.#watched = true;
+      this.#sweep.add(this);
     }
     return Promise.race([p, this.#expired]);
   }
@@ -46,9 +50,15 @@ export class RequestContext {
     this.#reject?.(err);
   }
 
-  /** The request was answered: stop the timer. */
+  /** The deadline passed (called by the sweep). */
+  expire(): void {
+    this.#watched = false;
+    this.abort(new WireError('TIMEOUT', `the request did not finish within its ${this.#timeoutMs} ms deadline on the server`));
+  }
+
+  /** The request was answered: stop watching its deadline. */
   finish(): void {
     this.#done = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#watched) this.#sweep.delete(this);
   }
 }

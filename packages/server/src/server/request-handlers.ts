@@ -10,6 +10,11 @@ import type { RequestContext } from './request-context.js';
 export interface HandlerReply {
   readonly header: object;
   readonly chunks?: Uint8Array[];
+  /**
+   * Set when `chunks` are views of L1 memory: the server calls it once the reply's bytes left (or
+   * were dropped), and it releases the read locks that kept those bytes from being evicted.
+   */
+  readonly onSent?: () => void;
 }
 
 export interface RequestHandlerDeps {
@@ -18,6 +23,11 @@ export interface RequestHandlerDeps {
   readonly hasher: TokenHasher;
   /** A retrieve returns at most this many bytes of chunks (at least one chunk); the client asks again for the rest. */
   readonly maxReplyBytes: number;
+  /**
+   * Retrieve replies are the L1 objects themselves (locks held until `onSent`), not copies: only
+   * for a transport that reports when the bytes left (TCP; ZeroMQ's I/O thread does not).
+   */
+  readonly zeroCopyReplies: boolean;
   /** What a store's acknowledgement waits for when the request does not say. */
   readonly durability: Durability;
   readonly version: string;
@@ -129,6 +139,7 @@ export class RequestHandlers {
       p = sessions.open(ctx.session, keys, req.layout, true);
     }
     p.users++;
+    let handedOver = false;
     try {
       const cap = Math.max(1, Math.floor(this.#d.maxReplyBytes / req.layout.byteSize));
       const ready = Math.min(await ctx.within(p.settled), keys.length, cap);
@@ -138,12 +149,21 @@ export class RequestHandlers {
         throw new WireError('LAYOUT_MISMATCH', `chunk 0 is stored with layout ${first.layout.toString()}, not ${req.layout.toString()}`, 'layout');
       }
       // Only what the lease still holds (a lock TTL that ran out ends the prefix there).
-      const chunks = ready > 0 ? this.#copyOut(p.lease.objects().slice(0, ready), req.layout) : [];
+      const objs = ready > 0 ? p.lease.objects().slice(0, ready) : [];
+      if (objs.length > 0 && this.#d.zeroCopyReplies) {
+        const chunks = views(objs, req.layout);
+        // The lease now belongs to this reply: no release request, sweep or session drop may end it
+        // while the socket still reads the views; the reply's onSent does.
+        sessions.detach(p);
+        handedOver = true;
+        return { header: replyOf(chunks.length, echo), chunks, onSent: () => void sessions.release(p) };
+      }
+      const chunks = objs.length > 0 ? this.#copyOut(objs, req.layout) : [];
       return { header: replyOf(chunks.length, echo), chunks };
     } finally {
       p.users--;
-      // A retrieve consumes its prefetch: the bytes are copied out, so no lock outlives the request.
-      void sessions.release(p);
+      // A retrieve consumes its prefetch: copied out (or failed), no lock outlives the request.
+      if (!handedOver) void sessions.release(p);
     }
   }
 
@@ -157,18 +177,14 @@ export class RequestHandlers {
   }
 
   /**
-   * Copies the locked objects into one reply buffer. The copy is deliberate: ZeroMQ sends a
+   * Copies the locked objects into one reply buffer (the ZeroMQ transport). The copy is deliberate: ZeroMQ sends a
    * buffer zero-copy and reads it on its I/O thread after send() resolves, so sending L1 views
    * and then releasing their locks would let eviction overwrite bytes still being sent to a slow
    * client. One memcpy per chunk is cheap next to the socket, and locks are held only for it.
    */
   #copyOut(objs: readonly MemoryObj[], layout: MemoryLayout): Uint8Array[] {
     const size = layout.byteSize;
-    for (let i = 0; i < objs.length; i++) {
-      if (!objs[i]!.layout.equals(layout)) {
-        throw new WireError('LAYOUT_MISMATCH', `chunk ${i} is stored with layout ${objs[i]!.layout.toString()}, not ${layout.toString()}`, 'layout');
-      }
-    }
+    checkLayouts(objs, layout);
     const out = Buffer.allocUnsafeSlow(size * objs.length);
     const chunks: Uint8Array[] = new Array(objs.length);
     for (let i = 0; i < objs.length; i++) {
@@ -230,6 +246,20 @@ export class RequestHandlers {
     const released = await ctx.within(this.#d.sessions.release(p));
     return { header: { released } satisfies ReleaseReply };
   }
+}
+
+function checkLayouts(objs: readonly MemoryObj[], layout: MemoryLayout): void {
+  for (let i = 0; i < objs.length; i++) {
+    if (!objs[i]!.layout.equals(layout)) {
+      throw new WireError('LAYOUT_MISMATCH', `chunk ${i} is stored with layout ${objs[i]!.layout.toString()}, not ${layout.toString()}`, 'layout');
+    }
+  }
+}
+
+/** The locked objects' own bytes, for a zero-copy reply. */
+function views(objs: readonly MemoryObj[], layout: MemoryLayout): Uint8Array[] {
+  checkLayouts(objs, layout);
+  return objs.map((o) => o.data);
 }
 
 function replyOf(count: number, echo: string[] | undefined): RetrieveReply {

@@ -12,9 +12,16 @@ export interface TierkvServerOptions extends TelemetryOptions {
   storage: StorageManager;
   /** Close the StorageManager (flushing pending L2 stores) when the server shuts down. @default true */
   closeStorage?: boolean;
-  /** Interface the ZeroMQ request socket binds to. Loopback unless told otherwise. @default '127.0.0.1' */
+  /**
+   * How requests travel: `zeromq` (a ROUTER socket, `tcp://` endpoints; CURVE with an authToken) or
+   * `tcp` (plain TCP with length-prefixed frames, `tierkv+tcp://` endpoints: zero-copy retrieve
+   * replies and batched small requests, faster on every figure in docs/benchmarks.md; no authToken).
+   * TierkvClient picks the transport by the endpoint's scheme. @default 'zeromq'
+   */
+  transport?: ServerTransportName;
+  /** Interface the request socket binds to. Loopback unless told otherwise. @default '127.0.0.1' */
   host?: string;
-  /** Port of the ZeroMQ request socket; 0 picks a free one (see `TierkvServer.endpoint`). @default 5555 */
+  /** Port of the request socket; 0 picks a free one (see `TierkvServer.endpoint`). @default 5555 */
   port?: number;
   /** Interface of the HTTP side (`/healthz`, `/status`, `/metrics`). @default the `host` */
   httpHost?: string;
@@ -91,11 +98,15 @@ export interface TierkvServerOptions extends TelemetryOptions {
   perModelAttributes?: PerModelAttributesOption;
 }
 
+export const SERVER_TRANSPORTS = ['zeromq', 'tcp'] as const;
+export type ServerTransportName = (typeof SERVER_TRANSPORTS)[number];
+
 export type ResolvedTierkvServerOptions = Required<Omit<TierkvServerOptions, 'metrics' | 'meterProvider' | 'tracerProvider' | 'authToken' | 'perModelAttributes'>> &
   Pick<TierkvServerOptions, 'metrics' | 'meterProvider' | 'tracerProvider' | 'authToken' | 'perModelAttributes'>;
 
 export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   closeStorage: true,
+  transport: 'zeromq' as ServerTransportName,
   host: '127.0.0.1',
   port: 5555,
   httpPort: 8088,
@@ -125,6 +136,7 @@ export function resolveServerOptions(options: TierkvServerOptions): ResolvedTier
   const r: ResolvedTierkvServerOptions = {
     storage: options.storage,
     closeStorage: options.closeStorage ?? d.closeStorage,
+    transport: options.transport ?? d.transport,
     host: options.host ?? d.host,
     port: options.port ?? d.port,
     httpHost: options.httpHost ?? options.host ?? d.host,
@@ -164,6 +176,7 @@ export function resolveServerOptions(options: TierkvServerOptions): ResolvedTier
   }
   checkDurability(r);
   ModelAttributes.fromOption(r.perModelAttributes, 'server.perModelAttributes'); // refuses a malformed one before anything starts
+  checkTransport(r);
   if (r.maxInFlightPerClient > r.maxInFlight) r.maxInFlightPerClient = r.maxInFlight;
   // A retrieve reply carries up to maxPayloadBytes of chunks: a smaller budget would shed any client
   // whose single reply had to wait.
@@ -187,6 +200,17 @@ function checkDurability(r: ResolvedTierkvServerOptions): void {
   // A storage without L2 could only acknowledge 'l2' falsely.
   if (r.durability === 'l2' && tiers === 0) {
     throw new ConfigError('server.durability', "'l2' waits for the write-through to L2, but the storage has no L2 tier; give the StorageManager an L2 adapter (l2: [...]) or use 'memory'");
+  }
+}
+
+function checkTransport(r: ResolvedTierkvServerOptions): void {
+  if (!SERVER_TRANSPORTS.includes(r.transport)) {
+    throw new ConfigError('server.transport', `expected ${SERVER_TRANSPORTS.map((t) => `'${t}'`).join(' or ')}, got ${JSON.stringify(r.transport)}`);
+  }
+  // Plain TCP has no handshake that could prove the token without also encrypting: rather than a
+  // token sent in clear (worth nothing against a listener), the combination is refused.
+  if (r.transport === 'tcp' && r.authToken !== undefined) {
+    throw new ConfigError('server.authToken', "the 'tcp' transport has no authentication or encryption; use transport 'zeromq' (CURVE) with an authToken, or keep a 'tcp' server on loopback or a private network (docs/security.md)");
   }
 }
 

@@ -2,7 +2,6 @@ import { hostname } from 'node:os';
 import { SpanKind, context, type Span } from '@opentelemetry/api';
 import { ATTR, contextFromTraceparent, debugLogger, endSpan, ModelAttributes, TokenHasher, TracerBinding, withSpan } from '@tierkv/core';
 import type { StorageUsage } from '@tierkv/storage';
-import { Router } from 'zeromq';
 import { decodeHeader, decodePrelude, encodeErrorReply, encodeHeader, encodePrelude, framesBytes } from '../protocol/codec.js';
 import { KIND_REPLY, KIND_REQUEST, PROTOCOL_VERSION, type RequestType, type ServerStatus } from '../protocol/messages.js';
 import { LayoutCache, parseRequest, requestTypeOf, traceFieldsOf, type ParsedRequest, type RequestLimits } from '../protocol/validation.js';
@@ -10,19 +9,23 @@ import { WireError } from '../protocol/wire-error.js';
 import { SERVER_PACKAGE_VERSION } from '../version.js';
 import { ClientSessions, type ClientSession } from './client-sessions.js';
 import { HttpEndpoints } from './http-endpoints.js';
+import { DeadlineSweep } from './deadline-sweep.js';
 import { RequestContext } from './request-context.js';
 import { RequestHandlers } from './request-handlers.js';
-import { ReplyQueue, type SendResult } from './reply-queue.js';
 import { ServerMetrics, type ServerOutcome } from './server-metrics.js';
 import { OUTCOME_OF, REJECT_OF, toWireError } from './wire-outcome.js';
 import { resolveServerOptions, type ResolvedTierkvServerOptions, type TierkvServerOptions } from './server-options.js';
-import { serverSocketOptions } from './socket-options.js';
+import type { ReplyTarget, ServerTransport } from './server-transport.js';
+import { TcpTransport } from './tcp-transport.js';
+import { ZeromqTransport } from './zeromq-transport.js';
 
 const log = debugLogger('tierkv:server');
+/** How late a request's TIMEOUT may fire: small next to the margin a TierkvClient leaves (it asks the server to give up min(100 ms, a tenth of the deadline) before itself). */
+const DEADLINE_TICK_MS = 5;
 
 /** Where a started server listens. */
 export interface ServerAddresses {
-  /** ZeroMQ endpoint clients connect to, e.g. `tcp://127.0.0.1:5555`. */
+  /** Endpoint clients connect to: `tcp://127.0.0.1:5555` (ZeroMQ) or `tierkv+tcp://127.0.0.1:5555` (plain TCP). */
   readonly endpoint: string;
   /** Base URL of the HTTP side, or undefined when it is disabled. */
   readonly httpUrl: string | undefined;
@@ -32,17 +35,17 @@ export type ServerState = 'created' | 'running' | 'draining' | 'closed';
 
 /**
  * The MP-mode storage server: one process owns a StorageManager and serves many clients over a
- * ZeroMQ ROUTER socket (clients use DEALER sockets, see TierkvClient), plus a small HTTP side.
+ * transport — a ZeroMQ ROUTER socket (zeromq-transport.ts) or plain TCP (tcp-transport.ts) —
+ * plus a small HTTP side.
  *
  * Requests are served concurrently up to `maxInFlight` (and `maxInFlightPerClient` per client);
- * beyond that they are refused with BUSY at once, so work never queues without bound. Replies are
- * routed with ROUTER_MANDATORY and a zero send timeout through a byte-bounded ReplyQueue: a client
- * that does not read is shed (counted) instead of blocking the socket or growing memory, so a slow
- * client cannot stall the others. Inbound frames are capped by socket-options.ts.
+ * beyond that they are refused with BUSY at once, so work never queues without bound. Both
+ * transports bound reply bytes per client and in all and shed a client that does not read, so a
+ * slow client cannot stall the others; both cap inbound frames before buffering them.
  */
 export class TierkvServer {
   readonly #o: ResolvedTierkvServerOptions;
-  #router: Router | undefined;
+  readonly #transport: ServerTransport;
   readonly #sessions: ClientSessions;
   readonly #handlers: RequestHandlers;
   readonly #metrics: ServerMetrics;
@@ -51,13 +54,12 @@ export class TierkvServer {
   readonly #limits: RequestLimits;
   readonly #http: HttpEndpoints | undefined;
   readonly #inFlight = new Set<RequestContext>();
-  readonly #replies: ReplyQueue;
+  /** Request deadlines fire at most this late (one interval for all, see DeadlineSweep). */
+  readonly #deadlines = new DeadlineSweep(DEADLINE_TICK_MS);
   readonly #startedAt = performance.now();
   #state: ServerState = 'created';
-  #connected = 0;
   #addresses: ServerAddresses | undefined;
   #sweeper: NodeJS.Timeout | undefined;
-  #loop: Promise<void> | undefined;
   #shutdown: Promise<void> | undefined;
   #drained: (() => void) | undefined;
 
@@ -70,39 +72,28 @@ export class TierkvServer {
     );
     this.#metrics = new ServerMetrics(
       {
-        connectedClients: () => this.#connected,
+        connectedClients: () => this.#transport.connected,
         sessions: () => this.#sessions.size,
         inFlight: () => this.#inFlight.size,
         locksHeld: () => this.#sessions.locksHeld,
-        replyBytesQueued: () => this.#replies.bytes,
+        replyBytesQueued: () => this.#transport.replyBytes,
       },
       { meterProvider: o.meterProvider },
       ModelAttributes.fromOption(o.perModelAttributes, 'server.perModelAttributes'),
     );
     this.#tracing = new TracerBinding({ name: '@tierkv/server', version: SERVER_PACKAGE_VERSION }, { tracerProvider: o.tracerProvider });
-    this.#replies = new ReplyQueue({
-      maxBytesPerClient: o.maxReplyBytesPerClient,
-      maxBytes: o.maxReplyBytes,
-      stallMs: o.requestTimeoutMs,
-      send: (identity, frames) => this.#trySend(identity, frames),
-      onShed: (peer, reason, replies) => {
-        log('shed client %o (%s) with %d replies waiting', peer, reason, replies);
-        this.#metrics.shed(reason);
-        this.#metrics.dropped('peer_slow', replies);
-        // Whatever it held is released now, not at lease expiry.
-        void this.#sessions.drop(peer);
-      },
-      onGone: (peer, replies) => {
-        this.#metrics.dropped('peer_gone', replies);
-        void this.#sessions.drop(peer);
-      },
-      now: o.now,
-    });
+    const hooks = {
+      onMessage: (from: ReplyTarget, frames: Buffer[]) => this.#onMessage(from, frames),
+      dropSession: (id: string) => void this.#sessions.drop(id),
+      metrics: this.#metrics,
+    };
+    this.#transport = o.transport === 'tcp' ? new TcpTransport(o, hooks) : new ZeromqTransport(o, hooks);
     this.#handlers = new RequestHandlers({
       storage: o.storage,
       sessions: this.#sessions,
       hasher: new TokenHasher({ chunkSize: o.chunkSize, seed: o.hashSeed }),
       maxReplyBytes: o.maxPayloadBytes,
+      zeroCopyReplies: this.#transport.zeroCopy,
       durability: o.durability,
       version: SERVER_PACKAGE_VERSION,
       uptimeMs: () => performance.now() - this.#startedAt,
@@ -145,41 +136,28 @@ export class TierkvServer {
 
   /** Binds the request socket and the HTTP side and starts serving. */
   async start(): Promise<ServerAddresses> {
-    if (this.#state !== 'created' || this.#router) throw new Error(`TierkvServer.start() can run once; the server is ${this.#state}`);
+    if (this.#state !== 'created') throw new Error(`TierkvServer.start() can run once; the server is ${this.#state}`);
+    this.#state = 'running';
     const o = this.#o;
-    const router = new Router(serverSocketOptions(o));
-    this.#router = router;
-    router.events.on('accept', () => this.#connected++);
-    router.events.on('disconnect', () => {
-      this.#connected = Math.max(0, this.#connected - 1);
-      this.#metrics.connectionClosed('disconnect');
-    });
-    for (const e of ['handshake:error:protocol', 'handshake:error:auth', 'handshake:error:other'] as const) {
-      router.events.on(e, () => this.#metrics.connectionClosed('handshake_failed'));
-    }
-    const host = o.host.includes(':') && !o.host.startsWith('[') ? `[${o.host}]` : o.host;
-    const address = `tcp://${host}:${o.port === 0 ? '*' : o.port}`;
+    let endpoint: string;
     let httpUrl: string | undefined;
     try {
       // Bind errors pass through as they are (`code: 'EADDRINUSE'`, `address` / `port`), so callers
       // such as the CLI can name the flag to change.
-      await router.bind(address);
+      endpoint = await this.#transport.bind(o.host, o.port);
       if (this.#http && o.httpPort !== null) {
         const addr = await this.#http.listen(o.httpHost, o.httpPort);
         const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
         httpUrl = `http://${h}:${addr.port}`;
       }
     } catch (err) {
-      router.close();
+      await this.#transport.close().catch(() => undefined);
       this.#state = 'closed';
       throw err;
     }
-    const endpoint = router.lastEndpoint ?? address;
     this.#addresses = { endpoint, httpUrl };
-    this.#state = 'running';
     this.#sweeper = setInterval(() => void this.#sessions.sweep(), o.sweepIntervalMs);
     this.#sweeper.unref();
-    this.#loop = this.#receiveLoop(router);
     log('serving on %s (http %s)', endpoint, httpUrl ?? 'off');
     return this.#addresses;
   }
@@ -202,7 +180,7 @@ export class TierkvServer {
         { tier: 'l1', usedBytes: usage.l1.usedBytes, capacityBytes: usage.l1.capacityBytes, objects: usage.l1.objects },
         ...usage.l2.map((u) => ({ tier: `l2:${u.adapter}`, usedBytes: u.usedBytes, capacityBytes: u.capacityBytes ?? null, objects: u.objects })),
       ],
-      clients: { connected: this.#connected, sessions: this.#sessions.size },
+      clients: { connected: this.#transport.connected, sessions: this.#sessions.size },
       requests: { inFlight: this.#inFlight.size, maxInFlight: this.#o.maxInFlight, total: this.#metrics.total },
       locks: { held: this.#sessions.locksHeld, prefetches: this.#sessions.prefetches },
       storeQueueDepth: usage.storeQueueDepth,
@@ -212,7 +190,7 @@ export class TierkvServer {
 
   /** Reply bytes waiting in the reply queue now, and the most ever (bounded by `maxReplyBytes`). */
   get replyBytes(): { readonly queued: number; readonly peak: number } {
-    return { queued: this.#replies.bytes, peak: this.#replies.peakBytes };
+    return { queued: this.#transport.replyBytes, peak: this.#transport.peakReplyBytes };
   }
 
   /** Checks leases and idle clients now (the sweeper also does this every `sweepIntervalMs`). */
@@ -260,9 +238,9 @@ export class TierkvServer {
     } catch (err) {
       storageError = err;
     }
-    this.#replies.clear();
-    this.#router?.close();
-    await this.#loop?.catch(() => undefined);
+    this.#deadlines.clear();
+    this.#transport.clearReplies();
+    await this.#transport.close();
     await this.#http?.close();
     this.#state = 'closed';
     this.#metrics.close();
@@ -270,54 +248,35 @@ export class TierkvServer {
     if (storageError) throw storageError;
   }
 
-  async #receiveLoop(router: Router): Promise<void> {
-    for (;;) {
-      let frames: Buffer[];
-      try {
-        frames = await router.receive();
-      } catch (err) {
-        if (router.closed) return;
-        if ((err as { code?: string }).code !== 'EAGAIN') log('receive failed: %s', (err as Error).message);
-        continue;
-      }
-      try {
-        this.#onMessage(frames);
-      } catch (err) {
-        // Never let one message end the loop.
-        log('dropped a message: %s', (err as Error).message);
-      }
-    }
-  }
-
-  #onMessage(frames: Buffer[]): void {
-    const identity = frames[0]!;
-    const bytes = framesBytes(frames, 1);
+  /** One request message: prelude, header, chunk frames (without ZeroMQ's identity frame). */
+  #onMessage(from: ReplyTarget, frames: Buffer[]): void {
+    const bytes = framesBytes(frames);
     this.#metrics.received(bytes);
     let id = 0;
     try {
-      const prelude = decodePrelude(frames[1]);
+      const prelude = decodePrelude(frames[0]);
       if (prelude.kind !== KIND_REQUEST) throw new WireError('MALFORMED', `frame 0 has kind ${prelude.kind}; requests use kind ${KIND_REQUEST}`);
       id = prelude.id;
     } catch (err) {
-      return this.#reject(identity, id, 'unknown', err as WireError);
+      return this.#reject(from, id, 'unknown', err as WireError);
     }
     if (bytes > this.#o.maxPayloadBytes) {
-      return this.#reject(identity, id, 'unknown', new WireError('TOO_LARGE', `the request has ${bytes} bytes; the server's maxPayloadBytes is ${this.#o.maxPayloadBytes}`, 'frames'));
+      return this.#reject(from, id, 'unknown', new WireError('TOO_LARGE', `the request has ${bytes} bytes; the server's maxPayloadBytes is ${this.#o.maxPayloadBytes}`, 'frames'));
     }
     if (this.#state !== 'running') {
-      return this.#reject(identity, id, 'unknown', new WireError('SHUTTING_DOWN', 'the server is shutting down; connect to another server or retry after it restarts'));
+      return this.#reject(from, id, 'unknown', new WireError('SHUTTING_DOWN', 'the server is shutting down; connect to another server or retry after it restarts'));
     }
-    const session = this.#sessions.session(identity.toString('latin1'));
+    const session = this.#sessions.session(from.sessionId);
     if (this.#inFlight.size >= this.#o.maxInFlight) {
-      return this.#reject(identity, id, 'unknown', new WireError('BUSY', `the server has ${this.#inFlight.size} requests in flight (maxInFlight); retry shortly`));
+      return this.#reject(from, id, 'unknown', new WireError('BUSY', `the server has ${this.#inFlight.size} requests in flight (maxInFlight); retry shortly`));
     }
     if (session.inFlight >= this.#o.maxInFlightPerClient) {
-      return this.#reject(identity, id, 'unknown', new WireError('BUSY', `this client has ${session.inFlight} requests in flight (the server's maxInFlightPerClient); wait for replies before sending more`));
+      return this.#reject(from, id, 'unknown', new WireError('BUSY', `this client has ${session.inFlight} requests in flight (the server's maxInFlightPerClient); wait for replies before sending more`));
     }
-    void this.#serve(identity, id, frames, session);
+    void this.#serve(from, id, frames, session);
   }
 
-  async #serve(identity: Buffer, id: number, frames: Buffer[], session: ClientSession): Promise<void> {
+  async #serve(from: ReplyTarget, id: number, frames: Buffer[], session: ClientSession): Promise<void> {
     const started = performance.now();
     let type: RequestType | 'unknown' = 'unknown';
     let ctx: RequestContext | undefined;
@@ -327,20 +286,23 @@ export class TierkvServer {
     let span: Span | undefined;
     let keyCount: number | undefined;
     let scope: { modelName: string; cacheSalt: string } | undefined;
+    // Runs once the reply's bytes are sent (zero-copy replies hold their L1 read locks until then).
+    let onSent: (() => void) | undefined;
     try {
-      const header = decodeHeader(frames[2]);
+      const header = decodeHeader(frames[1]);
       type = requestTypeOf(header);
       span = this.#startSpan(type, header);
       const req = parseRequest(header, this.#limits, this.#layouts);
       if (span) keyCount = this.#keyCount(req);
       if (this.#o.perModelAttributes) scope = scopeOf(req);
       const timeoutMs = Math.min(req.timeoutMs ?? this.#o.requestTimeoutMs, this.#o.requestTimeoutMs);
-      ctx = new RequestContext(session, timeoutMs);
+      ctx = new RequestContext(session, timeoutMs, this.#deadlines);
       this.#inFlight.add(ctx);
       const c = ctx;
-      const inChunks = frames.length > 3 ? frames.slice(3) : [];
+      const inChunks = frames.length > 2 ? frames.slice(2) : [];
       // The storage's spans (and the L2 calls under them) become children of the server span.
       const result = await withSpan(span, () => this.#handlers.handle(req, inChunks, c));
+      onSent = result.onSent;
       if (ctx.failed) throw ctx.failed;
       const chunks = result.chunks ?? [];
       reply = new Array(2 + chunks.length);
@@ -348,6 +310,9 @@ export class TierkvServer {
       reply[1] = encodeHeader({ ok: true, ...result.header });
       for (let i = 0; i < chunks.length; i++) reply[2 + i] = chunks[i]!;
     } catch (err) {
+      // The error reply carries no chunks: whatever the handler held for its reply can go now.
+      onSent?.();
+      onSent = undefined;
       const wire = ctx?.failed ?? toWireError(err, type);
       outcome = OUTCOME_OF[wire.code];
       const reason = REJECT_OF[wire.code];
@@ -364,7 +329,7 @@ export class TierkvServer {
     }
     if (span) endSpan(span, () => ({ [ATTR.REQUEST_OUTCOME]: outcome, ...(keyCount === undefined ? {} : { [ATTR.KEYS_COUNT]: keyCount }) }));
     this.#metrics.request(type, outcome, (performance.now() - started) / 1000, scope);
-    this.#send(identity, reply);
+    this.#send(from, reply, onSent);
     if (this.#drained && this.#inFlight.size === 0) this.#drained();
   }
 
@@ -385,34 +350,20 @@ export class TierkvServer {
     return 'keys' in req.input ? req.input.keys.length : Math.floor(req.input.tokens.length / this.#o.chunkSize);
   }
 
-  #reject(identity: Buffer, id: number, type: RequestType | 'unknown', err: WireError): void {
+  #reject(from: ReplyTarget, id: number, type: RequestType | 'unknown', err: WireError): void {
     const reason = REJECT_OF[err.code];
     if (reason) this.#metrics.rejected(reason);
     this.#metrics.request(type, OUTCOME_OF[err.code], 0);
-    this.#send(identity, encodeErrorReply(id, err.code, err.message, err.field));
+    this.#send(from, encodeErrorReply(id, err.code, err.message, err.field));
   }
 
-  #send(identity: Buffer, frames: Uint8Array[]): void {
-    const router = this.#router;
-    if (!router || router.closed) return;
-    this.#replies.push(identity, frames, framesBytes(frames));
-  }
-
-  /** Hands one reply to libzmq without waiting: the ReplyQueue keeps what the client's pipe refuses. */
-  async #trySend(identity: Buffer, frames: Uint8Array[]): Promise<SendResult> {
-    const router = this.#router;
-    if (!router || router.closed) return 'gone';
-    try {
-      await router.send([identity, ...frames]);
-      this.#metrics.sent(framesBytes(frames));
-      return 'sent';
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'EAGAIN') return 'full';
-      // EHOSTUNREACH: the client is gone.
-      if (code !== 'EHOSTUNREACH' && !router.closed) log('send failed: %s', String((err as Error).message));
-      return 'gone';
+  /** Hands a reply to the transport; `onSent` runs when its bytes left, or were dropped. */
+  #send(to: ReplyTarget, frames: Uint8Array[], onSent?: () => void): void {
+    if (this.#state === 'closed') {
+      onSent?.();
+      return;
     }
+    to.send(frames, onSent);
   }
 }
 

@@ -14,6 +14,12 @@ export class ServerFixture {
   readonly clients: TierkvClient[] = [];
   server!: TierkvServer;
   now = 0;
+  readonly #transport: 'zeromq' | 'tcp';
+
+  /** `transport`: the server's (its endpoint tells the clients). @default 'zeromq' */
+  constructor(transport: 'zeromq' | 'tcp' = 'zeromq') {
+    this.#transport = transport;
+  }
 
   async start(options: Partial<TierkvServerOptions> = {}, meterProvider?: MeterProvider): Promise<this> {
     this.server = new TierkvServer({
@@ -21,6 +27,7 @@ export class ServerFixture {
       port: 0,
       httpPort: 0,
       now: () => this.now,
+      transport: this.#transport,
       ...(meterProvider ? { meterProvider } : {}),
       ...options,
     });

@@ -1,19 +1,18 @@
 import { expect } from 'chai';
 import { encodeKey, MemoryLayout } from '@tierkv/core';
 import { createTestMeterProvider, valueOf, waitFor } from '@tierkv/test-utils';
-import { Dealer } from 'zeromq';
 import { ServerBusyError } from '../../src/client/client-errors.js';
 import { decodeHeader, decodePrelude, encodePrelude, encodeRequest } from '../../src/protocol/codec.js';
 import { KIND_REQUEST } from '../../src/protocol/messages.js';
 import { TierkvServer } from '../../src/server/tierkv-server.js';
 import { FakeStorage } from '../helpers/fake-storage.js';
 import { patternBytes, testKey } from '../helpers/keys.js';
+import { rawPeer, TRANSPORTS } from '../helpers/raw-peer.js';
 import { LAYOUT, ServerFixture } from '../helpers/server-fixture.js';
 
-/** A raw DEALER that speaks (or breaks) the protocol by hand. */
+/** A raw peer that speaks (or breaks) the protocol by hand. */
 async function rawCall(endpoint: string, frames: Uint8Array[]): Promise<{ id: number; header: Record<string, unknown> }> {
-  const d = new Dealer({ linger: 0, receiveTimeout: 3_000 });
-  d.connect(endpoint);
+  const d = rawPeer(endpoint);
   try {
     await d.send(frames);
     const [prelude, header] = await d.receive();
@@ -23,7 +22,8 @@ async function rawCall(endpoint: string, frames: Uint8Array[]): Promise<{ id: nu
   }
 }
 
-describe('server/TierkvServer (over a fake StorageManager)', function () {
+for (const transport of TRANSPORTS)
+describe(`server/TierkvServer (over a fake StorageManager, ${transport})`, function () {
   this.timeout(15_000);
   let fx: ServerFixture;
 
@@ -32,7 +32,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
   });
 
   it('answers ping and status, and serves /healthz and /status', async () => {
-    fx = await new ServerFixture().start({ metrics: { scrape: async () => ({ contentType: 'text/plain', body: 'tierkv_server_requests_total 1\n' }) } });
+    fx = await new ServerFixture(transport).start({ metrics: { scrape: async () => ({ contentType: 'text/plain', body: 'tierkv_server_requests_total 1\n' }) } });
     const c = fx.client();
     const pong = await c.ping();
     expect(pong.version).to.equal('0.1.0');
@@ -50,7 +50,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
   });
 
   it('stores and retrieves chunks byte for byte', async () => {
-    fx = await new ServerFixture().start();
+    fx = await new ServerFixture(transport).start();
     const c = fx.client();
     const keys = [0, 1, 2, 3].map((i) => testKey(i));
     const data = keys.map((_, i) => patternBytes(i, LAYOUT.byteSize));
@@ -61,11 +61,12 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     got.chunks.forEach((chunk, i) => expect(Buffer.from(chunk).equals(Buffer.from(data[i]!))).to.equal(true));
     // A missing key ends the prefix.
     expect((await c.retrieve([keys[0]!, testKey(99), keys[2]!])).chunks).to.have.length(1);
-    expect(fx.storage.locksHeld()).to.equal(0);
+    // A zero-copy reply (tcp) holds its locks until its bytes left, which may be just after the client read them.
+    await waitFor(() => fx.storage.locksHeld() === 0, 'every read lock released');
   });
 
   it('caps a retrieve reply at maxPayloadBytes (a shorter prefix)', async () => {
-    fx = await new ServerFixture().start({ maxPayloadBytes: 3 * LAYOUT.byteSize + 100 });
+    fx = await new ServerFixture(transport).start({ maxPayloadBytes: 3 * LAYOUT.byteSize + 100 });
     const c = fx.client();
     const keys = [0, 1, 2, 3, 4].map((i) => testKey(i));
     for (const [i, k] of keys.entries()) await c.store([k], [patternBytes(i, LAYOUT.byteSize)]);
@@ -73,11 +74,11 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     expect(got.chunks).to.have.length(3);
     const rest = await c.retrieve(keys.slice(3));
     expect(Buffer.from(rest.chunks[1]!).equals(Buffer.from(patternBytes(4, LAYOUT.byteSize)))).to.equal(true);
-    expect(fx.storage.locksHeld()).to.equal(0);
+    await waitFor(() => fx.storage.locksHeld() === 0, 'every read lock released');
   });
 
   it('hashes token ids on the server', async () => {
-    fx = await new ServerFixture().start({ chunkSize: 4 });
+    fx = await new ServerFixture(transport).start({ chunkSize: 4 });
     const c = fx.client();
     const tokens = { tokens: [1, 2, 3, 4, 5, 6, 7, 8, 9], scope: { modelName: 'm' } };
     const stored = await c.store(tokens, [patternBytes(1, LAYOUT.byteSize), patternBytes(2, LAYOUT.byteSize)]);
@@ -90,7 +91,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
   });
 
   it('holds prefetch locks until retrieve or release', async () => {
-    fx = await new ServerFixture().start();
+    fx = await new ServerFixture(transport).start();
     const c = fx.client();
     const keys = [0, 1, 2].map((i) => testKey(i));
     await c.store(keys.slice(0, 2), [patternBytes(0, LAYOUT.byteSize), patternBytes(1, LAYOUT.byteSize)]);
@@ -102,13 +103,13 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     expect(await c.prefetchStatus(l.prefetchId!)).to.equal(2);
     const got = await c.retrieve(keys.slice(0, 2), { prefetchId: l.prefetchId! });
     expect(got.chunks).to.have.length(2);
-    expect(fx.storage.locksHeld()).to.equal(0);
+    await waitFor(() => fx.storage.locksHeld() === 0, 'every read lock released');
     await expectRejected(c.retrieve(keys, { prefetchId: l.prefetchId! }), 'NOT_FOUND');
 
     const l2 = await c.lookup(keys);
     expect(l2.prefetchId).to.be.a('number');
     expect(await c.release(l2.prefetchId!)).to.equal(2);
-    expect(fx.storage.locksHeld()).to.equal(0);
+    await waitFor(() => fx.storage.locksHeld() === 0, 'every read lock released');
     // Nothing to lock: no prefetch is opened.
     const miss = await c.lookup([testKey(50)]);
     expect(miss.prefetchId).to.equal(undefined);
@@ -117,7 +118,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
 
   it('releases the locks of a client that stops talking once its lease expires', async () => {
     const { meterProvider, collect, shutdown } = createTestMeterProvider();
-    fx = await new ServerFixture().start({ lockLeaseMs: 1_000, clientIdleMs: 5_000, sweepIntervalMs: 10 }, meterProvider);
+    fx = await new ServerFixture(transport).start({ lockLeaseMs: 1_000, clientIdleMs: 5_000, sweepIntervalMs: 10 }, meterProvider);
     const c = fx.client();
     await c.store([testKey(1)], [patternBytes(1, LAYOUT.byteSize)]);
     const l = await c.lookup([testKey(1)], { wait: true });
@@ -137,7 +138,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
 
   it('answers malformed frames, unknown types, oversized payloads and wrong layouts with errors, and keeps serving', async () => {
     const { meterProvider, collect, shutdown } = createTestMeterProvider();
-    fx = await new ServerFixture().start({ maxPayloadBytes: 64 * 1024 }, meterProvider);
+    fx = await new ServerFixture(transport).start({ maxPayloadBytes: 64 * 1024 }, meterProvider);
     const ep = fx.server.endpoint;
     const c = fx.client();
 
@@ -157,7 +158,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
 
     await c.store([testKey(2)], [patternBytes(2, LAYOUT.byteSize)]);
     await expectRejected(c.retrieve([testKey(2)], { layout: MemoryLayout.bytes(1024) }), 'LAYOUT_MISMATCH');
-    expect(fx.storage.locksHeld()).to.equal(0);
+    await waitFor(() => fx.storage.locksHeld() === 0, 'every read lock released');
     expect((await c.retrieve([testKey(2)])).chunks).to.have.length(1);
     expect((await c.ping()).version).to.equal('0.1.0');
 
@@ -175,9 +176,8 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
   });
 
   it('answers every one of many random messages and keeps serving', async () => {
-    fx = await new ServerFixture().start();
-    const d = new Dealer({ linger: 0, receiveTimeout: 3_000 });
-    d.connect(fx.server.endpoint);
+    fx = await new ServerFixture(transport).start();
+    const d = rawPeer(fx.server.endpoint);
     let seed = 12345;
     const rnd = (n: number) => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -207,7 +207,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
   });
 
   it('refuses work beyond maxInFlightPerClient with BUSY instead of queueing it', async () => {
-    fx = await new ServerFixture().start({ maxInFlight: 8, maxInFlightPerClient: 2 });
+    fx = await new ServerFixture(transport).start({ maxInFlight: 8, maxInFlightPerClient: 2 });
     fx.storage.prefetchDelayMs = 150;
     const greedy = fx.client();
     const other = fx.client();
@@ -220,11 +220,11 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     const [a, b] = await Promise.all([other.retrieve([testKey(1)]), greedy.ping()]);
     expect(a.chunks).to.have.length(1);
     expect(b.version).to.equal('0.1.0');
-    expect(fx.storage.locksHeld()).to.equal(0);
+    await waitFor(() => fx.storage.locksHeld() === 0, 'every read lock released');
   });
 
   it('answers a store the storage refuses under write-through back-pressure with BUSY, and stores on retry', async () => {
-    fx = await new ServerFixture().start();
+    fx = await new ServerFixture(transport).start();
     const c = fx.client();
     const keys = [testKey(1), testKey(2)];
     const data = keys.map((_, i) => patternBytes(i, LAYOUT.byteSize));
@@ -241,13 +241,13 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
 
   it('does not let a client that never reads its replies stall the others', async () => {
     const { meterProvider, collect, shutdown } = createTestMeterProvider();
-    fx = await new ServerFixture().start({ sendHighWaterMark: 4, maxInFlightPerClient: 256, maxPayloadBytes: 1024 * 1024, maxReplyBytesPerClient: 2 * 1024 * 1024 }, meterProvider);
+    fx = await new ServerFixture(transport).start({ sendHighWaterMark: 4, maxInFlightPerClient: 256, maxPayloadBytes: 1024 * 1024, maxReplyBytesPerClient: 2 * 1024 * 1024 }, meterProvider);
     const big = MemoryLayout.bytes(256 * 1024);
     const fast = fx.client({ layout: big });
     await fast.store([testKey(1)], [patternBytes(1, big.byteSize)]);
     // The slow peer asks for 1/4 MiB replies as fast as it can and reads none of them.
-    const slow = new Dealer({ linger: 0, receiveHighWaterMark: 1, receiveBufferSize: 16 * 1024 });
-    slow.connect(fx.server.endpoint);
+    const slow = rawPeer(fx.server.endpoint, { slow: true });
+    slow.pause();
     try {
       for (let i = 0; i < 200; i++) await slow.send(encodeRequest(i, { type: 'retrieve', keys: [encodeKey(testKey(1))], layout: big.toString() }));
       await waitFor(async () => (valueOf(await collect(), 'tierkv.server.replies.dropped', { 'tierkv.drop.reason': 'peer_slow' }) ?? 0) > 0, 'replies to the slow peer dropped');
@@ -256,7 +256,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
         const got = await fast.retrieve([testKey(1)], { timeoutMs: 2_000 });
         expect(Buffer.from(got.chunks[0]!).equals(Buffer.from(patternBytes(1, big.byteSize)))).to.equal(true);
       }
-      expect(fx.storage.locksHeld()).to.equal(0);
+      await waitFor(() => fx.storage.locksHeld() === 0, 'every read lock released');
     } finally {
       slow.close();
       await shutdown();
@@ -266,7 +266,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
   it('fails a request past its deadline with TIMEOUT and releases what it locked later', async () => {
     // The server's deadline (200 ms) is far below the client's own wait (10 s): the TIMEOUT reply
     // arrives first however slowly a loaded machine runs, never the client's local timeout.
-    fx = await new ServerFixture().start({ requestTimeoutMs: 200 });
+    fx = await new ServerFixture(transport).start({ requestTimeoutMs: 200 });
     fx.storage.prefetchDelayMs = 400;
     const c = fx.client({ reconnectOnTimeout: false });
     await c.store([testKey(1)], [patternBytes(1, LAYOUT.byteSize)]);
@@ -280,7 +280,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
   });
 
   it('drains in-flight requests on shutdown, refuses new ones, and closes the storage', async () => {
-    fx = await new ServerFixture().start();
+    fx = await new ServerFixture(transport).start();
     fx.storage.prefetchDelayMs = 200;
     const c = fx.client();
     await c.store([testKey(1)], [patternBytes(1, LAYOUT.byteSize)]);
@@ -297,11 +297,11 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
     await done;
     expect(fx.server.state).to.equal('closed');
     expect(fx.storage.closeCalls).to.equal(1);
-    expect(fx.storage.locksHeld()).to.equal(0);
+    await waitFor(() => fx.storage.locksHeld() === 0, 'every read lock released');
   });
 
   it('fails what is still running when the shutdown timeout passes', async () => {
-    fx = await new ServerFixture().start();
+    fx = await new ServerFixture(transport).start();
     fx.storage.prefetchDelayMs = 2_000;
     const c = fx.client();
     await c.store([testKey(1)], [patternBytes(1, LAYOUT.byteSize)]);
@@ -315,7 +315,7 @@ describe('server/TierkvServer (over a fake StorageManager)', function () {
   });
 
   it('fails start() with EADDRINUSE when a port is taken, and closes what it opened', async () => {
-    fx = await new ServerFixture().start();
+    fx = await new ServerFixture(transport).start();
     const port = Number(fx.server.endpoint.split(':').pop());
     const storage = new FakeStorage();
     const second = new TierkvServer({ storage: storage.asStorageManager(), port, httpPort: null });

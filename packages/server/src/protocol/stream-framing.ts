@@ -1,0 +1,301 @@
+/**
+ * The tierkv protocol over a plain TCP byte stream (the `tierkv+tcp://` transport). The messages
+ * are the very frames of the ZeroMQ transport (prelude, msgpack header, chunk frames); only the
+ * envelope differs:
+ *
+ *   hello    (client → server, once, first bytes of a connection)
+ *            'T' 'K' 'T' 'C', version (u8 = 1), id length (u8, 1-255), client id (UTF-8)
+ *   message  frame count (u32 LE), one length per frame (u32 LE each), then the frames back to back
+ *
+ * The length table comes first so a receiver checks every cap before it buffers a byte of payload,
+ * and a sender can hand chunk bytes to the socket as they are (one writev, no copy).
+ */
+export const HELLO_MAGIC = Buffer.from('TKTC', 'latin1');
+export const STREAM_VERSION = 1;
+/** Magic, version, id length. */
+const HELLO_FIXED_BYTES = 6;
+const MAX_CLIENT_ID_BYTES = 255;
+/** Reads between frames (headers, small frames, the start of a large one) land in this much. */
+const SCRATCH_BYTES = 64 * 1024;
+/** Frames up to this size are copied out of the scratch buffer rather than keeping it. */
+const COPY_OUT_BYTES = 16 * 1024;
+
+/** Bounds a reader enforces before buffering: a peer can make it hold at most `maxMessageBytes`. */
+export interface StreamLimits {
+  /** Frames one message may have. */
+  readonly maxFrames: number;
+  /** Bytes of one frame. */
+  readonly maxFrameBytes: number;
+  /** Bytes of all frames of one message. */
+  readonly maxMessageBytes: number;
+}
+
+/** The peer broke the stream envelope; the connection cannot be resynchronised and must close. */
+export class StreamFramingError extends Error {
+  override readonly name = 'StreamFramingError';
+}
+
+/** The hello a client sends first: it names the session (what ZeroMQ's routing id names). */
+export function encodeHello(clientId: string): Buffer {
+  const id = Buffer.from(clientId, 'utf8');
+  if (id.byteLength === 0 || id.byteLength > MAX_CLIENT_ID_BYTES) throw new RangeError(`a client id has 1-${MAX_CLIENT_ID_BYTES} bytes, got ${id.byteLength}`);
+  const b = Buffer.allocUnsafe(HELLO_FIXED_BYTES + id.byteLength);
+  HELLO_MAGIC.copy(b, 0);
+  b[4] = STREAM_VERSION;
+  b[5] = id.byteLength;
+  id.copy(b, HELLO_FIXED_BYTES);
+  return b;
+}
+
+/** The envelope of one message: its frame count and lengths, to write before the frames. */
+export function encodeFrameTable(frames: readonly Uint8Array[]): Buffer {
+  const b = Buffer.allocUnsafe(4 + 4 * frames.length);
+  b.writeUInt32LE(frames.length, 0);
+  for (let i = 0; i < frames.length; i++) b.writeUInt32LE(frames[i]!.byteLength, 4 + 4 * i);
+  return b;
+}
+
+/** Frames up to this size are copied into the head of a written message rather than written alone. */
+const COALESCE_BYTES = 4 * 1024;
+
+/**
+ * A message as the buffers to write: the length table with the leading small frames (prelude,
+ * header) copied behind it in one buffer, then the remaining frames as they are (chunk bytes, L1
+ * views: never copied). One stream write for a small message instead of three.
+ */
+export function messageBuffers(frames: readonly Uint8Array[]): Uint8Array[] {
+  let headBytes = 4 + 4 * frames.length;
+  let k = 0;
+  while (k < frames.length && frames[k]!.byteLength <= COALESCE_BYTES) headBytes += frames[k++]!.byteLength;
+  const head = Buffer.allocUnsafe(headBytes);
+  head.writeUInt32LE(frames.length, 0);
+  for (let i = 0; i < frames.length; i++) head.writeUInt32LE(frames[i]!.byteLength, 4 + 4 * i);
+  let at = 4 + 4 * frames.length;
+  for (let i = 0; i < k; i++) {
+    head.set(frames[i]!, at);
+    at += frames[i]!.byteLength;
+  }
+  const out: Uint8Array[] = [head];
+  for (let i = k; i < frames.length; i++) out.push(frames[i]!);
+  return out;
+}
+
+/** Where a reader is in the stream. */
+type Phase = 'hello' | 'hello_id' | 'count' | 'lengths' | 'frames';
+
+/**
+ * Cuts a TCP byte stream into messages (arrays of frames), checking the caps from the length table
+ * before any payload is buffered. A frame that arrives whole inside one read is a view of that
+ * read's buffer (no copy); one that spans reads is gathered into a buffer of its exact size.
+ */
+export class FrameReader {
+  readonly #limits: StreamLimits;
+  readonly #onHello: ((clientId: string) => void) | undefined;
+  readonly #onMessage: (frames: Buffer[]) => void;
+  #phase: Phase;
+  /** Gathers the small fixed parts (hello, count, lengths) that straddle reads. */
+  #small = Buffer.alloc(0);
+  #need = 0;
+  #lengths: number[] = [];
+  #frames: Buffer[] = [];
+  /**
+   * The rest of a message being gathered across reads (every frame from the one that did not fit
+   * in a read to the last), and how much of it arrived: one buffer, so reads may span frames.
+   */
+  #partial: Buffer | undefined;
+  #partialFilled = 0;
+  #broken = false;
+  /** Where reads land between frames (see nextReadBuffer); replaced once a frame is a view of it. */
+  #scratch: Buffer | undefined;
+  #scratchShared = false;
+  /** The buffer handed out by the last nextReadBuffer(). */
+  #readTarget: Buffer | undefined;
+
+  /** With `onHello` the stream starts with a hello (the server side); without, with a message. */
+  constructor(limits: StreamLimits, onMessage: (frames: Buffer[]) => void, onHello?: (clientId: string) => void) {
+    this.#limits = limits;
+    this.#onMessage = onMessage;
+    this.#onHello = onHello;
+    this.#phase = onHello ? 'hello' : 'count';
+    this.#need = onHello ? HELLO_FIXED_BYTES : 4;
+  }
+
+  /** Bytes held for an incomplete message right now (bounded by `maxMessageBytes` + its table). */
+  get bufferedBytes(): number {
+    let n = this.#small.byteLength + this.#partialFilled;
+    for (const f of this.#frames) n += f.byteLength;
+    return n;
+  }
+
+  /**
+   * For node:net's `onread`: the buffer the next read should fill. Inside a message that spans
+   * reads it is the rest of that message's own buffer, so the kernel writes the payload where it
+   * ends up (no copy, and one read per socket-buffer's worth instead of per 64 KiB); elsewhere a
+   * scratch buffer.
+   */
+  nextReadBuffer(): Buffer {
+    if (this.#phase === 'frames' && this.#partial) {
+      this.#readTarget = this.#partial.subarray(this.#partialFilled);
+    } else {
+      if (!this.#scratch || this.#scratchShared) {
+        this.#scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+        this.#scratchShared = false;
+      }
+      this.#readTarget = this.#scratch;
+    }
+    return this.#readTarget;
+  }
+
+  /** For node:net's `onread`: `n` bytes arrived in `buf`, the buffer nextReadBuffer() gave out. */
+  read(n: number, buf: Buffer): void {
+    if (this.#broken) return;
+    if (buf !== this.#readTarget) throw new Error('FrameReader.read() takes the buffer nextReadBuffer() returned');
+    if (buf !== this.#scratch) {
+      // The kernel filled the message in place.
+      this.#partialFilled += n;
+      if (this.#partialFilled === this.#partial!.byteLength) this.#restGathered();
+      return;
+    }
+    this.push(buf.subarray(0, n));
+  }
+
+  /** Feeds one read; throws StreamFramingError when the peer broke the envelope (then close). */
+  push(chunk: Buffer): void {
+    if (this.#broken) return;
+    try {
+      this.#push(chunk);
+    } catch (err) {
+      this.#broken = true;
+      throw err;
+    }
+  }
+
+  #push(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.byteLength) {
+      if (this.#phase === 'frames') {
+        at = this.#takeFrame(chunk, at);
+        continue;
+      }
+      // A fixed part: take it straight from the chunk when it is whole there.
+      let part: Buffer;
+      const have = this.#small.byteLength;
+      if (have === 0 && chunk.byteLength - at >= this.#need) {
+        part = chunk.subarray(at, at + this.#need);
+        at += this.#need;
+      } else {
+        const take = Math.min(this.#need - have, chunk.byteLength - at);
+        this.#small = Buffer.concat([this.#small, chunk.subarray(at, at + take)]);
+        at += take;
+        if (this.#small.byteLength < this.#need) return;
+        part = this.#small;
+        this.#small = Buffer.alloc(0);
+      }
+      this.#fixedPart(part);
+    }
+  }
+
+  #fixedPart(part: Buffer): void {
+    switch (this.#phase) {
+      case 'hello':
+        if (!part.subarray(0, 4).equals(HELLO_MAGIC)) throw new StreamFramingError("the connection did not start with the tierkv TCP hello ('TKTC'); is a ZeroMQ client talking to a tierkv+tcp:// server?");
+        if (part[4] !== STREAM_VERSION) throw new StreamFramingError(`TCP stream version ${part[4]} is not supported; this server speaks version ${STREAM_VERSION}`);
+        if (part[5] === 0) throw new StreamFramingError('the hello names an empty client id');
+        this.#phase = 'hello_id';
+        this.#need = part[5]!;
+        return;
+      case 'hello_id':
+        this.#onHello!(part.toString('utf8'));
+        return this.#expectCount();
+      case 'count': {
+        const count = part.readUInt32LE(0);
+        if (count === 0 || count > this.#limits.maxFrames) throw new StreamFramingError(`a message announced ${count} frames; 1-${this.#limits.maxFrames} are accepted`);
+        this.#phase = 'lengths';
+        this.#need = 4 * count;
+        return;
+      }
+      case 'lengths': {
+        const lengths: number[] = new Array(part.byteLength / 4);
+        let total = 0;
+        for (let i = 0; i < lengths.length; i++) {
+          const n = part.readUInt32LE(4 * i);
+          if (n > this.#limits.maxFrameBytes) throw new StreamFramingError(`frame ${i} announced ${n} bytes; frames are capped at ${this.#limits.maxFrameBytes}`);
+          total += n;
+          lengths[i] = n;
+        }
+        if (total > this.#limits.maxMessageBytes) throw new StreamFramingError(`a message announced ${total} bytes; messages are capped at ${this.#limits.maxMessageBytes}`);
+        this.#lengths = lengths;
+        this.#frames = [];
+        this.#phase = 'frames';
+        this.#need = 0;
+        return this.#completeEmptyFrames();
+      }
+      default:
+        return;
+    }
+  }
+
+  #expectCount(): void {
+    this.#phase = 'count';
+    this.#need = 4;
+  }
+
+  /** Zero-length frames take no bytes: settle them (and the message, when it ends with them) now. */
+  #completeEmptyFrames(): void {
+    while (this.#frames.length < this.#lengths.length && this.#lengths[this.#frames.length] === 0) this.#frames.push(Buffer.alloc(0));
+    if (this.#frames.length === this.#lengths.length) {
+      const frames = this.#frames;
+      this.#frames = [];
+      this.#expectCount();
+      this.#onMessage(frames);
+    }
+  }
+
+  #takeFrame(chunk: Buffer, at: number): number {
+    const size = this.#lengths[this.#frames.length]!;
+    const left = chunk.byteLength - at;
+    if (!this.#partial) {
+      if (left >= size) {
+        if (chunk.buffer === this.#scratch?.buffer) {
+          // Small frames are copied out of the scratch buffer (from Node's pool, cheap) so it serves
+          // the next read; a larger one keeps a view and the next read gets a new scratch buffer.
+          if (size <= COPY_OUT_BYTES) this.#frames.push(Buffer.from(chunk.subarray(at, at + size)));
+          else {
+            this.#scratchShared = true;
+            this.#frames.push(chunk.subarray(at, at + size));
+          }
+        } else {
+          this.#frames.push(chunk.subarray(at, at + size));
+        }
+        this.#completeEmptyFrames();
+        return at + size;
+      }
+      // This frame and every one after it go into one buffer of their total size (all checked
+      // against the caps already), which later reads fill in place.
+      let rest = 0;
+      for (let i = this.#frames.length; i < this.#lengths.length; i++) rest += this.#lengths[i]!;
+      this.#partial = Buffer.allocUnsafeSlow(rest);
+      this.#partialFilled = 0;
+    }
+    const partial = this.#partial;
+    const take = Math.min(partial.byteLength - this.#partialFilled, left);
+    chunk.copy(partial, this.#partialFilled, at, at + take);
+    this.#partialFilled += take;
+    if (this.#partialFilled === partial.byteLength) this.#restGathered();
+    return at + take;
+  }
+
+  /** The rest of the message arrived: cut it into its frames (views) and deliver the message. */
+  #restGathered(): void {
+    const rest = this.#partial!;
+    this.#partial = undefined;
+    this.#partialFilled = 0;
+    let at = 0;
+    for (let i = this.#frames.length; i < this.#lengths.length; i++) {
+      const n = this.#lengths[i]!;
+      this.#frames.push(rest.subarray(at, at + n));
+      at += n;
+    }
+    this.#completeEmptyFrames();
+  }
+}

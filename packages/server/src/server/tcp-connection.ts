@@ -1,0 +1,181 @@
+import type { Socket } from 'node:net';
+import { FrameReader, messageBuffers, StreamFramingError, type StreamLimits } from '../protocol/stream-framing.js';
+import type { ShedReason } from './reply-queue.js';
+import type { ReplyTarget } from './server-transport.js';
+
+/** One reply written to the socket whose bytes have not all reached the kernel yet. */
+interface InFlightReply {
+  readonly bytes: number;
+  readonly since: number;
+  readonly onSent: (() => void) | undefined;
+  done: boolean;
+}
+
+export interface TcpConnectionEvents {
+  /** The hello named the client: the connection now serves that session. */
+  hello(conn: TcpConnection): void;
+  message(conn: TcpConnection, frames: Buffer[]): void;
+  /** The peer broke the stream envelope or the hello (counted by the transport). */
+  framingError(conn: TcpConnection, err: StreamFramingError): void;
+  /** Reply bytes of this connection changed by `delta` (the transport keeps the total budget). */
+  replyBytes(conn: TcpConnection, delta: number): void;
+  sent(bytes: number): void;
+  /** Replies thrown away unsent (the connection closed or was shed first). */
+  dropped(conn: TcpConnection, replies: number): void;
+  closed(conn: TcpConnection): void;
+}
+
+/**
+ * One client over plain TCP. Replies are written at once, frames as they are (L1 views included):
+ * Node keeps references, not copies, until libuv wrote them, and the write callback says so. Every
+ * reply is counted in bytes from the write until its callback, so the transport can shed a client
+ * that does not read before it pins more than its budget; `onSent` of each reply runs after its
+ * callback, or when the connection closes, never before.
+ *
+ * Replies written in one turn of the event loop are corked together and leave in one writev.
+ */
+export class TcpConnection implements ReplyTarget {
+  readonly socket: Socket;
+  readonly #events: TcpConnectionEvents;
+  readonly #reader: FrameReader;
+  readonly #now: () => number;
+  readonly #inFlight: InFlightReply[] = [];
+  #sessionId: string | undefined;
+  #bytes = 0;
+  #corked = false;
+  #closed = false;
+  /** Set when the transport shed this client, so its dropped replies count as slow, not gone. */
+  shedReason: ShedReason | undefined;
+
+  constructor(socket: Socket, limits: StreamLimits, events: TcpConnectionEvents, now: () => number) {
+    this.socket = socket;
+    this.#events = events;
+    this.#now = now;
+    this.#reader = new FrameReader(
+      limits,
+      (frames) => events.message(this, frames),
+      (id) => {
+        this.#sessionId = id;
+        events.hello(this);
+      },
+    );
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.#reader.push(chunk);
+      } catch (err) {
+        // Whatever went wrong, this stream cannot be read further; the process goes on serving.
+        events.framingError(this, err instanceof StreamFramingError ? err : new StreamFramingError(`reading the stream failed: ${(err as Error).message}`));
+        this.destroy();
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.#onClose());
+  }
+
+  /** Known after the hello. */
+  get sessionId(): string {
+    return this.#sessionId ?? '';
+  }
+
+  get hasHello(): boolean {
+    return this.#sessionId !== undefined;
+  }
+
+  /** Reply bytes written but not yet handed to the kernel. */
+  get replyBytes(): number {
+    return this.#bytes;
+  }
+
+  /** When the oldest reply still waiting for the kernel was written, or undefined. */
+  get oldestReplySince(): number | undefined {
+    for (const r of this.#inFlight) if (!r.done) return r.since;
+    return undefined;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  send(frames: Uint8Array[], onSent?: () => void): void {
+    // Shed or closing: the socket writes nothing more, so nothing is held for it.
+    if (this.#closed || this.socket.destroyed) {
+      onSent?.();
+      this.#events.dropped(this, 1);
+      return;
+    }
+    const buffers = messageBuffers(frames);
+    let bytes = 0;
+    for (const b of buffers) bytes += b.byteLength;
+    const reply: InFlightReply = { bytes, since: this.#now(), onSent, done: false };
+    this.#inFlight.push(reply);
+    this.#bytes += bytes;
+    const socket = this.socket;
+    if (!this.#corked) {
+      this.#corked = true;
+      socket.cork();
+      // After the current microtasks: the replies of every request this read carried go together.
+      process.nextTick(() => {
+        this.#corked = false;
+        socket.uncork();
+      });
+    }
+    for (let i = 0; i < buffers.length - 1; i++) socket.write(buffers[i]!);
+    socket.write(buffers[buffers.length - 1]!, (err) => this.#written(reply, err));
+    // Last: the budget check may shed this very connection, which settles the reply just queued.
+    this.#events.replyBytes(this, bytes);
+  }
+
+  /** Closes at once; replies not yet written are dropped (their `onSent` runs). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Closes after what was written leaves, or at once after `timeoutMs`. */
+  end(timeoutMs: number): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.socket.destroy(), timeoutMs);
+      timer.unref();
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.socket.end();
+    });
+  }
+
+  #written(reply: InFlightReply, err: Error | null | undefined): void {
+    if (reply.done) return;
+    if (err) return; // the connection is closing: #onClose settles every reply left
+    reply.done = true;
+    this.#settle(reply);
+    this.#events.sent(reply.bytes);
+    // Replies complete in order; forget the settled head.
+    while (this.#inFlight.length > 0 && this.#inFlight[0]!.done) this.#inFlight.shift();
+  }
+
+  #settle(reply: InFlightReply): void {
+    this.#bytes -= reply.bytes;
+    this.#events.replyBytes(this, -reply.bytes);
+    reply.onSent?.();
+  }
+
+  #onClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // libuv has let go of every buffer by now (a closed handle writes nothing): the leases behind
+    // unsent replies may end.
+    let unsent = 0;
+    for (const r of this.#inFlight) {
+      if (r.done) continue;
+      r.done = true;
+      unsent++;
+      this.#settle(r);
+    }
+    this.#inFlight.length = 0;
+    if (unsent > 0) this.#events.dropped(this, unsent);
+    this.#events.closed(this);
+  }
+}

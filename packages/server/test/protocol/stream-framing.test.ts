@@ -1,0 +1,103 @@
+import { expect } from 'chai';
+import { encodeFrameTable, encodeHello, FrameReader, messageBuffers, StreamFramingError, type StreamLimits } from '../../src/protocol/stream-framing.js';
+import { patternBytes } from '../helpers/keys.js';
+
+const LIMITS: StreamLimits = { maxFrames: 8, maxFrameBytes: 1 << 20, maxMessageBytes: 2 << 20 };
+
+function message(frames: Uint8Array[]): Buffer {
+  return Buffer.concat([encodeFrameTable(frames), ...frames]);
+}
+
+function collect(limits = LIMITS, hello = true): { reader: FrameReader; messages: Buffer[][]; ids: string[] } {
+  const messages: Buffer[][] = [];
+  const ids: string[] = [];
+  const reader = new FrameReader(limits, (m) => messages.push(m.map((f) => Buffer.from(f))), hello ? (id) => ids.push(id) : undefined);
+  return { reader, messages, ids };
+}
+
+describe('protocol/stream framing (tierkv+tcp)', () => {
+  const frames = [Buffer.from('prelude!'), Buffer.from([0x80]), Buffer.alloc(0), Buffer.from(patternBytes(3, 70_000))];
+  const stream = Buffer.concat([encodeHello('client-é'), message(frames), message([Buffer.from('x')])]);
+
+  it('cuts the same messages out of a stream however the reads split it', () => {
+    for (const step of [1, 3, 7, 4096, 65_536, stream.byteLength]) {
+      const { reader, messages, ids } = collect();
+      for (let at = 0; at < stream.byteLength; at += step) reader.push(stream.subarray(at, at + step));
+      expect(ids, `step ${step}`).to.deep.equal(['client-é']);
+      expect(messages, `step ${step}`).to.deep.equal([frames, [Buffer.from('x')]]);
+    }
+  });
+
+  it('reads large frames in place through nextReadBuffer/read (the onread path) with the same result', () => {
+    for (const step of [5, 1000, 65_536]) {
+      const { reader, messages, ids } = collect();
+      let at = 0;
+      while (at < stream.byteLength) {
+        const target = reader.nextReadBuffer();
+        const n = Math.min(step, target.byteLength, stream.byteLength - at);
+        stream.copy(target, 0, at, at + n);
+        reader.read(n, target);
+        at += n;
+      }
+      expect(ids).to.deep.equal(['client-é']);
+      expect(messages, `step ${step}`).to.deep.equal([frames, [Buffer.from('x')]]);
+    }
+  });
+
+  it('keeps a large frame that arrived whole in a scratch read intact across later reads', () => {
+    const big = Buffer.from(patternBytes(9, 20_000));
+    const data = Buffer.concat([message([big]), message([Buffer.from(patternBytes(10, 20_000))])]);
+    const got: Buffer[][] = [];
+    const reader = new FrameReader(LIMITS, (m) => got.push(m));
+    const target = reader.nextReadBuffer();
+    data.copy(target, 0, 0, message([big]).byteLength);
+    reader.read(message([big]).byteLength, target);
+    // The next read must not land on the buffer the first frame is a view of.
+    let at = message([big]).byteLength;
+    while (at < data.byteLength) {
+      const t = reader.nextReadBuffer();
+      const n = Math.min(t.byteLength, data.byteLength - at);
+      data.copy(t, 0, at, at + n);
+      reader.read(n, t);
+      at += n;
+    }
+    expect(got).to.have.length(2);
+    expect(Buffer.compare(got[0]![0]!, big)).to.equal(0);
+  });
+
+  it('refuses a broken hello, a frame count or size beyond the caps, before buffering any payload', () => {
+    const cases: [string, Buffer, RegExp][] = [
+      ['not a hello', Buffer.from('GET / HTTP/1.1\r\n'), /hello/],
+      ['wrong version', Buffer.from([0x54, 0x4b, 0x54, 0x43, 9, 1, 0x41]), /version 9/],
+      ['empty id', Buffer.from([0x54, 0x4b, 0x54, 0x43, 1, 0]), /empty client id/],
+      ['no frames', Buffer.concat([encodeHello('a'), Buffer.from([0, 0, 0, 0])]), /0 frames/],
+      ['too many frames', Buffer.concat([encodeHello('a'), Buffer.from([9, 0, 0, 0])]), /9 frames/],
+      ['frame too large', Buffer.concat([encodeHello('a'), encodeFrameTable([{ byteLength: (1 << 20) + 1 } as Uint8Array])]), /frame 0 announced/],
+      ['message too large', Buffer.concat([encodeHello('a'), encodeFrameTable([1, 2, 3].map(() => ({ byteLength: 1 << 20 }) as Uint8Array))]), /message announced/],
+    ];
+    for (const [name, bytes, pattern] of cases) {
+      const { reader, messages } = collect();
+      expect(() => reader.push(bytes), name).to.throw(StreamFramingError, pattern);
+      expect(reader.bufferedBytes, name).to.be.below(64);
+      // A broken stream stays broken: later bytes are ignored, never parsed as a message.
+      reader.push(message([Buffer.from('late')]));
+      expect(messages, name).to.have.length(0);
+    }
+  });
+
+  it('writes a message as one head (table and small leading frames) plus its large frames as they are', () => {
+    const chunk = Buffer.from(patternBytes(4, 100_000));
+    const parts = messageBuffers([Buffer.from('prelude!'), Buffer.from([0x81, 0xa1, 0x61, 0x01]), chunk, Buffer.from('tail')]);
+    expect(parts).to.have.length(3);
+    // The chunk is the caller's buffer itself, not a copy.
+    expect(parts[1]).to.equal(chunk);
+    expect(Buffer.concat(parts)).to.deep.equal(message([Buffer.from('prelude!'), Buffer.from([0x81, 0xa1, 0x61, 0x01]), chunk, Buffer.from('tail')]));
+    expect(messageBuffers([Buffer.from('x')])).to.have.length(1);
+  });
+
+  it('encodes a hello of 1-255 bytes only', () => {
+    expect(() => encodeHello('')).to.throw(RangeError);
+    expect(() => encodeHello('x'.repeat(256))).to.throw(RangeError);
+    expect(encodeHello('ab')).to.deep.equal(Buffer.from([0x54, 0x4b, 0x54, 0x43, 1, 2, 0x61, 0x62]));
+  });
+});
