@@ -113,7 +113,7 @@ export const DEFAULT_SERVER_HTTP_PORT = 8088;
 
 /** Defaults of `tierkv server` (DESIGN.md's one-machine defaults). */
 export const DEFAULT_SERVER_CONFIG = {
-  l1: { size: '256MiB', eviction: 'lru', watermark: 0.8, evictionRatio: 0.1 },
+  l1: { size: '256MiB', eviction: 'clock', watermark: 0.8, evictionRatio: 0.1 },
   chunkSize: 256,
   l2: { fs: { enabled: true, path: './.tierkv/l2' }, redis: {} },
   server: { transport: 'zeromq', host: '127.0.0.1', port: DEFAULT_SERVER_PORT, httpHost: '127.0.0.1', httpPort: DEFAULT_SERVER_HTTP_PORT, durability: 'memory' },
@@ -125,7 +125,7 @@ export const DEFAULT_SERVER_CONFIG = {
 /** Flags and environment variables of `tierkv server`, by config path. */
 export const SERVER_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'l1.size', flags: '--l1-size <size>', env: 'TIERKV_L1_SIZE', description: 'L1 (memory) capacity, e.g. 4GiB (default 256MiB)' },
-  { path: 'l1.eviction', flags: '--eviction <policy>', env: 'TIERKV_EVICTION', description: `L1 eviction policy: ${EVICTION_POLICIES.join(', ')} (default lru)` },
+  { path: 'l1.eviction', flags: '--eviction <policy>', env: 'TIERKV_EVICTION', description: `L1 eviction policy: ${EVICTION_POLICIES.join(', ')} (default clock)` },
   { path: 'l1.watermark', flags: '--watermark <fraction>', env: 'TIERKV_WATERMARK', description: 'L1 usage fraction at which eviction starts (default 0.8)' },
   { path: 'l1.evictionRatio', flags: '--eviction-ratio <fraction>', env: 'TIERKV_EVICTION_RATIO', description: 'fraction of L1 freed once eviction starts (default 0.1)' },
   { path: 'chunkSize', flags: '--chunk-size <tokens>', env: 'TIERKV_CHUNK_SIZE', description: 'tokens per chunk for server-side token hashing (default 256)' },

@@ -8,7 +8,7 @@ import { enumListSchema, enumSchema, hostSchema, portSchema, sizeSchema, urlSche
  */
 
 /** Eviction policies the storage engine offers. */
-export const EVICTION_POLICIES = ['lru'] as const;
+export const EVICTION_POLICIES = ['clock', 'lru'] as const;
 /** Exporter names @tierkv/otel understands (`OTEL_METRICS_EXPORTER` syntax). */
 export const METRICS_EXPORTERS = ['prometheus', 'otlp', 'console', 'none'] as const;
 

@@ -1,10 +1,11 @@
 import { statSync } from 'node:fs';
+import type { EVICTION_POLICIES } from '../config/shared-config.js';
 import { ConfigError, type PerModelAttributesOption } from '@tierkv/core';
 import { FsL2Adapter, StorageManager, type L2Adapter } from '@tierkv/storage';
 import { DEFAULT_REDIS_L2_OPTIONS, RedisL2Adapter, type RedisL2Options } from '@tierkv/l2-redis';
 
 export interface StorageStackConfig {
-  readonly l1: { size: number; eviction: 'lru'; watermark?: number; evictionRatio?: number };
+  readonly l1: { size: number; eviction: (typeof EVICTION_POLICIES)[number]; watermark?: number; evictionRatio?: number };
   readonly chunkTokens: number;
   readonly fs?: { path: string; budget?: number | undefined; fsync?: boolean | undefined } | undefined;
   /** A Redis L2 tier after the filesystem one. */

@@ -31,7 +31,7 @@ describe('server configuration', () => {
 
   it('defaults: 256 MiB L1, LRU, fs L2 under ./.tierkv, loopback', () => {
     const c = server();
-    expect(c.l1).to.deep.equal({ size: 256 * 1024 ** 2, eviction: 'lru', watermark: 0.8, evictionRatio: 0.1 });
+    expect(c.l1).to.deep.equal({ size: 256 * 1024 ** 2, eviction: 'clock', watermark: 0.8, evictionRatio: 0.1 });
     expect(c.l2.fs).to.deep.include({ enabled: true, path: './.tierkv/l2' });
     expect(c.server.host).to.equal('127.0.0.1');
     expect(c.server.httpHost).to.equal('127.0.0.1');
@@ -68,7 +68,7 @@ describe('server configuration', () => {
   it('a bad flag names the flag and the allowed values', () => {
     const err = configError(() => server({ flags: { 'l1.eviction': 'lfu' } }));
     expect(err.field).to.equal('--eviction');
-    expect(err.message).to.match(/unknown value "lfu"; allowed values: lru/);
+    expect(err.message).to.match(/unknown value "lfu"; allowed values: clock, lru/);
   });
 
   it('a bad env var names the variable', () => {
