@@ -2,7 +2,8 @@ import { SpanKind } from '@opentelemetry/api';
 import { debugLogger, endSpan, TokenHasher, type TracerBinding } from '@tierkv/core';
 import { KvPool } from '../pool/kv-pool.js';
 import { hashView } from '../pool/chunk-hash.js';
-import { hashRunFromBytes, hashRunFromHex, prefixLookup, type HashRun } from '../pool/prefix-lookup.js';
+import { hashRunFromBytes, hashRunFromHex, type HashRun } from '../pool/hash-run.js';
+import { prefixLookup } from '../pool/prefix-lookup.js';
 import type { WorkerKeys } from '../pool/worker-keys.js';
 import {
   PROTOCOL_VERSION,
