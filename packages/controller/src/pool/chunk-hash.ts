@@ -16,7 +16,7 @@ export function hashesToBytes(hashes: readonly ChunkHash[]): Buffer {
 }
 
 function badHash(hashes: readonly unknown[], i: number): InvalidArgumentError {
-  return new InvalidArgumentError('hashes', `entry ${i} is ${String(JSON.stringify(hashes[i])).slice(0, 40)}; expected 16 hex characters (a TokenHasher chunk hash)`);
+  return new InvalidArgumentError('hashes', `entry ${i} is ${String(JSON.stringify(hashes[i])).slice(0, 40)}; expected 16 lowercase hex characters (a TokenHasher chunk hash)`);
 }
 
 /** The inverse of hashesToBytes. */

@@ -9,8 +9,8 @@ const MIN_SLOTS = 16;
 const MAX_LOAD = 0.8;
 /** ... or shrinks below this one ... */
 const MIN_LOAD = 0.4;
-/** ... to a capacity where its load is this: 8 B / (2/3) = 12 B per chunk right after a resize. */
-const TARGET_LOAD = 2 / 3;
+/** ... to this many slots per chunk (a load of 2/3): 8 B · 1.5 = 12 B per chunk right after a resize. */
+const SLOTS_PER_CHUNK = 1.5;
 /** 2^-27: home slot = floor((mix >>> 5) · capacity / 2^27), exact in a double while capacity ≤ 2^26. */
 const HOME_SCALE = 2 ** -27;
 
@@ -38,7 +38,7 @@ export class ChunkSet {
   constructor(initialCapacity = 0) {
     let cap = MIN_SLOTS;
     while (cap * MAX_LOAD < initialCapacity && cap < SMALL_SLOTS) cap *= 2;
-    if (cap * MAX_LOAD < initialCapacity) cap = Math.ceil(initialCapacity / TARGET_LOAD);
+    if (cap * MAX_LOAD < initialCapacity) cap = Math.floor(initialCapacity * SLOTS_PER_CHUNK);
     this.#slots = new Uint32Array(0);
     this.#cap = this.#scale = this.#growAt = this.#shrinkBelow = 0;
     this.#allocate(checkedCapacity(cap));
@@ -121,7 +121,7 @@ export class ChunkSet {
     if (!this.#isEmpty(i)) return false;
     this.#slots[i * 2] = hi;
     this.#slots[i * 2 + 1] = lo;
-    if (++this.#size > this.#growAt) this.#resize(this.#cap < SMALL_SLOTS ? this.#cap * 2 : Math.ceil(this.#size / TARGET_LOAD));
+    if (++this.#size > this.#growAt) this.#resize(this.#cap < SMALL_SLOTS ? this.#cap * 2 : Math.floor(this.#size * SLOTS_PER_CHUNK));
     return true;
   }
 
@@ -158,7 +158,7 @@ export class ChunkSet {
     }
     s[hole * 2] = 0;
     s[hole * 2 + 1] = 0;
-    if (--this.#size < this.#shrinkBelow) this.#resize(Math.max(SMALL_SLOTS, Math.ceil(this.#size / TARGET_LOAD)));
+    if (--this.#size < this.#shrinkBelow) this.#resize(Math.max(SMALL_SLOTS, Math.floor(this.#size * SLOTS_PER_CHUNK)));
     return true;
   }
 
