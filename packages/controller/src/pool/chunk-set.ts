@@ -117,10 +117,18 @@ export class ChunkSet {
       this.#hasZero = true;
       return true;
     }
-    const i = this.#find(hi, lo);
-    if (!this.#isEmpty(i)) return false;
-    this.#slots[i * 2] = hi;
-    this.#slots[i * 2 + 1] = lo;
+    const s = this.#slots;
+    const cap = this.#cap;
+    let i = ((mixHash(hi, lo) >>> 5) * this.#scale) | 0;
+    for (;;) {
+      const h = s[2 * i]!;
+      const l = s[2 * i + 1]!;
+      if (h === hi && l === lo) return false;
+      if ((h | l) === 0) break;
+      if (++i === cap) i = 0;
+    }
+    s[2 * i] = hi;
+    s[2 * i + 1] = lo;
     if (++this.#size > this.#growAt) this.#resize(this.#cap < SMALL_SLOTS ? this.#cap * 2 : Math.floor(this.#size * SLOTS_PER_CHUNK));
     return true;
   }

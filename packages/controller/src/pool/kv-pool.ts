@@ -1,15 +1,9 @@
 import type { WireScope } from '../protocol/messages.js';
-import { OP_ADMIT } from '../protocol/messages.js';
-import { WorkerKeys } from './worker-keys.js';
+import { WorkerKeys, type OpCounts } from './worker-keys.js';
 
 /** The key under which a worker is known: instance id and worker id. */
 export function workerKey(instanceId: string, workerId: number): string {
   return `${instanceId}\u0000${workerId}`;
-}
-
-export interface OpCounts {
-  admitted: number;
-  evicted: number;
 }
 
 /**
@@ -68,17 +62,7 @@ export class KvPool {
 
   /** Applies events `from` .. `to`-1 of a batch, in order. */
   applyOps(w: WorkerKeys, location: string, scopeId: number, ops: Uint8Array, hashes: DataView, from: number, to: number, counts: OpCounts): void {
-    for (let i = from; i < to; i++) {
-      const hi = hashes.getUint32(i * 8);
-      const lo = hashes.getUint32(i * 8 + 4);
-      if (ops[i] === OP_ADMIT) {
-        w.add(location, scopeId, hi, lo);
-        counts.admitted++;
-      } else {
-        w.delete(location, scopeId, hi, lo);
-        counts.evicted++;
-      }
-    }
+    w.applyOps(location, scopeId, ops, hashes, from, to, counts);
   }
 
   /** Chunk entries over all workers and locations. */

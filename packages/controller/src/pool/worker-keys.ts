@@ -1,4 +1,11 @@
+import { OP_ADMIT } from '../protocol/messages.js';
 import { ChunkSet } from './chunk-set.js';
+
+/** Events applied by a batch, by kind (duplicates within the pool count too: the worker sent them). */
+export interface OpCounts {
+  admitted: number;
+  evicted: number;
+}
 
 /** One worker's chunks: location → scope id → set of chunk hashes. */
 export class WorkerKeys {
@@ -61,11 +68,33 @@ export class WorkerKeys {
     return true;
   }
 
+  /**
+   * Applies events `from` .. `to`-1 of a batch for one location and scope, in order: `ops[i]` is
+   * OP_ADMIT or OP_EVICT, `hashes` 8 bytes per event. The set is resolved once per batch, not per
+   * event (two Map lookups per event were a third of the ingest time).
+   */
+  applyOps(location: string, scopeId: number, ops: Uint8Array, hashes: DataView, from: number, to: number, counts: OpCounts): void {
+    const set = this.#setFor(location, scopeId);
+    let admitted = 0;
+    let net = 0;
+    for (let i = from; i < to; i++) {
+      const hi = hashes.getUint32(i * 8);
+      const lo = hashes.getUint32(i * 8 + 4);
+      if (ops[i] === OP_ADMIT) {
+        admitted++;
+        if (set.add(hi, lo)) net++;
+      } else if (set.delete(hi, lo)) net--;
+    }
+    this.#size += net;
+    counts.admitted += admitted;
+    counts.evicted += to - from - admitted;
+  }
+
   /** Adds a run of 8-byte hashes (a sync batch entry). */
   addAll(location: string, scopeId: number, hashes: DataView): void {
     const set = this.#setFor(location, scopeId);
-    for (let off = 0; off < hashes.byteLength; off += 8) {
-      if (set.add(hashes.getUint32(off), hashes.getUint32(off + 4))) this.#size++;
-    }
+    let added = 0;
+    for (let off = 0; off < hashes.byteLength; off += 8) if (set.add(hashes.getUint32(off), hashes.getUint32(off + 4))) added++;
+    this.#size += added;
   }
 }
