@@ -14,6 +14,8 @@ export function workerKey(instanceId: string, workerId: number): string {
 export class KvPool {
   readonly #scopes = new Map<string, number>();
   readonly #workers = new Map<string, WorkerKeys>();
+  /** #workers' values as an array, rebuilt after a change: lookups walk it without a Map iterator. */
+  #list: WorkerKeys[] | undefined;
 
   /** The interned id of a scope, created on first use. */
   scopeId(scope: WireScope): number {
@@ -36,6 +38,11 @@ export class KvPool {
     return this.#workers.values();
   }
 
+  /** The workers as an array (do not keep it: it is replaced when workers come and go). */
+  workerList(): readonly WorkerKeys[] {
+    return (this.#list ??= [...this.#workers.values()]);
+  }
+
   worker(instanceId: string, workerId: number): WorkerKeys | undefined {
     return this.#workers.get(workerKey(instanceId, workerId));
   }
@@ -43,7 +50,10 @@ export class KvPool {
   ensureWorker(instanceId: string, workerId: number): WorkerKeys {
     const key = workerKey(instanceId, workerId);
     let w = this.#workers.get(key);
-    if (!w) this.#workers.set(key, (w = new WorkerKeys(instanceId, workerId)));
+    if (!w) {
+      this.#workers.set(key, (w = new WorkerKeys(instanceId, workerId)));
+      this.#list = undefined;
+    }
     return w;
   }
 
@@ -51,13 +61,14 @@ export class KvPool {
   removeWorker(instanceId: string, workerId: number): number {
     const key = workerKey(instanceId, workerId);
     const w = this.#workers.get(key);
-    this.#workers.delete(key);
+    if (this.#workers.delete(key)) this.#list = undefined;
     return w?.size ?? 0;
   }
 
   /** Installs `keys` as the worker's complete key set in one step (the end of a full sync). */
   replaceWorker(keys: WorkerKeys): void {
     this.#workers.set(workerKey(keys.instanceId, keys.workerId), keys);
+    this.#list = undefined;
   }
 
   /** Applies events `from` .. `to`-1 of a batch, in order. */

@@ -10,24 +10,28 @@ import type { HashRun } from './hash-run.js';
  *
  * Each hash is mixed once per request (`run.mix`), not once per set probed, and every set walks the
  * run in one tight loop (`ChunkSet.runLength`) that stops at its first miss, so a worker without
- * chunk 0 costs one probe per location.
+ * chunk 0 costs one probe per location. Workers and their sets are walked as arrays, not Map
+ * iterators (see `WorkerKeys.sets`).
  */
 export function prefixLookup(pool: KvPool, scopeId: number | undefined, run: HashRun, chunkSize: number): LookupHolder[] {
   const n = run.hi.length;
   if (scopeId === undefined || n === 0) return [];
   const holders: LookupHolder[] = [];
   const sets: ChunkSet[] = [];
-  for (const w of pool.workers()) {
+  const workers = pool.workerList();
+  for (let wi = 0; wi < workers.length; wi++) {
+    const w = workers[wi]!;
+    const all = w.sets();
     sets.length = 0;
     let locations: Record<string, number> | undefined;
     let best = 0;
-    for (const [loc, byScope] of w.locations()) {
-      const set = byScope.get(scopeId);
-      if (!set || set.size === 0) continue;
+    for (let k = 0; k < all.length; k++) {
+      const { location, scopeId: sid, set } = all[k]!;
+      if (sid !== scopeId || set.size === 0) continue;
       sets.push(set);
       const p = set.runLength(run.hi, run.lo, run.mix, 0, n);
       if (p === 0) continue;
-      (locations ??= {})[loc] = p;
+      (locations ??= {})[location] = p;
       if (p > best) best = p;
     }
     if (best === 0) continue;

@@ -7,11 +7,23 @@ export interface OpCounts {
   evicted: number;
 }
 
+/** One of a worker's hash sets: its chunks in one location and scope. */
+export interface LocationSet {
+  readonly location: string;
+  readonly scopeId: number;
+  readonly set: ChunkSet;
+}
+
 /** One worker's chunks: location → scope id → set of chunk hashes. */
 export class WorkerKeys {
   readonly instanceId: string;
   readonly workerId: number;
   readonly #locations = new Map<string, Map<number, ChunkSet>>();
+  /**
+   * The same sets as a flat array, for lookups: a `for…of` over Map entries in the function that
+   * probes the sets made V8 compile the probe loop about 2× slower (measured, Node 20).
+   */
+  readonly #sets: LocationSet[] = [];
   #size = 0;
 
   constructor(instanceId: string, workerId: number) {
@@ -27,6 +39,11 @@ export class WorkerKeys {
     let bytes = 0;
     for (const byScope of this.#locations.values()) for (const set of byScope.values()) bytes += set.byteSize;
     return bytes;
+  }
+
+  /** Every set of the worker (sets are never removed: an emptied one stays, empty). */
+  sets(): readonly LocationSet[] {
+    return this.#sets;
   }
 
   locations(): IterableIterator<[string, Map<number, ChunkSet>]> {
@@ -51,7 +68,10 @@ export class WorkerKeys {
     let byScope = this.#locations.get(location);
     if (!byScope) this.#locations.set(location, (byScope = new Map()));
     let set = byScope.get(scopeId);
-    if (!set) byScope.set(scopeId, (set = new ChunkSet()));
+    if (!set) {
+      byScope.set(scopeId, (set = new ChunkSet()));
+      this.#sets.push({ location, scopeId, set });
+    }
     return set;
   }
 
