@@ -399,7 +399,7 @@ export class ControllerService {
     const holders = prefixLookup(this.pool, this.pool.findScope(msg.scope), run, this.#o.chunkSize);
     this.#o.onLookup?.((performance.now() - start) / 1000);
     // Counts only: the longest prefix any worker holds and how many workers hold a prefix.
-    if (span) endSpan(span, () => ({ 'tierkv.keys.count': run.hi.length, 'tierkv.controller.holders': holders.length, 'tierkv.lookup.hit_prefix': holders[0]?.chunks ?? 0 }));
+    if (span) endSpan(span, () => ({ 'tierkv.keys.count': run.length, 'tierkv.controller.holders': holders.length, 'tierkv.lookup.hit_prefix': holders[0]?.chunks ?? 0 }));
     return holders;
   }
 

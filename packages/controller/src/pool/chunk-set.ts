@@ -81,22 +81,22 @@ export class ChunkSet {
   }
 
   /**
-   * How many hashes of `hi`/`lo`/`mix` (parallel arrays, unsigned halves and their `mixHash`) from
-   * index `from` on are members, up to the first that is not, stopping at `limit`.
+   * How many hashes of `words` (a HashRun's: hi, lo, mixHash per hash) from index `from` on are
+   * members, up to the first that is not, stopping at `limit`.
    */
-  runLength(hi: Uint32Array, lo: Uint32Array, mix: Uint32Array, from: number, limit: number): number {
+  runLength(words: Uint32Array, from: number, limit: number): number {
     const s = this.#slots;
     const cap = this.#cap;
     const scale = this.#scale;
     let k = from;
     outer: for (; k < limit; k++) {
-      const kh = hi[k]!;
-      const kl = lo[k]!;
+      const kh = words[3 * k]!;
+      const kl = words[3 * k + 1]!;
       if ((kh | kl) === 0) {
         if (this.#hasZero) continue;
         break;
       }
-      let i = ((mix[k]! >>> 5) * scale) | 0;
+      let i = ((words[3 * k + 2]! >>> 5) * scale) | 0;
       for (;;) {
         const h = s[2 * i]!;
         const l = s[2 * i + 1]!;

@@ -8,13 +8,13 @@ import type { HashRun } from './hash-run.js';
  * prefix it holds: per location, and over all its locations together. Longest first; ties by
  * instance and worker id so the answer is deterministic.
  *
- * Each hash is mixed once per request (`run.mix`), not once per set probed, and every set walks the
+ * Each hash is mixed once per request (`HashRun`), not once per set probed, and every set walks the
  * run in one tight loop (`ChunkSet.runLength`) that stops at its first miss, so a worker without
  * chunk 0 costs one probe per location. Workers and their sets are walked as arrays, not Map
  * iterators (see `WorkerKeys.sets`).
  */
 export function prefixLookup(pool: KvPool, scopeId: number | undefined, run: HashRun, chunkSize: number): LookupHolder[] {
-  const n = run.hi.length;
+  const n = run.length;
   if (scopeId === undefined || n === 0) return [];
   const holders: LookupHolder[] = [];
   const sets: ChunkSet[] = [];
@@ -29,7 +29,7 @@ export function prefixLookup(pool: KvPool, scopeId: number | undefined, run: Has
       const { location, scopeId: sid, set } = all[k]!;
       if (sid !== scopeId || set.size === 0) continue;
       sets.push(set);
-      const p = set.runLength(run.hi, run.lo, run.mix, 0, n);
+      const p = set.runLength(run.words, 0, n);
       if (p === 0) continue;
       (locations ??= {})[location] = p;
       if (p > best) best = p;
@@ -47,13 +47,13 @@ export function prefixLookup(pool: KvPool, scopeId: number | undefined, run: Has
  * prefix on, extend by the longest run any location holds from there, until none holds the next.
  */
 function unionPrefix(sets: readonly ChunkSet[], run: HashRun, best: number): number {
-  const n = run.hi.length;
+  const n = run.length;
   let union = best;
   if (sets.length < 2) return union;
   while (union < n) {
     let step = 0;
     for (const s of sets) {
-      const r = s.runLength(run.hi, run.lo, run.mix, union, n);
+      const r = s.runLength(run.words, union, n);
       if (r > step) step = r;
     }
     if (step === 0) break;

@@ -124,14 +124,16 @@ describe('ChunkSet', () => {
           if (member) set.add(hi, lo);
         });
         const run = hashRunFromBytes(bytes);
+        const w = run.words;
+        expect(run.length).to.equal(entries.length);
         const start = Math.min(from, entries.length);
         let expected = 0;
-        while (start + expected < entries.length && set.has(run.hi[start + expected]!, run.lo[start + expected]!)) expected++;
-        expect(set.runLength(run.hi, run.lo, run.mix, start, entries.length)).to.equal(expected);
-        for (let i = 0; i < entries.length; i++) {
-          expect(run.mix[i]).to.equal(mixHash(run.hi[i]!, run.lo[i]!));
-          expect(set.hasMixed(run.hi[i]!, run.lo[i]!, run.mix[i]!)).to.equal(set.has(run.hi[i]!, run.lo[i]!));
-        }
+        while (start + expected < entries.length && set.has(...entries[start + expected]!.slice(1) as [number, number])) expected++;
+        expect(set.runLength(w, start, entries.length)).to.equal(expected);
+        entries.forEach(([, hi, lo], i) => {
+          expect([w[3 * i], w[3 * i + 1], w[3 * i + 2]]).to.deep.equal([hi >>> 0, lo >>> 0, mixHash(hi, lo)]);
+          expect(set.hasMixed(w[3 * i]!, w[3 * i + 1]!, w[3 * i + 2]!)).to.equal(set.has(hi, lo));
+        });
       }),
       { numRuns: RUNS },
     );
