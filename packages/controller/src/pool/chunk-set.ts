@@ -118,6 +118,8 @@ export class ChunkSet {
       this.#hasZero = true;
       return true;
     }
+    // Grow before inserting (even if `hi, lo` is a member), so a set that may not grow throws unchanged.
+    if (this.#size >= this.#growAt) this.#resize(this.#cap < SMALL_SLOTS ? this.#cap * 2 : Math.floor((this.#size + 1) * SLOTS_PER_CHUNK));
     const s = this.#slots;
     const cap = this.#cap;
     let i = ((mixHash(hi, lo) >>> 5) * this.#scale) | 0;
@@ -130,7 +132,7 @@ export class ChunkSet {
     }
     s[2 * i] = hi;
     s[2 * i + 1] = lo;
-    if (++this.#size > this.#growAt) this.#resize(this.#cap < SMALL_SLOTS ? this.#cap * 2 : Math.floor(this.#size * SLOTS_PER_CHUNK));
+    this.#size++;
     return true;
   }
 

@@ -97,17 +97,22 @@ export class WorkerKeys {
     const set = this.#setFor(location, scopeId);
     let admitted = 0;
     let net = 0;
-    for (let i = from; i < to; i++) {
-      const hi = hashes.getUint32(i * 8);
-      const lo = hashes.getUint32(i * 8 + 4);
-      if (ops[i] === OP_ADMIT) {
-        admitted++;
-        if (set.add(hi, lo)) net++;
-      } else if (set.delete(hi, lo)) net--;
+    let i = from;
+    try {
+      for (; i < to; i++) {
+        const hi = hashes.getUint32(i * 8);
+        const lo = hashes.getUint32(i * 8 + 4);
+        if (ops[i] === OP_ADMIT) {
+          if (set.add(hi, lo)) net++;
+          admitted++;
+        } else if (set.delete(hi, lo)) net--;
+      }
+    } finally {
+      // A set past its size limit throws mid-batch: what was applied stays counted.
+      this.#size += net;
+      counts.admitted += admitted;
+      counts.evicted += i - from - admitted;
     }
-    this.#size += net;
-    counts.admitted += admitted;
-    counts.evicted += to - from - admitted;
   }
 
   /** Adds a run of 8-byte hashes (a sync batch entry). */

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { InvalidArgumentError } from '@tierkv/core';
 import { ChunkSet, mixHash } from '../../src/pool/chunk-set.js';
 import { hashRunFromBytes } from '../../src/pool/hash-run.js';
 
@@ -77,6 +78,10 @@ describe('ChunkSet', () => {
       }),
       { numRuns: Math.max(5, Math.ceil(RUNS / 5)) },
     );
+  });
+
+  it('refuses to grow past its slot limit with a typed error, unchanged', () => {
+    expect(() => new ChunkSet(2 ** 26)).to.throw(InvalidArgumentError, /over the limit of 67108864/);
   });
 
   it('holds the zero hash apart from the empty-slot marker', () => {
