@@ -2,7 +2,8 @@ import { SpanKind } from '@opentelemetry/api';
 import { ATTR, debugLogger, endSpan, TokenHasher, type TracerBinding } from '@tierkv/core';
 import { KvPool } from '../pool/kv-pool.js';
 import { hashView } from '../pool/chunk-hash.js';
-import { hashRunFromBytes, hashRunFromHex, prefixLookup, type HashRun } from '../pool/prefix-lookup.js';
+import { hashRunFromBytes, hashRunFromHex, type HashRun } from '../pool/hash-run.js';
+import { prefixLookup } from '../pool/prefix-lookup.js';
 import type { WorkerKeys } from '../pool/worker-keys.js';
 import {
   PROTOCOL_VERSION,
@@ -398,7 +399,7 @@ export class ControllerService {
     const holders = prefixLookup(this.pool, this.pool.findScope(msg.scope), run, this.#o.chunkSize);
     this.#o.onLookup?.((performance.now() - start) / 1000);
     // Counts only: the longest prefix any worker holds and how many workers hold a prefix.
-    if (span) endSpan(span, () => ({ [ATTR.KEYS_COUNT]: run.hi.length, [ATTR.CONTROLLER_HOLDERS]: holders.length, [ATTR.PREFIX_HITS]: holders[0]?.chunks ?? 0 }));
+    if (span) endSpan(span, () => ({ [ATTR.KEYS_COUNT]: run.length, [ATTR.CONTROLLER_HOLDERS]: holders.length, [ATTR.PREFIX_HITS]: holders[0]?.chunks ?? 0 }));
     return holders;
   }
 

@@ -1,15 +1,9 @@
 import type { WireScope } from '../protocol/messages.js';
-import { OP_ADMIT } from '../protocol/messages.js';
-import { WorkerKeys } from './worker-keys.js';
+import { WorkerKeys, type OpCounts } from './worker-keys.js';
 
 /** The key under which a worker is known: instance id and worker id. */
 export function workerKey(instanceId: string, workerId: number): string {
   return `${instanceId}\u0000${workerId}`;
-}
-
-export interface OpCounts {
-  admitted: number;
-  evicted: number;
 }
 
 /**
@@ -20,6 +14,8 @@ export interface OpCounts {
 export class KvPool {
   readonly #scopes = new Map<string, number>();
   readonly #workers = new Map<string, WorkerKeys>();
+  /** #workers' values as an array, rebuilt after a change: lookups walk it without a Map iterator. */
+  #list: WorkerKeys[] | undefined;
 
   /** The interned id of a scope, created on first use. */
   scopeId(scope: WireScope): number {
@@ -42,6 +38,11 @@ export class KvPool {
     return this.#workers.values();
   }
 
+  /** The workers as an array (do not keep it: it is replaced when workers come and go). */
+  workerList(): readonly WorkerKeys[] {
+    return (this.#list ??= [...this.#workers.values()]);
+  }
+
   worker(instanceId: string, workerId: number): WorkerKeys | undefined {
     return this.#workers.get(workerKey(instanceId, workerId));
   }
@@ -49,7 +50,10 @@ export class KvPool {
   ensureWorker(instanceId: string, workerId: number): WorkerKeys {
     const key = workerKey(instanceId, workerId);
     let w = this.#workers.get(key);
-    if (!w) this.#workers.set(key, (w = new WorkerKeys(instanceId, workerId)));
+    if (!w) {
+      this.#workers.set(key, (w = new WorkerKeys(instanceId, workerId)));
+      this.#list = undefined;
+    }
     return w;
   }
 
@@ -57,28 +61,19 @@ export class KvPool {
   removeWorker(instanceId: string, workerId: number): number {
     const key = workerKey(instanceId, workerId);
     const w = this.#workers.get(key);
-    this.#workers.delete(key);
+    if (this.#workers.delete(key)) this.#list = undefined;
     return w?.size ?? 0;
   }
 
   /** Installs `keys` as the worker's complete key set in one step (the end of a full sync). */
   replaceWorker(keys: WorkerKeys): void {
     this.#workers.set(workerKey(keys.instanceId, keys.workerId), keys);
+    this.#list = undefined;
   }
 
   /** Applies events `from` .. `to`-1 of a batch, in order. */
   applyOps(w: WorkerKeys, location: string, scopeId: number, ops: Uint8Array, hashes: DataView, from: number, to: number, counts: OpCounts): void {
-    for (let i = from; i < to; i++) {
-      const hi = hashes.getUint32(i * 8);
-      const lo = hashes.getUint32(i * 8 + 4);
-      if (ops[i] === OP_ADMIT) {
-        w.add(location, scopeId, hi, lo);
-        counts.admitted++;
-      } else {
-        w.delete(location, scopeId, hi, lo);
-        counts.evicted++;
-      }
-    }
+    w.applyOps(location, scopeId, ops, hashes, from, to, counts);
   }
 
   /** Chunk entries over all workers and locations. */

@@ -1,65 +1,63 @@
 import type { LookupHolder } from '../protocol/messages.js';
 import type { ChunkSet } from './chunk-set.js';
 import type { KvPool } from './kv-pool.js';
-
-/** Chunk hashes of a request as parallel (hi, lo) arrays. */
-export interface HashRun {
-  readonly hi: Uint32Array;
-  readonly lo: Uint32Array;
-}
-
-export function hashRunFromBytes(bytes: Uint8Array): HashRun {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = bytes.byteLength / 8;
-  const hi = new Uint32Array(n);
-  const lo = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    hi[i] = view.getUint32(i * 8);
-    lo[i] = view.getUint32(i * 8 + 4);
-  }
-  return { hi, lo };
-}
-
-export function hashRunFromHex(hashes: readonly string[]): HashRun {
-  // One hex decode of the joined string beats 2 parseInt calls per hash by ~5x.
-  return hashRunFromBytes(Buffer.from(hashes.join(''), 'hex'));
-}
-
-function prefixIn(set: ChunkSet, run: HashRun, limit: number): number {
-  let i = 0;
-  while (i < limit && set.has(run.hi[i]!, run.lo[i]!)) i++;
-  return i;
-}
+import type { HashRun } from './hash-run.js';
 
 /**
  * For every worker holding chunk 0 of `run` (in scope `scopeId`), the length of the contiguous
  * prefix it holds: per location, and over all its locations together. Longest first; ties by
  * instance and worker id so the answer is deterministic.
+ *
+ * Each hash is mixed once per request (`HashRun`), not once per set probed, and every set walks the
+ * run in one tight loop (`ChunkSet.runLength`) that stops at its first miss, so a worker without
+ * chunk 0 costs one probe per location. Workers and their sets are walked as arrays, not Map
+ * iterators (see `WorkerKeys.sets`).
  */
 export function prefixLookup(pool: KvPool, scopeId: number | undefined, run: HashRun, chunkSize: number): LookupHolder[] {
-  const n = run.hi.length;
+  const n = run.length;
   if (scopeId === undefined || n === 0) return [];
   const holders: LookupHolder[] = [];
   const sets: ChunkSet[] = [];
-  for (const w of pool.workers()) {
+  const workers = pool.workerList();
+  for (let wi = 0; wi < workers.length; wi++) {
+    const w = workers[wi]!;
+    const all = w.sets();
     sets.length = 0;
-    const locations: Record<string, number> = {};
+    let locations: Record<string, number> | undefined;
     let best = 0;
-    for (const [loc, byScope] of w.locations()) {
-      const set = byScope.get(scopeId);
-      if (!set || set.size === 0) continue;
+    for (let k = 0; k < all.length; k++) {
+      const { location, scopeId: sid, set } = all[k]!;
+      if (sid !== scopeId || set.size === 0) continue;
       sets.push(set);
-      const p = prefixIn(set, run, n);
+      const p = set.runLength(run.words, 0, n);
       if (p === 0) continue;
-      locations[loc] = p;
+      (locations ??= {})[location] = p;
       if (p > best) best = p;
     }
     if (best === 0) continue;
-    // A chunk counts for the worker if any of its locations holds it.
-    let union = best;
-    while (union < n && sets.some((s) => s.has(run.hi[union]!, run.lo[union]!))) union++;
-    holders.push({ instanceId: w.instanceId, workerId: w.workerId, chunks: union, tokens: union * chunkSize, locations });
+    const chunks = unionPrefix(sets, run, best);
+    holders.push({ instanceId: w.instanceId, workerId: w.workerId, chunks, tokens: chunks * chunkSize, locations: locations! });
   }
   holders.sort((a, b) => b.chunks - a.chunks || (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : a.workerId - b.workerId));
   return holders;
+}
+
+/**
+ * A chunk counts for the worker if any of its locations holds it: from the longest single-location
+ * prefix on, extend by the longest run any location holds from there, until none holds the next.
+ */
+function unionPrefix(sets: readonly ChunkSet[], run: HashRun, best: number): number {
+  const n = run.length;
+  let union = best;
+  if (sets.length < 2) return union;
+  while (union < n) {
+    let step = 0;
+    for (const s of sets) {
+      const r = s.runLength(run.words, union, n);
+      if (r > step) step = r;
+    }
+    if (step === 0) break;
+    union += step;
+  }
+  return union;
 }

@@ -38,9 +38,9 @@ export function scoreWorker(pool: KvPool, t: VllmScoreTarget, halves: Uint32Arra
   const names: string[] = [];
   const sets: ChunkSet[] = [];
   const ws: number[] = [];
-  for (const [medium, byScope] of pool.worker(t.instanceId, t.workerId)?.locations() ?? []) {
-    const set = byScope.get(t.scopeId);
-    if (set && set.size > 0) {
+  // The worker's sets as an array, not Map iterators: see WorkerKeys.sets.
+  for (const { location: medium, scopeId, set } of pool.worker(t.instanceId, t.workerId)?.sets() ?? []) {
+    if (scopeId === t.scopeId && set.size > 0) {
       names.push(medium);
       sets.push(set);
       ws.push(weights[medium] ?? OTHER_MEDIUM_WEIGHT);

@@ -49,6 +49,9 @@ describe('protocol codec', () => {
     const hashes = ['0123456789abcdef', 'ffffffffffffffff', '0000000000000000'];
     expect(bytesToHashes(hashesToBytes(hashes))).to.deep.equal(hashes);
     expect(() => hashesToBytes(['xyz'])).to.throw(/16 lowercase hex/);
+    // A bad character past the first entry names that entry (the joined decode stops there).
+    expect(() => hashesToBytes(['0123456789abcdef', '0123456789abcdeg', 'ffffffffffffffff'])).to.throw(/entry 1 is "0123456789abcdeg"/);
+    expect(() => hashesToBytes(['0123456789abcdef', 42 as unknown as string])).to.throw(/entry 1 is 42/);
   });
 });
 
