@@ -163,7 +163,7 @@ export const STORAGE_METRICS: readonly MetricDefinition[] = [
     kind: 'histogram',
     unit: 's',
     description:
-      'Time from submitPrefetch to the prefetch settling (all L2 loads done). Sampled: at most one prefetch per millisecond is timed (per model and salt pair when the per-model attributes are on), since recording costs about as much as a small prefetch served from L1; tierkv.storage.prefix_lookup.requests counts every prefetch.',
+      'Time from submitPrefetch to the prefetch settling (all L2 loads done). Sampled: at most one prefetch per millisecond is timed (per model and salt pair when the per-model attributes are on), since a record per prefetch cost each SDK reader several percent of small prefetches served from L1; tierkv.storage.prefix_lookup.requests counts every prefetch.',
     attributes: [...MODEL_ATTRIBUTES],
   },
   {
