@@ -35,14 +35,23 @@ export class ModelAttributes {
     this.limit = limit;
   }
 
-  /** The merged attributes for `base` (index `baseIndex` < 64, one per distinct base set) and the chunks' model and salt. */
-  of(baseIndex: number, base: Attributes, model: string, salt: string): Attributes {
+  /**
+   * The index of the (model, salt) pair: 0 … limit - 1 for the first `limit` pairs seen, `limit` for
+   * every later one (`_OTHER`). A caller that samples per pair sizes its slots `limit + 1`.
+   */
+  pairIndex(model: string, salt: string): number {
     const key = `${model}\u0000${salt}`;
     let pair = this.#pairs.get(key);
     if (pair === undefined) {
       if (this.#pairs.size < this.limit) this.#pairs.set(key, (pair = this.#pairs.size));
       else pair = this.limit;
     }
+    return pair;
+  }
+
+  /** The merged attributes for `base` (index `baseIndex` < 64, one per distinct base set) and the chunks' model and salt. */
+  of(baseIndex: number, base: Attributes, model: string, salt: string): Attributes {
+    const pair = this.pairIndex(model, salt);
     const id = (baseIndex % MAX_BASES) + MAX_BASES * pair;
     let attrs = this.#merged.get(id);
     if (!attrs) {

@@ -46,7 +46,7 @@ export class PrefetchController {
 
   /** Starts a prefetch. L1 hits are locked synchronously; the task settles at once when L2 has nothing to add. */
   submit(keys: readonly ObjectKey[], layout: MemoryLayout, onSettled: (task: PrefetchTask) => void, readers = 1): PrefetchTask {
-    const task = new PrefetchTask(this.#nextId++, [...keys], performance.now(), readers);
+    const task = new PrefetchTask(this.#nextId++, [...keys], this.#metrics.startPrefetch(keys[0]), readers);
     this.#metrics.lookupRequests++;
     this.#metrics.lookupRequestedChunks += keys.length;
 
@@ -94,7 +94,7 @@ export class PrefetchController {
     task.settle();
     this.#metrics.lookupHitChunksL1 += task.l1Hits;
     this.#metrics.lookupHitChunksL2 += task.l2Hits;
-    this.#metrics.recordPrefetchDuration((performance.now() - task.startedAt) / 1000, task.keys[0]);
+    this.#metrics.endPrefetch(task.timedFrom, task.keys[0]);
     onSettled(task);
   }
 }

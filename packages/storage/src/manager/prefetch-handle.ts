@@ -11,7 +11,8 @@ export class PrefetchTask implements PrefetchHandle {
   readonly id: number;
   /** The requested keys; dropped once the prefetch settled and was reported (results are kept long). */
   keys: readonly ObjectKey[];
-  readonly startedAt: number;
+  /** performance.now() at submission when this prefetch's duration is sampled (StorageMetrics.startPrefetch), else 0. */
+  readonly timedFrom: number;
   /** Read locks taken per ready key (one per reader that will read and release it). */
   readonly readers: number;
   l1Hits = 0;
@@ -24,11 +25,11 @@ export class PrefetchTask implements PrefetchHandle {
   #resolve!: (n: number) => void;
   #onSettle: (() => void)[] | undefined = [];
 
-  constructor(id: number, keys: readonly ObjectKey[], now: number, readers = 1) {
+  constructor(id: number, keys: readonly ObjectKey[], timedFrom: number, readers = 1) {
     this.id = id;
     this.readers = readers;
     this.keys = keys;
-    this.startedAt = now;
+    this.timedFrom = timedFrom;
     this.done = new Promise((resolve) => (this.#resolve = resolve));
   }
 

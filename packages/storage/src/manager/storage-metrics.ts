@@ -1,8 +1,8 @@
-import { ATTR, MeterBinding, type ModelAttributes, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
-
-const NO_ATTRIBUTES = Object.freeze({});
+import { ATTR, DurationSampler, isNoopHistogram, MeterBinding, type ModelAttributes, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
 import type { Histogram } from '@opentelemetry/api';
 import { L2_METER_SCOPE } from '../l2/l2-metrics.js';
+
+const NO_ATTRIBUTES = Object.freeze({});
 
 /** Live figures the metrics read at collection time (queue depth, active prefetches). */
 export interface StorageGauges {
@@ -11,9 +11,15 @@ export interface StorageGauges {
   l2ListenerErrors(): number;
 }
 
+interface StorageInstruments {
+  prefetchDuration: Histogram;
+  /** False while the provider is the API's no-op one: then prefetches are not even timed. */
+  timing: boolean;
+}
+
 /**
  * The `tierkv.storage.*` figures of one StorageManager: plain numbers on the hot path, read by
- * observable instruments; the prefetch duration histogram records once per prefetch.
+ * observable instruments; the prefetch duration histogram is sampled (startPrefetch).
  */
 export class StorageMetrics {
   readRequests = 0;
@@ -35,13 +41,23 @@ export class StorageMetrics {
   storeDroppedNotInL1 = 0;
   listenerErrors = 0;
 
-  readonly #binding: MeterBinding<{ prefetchDuration: Histogram }>;
+  readonly #binding: MeterBinding<StorageInstruments>;
 
   /** Opt-in model and salt attributes on the prefetch duration (undefined: off). */
   readonly #models: ModelAttributes | undefined;
 
+  /**
+   * At most one prefetch is timed per millisecond, as L1 and L2 calls are: a record costs the SDK
+   * about a microsecond per reader, several percent of a small prefetch served from L1 (the
+   * `otel.instrumentation` bench). With the per-model attributes on, one per (model, salt) pair
+   * and millisecond, so a rare tenant's prefetches are not crowded out by a busy one's.
+   * `tierkv.storage.prefix_lookup.requests` counts every prefetch.
+   */
+  readonly #sampler: DurationSampler;
+
   constructor(gauges: StorageGauges, chunkTokens: number, telemetry: TelemetryOptions = {}, models?: ModelAttributes) {
     this.#models = models;
+    this.#sampler = new DurationSampler(models ? models.limit + 1 : 1);
     const l1 = { [ATTR.STORAGE_TIER]: 'l1' };
     const l2 = { [ATTR.STORAGE_TIER]: 'l2' };
     this.#binding = new MeterBinding(
@@ -91,23 +107,37 @@ export class StorageMetrics {
             observe('tierkv.storage.listener_errors', gauges.l2ListenerErrors(), { [ATTR.STORAGE_LISTENER]: 'l2' });
           },
         );
-        return { prefetchDuration: f.histogram('tierkv.storage.prefetch.duration') };
+        const prefetchDuration = f.histogram('tierkv.storage.prefetch.duration');
+        return { prefetchDuration, timing: !isNoopHistogram(prefetchDuration) };
       },
       telemetry,
     );
   }
 
-  /** One settled prefetch; `firstKey` gives the model and salt when the per-model attributes are on. */
-  recordPrefetchDuration(seconds: number, firstKey?: ObjectKey): void {
+  /**
+   * The start time (performance.now()) when the prefetch about to start is to be timed, else 0 (no
+   * SDK listening, or one prefetch of its sampling slot was timed within the last millisecond).
+   * `firstKey` gives the model and salt when the per-model attributes are on.
+   */
+  startPrefetch(firstKey: ObjectKey | undefined): number {
+    if (!this.#binding.instruments.timing) return 0;
+    const slot = this.#models && firstKey ? this.#models.pairIndex(firstKey.modelName, firstKey.cacheSalt) : 0;
+    return this.#sampler.start(slot);
+  }
+
+  /** Records the duration of a settled prefetch that startPrefetch chose to time. Never throws. */
+  endPrefetch(startMs: number, firstKey: ObjectKey | undefined): void {
+    if (startMs === 0) return;
     try {
       const attrs = this.#models && firstKey ? this.#models.of(0, NO_ATTRIBUTES, firstKey.modelName, firstKey.cacheSalt) : undefined;
-      this.#binding.instruments.prefetchDuration.record(seconds, attrs);
+      this.#binding.instruments.prefetchDuration.record((performance.now() - startMs) / 1000, attrs);
     } catch {
       // A metric must never fail a prefetch.
     }
   }
 
   close(): void {
+    this.#sampler.close();
     this.#binding.close();
   }
 }

@@ -162,7 +162,8 @@ export const STORAGE_METRICS: readonly MetricDefinition[] = [
     name: 'tierkv.storage.prefetch.duration',
     kind: 'histogram',
     unit: 's',
-    description: 'Time from submitPrefetch to the prefetch settling (all L2 loads done).',
+    description:
+      'Time from submitPrefetch to the prefetch settling (all L2 loads done). Sampled: at most one prefetch per millisecond is timed (per model and salt pair when the per-model attributes are on), since a record per prefetch cost each SDK reader several percent of small prefetches served from L1; tierkv.storage.prefix_lookup.requests counts every prefetch.',
     attributes: [...MODEL_ATTRIBUTES],
   },
   {
