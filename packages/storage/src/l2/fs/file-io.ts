@@ -2,6 +2,7 @@ import { open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Semaphore } from '../semaphore.js';
 import type { EncodedKey } from '@tierkv/core';
+import type { Xxh3Hasher } from '../checksum/xxh3.js';
 import { announcedHeaderLength, decodeHeader, payloadMatches } from './object-file.js';
 
 // Enough for any realistic key + layout JSON, so a load usually reads its header in one call.
@@ -36,7 +37,7 @@ export async function scanHeader(file: string): Promise<{ key: EncodedKey; size:
  * Reads from offset 0 into `bufs` with one readv; when that reads short (large objects, some
  * platforms) it finishes every buffer but the last. The last only detects a longer file, so it is
  * not chased: a readv that stops right before it is taken as the end of the file (chasing it would
- * cost every load a round trip; the crc32s still guard the data). Returns the bytes read.
+ * cost every load a round trip; the checksums still guard the data). Returns the bytes read.
  */
 export async function readvFully(fh: FileHandle, bufs: Uint8Array[]): Promise<number> {
   let { bytesRead: done } = await fh.readv(bufs, 0);
@@ -92,28 +93,41 @@ export async function removeFile(file: string): Promise<void> {
 /** What readObject concluded: true, a miss (the object is fine), or corrupt and why. */
 export type ReadVerdict = true | 'miss' | { corrupt: string };
 
+/** How a load decides whether its payload must be hashed (the adapter's `verify` policy). */
+export interface PayloadVerifier {
+  readonly hasher: Xxh3Hasher;
+  /** Asked after the read: true when the file is known unchanged since its payload last verified. */
+  unchanged(): boolean;
+  /** Told when the payload just verified on the fast path (the adapter may then remember the file). */
+  verified(): void;
+}
+
 /**
  * The hot path: the index knows the file's header length (size - payload), so header and payload
  * come in with one readv straight into the target, plus one spare byte that must stay unread (a
- * longer file is not ours); no fstat, no separate header read. Anything unexpected (another header
- * length, a short or long file, a foreign key) goes to readChecked, which decides from the file
- * alone whether it is corrupt. The payload crc32 is always verified before answering true.
+ * longer file is not ours); no separate header read. Anything unexpected (another header length, a
+ * short or long file, a foreign key) goes to readChecked, which decides from the file alone whether
+ * it is corrupt. Before answering true the payload is hashed, unless `verifier` vouches that the
+ * file is unchanged since it last verified.
  */
-export async function readObject(fh: FileHandle, e: { size: number; payloadLength: number }, key: EncodedKey, target: Uint8Array, layoutJson: string | undefined): Promise<ReadVerdict> {
+export async function readObject(fh: FileHandle, e: { size: number; payloadLength: number }, key: EncodedKey, target: Uint8Array, layoutJson: string | undefined, verifier: PayloadVerifier): Promise<ReadVerdict> {
   const headerBuf = Buffer.allocUnsafe(e.size - e.payloadLength);
   const spare = Buffer.allocUnsafe(1);
   const got = await readvFully(fh, [headerBuf, target, spare]);
   const header = got === e.size ? decodeHeader(headerBuf) : undefined;
   if (!header || header.headerLength !== headerBuf.length || header.encodedKey !== key || header.payloadLength !== target.byteLength) {
-    return readChecked(fh, key, target, layoutJson);
+    return readChecked(fh, key, target, layoutJson, verifier.hasher);
   }
-  if (!payloadMatches(target, header.payloadCrc)) return { corrupt: 'payload checksum mismatch' };
+  if (!verifier.unchanged()) {
+    if (!payloadMatches(target, header, verifier.hasher)) return { corrupt: 'payload checksum mismatch' };
+    verifier.verified();
+  }
   // Stored with another layout of the same size: a miss (the object is fine and stays).
   return layoutJson === undefined || header.layoutJson === layoutJson || 'miss';
 }
 
-/** The slow, self-describing load: header first, then the payload, the file's size from fstat. */
-async function readChecked(fh: FileHandle, key: EncodedKey, target: Uint8Array, layoutJson: string | undefined): Promise<ReadVerdict> {
+/** The slow, self-describing load: header first, then the payload, the file's size from fstat; always hashed. */
+async function readChecked(fh: FileHandle, key: EncodedKey, target: Uint8Array, layoutJson: string | undefined, hasher: Xxh3Hasher): Promise<ReadVerdict> {
   const { size } = await fh.stat();
   const head = Buffer.allocUnsafe(HEADER_READ_BYTES);
   let got = await readFully(fh, head, 0);
@@ -129,7 +143,7 @@ async function readChecked(fh: FileHandle, key: EncodedKey, target: Uint8Array, 
   }
   if (header.payloadLength !== target.byteLength) return 'miss';
   const read = await readFully(fh, target, header.headerLength);
-  if (read !== target.byteLength || !payloadMatches(target, header.payloadCrc)) {
+  if (read !== target.byteLength || !payloadMatches(target, header, hasher)) {
     return { corrupt: read !== target.byteLength ? 'truncated' : 'payload checksum mismatch' };
   }
   return layoutJson === undefined || header.layoutJson === layoutJson || 'miss';

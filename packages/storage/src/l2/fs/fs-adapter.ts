@@ -9,7 +9,10 @@ import { LruIndex } from '../lru-index.js';
 import { Semaphore } from '../semaphore.js';
 import { WarnLimiter } from '../warn-limiter.js';
 import { DirLock } from './dir-lock.js';
+import { loadXxh3, type Xxh3Hasher } from '../checksum/xxh3.js';
 import { flipByte, readObject, removeFile, scanObjects, syncDir, writeAll } from './file-io.js';
+import type { FileStamp } from './file-stamp.js';
+import { loadVerifier } from './load-verifier.js';
 import { NODE_FS_OPS, type FsL2TestSeams, type FsOps } from './fs-ops.js';
 import { SpaceBudget } from './fs-space.js';
 import { encodeHeader } from './object-file.js';
@@ -28,6 +31,8 @@ interface FileEntry {
   pins: number;
   readonly file: string;
   readonly payloadLength: number;
+  /** The file as it was when its payload last verified in this process (verify: 'once'). */
+  stamp?: FileStamp | undefined;
 }
 
 /**
@@ -37,8 +42,12 @@ interface FileEntry {
  *   paths. The header repeats the key, so a hash collision is a miss, not someone else's data.
  * - Writes go to a temporary file that is renamed into place (optionally fsynced first), so a
  *   reader sees the old object or the new one, never half of one.
- * - Every object carries a crc32 of its header and of its payload. A corrupt or truncated file is
- *   a miss, counted in `tierkv.l2.corrupt`, and deleted; its bytes are never handed out as data.
+ * - Every object carries a crc32 of its header and an XXH3-64 of its payload (format version 2;
+ *   version-1 files, crc32 of the payload, still load and verify). A corrupt or truncated file is a
+ *   miss, counted in `tierkv.l2.corrupt`, and deleted; its bytes are never handed out as data.
+ * - `verify: 'once'` (the default) hashes a payload on its first load and again after its file
+ *   changes; an unchanged file (same inode, size, mtime and ctime, one fstat) is trusted. See
+ *   file-stamp.ts for why the times can vouch for the bytes.
  * - `open()` rebuilds the index by reading every header, so objects survive a restart (in
  *   modification-time order for LRU). Leftover temporary files are removed.
  * - A byte budget with LRU eviction by access; pinned objects are neither evicted nor deleted.
@@ -63,6 +72,10 @@ export class FsL2Adapter implements L2Adapter {
   readonly #ops: FsOps;
   readonly #space: SpaceBudget;
   readonly #warnings: WarnLimiter;
+  readonly #wallClock: () => number;
+  #hasher!: Xxh3Hasher;
+  #verifiedPayloads = 0;
+  readonly #onVerified = (): void => void this.#verifiedPayloads++;
   #lock: DirLock | undefined;
   #closed = false;
 
@@ -75,6 +88,7 @@ export class FsL2Adapter implements L2Adapter {
     const now = seams.now ?? (() => performance.now());
     this.#space = new SpaceBudget(options.capacityBytes, options.path, this.#ops, now, seams.spaceCheckIntervalMs ?? 5000);
     this.#warnings = new WarnLimiter(options.warn, seams.warnIntervalMs ?? 30_000, now);
+    this.#wallClock = seams.wallClock ?? Date.now;
   }
 
   /**
@@ -84,8 +98,10 @@ export class FsL2Adapter implements L2Adapter {
    */
   static async open(options: FsL2AdapterOptions, seams: FsL2TestSeams = {}): Promise<FsL2Adapter> {
     const resolved = resolveFsL2Options(options);
+    const hasher = await loadXxh3();
     const lock = await DirLock.acquire(resolved.path, seams.lockRefreshMs === undefined ? {} : { refreshMs: seams.lockRefreshMs });
     const adapter = new FsL2Adapter(resolved, seams);
+    adapter.#hasher = hasher;
     adapter.#lock = lock;
     try {
       await adapter.#rebuild();
@@ -100,6 +116,16 @@ export class FsL2Adapter implements L2Adapter {
   /** Objects found corrupt since open (also exported as `tierkv.l2.corrupt`). */
   get corruptObjects(): number {
     return this.#counts.corrupt;
+  }
+
+  /** Loads whose payload was hashed since open (with verify: 'once', the others were trusted unchanged files). */
+  get verifiedPayloads(): number {
+    return this.#verifiedPayloads;
+  }
+
+  /** Which XXH3 this adapter hashes with: the native addon, or the WebAssembly fallback. */
+  get hashImplementation(): Xxh3Hasher['implementation'] {
+    return this.#hasher.implementation;
   }
 
   /** Objects evicted for the budget since open (also exported as `tierkv.l2.evicted`). */
@@ -247,7 +273,7 @@ export class FsL2Adapter implements L2Adapter {
     const { dir, file } = this.#pathFor(key);
     let header: Buffer;
     try {
-      header = encodeHeader(key, JSON.stringify(item.layout.toJSON()), item.data);
+      header = encodeHeader(key, JSON.stringify(item.layout.toJSON()), item.data, this.#hasher);
     } catch (err) {
       if (log.enabled) log('cannot encode object %s: %s', key, String(err));
       return 'other';
@@ -358,9 +384,12 @@ export class FsL2Adapter implements L2Adapter {
     if (!e || !target) return 'miss';
     if (target.byteLength !== e.payloadLength) return 'miss'; // wrong-size target: a miss, the object is fine
     let fh: FileHandle | undefined;
+    // Taken before the read: a verification vouches for the file only if its last change came a
+    // margin before this instant (see file-stamp.ts).
+    const readStart = this.#wallClock();
     try {
       fh = await this.#ops.open(e.file, 'r');
-      const verdict = await readObject(fh, e, key, target, layoutJson);
+      const verdict = await readObject(fh, e, key, target, layoutJson, loadVerifier(this.options.verify, this.#hasher, fh, e, readStart, this.#onVerified));
       return typeof verdict === 'object' ? await this.#corruptFound(key, e, verdict.corrupt) : verdict;
     } catch (err) {
       return this.#loadFailed(key, e, err);
