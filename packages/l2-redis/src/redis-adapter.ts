@@ -11,7 +11,7 @@ import {
   type ObjectKey,
   type TelemetryOptions,
 } from '@tierkv/core';
-import type { L2Adapter, L2StoreItem, L2Usage } from '@tierkv/storage';
+import { selectXxh3, type L2Adapter, type L2StoreItem, type L2Usage, type Xxh3Hasher } from '@tierkv/storage';
 import { SpanKind, type Attributes } from '@opentelemetry/api';
 import { Cluster, Redis } from 'ioredis';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
@@ -113,10 +113,20 @@ export class RedisL2Adapter implements L2Adapter {
   #closing: Promise<void> | undefined;
   #usedBytes = 0;
   #objects = 0;
+  /** The payload hash; with the WebAssembly fallback it arrives once compiled (#hasherReady). */
+  #hasher: Xxh3Hasher | undefined;
+  readonly #hasherReady: Promise<Xxh3Hasher>;
 
   constructor(options: RedisL2Options = {}, telemetry: TelemetryOptions = {}) {
     const o = resolveRedisL2Options(options);
     this.#o = o;
+    const hasher = selectXxh3();
+    if ('digest' in hasher) {
+      this.#hasher = hasher;
+      this.#hasherReady = Promise.resolve(hasher);
+    } else {
+      this.#hasherReady = hasher.then((h) => (this.#hasher = h));
+    }
     this.name = o.name;
     this.#breaker = new CircuitBreaker(o.breaker, o.now, (to) => this.#onTransition(to));
     this.#metrics = new RedisMetrics(o.name, () => this.#breaker.state, telemetry);
@@ -173,6 +183,11 @@ export class RedisL2Adapter implements L2Adapter {
     return this.#breaker.state;
   }
 
+  /** Which XXH3 this adapter hashes with: the native addon, or the WebAssembly fallback (undefined until it has compiled). */
+  get hashImplementation(): Xxh3Hasher['implementation'] | undefined {
+    return this.#hasher?.implementation;
+  }
+
   /** The Redis key that holds `key` (for diagnostics and tests). */
   redisKey(key: ObjectKey): string {
     return redisKeyOf(this.#o.keyPrefix, key);
@@ -215,6 +230,8 @@ export class RedisL2Adapter implements L2Adapter {
         },
         async () => {
           const ttl = this.#o.ttlSeconds;
+          const checksum = this.#o.checksum;
+          const hasher = this.#hasher ?? (await this.#hasherReady);
           const encoded = items.map((i) => encodeKey(i.key));
           let failure: Error | undefined;
           for (const [start, end] of groups(items.map((i) => i.data.byteLength), this.#o.maxPipelineBytes)) {
@@ -224,13 +241,13 @@ export class RedisL2Adapter implements L2Adapter {
             const headers: Buffer[] = [];
             // After a deadline this call settles while ioredis may still hold the payload in its
             // write buffer, and the caller then releases (and may reuse) that memory. With a payload
-            // CRC a late write of reused bytes is caught at load (a miss); without one, the payload
-            // is copied so nothing can ever store another key's bytes under this key.
-            const payloadOf = this.#o.checksum === 'crc32' ? (d: Uint8Array) => d : (d: Uint8Array) => Buffer.from(d);
+            // checksum a late write of reused bytes is caught at load (a miss); without one, the
+            // payload is copied so nothing can ever store another key's bytes under this key.
+            const payloadOf = checksum !== 'none' ? (d: Uint8Array) => d : (d: Uint8Array) => Buffer.from(d);
             for (let i = start; i < end; i++) {
               const item = items[i]!;
               keys.push(redisKeyOf(this.#o.keyPrefix, item.key, encoded[i]));
-              headers.push(encodeHeader(item.data, keyChecksum(encoded[i]!), this.#o.checksum === 'crc32', layoutChecksum(JSON.stringify(item.layout.toJSON()))));
+              headers.push(encodeHeader(item.data, keyChecksum(encoded[i]!), checksum, hasher, layoutChecksum(JSON.stringify(item.layout.toJSON()))));
             }
             // STRLEN first (same round trip) tells whether SET replaces a value and how big it
             // was, so usage() stays exact for this adapter's own writes. Replies: [STRLEN, SET] per key.
@@ -312,6 +329,7 @@ export class RedisL2Adapter implements L2Adapter {
         'load',
         () => results,
         async () => {
+          const hasher = this.#hasher ?? (await this.#hasherReady);
           const encoded = keys.map((k) => encodeKey(k));
           let failure: Error | undefined;
           const broken: string[] = [];
@@ -331,7 +349,7 @@ export class RedisL2Adapter implements L2Adapter {
                   // After a deadline the caller owns its memory again: a late reply writes nothing.
                   if (answered) return;
                   const i = start + j;
-                  outcomes[j] = Buffer.isBuffer(value) ? (decodeValueInto(value, keyChecksum(encoded[i]!), targets[i]!, layoutCrc) ?? 'ok') : 'absent';
+                  outcomes[j] = Buffer.isBuffer(value) ? (decodeValueInto(value, keyChecksum(encoded[i]!), targets[i]!, hasher, layoutCrc) ?? 'ok') : 'absent';
                 }),
               { direct: true },
             );

@@ -65,10 +65,11 @@ export function wasmXxh3(): Promise<Xxh3Hasher> {
 }
 
 /**
- * The XXH3 to use: native when it loads, else the WebAssembly one; `TIERKV_XXH3=native|wasm`
- * forces one (ConfigError when a forced native one cannot load, or for any other value).
+ * The XXH3 to use: native when it loads, else the WebAssembly one (a promise: it compiles first);
+ * `TIERKV_XXH3=native|wasm` forces one. Throws ConfigError, synchronously, when a forced native one
+ * cannot load or for any other value.
  */
-export async function loadXxh3(): Promise<Xxh3Hasher> {
+export function selectXxh3(): Xxh3Hasher | Promise<Xxh3Hasher> {
   const forced = process.env[XXH3_IMPLEMENTATION_ENV];
   if (forced === 'wasm') return wasmXxh3();
   if (forced !== undefined && forced !== '' && forced !== 'native') {
@@ -80,6 +81,11 @@ export async function loadXxh3(): Promise<Xxh3Hasher> {
     throw new ConfigError(XXH3_IMPLEMENTATION_ENV, `the native XXH3 (xxhash-addon) does not load on ${process.platform}-${process.arch}: ${String(nativeError)}; unset it to use the WebAssembly one`);
   }
   return wasmXxh3();
+}
+
+/** selectXxh3, always as a promise. */
+export async function loadXxh3(): Promise<Xxh3Hasher> {
+  return selectXxh3();
 }
 
 /** Whether `digest` equals the 8 bytes of `expected` at `offset`. */
