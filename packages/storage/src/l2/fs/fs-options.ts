@@ -1,4 +1,4 @@
-import { ConfigError, type TelemetryOptions } from '@tierkv/core';
+import { ConfigError, refuseUnknownOptions, type TelemetryOptions } from '@tierkv/core';
 
 export interface FsL2AdapterOptions extends TelemetryOptions {
   /** Directory that holds the objects (created if missing). One adapter per directory. Required. */
@@ -51,6 +51,7 @@ export const DEFAULT_FS_L2_OPTIONS = Object.freeze({
 
 export function resolveFsL2Options(options: FsL2AdapterOptions): ResolvedFsL2AdapterOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError('fsL2', 'expected options { path, capacityBytes? }');
+  refuseUnknownOptions(options, ['path', 'capacityBytes', 'fsync', 'verify', 'maxConcurrentOps', 'name', 'warn', 'meterProvider', 'tracerProvider'], 'fsL2');
   if (typeof options.path !== 'string' || options.path.length === 0) throw new ConfigError('fsL2.path', 'expected the directory to keep objects in, e.g. "./.tierkv/l2"');
   const capacityBytes = options.capacityBytes ?? DEFAULT_FS_L2_OPTIONS.capacityBytes;
   if (!Number.isSafeInteger(capacityBytes) || capacityBytes <= 0) throw new ConfigError('fsL2.capacityBytes', `expected a positive integer number of bytes, got ${options.capacityBytes}`);
