@@ -60,6 +60,8 @@ interface Figures {
   fsLoad: number;
   /** The same loads with `verify: 'always'` (every payload hashed). */
   fsLoadAlways: number;
+  /** The same loads with `maxOpenFiles: 0` (open + read + close per load, as the reference). */
+  fsLoadNoHandles: number;
 }
 
 async function measureSize(ctx: BenchContext, size: number, label: string): Promise<Figures> {
@@ -68,12 +70,14 @@ async function measureSize(ctx: BenchContext, size: number, label: string): Prom
   const rawDir = join(ctx.tmpDir, `raw-${label}-${ctx.repetition ?? 0}`);
   const fsDir = join(ctx.tmpDir, `fs-${label}-${ctx.repetition ?? 0}`);
   const alwaysDir = join(ctx.tmpDir, `fs-always-${label}-${ctx.repetition ?? 0}`);
+  const noHandlesDir = join(ctx.tmpDir, `fs-nohandles-${label}-${ctx.repetition ?? 0}`);
   await mkdir(rawDir, { recursive: true });
   await mkdir(fsDir, { recursive: true });
 
   const raw = new RawFs(rawDir);
   const adapter = await FsL2Adapter.open({ path: fsDir, capacityBytes: 4 * OBJECTS * size });
   const always = await FsL2Adapter.open({ path: alwaysDir, capacityBytes: 4 * OBJECTS * size, verify: 'always' });
+  const noHandles = await FsL2Adapter.open({ path: noHandlesDir, capacityBytes: 4 * OBJECTS * size, maxOpenFiles: 0 });
   try {
     // Store rounds over the ring; every object exists after the first lap, so loads always hit.
     let s = 0;
@@ -99,9 +103,14 @@ async function measureSize(ctx: BenchContext, size: number, label: string): Prom
     for (let i = 0; i < batches.length; i++) await rawStore();
     for (let i = 0; i < batches.length; i++) await fsStore();
     for (const items of storeItems) allTrue('FsL2Adapter.store', await always.store(items));
+    for (const items of storeItems) allTrue('FsL2Adapter.store', await noHandles.store(items));
     // Many short slices: on a shared machine, other processes' bursts then fall on every subject alike.
     const [rawStoreRate, fsStoreRate] = await interleaveAsync(budget, [rawStore, fsStore], SLICES);
-    const [rawLoadRate, fsLoadRate, alwaysRate] = await interleaveAsync(budget, [rawLoad, loadFrom(adapter), loadFrom(always)], SLICES);
+    const [rawLoadRate, fsLoadRate, noHandlesRate, alwaysRate] = await interleaveAsync(
+      budget,
+      [rawLoad, loadFrom(adapter), loadFrom(noHandles), loadFrom(always)],
+      SLICES,
+    );
     const hasher = await selectXxh3();
     let sink = 0;
     const xxh3 = rate(budget / 2, () => {
@@ -117,6 +126,7 @@ async function measureSize(ctx: BenchContext, size: number, label: string): Prom
       rawLoad: rawLoadRate!,
       fsLoad: fsLoadRate!,
       fsLoadAlways: alwaysRate!,
+      fsLoadNoHandles: noHandlesRate!,
     };
     // The last load filled targets from the object written with sources[j]: check the bytes.
     for (let j = 0; j < BATCH; j++) {
@@ -126,10 +136,12 @@ async function measureSize(ctx: BenchContext, size: number, label: string): Prom
   } finally {
     await adapter.close();
     await always.close();
+    await noHandles.close();
     // Full runs write ~0.5 GiB per repetition: do not let it pile up until the end of the run.
     await rm(rawDir, { recursive: true, force: true });
     await rm(fsDir, { recursive: true, force: true });
     await rm(alwaysDir, { recursive: true, force: true });
+    await rm(noHandlesDir, { recursive: true, force: true });
   }
 }
 
@@ -144,7 +156,8 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
     out.push({ subject: rawStore, value: f.rawStore, unit: 'B/s', note });
     out.push({ subject: `tierkv FsL2Adapter store ${label}`, value: f.fsStore, unit: 'B/s', reference: rawStore, goal: 0.9 });
     out.push({ subject: rawLoad, value: f.rawLoad, unit: 'B/s', note });
-    out.push({ subject: `tierkv FsL2Adapter lookup+load+unlock ${label}`, value: f.fsLoad, unit: 'B/s', reference: rawLoad, goal: 0.9, note: "verify: 'once' (the default)" });
+    out.push({ subject: `tierkv FsL2Adapter lookup+load+unlock ${label}`, value: f.fsLoad, unit: 'B/s', reference: rawLoad, goal: 0.9, note: `the defaults: verify 'once', up to 128 open read handles (the ${OBJECTS} objects fit)` });
+    out.push({ subject: `tierkv FsL2Adapter lookup+load+unlock ${label}, maxOpenFiles 0`, value: f.fsLoadNoHandles, unit: 'B/s', reference: rawLoad, note: 'no open handles kept: open + read + close per load, as the reference' });
     out.push({ subject: `tierkv FsL2Adapter lookup+load+unlock ${label}, verify 'always'`, value: f.fsLoadAlways, unit: 'B/s', reference: rawLoad, note: 'every payload hashed (XXH3-64)' });
     out.push({ subject: `XXH3-64 ${label} (${f.hashImplementation})`, value: f.xxh3, unit: 'B/s', note: 'one thread: the hash every store computes and a verifying load checks' });
   }

@@ -90,14 +90,20 @@ export async function removeFile(file: string): Promise<void> {
   await unlink(file).catch(() => undefined);
 }
 
-/** What readObject concluded: true, a miss (the object is fine), or corrupt and why. */
-export type ReadVerdict = true | 'miss' | { corrupt: string };
+/**
+ * What readObject concluded: true, a miss (the object is fine), gone (the file was unlinked
+ * behind the adapter's back: removed, or replaced by a rename), or corrupt and why.
+ */
+export type ReadVerdict = true | 'miss' | 'gone' | { corrupt: string };
 
 /** How a load decides whether its payload must be hashed (the adapter's `verify` policy). */
 export interface PayloadVerifier {
   readonly hasher: Xxh3Hasher;
-  /** Asked after the read: true when the file is known unchanged since its payload last verified. */
-  unchanged(): boolean;
+  /**
+   * Asked after the read: `gone` when the file has no link left (removed or renamed over), `trusted`
+   * when it is known unchanged since its payload last verified, else `verify`.
+   */
+  afterRead(): 'gone' | 'trusted' | 'verify';
   /** Told when the payload just verified on the fast path (the adapter may then remember the file). */
   verified(): void;
 }
@@ -118,7 +124,9 @@ export async function readObject(fh: FileHandle, e: { size: number; payloadLengt
   if (!header || header.headerLength !== headerBuf.length || header.encodedKey !== key || header.payloadLength !== target.byteLength) {
     return readChecked(fh, key, target, layoutJson, verifier.hasher);
   }
-  if (!verifier.unchanged()) {
+  const state = verifier.afterRead();
+  if (state === 'gone') return 'gone';
+  if (state === 'verify') {
     if (!payloadMatches(target, header, verifier.hasher)) return { corrupt: 'payload checksum mismatch' };
     verifier.verified();
   }

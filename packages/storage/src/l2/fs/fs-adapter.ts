@@ -13,6 +13,7 @@ import { loadXxh3, type Xxh3Hasher } from '../checksum/xxh3.js';
 import { flipByte, readObject, removeFile, scanObjects, syncDir, writeAll } from './file-io.js';
 import type { FileStamp } from './file-stamp.js';
 import { loadVerifier } from './load-verifier.js';
+import { OpenFiles } from './open-files.js';
 import { NODE_FS_OPS, type FsL2TestSeams, type FsOps } from './fs-ops.js';
 import { SpaceBudget } from './fs-space.js';
 import { encodeHeader } from './object-file.js';
@@ -56,7 +57,8 @@ interface FileEntry {
  *   to make room and retries once, and the budget grows back as free space returns.
  * - Failed keys carry a reason (L2FailureReason) for `tierkv.l2.failures`, and failures and healing
  *   are warned about (errno code and directory) at most once per reason per 30 s.
- * - At most `maxConcurrentOps` object reads or writes are in flight.
+ * - At most `maxConcurrentOps` object reads or writes are in flight; up to `maxOpenFiles` read
+ *   handles of recently loaded files stay open (OpenFiles), so a repeated load is a single read.
  * - One open adapter per directory: `open()` takes a lock file (see DirLock), `close()` drops it.
  */
 export class FsL2Adapter implements L2Adapter {
@@ -73,6 +75,7 @@ export class FsL2Adapter implements L2Adapter {
   readonly #space: SpaceBudget;
   readonly #warnings: WarnLimiter;
   readonly #wallClock: () => number;
+  readonly #files: OpenFiles<FileEntry>;
   #hasher!: Xxh3Hasher;
   #verifiedPayloads = 0;
   readonly #onVerified = (): void => void this.#verifiedPayloads++;
@@ -89,6 +92,7 @@ export class FsL2Adapter implements L2Adapter {
     this.#space = new SpaceBudget(options.capacityBytes, options.path, this.#ops, now, seams.spaceCheckIntervalMs ?? 5000);
     this.#warnings = new WarnLimiter(options.warn, seams.warnIntervalMs ?? 30_000, now);
     this.#wallClock = seams.wallClock ?? Date.now;
+    this.#files = new OpenFiles<FileEntry>(options.maxOpenFiles, (e) => this.#ops.open(e.file, 'r'));
   }
 
   /**
@@ -182,6 +186,7 @@ export class FsL2Adapter implements L2Adapter {
           this.#serial(encodeKey(k), async () => {
             const e = this.#index.deleteUnpinned(encodeKey(k));
             if (!e) return false;
+            this.#files.retire(e);
             await this.#io.run(() => removeFile(e.file));
             return true;
           }),
@@ -193,6 +198,7 @@ export class FsL2Adapter implements L2Adapter {
   clear(): Promise<number> {
     return this.#track('clear', async () => {
       const victims = this.#index.clearUnpinned();
+      for (const [, e] of victims) this.#files.retire(e);
       await Promise.all(victims.map(([, e]) => this.#io.run(() => removeFile(e.file))));
       return victims.length;
     });
@@ -235,6 +241,7 @@ export class FsL2Adapter implements L2Adapter {
     if (this.#closed) return;
     this.#closed = true;
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    await this.#files.closeAll();
     this.#counts.close();
     await this.#lock?.release();
   }
@@ -294,6 +301,7 @@ export class FsL2Adapter implements L2Adapter {
     if (err !== undefined) return this.#failed('store', err, dir, key);
     const current = this.#index.get(key);
     this.#index.set(key, { size, pins: current?.pins ?? 0, file, payloadLength: item.data.byteLength });
+    if (current) this.#files.retire(current);
     return true;
   }
 
@@ -307,8 +315,9 @@ export class FsL2Adapter implements L2Adapter {
     if (size > cap) return false;
     const victims = this.#index.victims(size - (this.#index.get(key)?.size ?? 0), cap, key);
     if (!victims) return false;
-    for (const [k] of victims) {
+    for (const [k, e] of victims) {
       this.#index.delete(k);
+      this.#files.retire(e);
       this.#counts.evicted++;
     }
     const removed = Promise.all(victims.map(([, e]) => removeFile(e.file)));
@@ -384,26 +393,33 @@ export class FsL2Adapter implements L2Adapter {
     if (!e || !target) return 'miss';
     if (target.byteLength !== e.payloadLength) return 'miss'; // wrong-size target: a miss, the object is fine
     let fh: FileHandle | undefined;
+    let keep = false;
     // Taken before the read: a verification vouches for the file only if its last change came a
     // margin before this instant (see file-stamp.ts).
     const readStart = this.#wallClock();
     try {
-      fh = await this.#ops.open(e.file, 'r');
+      fh = await this.#files.acquire(e);
       const verdict = await readObject(fh, e, key, target, layoutJson, loadVerifier(this.options.verify, this.#hasher, fh, e, readStart, this.#onVerified));
-      return typeof verdict === 'object' ? await this.#corruptFound(key, e, verdict.corrupt) : verdict;
+      if (typeof verdict === 'object') return await this.#corruptFound(key, e, verdict.corrupt);
+      if (verdict === 'gone') return this.#forget(key, e);
+      keep = true;
+      return verdict;
     } catch (err) {
       return this.#loadFailed(key, e, err);
     } finally {
-      await fh?.close().catch(() => undefined);
+      if (fh) this.#files.release(e, fh, keep);
     }
   }
 
+  /** The object's file was removed (or replaced) behind the adapter's back: a miss, and forgotten. */
+  #forget(key: EncodedKey, e: FileEntry): 'miss' {
+    if (this.#index.get(key) === e) this.#index.delete(key);
+    this.#files.retire(e);
+    return 'miss';
+  }
+
   #loadFailed(key: EncodedKey, e: FileEntry, err: unknown): L2FailureReason {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      // Removed behind our back: forget it.
-      if (this.#index.get(key) === e) this.#index.delete(key);
-      return 'miss';
-    }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.#forget(key, e); // removed behind our back
     return this.#failed('load', err, dirname(e.file), key);
   }
 
@@ -411,6 +427,7 @@ export class FsL2Adapter implements L2Adapter {
     this.#counts.corrupt++;
     if (log.enabled) log('corrupt object %s (%s): deleted', e.file, why);
     if (this.#index.get(key) === e) this.#index.delete(key);
+    this.#files.retire(e);
     await removeFile(e.file);
     return 'corrupt';
   }

@@ -18,6 +18,11 @@ export interface FsL2AdapterOptions extends TelemetryOptions {
   verify?: FsVerifyPolicy;
   /** Max file-system operations (one object read or write each) in flight. @default 16 */
   maxConcurrentOps?: number;
+  /**
+   * Read handles of recently loaded object files kept open, so a repeated load is one read instead
+   * of open + read + close (0: none). Each is a file descriptor of this process. @default 128
+   */
+  maxOpenFiles?: number;
   /** The `tierkv.l2.adapter` attribute. @default 'fs' */
   name?: string;
   /**
@@ -36,6 +41,7 @@ export interface ResolvedFsL2AdapterOptions {
   readonly capacityBytes: number;
   readonly fsync: boolean;
   readonly maxConcurrentOps: number;
+  readonly maxOpenFiles: number;
   readonly name: string;
   readonly warn: (line: string) => void;
   readonly telemetry: TelemetryOptions;
@@ -46,17 +52,20 @@ export const DEFAULT_FS_L2_OPTIONS = Object.freeze({
   fsync: false,
   verify: 'once' as FsVerifyPolicy,
   maxConcurrentOps: 16,
+  maxOpenFiles: 128,
   name: 'fs',
 });
 
 export function resolveFsL2Options(options: FsL2AdapterOptions): ResolvedFsL2AdapterOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError('fsL2', 'expected options { path, capacityBytes? }');
-  refuseUnknownOptions(options, ['path', 'capacityBytes', 'fsync', 'verify', 'maxConcurrentOps', 'name', 'warn', 'meterProvider', 'tracerProvider'], 'fsL2');
+  refuseUnknownOptions(options, ['path', 'capacityBytes', 'fsync', 'verify', 'maxConcurrentOps', 'maxOpenFiles', 'name', 'warn', 'meterProvider', 'tracerProvider'], 'fsL2');
   if (typeof options.path !== 'string' || options.path.length === 0) throw new ConfigError('fsL2.path', 'expected the directory to keep objects in, e.g. "./.tierkv/l2"');
   const capacityBytes = options.capacityBytes ?? DEFAULT_FS_L2_OPTIONS.capacityBytes;
   if (!Number.isSafeInteger(capacityBytes) || capacityBytes <= 0) throw new ConfigError('fsL2.capacityBytes', `expected a positive integer number of bytes, got ${options.capacityBytes}`);
   const maxConcurrentOps = options.maxConcurrentOps ?? DEFAULT_FS_L2_OPTIONS.maxConcurrentOps;
   if (!Number.isSafeInteger(maxConcurrentOps) || maxConcurrentOps < 1 || maxConcurrentOps > 1024) throw new ConfigError('fsL2.maxConcurrentOps', `expected an integer in [1, 1024], got ${options.maxConcurrentOps}`);
+  const maxOpenFiles = options.maxOpenFiles ?? DEFAULT_FS_L2_OPTIONS.maxOpenFiles;
+  if (!Number.isSafeInteger(maxOpenFiles) || maxOpenFiles < 0 || maxOpenFiles > 65_536) throw new ConfigError('fsL2.maxOpenFiles', `expected an integer in [0, 65536] (0: keep no file open), got ${options.maxOpenFiles}`);
   if (options.warn !== undefined && typeof options.warn !== 'function') throw new ConfigError('fsL2.warn', 'expected a function (line: string) => void');
   const verify = options.verify ?? DEFAULT_FS_L2_OPTIONS.verify;
   if (verify !== 'once' && verify !== 'always') throw new ConfigError('fsL2.verify', `expected 'once' (hash on first load and after any change) or 'always', got ${JSON.stringify(options.verify)}`);
@@ -68,6 +77,7 @@ export function resolveFsL2Options(options: FsL2AdapterOptions): ResolvedFsL2Ada
     fsync: options.fsync ?? DEFAULT_FS_L2_OPTIONS.fsync,
     verify,
     maxConcurrentOps,
+    maxOpenFiles,
     name,
     warn: options.warn ?? ((line: string) => console.warn(line)),
     telemetry: options.meterProvider ? { meterProvider: options.meterProvider } : {},

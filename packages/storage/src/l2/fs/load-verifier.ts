@@ -6,12 +6,13 @@ import { sameStamp, settledBefore, stampOf, type FileStamp } from './file-stamp.
 import type { FsVerifyPolicy } from './fs-options.js';
 
 /**
- * The payload policy of one load (see FsL2AdapterOptions.verify). With 'once', the file's fstat
- * taken after the read either matches the stamp of the object's last verification (the hash is
- * skipped), or the payload is hashed and the stamp renewed, if the file has settled (see
- * file-stamp.ts). The fstat is synchronous: on an open descriptor it reads the in-memory inode
- * (about a microsecond), where an asynchronous one would cost a thread-pool round trip per load.
- * `readStart` is the wall clock taken before the file was opened.
+ * The payload policy of one load (see FsL2AdapterOptions.verify). The file's fstat, taken after
+ * the read, first tells whether the file still has a link (a cached handle may outlive a file
+ * removed or renamed over behind the adapter's back). With 'once' it then either matches the
+ * stamp of the object's last verification (the hash is skipped), or the payload is hashed and the
+ * stamp renewed if the file has settled (see file-stamp.ts). The fstat is synchronous: on an open
+ * descriptor it reads the in-memory inode (about a microsecond), where an asynchronous one would
+ * cost a thread-pool round trip per load. `readStart` is the wall clock taken before the read.
  */
 export function loadVerifier(
   policy: FsVerifyPolicy,
@@ -21,19 +22,17 @@ export function loadVerifier(
   readStart: number,
   onVerified: () => void,
 ): PayloadVerifier {
-  if (policy === 'always') {
-    return { hasher, unchanged: () => false, verified: onVerified };
-  }
   let st: Stats | undefined;
   return {
     hasher,
-    unchanged: () => {
+    afterRead: () => {
       st = fstatSync(fh.fd);
-      return entry.stamp !== undefined && sameStamp(entry.stamp, st);
+      if (st.nlink === 0) return 'gone';
+      return policy === 'once' && entry.stamp !== undefined && sameStamp(entry.stamp, st) ? 'trusted' : 'verify';
     },
     verified: () => {
       onVerified();
-      if (st === undefined) return;
+      if (policy !== 'once' || st === undefined) return;
       const stamp = stampOf(st);
       entry.stamp = settledBefore(stamp, readStart) ? stamp : undefined;
     },
