@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Semaphore } from '../semaphore.js';
 import type { EncodedKey } from '@tierkv/core';
 import type { Xxh3Hasher } from '../checksum/xxh3.js';
+import type { FsOps } from './fs-ops.js';
 import { announcedHeaderLength, decodeHeader, payloadMatches } from './object-file.js';
 
 // Enough for any realistic key + layout JSON, so a load usually reads its header in one call.
@@ -74,6 +75,29 @@ export async function writeAll(fh: FileHandle, header: Buffer, payload: Uint8Arr
     const r = await fh.write(chunk, 0, chunk.byteLength, bytesWritten);
     if (r.bytesWritten === 0) throw new Error('short write');
     bytesWritten += r.bytesWritten;
+  }
+}
+
+/**
+ * Writes header and payload to `tmp` (fsynced when asked), renames it to `file` (then syncs `dir`
+ * when asked): readers see the old object or the new one, never half of one. Resolves with the
+ * error, or undefined on success; a failed write leaves no temporary file behind.
+ */
+export async function writeObjectFile(ops: FsOps, dir: string, file: string, tmp: string, header: Buffer, data: Uint8Array, fsync: boolean): Promise<unknown> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await ops.open(tmp, 'w');
+    await writeAll(fh, header, data);
+    if (fsync) await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await ops.rename(tmp, file);
+    if (fsync) await syncDir(dir);
+    return undefined;
+  } catch (err) {
+    if (fh) await fh.close().catch(() => undefined);
+    await removeFile(tmp);
+    return err ?? new Error('write failed');
   }
 }
 

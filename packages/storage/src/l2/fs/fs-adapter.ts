@@ -10,10 +10,11 @@ import { Semaphore } from '../semaphore.js';
 import { WarnLimiter } from '../warn-limiter.js';
 import { DirLock } from './dir-lock.js';
 import { loadXxh3, type Xxh3Hasher } from '../checksum/xxh3.js';
-import { flipByte, readObject, removeFile, scanObjects, syncDir, writeAll } from './file-io.js';
+import { flipByte, readObject, removeFile, scanObjects, writeObjectFile } from './file-io.js';
 import type { FileStamp } from './file-stamp.js';
 import { loadVerifier } from './load-verifier.js';
 import { OpenFiles } from './open-files.js';
+import { PerKeyQueue } from './per-key-queue.js';
 import { NODE_FS_OPS, type FsL2TestSeams, type FsOps } from './fs-ops.js';
 import { SpaceBudget } from './fs-space.js';
 import { encodeHeader } from './object-file.js';
@@ -68,8 +69,8 @@ export class FsL2Adapter implements L2Adapter {
   readonly #io: Semaphore;
   readonly #dirs = new Set<string>();
   readonly #pending = new Set<Promise<unknown>>();
-  // The last store or delete of each key still running (see #serial).
-  readonly #byKey = new Map<EncodedKey, Promise<void>>();
+  // Stores and deletes of one key run one after another (see PerKeyQueue).
+  readonly #perKey = new PerKeyQueue<EncodedKey>();
   readonly #counts: L2AdapterCounts;
   readonly #ops: FsOps;
   readonly #space: SpaceBudget;
@@ -146,7 +147,7 @@ export class FsL2Adapter implements L2Adapter {
     return this.#track('store', () =>
       Promise.all(
         items.map(async (item, i) => {
-          const outcome = await this.#serial(encodeKey(item.key), () => this.#io.run(() => this.#storeOne(item)));
+          const outcome = await this.#perKey.run(encodeKey(item.key), () => this.#io.run(() => this.#storeOne(item)));
           if (outcome === true) return true;
           if (reasons) reasons[i] = outcome;
           return false;
@@ -183,7 +184,7 @@ export class FsL2Adapter implements L2Adapter {
     return this.#track('delete', () =>
       Promise.all(
         keys.map((k) =>
-          this.#serial(encodeKey(k), async () => {
+          this.#perKey.run(encodeKey(k), async () => {
             const e = this.#index.deleteUnpinned(encodeKey(k));
             if (!e) return false;
             this.#files.retire(e);
@@ -244,25 +245,6 @@ export class FsL2Adapter implements L2Adapter {
     await this.#files.closeAll();
     this.#counts.close();
     await this.#lock?.release();
-  }
-
-  /**
-   * Runs stores and deletes of one key one after another: overlapping ones could otherwise rename
-   * and index in different orders (with fsync the directory sync widens the gap), leaving the index
-   * describing one write while the file holds another, and usage drifting from the disk.
-   */
-  #serial<T>(key: EncodedKey, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#byKey.get(key);
-    const run = prev === undefined ? fn() : prev.then(fn, fn);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#byKey.set(key, tail);
-    void tail.then(() => {
-      if (this.#byKey.get(key) === tail) this.#byKey.delete(key);
-    });
-    return run;
   }
 
   /** Runs one public call unless closed, and remembers it until it settles so close() can wait. */
@@ -327,23 +309,12 @@ export class FsL2Adapter implements L2Adapter {
 
   /** Writes the object aside and renames it into place; the error, or undefined on success. */
   async #write(dir: string, file: string, header: Buffer, data: Uint8Array): Promise<unknown> {
-    const tmp = `${file}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
-    let fh: FileHandle | undefined;
     try {
       await this.#ensureDir(dir);
-      fh = await this.#ops.open(tmp, 'w');
-      await writeAll(fh, header, data);
-      if (this.options.fsync) await fh.sync();
-      await fh.close();
-      fh = undefined;
-      await this.#ops.rename(tmp, file);
-      if (this.options.fsync) await syncDir(dir);
-      return undefined;
     } catch (err) {
-      if (fh) await fh.close().catch(() => undefined);
-      await removeFile(tmp);
-      return err ?? new Error('write failed');
+      return err ?? new Error('mkdir failed');
     }
+    return writeObjectFile(this.#ops, dir, file, `${file}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`, header, data, this.options.fsync);
   }
 
   /** Repairs what a failed write's error points at; true when a retry may now succeed. */
