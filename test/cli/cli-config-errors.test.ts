@@ -89,7 +89,7 @@ describe('tierkv: help, version and configuration errors', function () {
     expectConfigError(await runCli(['server', '--redis-cluster', 'a:1', '--redis-url', 'redis://b:2']), /--redis-cluster/, /not both/);
     expectConfigError(await runCli(['server'], { env: { TIERKV_REDIS_KEY_PREFIX: 'x{1}:' } }), /TIERKV_REDIS_KEY_PREFIX/, /without "\{" or "\}"/);
     expectConfigError(await runCli(['server', '--redis-ttl', '1.5']), /--redis-ttl/, /whole seconds/);
-    expectConfigError(await runCli(['server', '--redis-checksum', 'md5']), /--redis-checksum/, /allowed values: crc32, none/);
+    expectConfigError(await runCli(['server', '--redis-checksum', 'md5']), /--redis-checksum/, /allowed values: xxh3, crc32, none/);
     const file = join(dir, 'cluster.yaml');
     writeFileSync(file, 'l2:\n  redis:\n    cluster: ["10.0.0.1:7000", "nope"]\n');
     expectConfigError(await runCli(['server', '--config', file]), /l2\.redis\.cluster \(in .*cluster\.yaml\): invalid address "nope"/, /host:port/);

@@ -8,7 +8,7 @@ describe('resolveRedisL2Options', () => {
     expect(o.keyPrefix).to.equal(DEFAULT_REDIS_L2_OPTIONS.keyPrefix);
     expect(o.url).to.equal('redis://127.0.0.1:6379');
     expect(o.ttlSeconds).to.equal(0);
-    expect(o.checksum).to.equal('crc32');
+    expect(o.checksum).to.equal('xxh3');
     expect(o.operationTimeoutMs).to.equal(2000);
     expect(o.cluster).to.equal(undefined);
     expect(o.breaker).to.deep.equal({ failureThreshold: 5, openMs: 2000 });

@@ -15,6 +15,9 @@ export { MemoryL2Adapter, DEFAULT_MEMORY_L2_OPTIONS } from './l2/memory-adapter.
 export type { MemoryL2AdapterOptions, ResolvedMemoryL2AdapterOptions } from './l2/memory-adapter.js';
 export { FsL2Adapter, DEFAULT_FS_L2_OPTIONS } from './l2/fs/fs-adapter.js';
 export type { FsL2AdapterOptions, ResolvedFsL2AdapterOptions } from './l2/fs/fs-options.js';
+export { selectXxh3, XXH3_DIGEST_BYTES, XXH3_IMPLEMENTATION_ENV } from './l2/checksum/xxh3.js';
+export type { Xxh3Hasher, Xxh3Implementation } from './l2/checksum/xxh3.js';
+export type { FsVerifyPolicy } from './l2/fs/fs-options.js';
 export { InstrumentedL2Adapter } from './l2/instrumented-l2-adapter.js';
 export { L2_METER_SCOPE } from './l2/l2-metrics.js';
 export { StorageManager } from './manager/storage-manager.js';

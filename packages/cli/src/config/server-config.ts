@@ -21,7 +21,7 @@ export const DURABILITIES = ['memory', 'l2'] as const;
 export const SERVER_TRANSPORTS = ['zeromq', 'tcp'] as const;
 
 /** @tierkv/l2-redis's value checksums. */
-export const REDIS_CHECKSUMS = ['crc32', 'none'] as const;
+export const REDIS_CHECKSUMS = ['xxh3', 'crc32', 'none'] as const;
 
 /** The schema of `tierkv server`'s configuration (config file layout = this shape). */
 export const serverConfigSchema = z.strictObject({
@@ -139,7 +139,7 @@ export const SERVER_CONFIG_FIELDS: readonly ConfigField[] = [
   { path: 'l2.redis.ttlSeconds', flags: '--redis-ttl <seconds>', env: 'TIERKV_REDIS_TTL', description: 'expire Redis objects this long after their last store or lookup (default 0: never, Redis evicts)' },
   { path: 'l2.redis.operationTimeoutMs', flags: '--redis-timeout <ms>', env: 'TIERKV_REDIS_TIMEOUT_MS', description: 'deadline of every Redis round trip (default 2000)' },
   { path: 'l2.redis.connectTimeoutMs', flags: '--redis-connect-timeout <ms>', env: 'TIERKV_REDIS_CONNECT_TIMEOUT_MS', description: 'deadline for connecting; startup waits at most this long for Redis, then serves without it until it connects (default 2000)' },
-  { path: 'l2.redis.checksum', flags: '--redis-checksum <kind>', env: 'TIERKV_REDIS_CHECKSUM', description: `value checksum: ${REDIS_CHECKSUMS.join(', ')} (default crc32)` },
+  { path: 'l2.redis.checksum', flags: '--redis-checksum <kind>', env: 'TIERKV_REDIS_CHECKSUM', description: `value checksum: ${REDIS_CHECKSUMS.join(', ')} (default xxh3)` },
   { path: 'server.transport', flags: '--transport <name>', env: 'TIERKV_TRANSPORT', description: `how requests travel: zeromq (tcp:// endpoints, CURVE with --token) or tcp (plain TCP, tierkv+tcp:// endpoints: zero-copy replies, faster, no --token); see docs/server.md (default zeromq)` },
   { path: 'server.host', flags: '--host <host>', env: 'TIERKV_HOST', description: 'request socket bind address (default 127.0.0.1)' },
   { path: 'server.port', flags: '--port <port>', env: 'TIERKV_PORT', description: `request port clients connect to (default ${DEFAULT_SERVER_PORT}; 0 = any free port)` },

@@ -107,7 +107,7 @@ export const REDIS_METRICS: readonly MetricDefinition[] = [
         name: ATTR.L2_CORRUPT_REASON,
         values: ['truncated', 'bad_header', 'checksum', 'key_mismatch', 'size_mismatch', 'layout_mismatch'],
         description:
-          '`truncated`: shorter than its header says; `bad_header`: not a tierkv value (magic/version); `checksum`: CRC-32 mismatch; `key_mismatch`: stored under another key; `size_mismatch`: intact, but not the size the caller expected; `layout_mismatch`: intact, but stored with another layout than the one asked for (a miss, kept).',
+          '`truncated`: shorter than its header says; `bad_header`: not a tierkv value (magic, version or checksum algorithm); `checksum`: the payload does not match its checksum (XXH3-64, or CRC-32 in older values); `key_mismatch`: stored under another key; `size_mismatch`: intact, but not the size the caller expected; `layout_mismatch`: intact, but stored with another layout than the one asked for (a miss, kept).',
       },
     ],
   },

@@ -2,6 +2,8 @@ import { open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Semaphore } from '../semaphore.js';
 import type { EncodedKey } from '@tierkv/core';
+import type { Xxh3Hasher } from '../checksum/xxh3.js';
+import type { FsOps } from './fs-ops.js';
 import { announcedHeaderLength, decodeHeader, payloadMatches } from './object-file.js';
 
 // Enough for any realistic key + layout JSON, so a load usually reads its header in one call.
@@ -36,7 +38,7 @@ export async function scanHeader(file: string): Promise<{ key: EncodedKey; size:
  * Reads from offset 0 into `bufs` with one readv; when that reads short (large objects, some
  * platforms) it finishes every buffer but the last. The last only detects a longer file, so it is
  * not chased: a readv that stops right before it is taken as the end of the file (chasing it would
- * cost every load a round trip; the crc32s still guard the data). Returns the bytes read.
+ * cost every load a round trip; the checksums still guard the data). Returns the bytes read.
  */
 export async function readvFully(fh: FileHandle, bufs: Uint8Array[]): Promise<number> {
   let { bytesRead: done } = await fh.readv(bufs, 0);
@@ -76,6 +78,29 @@ export async function writeAll(fh: FileHandle, header: Buffer, payload: Uint8Arr
   }
 }
 
+/**
+ * Writes header and payload to `tmp` (fsynced when asked), renames it to `file` (then syncs `dir`
+ * when asked): readers see the old object or the new one, never half of one. Resolves with the
+ * error, or undefined on success; a failed write leaves no temporary file behind.
+ */
+export async function writeObjectFile(ops: FsOps, dir: string, file: string, tmp: string, header: Buffer, data: Uint8Array, fsync: boolean): Promise<unknown> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await ops.open(tmp, 'w');
+    await writeAll(fh, header, data);
+    if (fsync) await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await ops.rename(tmp, file);
+    if (fsync) await syncDir(dir);
+    return undefined;
+  } catch (err) {
+    if (fh) await fh.close().catch(() => undefined);
+    await removeFile(tmp);
+    return err ?? new Error('write failed');
+  }
+}
+
 export async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
@@ -89,31 +114,52 @@ export async function removeFile(file: string): Promise<void> {
   await unlink(file).catch(() => undefined);
 }
 
-/** What readObject concluded: true, a miss (the object is fine), or corrupt and why. */
-export type ReadVerdict = true | 'miss' | { corrupt: string };
+/**
+ * What readObject concluded: true, a miss (the object is fine), gone (the file was unlinked
+ * behind the adapter's back: removed, or replaced by a rename), or corrupt and why.
+ */
+export type ReadVerdict = true | 'miss' | 'gone' | { corrupt: string };
+
+/** How a load decides whether its payload must be hashed (the adapter's `verify` policy). */
+export interface PayloadVerifier {
+  readonly hasher: Xxh3Hasher;
+  /**
+   * Asked after the read: `gone` when the file has no link left (removed or renamed over), `trusted`
+   * when it is known unchanged since its payload last verified, else `verify`.
+   */
+  afterRead(): 'gone' | 'trusted' | 'verify';
+  /** Told when the payload just verified on the fast path (the adapter may then remember the file). */
+  verified(): void;
+}
 
 /**
  * The hot path: the index knows the file's header length (size - payload), so header and payload
  * come in with one readv straight into the target, plus one spare byte that must stay unread (a
- * longer file is not ours); no fstat, no separate header read. Anything unexpected (another header
- * length, a short or long file, a foreign key) goes to readChecked, which decides from the file
- * alone whether it is corrupt. The payload crc32 is always verified before answering true.
+ * longer file is not ours); no separate header read. Anything unexpected (another header length, a
+ * short or long file, a foreign key) goes to readChecked, which decides from the file alone whether
+ * it is corrupt. Before answering true the payload is hashed, unless `verifier` vouches that the
+ * file is unchanged since it last verified.
  */
-export async function readObject(fh: FileHandle, e: { size: number; payloadLength: number }, key: EncodedKey, target: Uint8Array, layoutJson: string | undefined): Promise<ReadVerdict> {
+export async function readObject(fh: FileHandle, e: { size: number; payloadLength: number }, key: EncodedKey, target: Uint8Array, layoutJson: string | undefined, verifier: PayloadVerifier): Promise<ReadVerdict> {
   const headerBuf = Buffer.allocUnsafe(e.size - e.payloadLength);
   const spare = Buffer.allocUnsafe(1);
   const got = await readvFully(fh, [headerBuf, target, spare]);
   const header = got === e.size ? decodeHeader(headerBuf) : undefined;
   if (!header || header.headerLength !== headerBuf.length || header.encodedKey !== key || header.payloadLength !== target.byteLength) {
-    return readChecked(fh, key, target, layoutJson);
+    return readChecked(fh, key, target, layoutJson, verifier.hasher);
   }
-  if (!payloadMatches(target, header.payloadCrc)) return { corrupt: 'payload checksum mismatch' };
+  const state = verifier.afterRead();
+  if (state === 'gone') return 'gone';
+  if (state === 'verify') {
+    if (!payloadMatches(target, header, verifier.hasher)) return { corrupt: 'payload checksum mismatch' };
+    verifier.verified();
+  }
   // Stored with another layout of the same size: a miss (the object is fine and stays).
   return layoutJson === undefined || header.layoutJson === layoutJson || 'miss';
 }
 
-/** The slow, self-describing load: header first, then the payload, the file's size from fstat. */
-async function readChecked(fh: FileHandle, key: EncodedKey, target: Uint8Array, layoutJson: string | undefined): Promise<ReadVerdict> {
+/** The slow, self-describing load: header first, then the payload, the file's size from fstat; always hashed. */
+async function readChecked(fh: FileHandle, key: EncodedKey, target: Uint8Array, layoutJson: string | undefined, hasher: Xxh3Hasher): Promise<ReadVerdict> {
   const { size } = await fh.stat();
   const head = Buffer.allocUnsafe(HEADER_READ_BYTES);
   let got = await readFully(fh, head, 0);
@@ -129,7 +175,7 @@ async function readChecked(fh: FileHandle, key: EncodedKey, target: Uint8Array, 
   }
   if (header.payloadLength !== target.byteLength) return 'miss';
   const read = await readFully(fh, target, header.headerLength);
-  if (read !== target.byteLength || !payloadMatches(target, header.payloadCrc)) {
+  if (read !== target.byteLength || !payloadMatches(target, header, hasher)) {
     return { corrupt: read !== target.byteLength ? 'truncated' : 'payload checksum mismatch' };
   }
   return layoutJson === undefined || header.layoutJson === layoutJson || 'miss';

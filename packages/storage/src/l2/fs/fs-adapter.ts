@@ -9,7 +9,12 @@ import { LruIndex } from '../lru-index.js';
 import { Semaphore } from '../semaphore.js';
 import { WarnLimiter } from '../warn-limiter.js';
 import { DirLock } from './dir-lock.js';
-import { flipByte, readObject, removeFile, scanObjects, syncDir, writeAll } from './file-io.js';
+import { loadXxh3, type Xxh3Hasher } from '../checksum/xxh3.js';
+import { flipByte, readObject, removeFile, scanObjects, writeObjectFile } from './file-io.js';
+import type { FileStamp } from './file-stamp.js';
+import { loadVerifier } from './load-verifier.js';
+import { OpenFiles } from './open-files.js';
+import { PerKeyQueue } from './per-key-queue.js';
 import { NODE_FS_OPS, type FsL2TestSeams, type FsOps } from './fs-ops.js';
 import { SpaceBudget } from './fs-space.js';
 import { encodeHeader } from './object-file.js';
@@ -28,6 +33,8 @@ interface FileEntry {
   pins: number;
   readonly file: string;
   readonly payloadLength: number;
+  /** The file as it was when its payload last verified in this process (verify: 'once'). */
+  stamp?: FileStamp | undefined;
 }
 
 /**
@@ -37,8 +44,12 @@ interface FileEntry {
  *   paths. The header repeats the key, so a hash collision is a miss, not someone else's data.
  * - Writes go to a temporary file that is renamed into place (optionally fsynced first), so a
  *   reader sees the old object or the new one, never half of one.
- * - Every object carries a crc32 of its header and of its payload. A corrupt or truncated file is
- *   a miss, counted in `tierkv.l2.corrupt`, and deleted; its bytes are never handed out as data.
+ * - Every object carries a crc32 of its header and an XXH3-64 of its payload (format version 2;
+ *   version-1 files, crc32 of the payload, still load and verify). A corrupt or truncated file is a
+ *   miss, counted in `tierkv.l2.corrupt`, and deleted; its bytes are never handed out as data.
+ * - `verify: 'once'` (the default) hashes a payload on its first load and again after its file
+ *   changes; an unchanged file (same inode, size, mtime and ctime, one fstat) is trusted. See
+ *   file-stamp.ts for why the times can vouch for the bytes.
  * - `open()` rebuilds the index by reading every header, so objects survive a restart (in
  *   modification-time order for LRU). Leftover temporary files are removed.
  * - A byte budget with LRU eviction by access; pinned objects are neither evicted nor deleted.
@@ -47,7 +58,8 @@ interface FileEntry {
  *   to make room and retries once, and the budget grows back as free space returns.
  * - Failed keys carry a reason (L2FailureReason) for `tierkv.l2.failures`, and failures and healing
  *   are warned about (errno code and directory) at most once per reason per 30 s.
- * - At most `maxConcurrentOps` object reads or writes are in flight.
+ * - At most `maxConcurrentOps` object reads or writes are in flight; up to `maxOpenFiles` read
+ *   handles of recently loaded files stay open (OpenFiles), so a repeated load is a single read.
  * - One open adapter per directory: `open()` takes a lock file (see DirLock), `close()` drops it.
  */
 export class FsL2Adapter implements L2Adapter {
@@ -57,12 +69,17 @@ export class FsL2Adapter implements L2Adapter {
   readonly #io: Semaphore;
   readonly #dirs = new Set<string>();
   readonly #pending = new Set<Promise<unknown>>();
-  // The last store or delete of each key still running (see #serial).
-  readonly #byKey = new Map<EncodedKey, Promise<void>>();
+  // Stores and deletes of one key run one after another (see PerKeyQueue).
+  readonly #perKey = new PerKeyQueue<EncodedKey>();
   readonly #counts: L2AdapterCounts;
   readonly #ops: FsOps;
   readonly #space: SpaceBudget;
   readonly #warnings: WarnLimiter;
+  readonly #wallClock: () => number;
+  readonly #files: OpenFiles<FileEntry>;
+  #hasher!: Xxh3Hasher;
+  #verifiedPayloads = 0;
+  readonly #onVerified = (): void => void this.#verifiedPayloads++;
   #lock: DirLock | undefined;
   #closed = false;
 
@@ -75,6 +92,8 @@ export class FsL2Adapter implements L2Adapter {
     const now = seams.now ?? (() => performance.now());
     this.#space = new SpaceBudget(options.capacityBytes, options.path, this.#ops, now, seams.spaceCheckIntervalMs ?? 5000);
     this.#warnings = new WarnLimiter(options.warn, seams.warnIntervalMs ?? 30_000, now);
+    this.#wallClock = seams.wallClock ?? Date.now;
+    this.#files = new OpenFiles<FileEntry>(options.maxOpenFiles, (e) => this.#ops.open(e.file, 'r'));
   }
 
   /**
@@ -84,8 +103,10 @@ export class FsL2Adapter implements L2Adapter {
    */
   static async open(options: FsL2AdapterOptions, seams: FsL2TestSeams = {}): Promise<FsL2Adapter> {
     const resolved = resolveFsL2Options(options);
+    const hasher = await loadXxh3();
     const lock = await DirLock.acquire(resolved.path, seams.lockRefreshMs === undefined ? {} : { refreshMs: seams.lockRefreshMs });
     const adapter = new FsL2Adapter(resolved, seams);
+    adapter.#hasher = hasher;
     adapter.#lock = lock;
     try {
       await adapter.#rebuild();
@@ -102,6 +123,16 @@ export class FsL2Adapter implements L2Adapter {
     return this.#counts.corrupt;
   }
 
+  /** Loads whose payload was hashed since open (with verify: 'once', the others were trusted unchanged files). */
+  get verifiedPayloads(): number {
+    return this.#verifiedPayloads;
+  }
+
+  /** Which XXH3 this adapter hashes with: the native addon, or the WebAssembly fallback. */
+  get hashImplementation(): Xxh3Hasher['implementation'] {
+    return this.#hasher.implementation;
+  }
+
   /** Objects evicted for the budget since open (also exported as `tierkv.l2.evicted`). */
   get evictedObjects(): number {
     return this.#counts.evicted;
@@ -116,7 +147,7 @@ export class FsL2Adapter implements L2Adapter {
     return this.#track('store', () =>
       Promise.all(
         items.map(async (item, i) => {
-          const outcome = await this.#serial(encodeKey(item.key), () => this.#io.run(() => this.#storeOne(item)));
+          const outcome = await this.#perKey.run(encodeKey(item.key), () => this.#io.run(() => this.#storeOne(item)));
           if (outcome === true) return true;
           if (reasons) reasons[i] = outcome;
           return false;
@@ -153,9 +184,10 @@ export class FsL2Adapter implements L2Adapter {
     return this.#track('delete', () =>
       Promise.all(
         keys.map((k) =>
-          this.#serial(encodeKey(k), async () => {
+          this.#perKey.run(encodeKey(k), async () => {
             const e = this.#index.deleteUnpinned(encodeKey(k));
             if (!e) return false;
+            this.#files.retire(e);
             await this.#io.run(() => removeFile(e.file));
             return true;
           }),
@@ -167,6 +199,7 @@ export class FsL2Adapter implements L2Adapter {
   clear(): Promise<number> {
     return this.#track('clear', async () => {
       const victims = this.#index.clearUnpinned();
+      for (const [, e] of victims) this.#files.retire(e);
       await Promise.all(victims.map(([, e]) => this.#io.run(() => removeFile(e.file))));
       return victims.length;
     });
@@ -209,27 +242,9 @@ export class FsL2Adapter implements L2Adapter {
     if (this.#closed) return;
     this.#closed = true;
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    await this.#files.closeAll();
     this.#counts.close();
     await this.#lock?.release();
-  }
-
-  /**
-   * Runs stores and deletes of one key one after another: overlapping ones could otherwise rename
-   * and index in different orders (with fsync the directory sync widens the gap), leaving the index
-   * describing one write while the file holds another, and usage drifting from the disk.
-   */
-  #serial<T>(key: EncodedKey, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#byKey.get(key);
-    const run = prev === undefined ? fn() : prev.then(fn, fn);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#byKey.set(key, tail);
-    void tail.then(() => {
-      if (this.#byKey.get(key) === tail) this.#byKey.delete(key);
-    });
-    return run;
   }
 
   /** Runs one public call unless closed, and remembers it until it settles so close() can wait. */
@@ -247,7 +262,7 @@ export class FsL2Adapter implements L2Adapter {
     const { dir, file } = this.#pathFor(key);
     let header: Buffer;
     try {
-      header = encodeHeader(key, JSON.stringify(item.layout.toJSON()), item.data);
+      header = encodeHeader(key, JSON.stringify(item.layout.toJSON()), item.data, this.#hasher);
     } catch (err) {
       if (log.enabled) log('cannot encode object %s: %s', key, String(err));
       return 'other';
@@ -268,6 +283,7 @@ export class FsL2Adapter implements L2Adapter {
     if (err !== undefined) return this.#failed('store', err, dir, key);
     const current = this.#index.get(key);
     this.#index.set(key, { size, pins: current?.pins ?? 0, file, payloadLength: item.data.byteLength });
+    if (current) this.#files.retire(current);
     return true;
   }
 
@@ -281,8 +297,9 @@ export class FsL2Adapter implements L2Adapter {
     if (size > cap) return false;
     const victims = this.#index.victims(size - (this.#index.get(key)?.size ?? 0), cap, key);
     if (!victims) return false;
-    for (const [k] of victims) {
+    for (const [k, e] of victims) {
       this.#index.delete(k);
+      this.#files.retire(e);
       this.#counts.evicted++;
     }
     const removed = Promise.all(victims.map(([, e]) => removeFile(e.file)));
@@ -292,23 +309,12 @@ export class FsL2Adapter implements L2Adapter {
 
   /** Writes the object aside and renames it into place; the error, or undefined on success. */
   async #write(dir: string, file: string, header: Buffer, data: Uint8Array): Promise<unknown> {
-    const tmp = `${file}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
-    let fh: FileHandle | undefined;
     try {
       await this.#ensureDir(dir);
-      fh = await this.#ops.open(tmp, 'w');
-      await writeAll(fh, header, data);
-      if (this.options.fsync) await fh.sync();
-      await fh.close();
-      fh = undefined;
-      await this.#ops.rename(tmp, file);
-      if (this.options.fsync) await syncDir(dir);
-      return undefined;
     } catch (err) {
-      if (fh) await fh.close().catch(() => undefined);
-      await removeFile(tmp);
-      return err ?? new Error('write failed');
+      return err ?? new Error('mkdir failed');
     }
+    return writeObjectFile(this.#ops, dir, file, `${file}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`, header, data, this.options.fsync);
   }
 
   /** Repairs what a failed write's error points at; true when a retry may now succeed. */
@@ -358,23 +364,33 @@ export class FsL2Adapter implements L2Adapter {
     if (!e || !target) return 'miss';
     if (target.byteLength !== e.payloadLength) return 'miss'; // wrong-size target: a miss, the object is fine
     let fh: FileHandle | undefined;
+    let keep = false;
+    // Taken before the read: a verification vouches for the file only if its last change came a
+    // margin before this instant (see file-stamp.ts).
+    const readStart = this.#wallClock();
     try {
-      fh = await this.#ops.open(e.file, 'r');
-      const verdict = await readObject(fh, e, key, target, layoutJson);
-      return typeof verdict === 'object' ? await this.#corruptFound(key, e, verdict.corrupt) : verdict;
+      fh = await this.#files.acquire(e);
+      const verdict = await readObject(fh, e, key, target, layoutJson, loadVerifier(this.options.verify, this.#hasher, fh, e, readStart, this.#onVerified));
+      if (typeof verdict === 'object') return await this.#corruptFound(key, e, verdict.corrupt);
+      if (verdict === 'gone') return this.#forget(key, e);
+      keep = true;
+      return verdict;
     } catch (err) {
       return this.#loadFailed(key, e, err);
     } finally {
-      await fh?.close().catch(() => undefined);
+      if (fh) this.#files.release(e, fh, keep);
     }
   }
 
+  /** The object's file was removed (or replaced) behind the adapter's back: a miss, and forgotten. */
+  #forget(key: EncodedKey, e: FileEntry): 'miss' {
+    if (this.#index.get(key) === e) this.#index.delete(key);
+    this.#files.retire(e);
+    return 'miss';
+  }
+
   #loadFailed(key: EncodedKey, e: FileEntry, err: unknown): L2FailureReason {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      // Removed behind our back: forget it.
-      if (this.#index.get(key) === e) this.#index.delete(key);
-      return 'miss';
-    }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.#forget(key, e); // removed behind our back
     return this.#failed('load', err, dirname(e.file), key);
   }
 
@@ -382,6 +398,7 @@ export class FsL2Adapter implements L2Adapter {
     this.#counts.corrupt++;
     if (log.enabled) log('corrupt object %s (%s): deleted', e.file, why);
     if (this.#index.get(key) === e) this.#index.delete(key);
+    this.#files.retire(e);
     await removeFile(e.file);
     return 'corrupt';
   }

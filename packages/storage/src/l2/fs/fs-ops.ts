@@ -33,6 +33,8 @@ export interface FsL2TestSeams {
   readonly fsOps?: FsOps;
   /** Milliseconds, monotonic. @default performance.now */
   readonly now?: () => number;
+  /** Wall-clock milliseconds, compared with file times by `verify: 'once'`. @default Date.now */
+  readonly wallClock?: () => number;
   /** How often a shrunk budget re-reads free space. @default 5000 */
   readonly spaceCheckIntervalMs?: number;
   /** At most one warning per reason per interval. @default 30000 */
