@@ -80,7 +80,7 @@ describe('RedisL2Adapter value formats (real redis-server)', function () {
     expect(Buffer.compare(targets[0]!, d1)).to.equal(0);
     expect(targets[1]!.every((b) => b === 0xaa), 'a corrupt value never reaches the target').to.equal(true);
     const rm = await tmp.collect();
-    expect(valueOf(rm, 'tierkv.l2.redis.corrupt', { reason: 'checksum' })).to.equal(1);
+    expect(valueOf(rm, 'tierkv.l2.redis.corrupt', { 'tierkv.l2.corrupt.reason': 'checksum' })).to.equal(1);
     expect(await raw.exists(a.redisKey(bad)), 'the damaged value is removed').to.equal(0);
   });
 
@@ -101,7 +101,7 @@ describe('RedisL2Adapter value formats (real redis-server)', function () {
       expect(await a.load([k], [target]), `flip at ${at}`).to.deep.equal([false]);
     }
     const rm = await tmp.collect();
-    expect(valueOf(rm, 'tierkv.l2.redis.corrupt', { reason: 'checksum' })).to.equal(3);
+    expect(valueOf(rm, 'tierkv.l2.redis.corrupt', { 'tierkv.l2.corrupt.reason': 'checksum' })).to.equal(3);
   });
 
   it('the WebAssembly XXH3 fallback (forced) reads what the default wrote and writes what it reads', async () => {
