@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { UnavailableError } from '@tierkv/core';
-import { encodeHello, FrameReader, messageBuffers, StreamFramingError } from '../protocol/stream-framing.js';
+import { encodeHello, FrameReader, StreamFramingError } from '../protocol/stream-framing.js';
+import { TurnWriter } from '../protocol/turn-writer.js';
 import type { ClientTransport, ClientTransportEvents } from './client-transport.js';
 import type { ResolvedTierkvClientOptions } from './client-options.js';
 
@@ -27,7 +28,7 @@ export class TcpClientTransport implements ClientTransport {
   readonly #socket: Socket;
   readonly #events: ClientTransportEvents;
   readonly #endpoint: string;
-  #corked = false;
+  readonly #writer: TurnWriter;
   #lost = false;
   #closed = false;
 
@@ -57,6 +58,7 @@ export class TcpClientTransport implements ClientTransport {
       },
     });
     this.#socket = socket;
+    this.#writer = new TurnWriter(socket);
     socket.setKeepAlive(true, 10_000);
     socket.write(encodeHello(o.clientId));
     socket.on('error', (err) => this.#lose(new UnavailableError(`connection to ${this.#endpoint} failed: ${err.message}`, { cause: err })));
@@ -65,19 +67,7 @@ export class TcpClientTransport implements ClientTransport {
 
   send(frames: readonly Uint8Array[], done: (err?: Error) => void): void {
     if (this.#lost || this.#closed) return done(new UnavailableError(`the connection to ${this.#endpoint} is closed`));
-    const socket = this.#socket;
-    if (!this.#corked) {
-      this.#corked = true;
-      socket.cork();
-      // After the current microtasks: every request issued in this turn leaves in one writev.
-      process.nextTick(() => {
-        this.#corked = false;
-        socket.uncork();
-      });
-    }
-    const buffers = messageBuffers(frames);
-    for (let i = 0; i < buffers.length - 1; i++) socket.write(buffers[i]!);
-    socket.write(buffers[buffers.length - 1]!, (err) => done(err ?? undefined));
+    this.#writer.write(frames, (err) => done(err ?? undefined));
   }
 
   close(): void {

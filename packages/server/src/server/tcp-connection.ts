@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { FrameReader, messageBuffers, StreamFramingError, type StreamLimits } from '../protocol/stream-framing.js';
+import { TurnWriter } from '../protocol/turn-writer.js';
 import type { ShedReason } from './reply-queue.js';
 import type { ReplyTarget } from './server-transport.js';
 
@@ -42,13 +43,14 @@ export class TcpConnection implements ReplyTarget {
   readonly #inFlight: InFlightReply[] = [];
   #sessionId: string | undefined;
   #bytes = 0;
-  #corked = false;
+  readonly #writer: TurnWriter;
   #closed = false;
   /** Set when the transport shed this client, so its dropped replies count as slow, not gone. */
   shedReason: ShedReason | undefined;
 
   constructor(socket: Socket, limits: StreamLimits, events: TcpConnectionEvents, now: () => number) {
     this.socket = socket;
+    this.#writer = new TurnWriter(socket);
     this.#events = events;
     this.#now = now;
     this.#reader = new FrameReader(
@@ -111,18 +113,7 @@ export class TcpConnection implements ReplyTarget {
     const reply: InFlightReply = { bytes, since: this.#now(), onSent, done: false };
     this.#inFlight.push(reply);
     this.#bytes += bytes;
-    const socket = this.socket;
-    if (!this.#corked) {
-      this.#corked = true;
-      socket.cork();
-      // After the current microtasks: the replies of every request this read carried go together.
-      process.nextTick(() => {
-        this.#corked = false;
-        socket.uncork();
-      });
-    }
-    for (let i = 0; i < buffers.length - 1; i++) socket.write(buffers[i]!);
-    socket.write(buffers[buffers.length - 1]!, (err) => this.#written(reply, err));
+    this.#writer.writeBuffers(buffers, (err) => this.#written(reply, err));
     // Last: the budget check may shed this very connection, which settles the reply just queued.
     this.#events.replyBytes(this, bytes);
   }
