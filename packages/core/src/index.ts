@@ -7,7 +7,7 @@ export { TimeoutError } from './errors/timeout-error.js';
 export { ProtocolError } from './errors/protocol-error.js';
 export { UnavailableError } from './errors/unavailable-error.js';
 
-export { objectKey, encodeKey, decodeKey, keysEqual, isChunkHash, MAX_MODEL_NAME_LENGTH, MAX_CACHE_SALT_LENGTH } from './keys/object-key.js';
+export { objectKey, checkObjectKey, encodeKey, decodeKey, keysEqual, isChunkHash, MAX_MODEL_NAME_LENGTH, MAX_CACHE_SALT_LENGTH } from './keys/object-key.js';
 export type { ObjectKey, ChunkHash, EncodedKey } from './keys/object-key.js';
 export { TokenHasher, DEFAULT_CHUNK_SIZE } from './hashing/token-hasher.js';
 export type { TokenHasherOptions, HashOptions, KeyScope } from './hashing/token-hasher.js';

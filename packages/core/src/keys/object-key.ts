@@ -51,6 +51,21 @@ export function objectKey(chunkHash: ChunkHash, modelName: string, kvRank = 0, c
 }
 
 /**
+ * Checks that a caller-supplied value is an ObjectKey within the limits objectKey() enforces, with
+ * a typed error naming `name` (e.g. `keys[3]`): one check for every door that takes keys built
+ * elsewhere (the storage manager, the server client), instead of a TypeError from deep inside.
+ */
+export function checkObjectKey(k: unknown, name: string): asserts k is ObjectKey {
+  const o = k as Partial<ObjectKey> | null | undefined;
+  if (o === null || typeof o !== 'object' || typeof o.chunkHash !== 'string' || typeof o.modelName !== 'string' || typeof o.kvRank !== 'number' || typeof o.cacheSalt !== 'string') {
+    throw new InvalidArgumentError(name, 'expected an ObjectKey {chunkHash, modelName, kvRank, cacheSalt}; build one with objectKey() or TokenHasher.keysFor()');
+  }
+  if (o.modelName.length > MAX_MODEL_NAME_LENGTH || o.cacheSalt.length > MAX_CACHE_SALT_LENGTH) {
+    throw new InvalidArgumentError(name, `model name or salt longer than ${MAX_MODEL_NAME_LENGTH} characters (objectKey() refuses them too); use a shorter name or a digest of it`);
+  }
+}
+
+/**
  * Canonical encoding `<hash>:<rank>:<modelLength>:<model><salt>`. The hash has a fixed width and
  * the model is length-prefixed, so any model name or salt round-trips unambiguously.
  */

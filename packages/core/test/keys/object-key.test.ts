@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decodeKey, encodeKey, InvalidArgumentError, keysEqual, MAX_CACHE_SALT_LENGTH, MAX_MODEL_NAME_LENGTH, objectKey } from '@tierkv/core';
+import { checkObjectKey, decodeKey, encodeKey, InvalidArgumentError, keysEqual, MAX_CACHE_SALT_LENGTH, MAX_MODEL_NAME_LENGTH, objectKey } from '@tierkv/core';
 
 const runs = Number(process.env.TIERKV_PROPERTY_RUNS ?? 200);
 const hashArb = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((n) => n.toString(16).padStart(16, '0'));
@@ -41,5 +41,28 @@ describe('ObjectKey', () => {
     expect(() => objectKey('0123456789abcdef', 'm', 0, 's'.repeat(1025))).to.throw(InvalidArgumentError, /cacheSalt/);
     const long = encodeKey({ chunkHash: '0123456789abcdef', modelName: 'm'.repeat(5000), kvRank: 0, cacheSalt: '' });
     expect(() => decodeKey(long)).to.throw(InvalidArgumentError, /modelName/);
+  });
+});
+
+describe('checkObjectKey (the door check for keys built elsewhere)', () => {
+  const ok = objectKey('0123456789abcdef', 'm', 0, 's');
+
+  it('passes a key objectKey() built', () => {
+    expect(() => checkObjectKey(ok, 'keys[0]')).to.not.throw();
+  });
+
+  it('refuses a value of the wrong shape, naming where it was', () => {
+    for (const bad of [null, undefined, 'k', 7, {}, { ...ok, kvRank: '0' }, { ...ok, cacheSalt: undefined }]) {
+      expect(() => checkObjectKey(bad, 'keys[3]'))
+        .to.throw(InvalidArgumentError, /ObjectKey/)
+        .with.property('message')
+        .that.contains('keys[3]');
+    }
+  });
+
+  it('refuses a model name or salt over the limits objectKey() enforces', () => {
+    expect(() => checkObjectKey({ ...ok, modelName: 'm'.repeat(MAX_MODEL_NAME_LENGTH + 1) }, 'k')).to.throw(InvalidArgumentError, /longer than/);
+    expect(() => checkObjectKey({ ...ok, cacheSalt: 's'.repeat(MAX_CACHE_SALT_LENGTH + 1) }, 'k')).to.throw(InvalidArgumentError, /longer than/);
+    expect(() => checkObjectKey({ ...ok, modelName: 'm'.repeat(MAX_MODEL_NAME_LENGTH) }, 'k')).to.not.throw();
   });
 });

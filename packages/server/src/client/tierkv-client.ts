@@ -1,7 +1,5 @@
 import {
   ATTR,
-  MAX_CACHE_SALT_LENGTH,
-  MAX_MODEL_NAME_LENGTH,
   curveClientOptions,
   type CurveClientSocketOptions,
   ClosedError,
@@ -9,6 +7,7 @@ import {
   endSpan,
   formatTraceparent,
   TracerBinding,
+  checkObjectKey,
   encodeKey,
   InvalidArgumentError,
   ProtocolError,
@@ -381,14 +380,9 @@ export class TierkvClient {
   #keyFields(keys: ChunkKeys): Record<string, unknown> {
     if (Array.isArray(keys)) {
       return {
-        keys: (keys as readonly ObjectKey[]).map((k, i) => {
-          if (k === null || typeof k !== 'object' || typeof k.chunkHash !== 'string') {
-            throw new InvalidArgumentError(`keys[${i}]`, 'expected an ObjectKey {chunkHash, modelName, kvRank, cacheSalt}; build one with objectKey() or TokenHasher.keysFor()');
-          }
-          // The same limits as objectKey(), here rather than as a server refusal after the upload.
-          if (k.modelName.length > MAX_MODEL_NAME_LENGTH || k.cacheSalt.length > MAX_CACHE_SALT_LENGTH) {
-            throw new InvalidArgumentError(`keys[${i}]`, `model name or salt longer than ${MAX_MODEL_NAME_LENGTH} characters; use a shorter name or a digest of it`);
-          }
+        keys: (keys as readonly unknown[]).map((k, i) => {
+          // Here rather than as a server refusal after the upload.
+          checkObjectKey(k, `keys[${i}]`);
           return encodeKey(k);
         }),
       };
