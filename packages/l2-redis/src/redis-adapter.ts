@@ -1,90 +1,29 @@
 import {
-  ATTR,
   ClosedError,
   InvalidArgumentError,
-  TimeoutError,
   UnavailableError,
   debugLogger,
   encodeKey,
-  endSpan,
   TracerBinding,
   type MemoryLayout,
   type ObjectKey,
   type TelemetryOptions,
 } from '@tierkv/core';
 import { selectXxh3, type L2Adapter, type L2StoreItem, type L2Usage, type Xxh3Hasher } from '@tierkv/storage';
-import { SpanKind, type Attributes } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import { Cluster, Redis } from 'ioredis';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { resolveRedisL2Options, type RedisL2Options, type ResolvedRedisL2Options } from './redis-options.js';
-import { RedisMetrics, redisConnectionAttributes, type RedisCommand, type RedisErrorType, type ShortCircuitedOperation } from './redis-metrics.js';
+import { RedisMetrics, redisConnectionAttributes, type ShortCircuitedOperation } from './redis-metrics.js';
 import { redisKeyOf } from './redis-key.js';
 import { VALUE_HEADER_BYTES, decodeValueInto, encodeHeader, keyChecksum, layoutChecksum, type CorruptReason } from './value-header.js';
 import { FramedSetCommand } from './framed-set-command.js';
+import { RedisRoundTrips, errorTypeOf, groups, isTransportError, withDeadline } from './redis-round-trip.js';
 
 const log = debugLogger('tierkv:l2-redis');
 
 /** The instrumentation scope of the adapter's spans. */
 const REDIS_SCOPE = { name: '@tierkv/l2-redis', version: '0.1.0' } as const;
-
-/** One reply of a pipeline: ioredis' `[error, result]` pairs. */
-type Reply = [Error | null, unknown];
-
-/** The commands the adapter sends; a Redis, a Cluster and a pipeline all have them. */
-interface Commands {
-  getBuffer(key: string, callback?: (err?: Error | null, value?: Buffer | null) => void): unknown;
-  sendCommand(command: FramedSetCommand): unknown;
-  touch(key: string): unknown;
-  expire(key: string, seconds: number): unknown;
-  unlink(key: string): unknown;
-  strlen(key: string): unknown;
-}
-
-/** Server replies that mean "this Redis cannot serve now" rather than "this key failed". */
-const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|LOADING|MASTERDOWN|TRYAGAIN|BUSY)\b/;
-
-function errorTypeOf(err: Error): RedisErrorType {
-  if (err instanceof TimeoutError || err.message === 'Command timed out') return 'timeout';
-  if (err.name === 'ReplyError' && !UNAVAILABLE_REPLY.test(err.message)) return 'server';
-  return 'connection';
-}
-
-/** Whether the error says Redis (or the path to it) is down: these count against the breaker. */
-function isTransportError(err: Error): boolean {
-  return errorTypeOf(err) !== 'server';
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TimeoutError(what, ms, 'redis.operationTimeoutMs')), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
-}
-
-/** Splits items into consecutive groups of at most `maxBytes` (at least one item each). */
-function* groups(sizes: readonly number[], maxBytes: number): Generator<[number, number]> {
-  let start = 0;
-  let bytes = 0;
-  for (let i = 0; i < sizes.length; i++) {
-    const size = sizes[i]! + VALUE_HEADER_BYTES;
-    if (i > start && bytes + size > maxBytes) {
-      yield [start, i];
-      start = i;
-      bytes = 0;
-    }
-    bytes += size;
-  }
-  if (start < sizes.length) yield [start, sizes.length];
-}
 
 /**
  * A Redis / Valkey L2 tier on ioredis, single node or cluster.
@@ -114,6 +53,7 @@ export class RedisL2Adapter implements L2Adapter {
   readonly #explicitTelemetry: { meter: boolean; tracer: boolean };
   /** `db.namespace`, and `server.address`/`server.port` of a single-node client (a cluster has many: omitted). */
   #connection: Attributes = {};
+  readonly #trips: RedisRoundTrips;
   readonly #pins = new Map<string, number>();
   readonly #inflight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
@@ -152,6 +92,14 @@ export class RedisL2Adapter implements L2Adapter {
     this.#explicitTelemetry = { meter: telemetry.meterProvider !== undefined, tracer: telemetry.tracerProvider !== undefined };
     this.#connection = redisConnectionAttributes(this.#client, this.#isCluster);
     this.#metrics.setConnection(this.#connection);
+    this.#trips = new RedisRoundTrips({
+      client: this.#client,
+      isCluster: this.#isCluster,
+      operationTimeoutMs: o.operationTimeoutMs,
+      metrics: this.#metrics,
+      tracing: () => this.#tracing,
+      connection: this.#connection,
+    });
   }
 
   /**
@@ -278,7 +226,7 @@ export class RedisL2Adapter implements L2Adapter {
             }
             // STRLEN first (same round trip) tells whether SET replaces a value and how big it
             // was, so usage() stays exact for this adapter's own writes. Replies: [STRLEN, SET] per key.
-            const replies = await this.#run(
+            const replies = await this.#trips.run(
               'SET',
               end - start,
               (c, j) => c.sendCommand(new FramedSetCommand(keys[j]!, headers[j]!, payloadOf(items[start + j]!.data), ttl, keyPrefix)),
@@ -323,7 +271,7 @@ export class RedisL2Adapter implements L2Adapter {
           const rkeys = keys.map((k) => redisKeyOf(this.#o.keyPrefix, k));
           // TOUCH / EXPIRE answer "exists" like EXISTS and also refresh the LRU clock / TTL, the
           // closest a shared Redis gets to pinning the key until the following load.
-          const replies = await this.#run(ttl > 0 ? 'EXPIRE' : 'TOUCH', keys.length, (c, i) =>
+          const replies = await this.#trips.run(ttl > 0 ? 'EXPIRE' : 'TOUCH', keys.length, (c, i) =>
             ttl > 0 ? c.expire(rkeys[i]!, ttl) : c.touch(rkeys[i]!),
           );
           let failure: Error | undefined;
@@ -370,7 +318,7 @@ export class RedisL2Adapter implements L2Adapter {
             // where sixteen direct ones cost sixteen (the profile's writeUtf8String).
             const outcomes: (CorruptReason | 'ok' | 'absent' | undefined)[] = new Array(end - start);
             let answered = false;
-            const replies = await this.#run(
+            const replies = await this.#trips.run(
               'GET',
               end - start,
               (c, j) =>
@@ -560,112 +508,11 @@ export class RedisL2Adapter implements L2Adapter {
   }
 
   /**
-   * Sends `count` commands (`issue`, plus one `before` command ahead of each when given) in one
-   * round trip and returns their replies flat: `[before_i, issue_i]` per item, or `issue_i`.
-   * Single node: one Pipeline, or with `direct` each command on its own (written back to back,
-   * the `before` commands as one pipeline ahead of them). Cluster: per-key commands that ioredis
-   * routes per slot and auto-pipelines per node. Never rejects: a failed or late round trip
-   * becomes an error reply for every command. Records one duration per round trip.
-   */
-  async #run(
-    command: RedisCommand,
-    count: number,
-    issue: (c: Commands, i: number) => unknown,
-    options: { before?: (c: Commands, i: number) => unknown; node?: Redis; direct?: boolean } = {},
-  ): Promise<Reply[]> {
-    const before = options.before;
-    const total = before ? 2 * count : count;
-    const started = performance.now();
-    // One CLIENT span per round trip (db semantic conventions), never per key; a child of the
-    // `tierkv.l2 <operation>` span of the call it serves.
-    const span = this.#tracing.start(count > 1 ? `BATCH ${command}` : command, SpanKind.CLIENT, () => this.#spanAttributes(command, count));
-    const settle = (p: unknown): Promise<Reply> =>
-      Promise.resolve(p).then(
-        (v): Reply => [null, v],
-        (e: Error): Reply => [e, null],
-      );
-    let replies: Reply[];
-    try {
-      let pending: Promise<Reply[]>;
-      if (options.node || (!this.#isCluster && !options.direct)) {
-        const pipeline = (options.node ?? (this.#client as Redis)).pipeline();
-        for (let i = 0; i < count; i++) {
-          if (before) before(pipeline as unknown as Commands, i);
-          issue(pipeline as unknown as Commands, i);
-        }
-        pending = pipeline.exec().then((r) => (r ?? []) as Reply[]);
-      } else if (!this.#isCluster && before) {
-        const pipeline = (this.#client as Redis).pipeline();
-        for (let i = 0; i < count; i++) before(pipeline as unknown as Commands, i);
-        const first = pipeline.exec().then(
-          (r) => (r ?? []) as Reply[],
-          (e: Error) => new Array<Reply>(count).fill([e, null]),
-        );
-        const client = this.#client as unknown as Commands;
-        const rest: Promise<Reply>[] = [];
-        for (let i = 0; i < count; i++) rest.push(settle(issue(client, i)));
-        pending = Promise.all([first, Promise.all(rest)]).then(([a, b]) => {
-          const out: Reply[] = [];
-          for (let i = 0; i < count; i++) out.push(a[i] ?? [new Error('missing reply'), null], b[i]!);
-          return out;
-        });
-      } else if (before) {
-        // Cluster: each key's pair (STRLEN, then SET) is one pipeline on the key's node. Sent as
-        // separate commands, a MOVED redirect could retry the STRLEN after the SET had landed and
-        // count a new key as a replacement (usage then drifted from Redis, the cluster suite's
-        // flake); ioredis resends a redirected pipeline whole, in order.
-        const cluster = this.#client as unknown as { pipeline(): { exec(): Promise<unknown> } & Commands };
-        const pairs: Promise<Reply[]>[] = [];
-        for (let i = 0; i < count; i++) {
-          const pipeline = cluster.pipeline();
-          before(pipeline, i);
-          issue(pipeline, i);
-          pairs.push(
-            pipeline.exec().then(
-              (r) => ((r ?? []) as Reply[]).concat(),
-              (e: Error) => [
-                [e, null],
-                [e, null],
-              ],
-            ),
-          );
-        }
-        pending = Promise.all(pairs).then((all) => all.flat());
-      } else {
-        const client = this.#client as unknown as Commands;
-        const all: Promise<Reply>[] = [];
-        for (let i = 0; i < count; i++) all.push(settle(issue(client, i)));
-        pending = Promise.all(all);
-      }
-      replies = await withDeadline(pending, this.#o.operationTimeoutMs, `Redis ${command} x${count}`);
-      if (replies.length !== total) throw new UnavailableError(`Redis returned ${replies.length} replies for ${total} commands`);
-    } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      replies = new Array<Reply>(total).fill([error, null]);
-    }
-    let errorType: RedisErrorType | undefined;
-    for (const [err] of replies) {
-      if (!err) continue;
-      const t = errorTypeOf(err);
-      if (errorType === undefined || errorType === 'server') errorType = t;
-    }
-    this.#metrics.recordOperation(command, count, (performance.now() - started) / 1000, errorType);
-    if (span) endSpan(span, undefined, errorType === undefined ? undefined : { code: errorType });
-    return replies;
-  }
-
-  #spanAttributes(command: RedisCommand, count: number): Attributes {
-    const attrs: Attributes = { [ATTR.DB_SYSTEM_NAME]: 'redis', [ATTR.DB_OPERATION_NAME]: count > 1 ? `BATCH ${command}` : command, ...this.#connection };
-    if (count > 1) attrs[ATTR.DB_OPERATION_BATCH_SIZE] = count;
-    return attrs;
-  }
-
-  /**
    * UNLINKs `rkeys` in one round trip, each paired with a STRLEN so usage() stays exact, and
    * forgets what was removed. Per key: true removed, false absent, or that command's error.
    */
   async #unlink(rkeys: readonly string[], node?: Redis): Promise<(boolean | Error)[]> {
-    const replies = await this.#run('UNLINK', rkeys.length, (c, j) => c.unlink(rkeys[j]!), {
+    const replies = await this.#trips.run('UNLINK', rkeys.length, (c, j) => c.unlink(rkeys[j]!), {
       before: (c, j) => c.strlen(rkeys[j]!),
       ...(node ? { node } : {}),
     });
