@@ -1,4 +1,4 @@
-import { hashesToBytes } from './chunk-hash.js';
+import { hashesToBytes, hashView } from './chunk-hash.js';
 import { mixHash } from './chunk-set.js';
 
 /**
@@ -15,7 +15,7 @@ export interface HashRun {
 
 /** From 8-byte big-endian hashes (the wire form). */
 export function hashRunFromBytes(bytes: Uint8Array): HashRun {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = hashView(bytes);
   const n = bytes.byteLength >>> 3;
   const words = new Uint32Array(n * 3);
   for (let i = 0; i < n; i++) {
