@@ -148,7 +148,7 @@ describe('attribute names: what a workload exports', function () {
 
   it('every span attribute is a declared name', () => {
     const finished = spans.getFinishedSpans();
-    expect(finished.map((s) => s.name)).to.include.members(['tierkv.server store', 'tierkv.storage.commit', 'tierkv.l2 store']);
+    expect(finished.map((s) => s.name)).to.include.members(['tierkv.server store', 'tierkv.storage.store', 'tierkv.l2 store']);
     const bad = new Set<string>();
     for (const s of finished) for (const k of Object.keys(s.attributes)) if (!declared.has(k)) bad.add(`${s.name}: ${k}`);
     expect([...bad]).to.deep.equal([]);

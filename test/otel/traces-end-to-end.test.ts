@@ -87,7 +87,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       expect(one('app request').spanId).to.equal(rootSpanId);
     });
 
-    it('store: client → server (through traceparent) → reserve, commit → L2 store on the fs tier', () => {
+    it('store: client → server (through traceparent) → one store span, reserve to commit → L2 store on the fs tier', () => {
       const root = one('app request');
       const client = one('tierkv.client store', root);
       expect(client.kind).to.equal('SPAN_KIND_CLIENT');
@@ -96,9 +96,17 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       expect(server.kind).to.equal('SPAN_KIND_SERVER');
       expect(server.scope).to.equal('@tierkv/server');
       expect(server.attributes).to.include({ 'tierkv.request.type': 'store', 'tierkv.keys.count': N, 'tierkv.request.outcome': 'ok' });
-      expect(one('tierkv.storage.reserve', server).attributes).to.include({ 'tierkv.keys.count': N, 'tierkv.keys.reserved': N });
-      const commit = one('tierkv.storage.commit', server);
-      expect(commit.attributes).to.include({ 'tierkv.keys.count': N, 'tierkv.keys.published': N, 'tierkv.storage.durable': true, 'tierkv.keys.durable': N });
+      // The owned reservation is one span from reserve to commit, not one per step.
+      expect(spans.filter((s) => s.name === 'tierkv.storage.reserve' || s.name === 'tierkv.storage.commit')).to.deep.equal([]);
+      const commit = one('tierkv.storage.store', server);
+      expect(commit.attributes).to.include({
+        'tierkv.keys.count': N,
+        'tierkv.keys.reserved': N,
+        'tierkv.keys.published': N,
+        'tierkv.storage.durable': true,
+        'tierkv.keys.durable': N,
+        'tierkv.storage.temporary': false,
+      });
       const store = one('tierkv.l2 store', commit);
       expect(store.attributes).to.include({ 'tierkv.l2.adapter': 'fs', 'tierkv.l2.operation': 'store', 'tierkv.keys.count': N, 'tierkv.keys.ok': N });
       // The durable commit's span lasts until its write-through's outcome is known: past the L2

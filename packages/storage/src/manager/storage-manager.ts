@@ -79,9 +79,9 @@ export class StorageManager {
     this.#prefetch = new PrefetchController(this.#l1, this.#adapters, this.options, this.#metrics, (k) => this.#deletes.isTombstoned(k));
     this.#keyOwner = new KeyOwner(this.#l1);
     this.#reservationOwner = {
-      commit: (keys, gens, temporary) => this.#commit(keys, gens, temporary),
+      commit: (keys, gens, temporary, span) => this.#commit(keys, gens, temporary, false, span),
       checkDurable: () => refuseDurableWithoutL2(this.#adapters.length),
-      commitDurable: (keys, gens) => this.#commit(keys, gens, false, true),
+      commitDurable: (keys, gens, span) => this.#commit(keys, gens, false, true, span),
       abort: (keys, gens) => void this.#l1.abortWrite(keys, gens),
     };
     this.#l1.addListener({
@@ -114,15 +114,24 @@ export class StorageManager {
   reserve(keys: readonly ObjectKey[], layout: MemoryLayout, options: ReserveOptions = {}): WriteReservation {
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'expected an object { mode?, temporary? }');
     const temporary = options.temporary === true;
-    const { objs, gens } = this.#reserve('reserve', keys, layout, options.mode ?? 'new', temporary);
-    return new WriteReservation(this.#reservationOwner, [...keys], objs, gens, temporary);
+    // One span for the whole store, reserve to commit (or abort): the reservation carries it.
+    const { objs, gens, span } = this.#reserve('reserve', keys, layout, options.mode ?? 'new', temporary, 'tierkv.storage.store');
+    return new WriteReservation(this.#reservationOwner, [...keys], objs, gens, temporary, span);
   }
 
-  #reserve(operation: string, keys: readonly ObjectKey[], layout: MemoryLayout, mode: WriteMode, temporary: boolean): { objs: (MemoryObj | undefined)[]; gens: number[] } {
+  /** `spanName` 'tierkv.storage.reserve' ends its span here; 'tierkv.storage.store' returns it open. */
+  #reserve(
+    operation: string,
+    keys: readonly ObjectKey[],
+    layout: MemoryLayout,
+    mode: WriteMode,
+    temporary: boolean,
+    spanName: 'tierkv.storage.reserve' | 'tierkv.storage.store' = 'tierkv.storage.reserve',
+  ): { objs: (MemoryObj | undefined)[]; gens: number[]; span: Span | undefined } {
     this.#check(operation);
     checkKeyList(keys);
     if (!(layout instanceof MemoryLayout)) throw new InvalidArgumentError('layout', 'expected a MemoryLayout instance');
-    const span = this.#tracing.start('tierkv.storage.reserve', INTERNAL);
+    const span = this.#tracing.start(spanName, INTERNAL);
     const refused = keys.length > 0 ? this.writeBackpressure() : undefined;
     let objs: (MemoryObj | undefined)[];
     let gens: number[];
@@ -144,8 +153,12 @@ export class StorageManager {
     this.#metrics.writeSucceededKeys += ok.length;
     this.#metrics.writeFailedKeys += failed.length;
     this.#emit((l) => l.onSmReservedWrite?.(ok, failed));
-    if (span) endSpan(span, () => ({ [ATTR.KEYS_COUNT]: keys.length, [ATTR.KEYS_RESERVED]: ok.length, ...(refused ? { [ATTR.STORAGE_REFUSAL_REASON]: refused } : {}) }));
-    return { objs, gens };
+    if (span?.isRecording()) {
+      const attributes = { [ATTR.KEYS_COUNT]: keys.length, [ATTR.KEYS_RESERVED]: ok.length, [ATTR.STORAGE_TEMPORARY]: temporary, ...(refused ? { [ATTR.STORAGE_REFUSAL_REASON]: refused } : {}) };
+      if (spanName === 'tierkv.storage.reserve') endSpan(span, () => attributes);
+      else span.setAttributes(attributes);
+    } else if (span && spanName === 'tierkv.storage.reserve') span.end();
+    return { objs, gens, span: spanName === 'tierkv.storage.store' ? span : undefined };
   }
 
   /**
@@ -363,16 +376,18 @@ export class StorageManager {
    * Publishes reserved slots by generation; queues the write-through of the non-temporary ones.
    * `durable`: per key, how its write-through ended instead of whether it was published.
    */
-  #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean): boolean[];
-  #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable: true): Promise<DurableOutcome>[];
-  #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable = false): boolean[] | Promise<DurableOutcome>[] {
+  // `storeSpan`: a reservation's open 'tierkv.storage.store' span, which the commit ends instead of
+  // starting a 'tierkv.storage.commit' span of its own (the key-based finishWrite).
+  #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable?: false, storeSpan?: Span): boolean[];
+  #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable: true, storeSpan?: Span): Promise<DurableOutcome>[];
+  #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable = false, storeSpan?: Span): boolean[] | Promise<DurableOutcome>[] {
     this.#check('commit');
-    const span = this.#tracing.start('tierkv.storage.commit', INTERNAL);
-    if (!span) return this.#commitTraced(keys, gens, temporary, durable, undefined);
-    return withSpan(span, () => this.#commitTraced(keys, gens, temporary, durable, span));
+    const span = storeSpan ?? this.#tracing.start('tierkv.storage.commit', INTERNAL);
+    if (!span) return this.#commitTraced(keys, gens, temporary, durable, undefined, false);
+    return withSpan(span, () => this.#commitTraced(keys, gens, temporary, durable, span, storeSpan !== undefined));
   }
 
-  #commitTraced(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable: boolean, span: Span | undefined): boolean[] | Promise<DurableOutcome>[] {
+  #commitTraced(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable: boolean, span: Span | undefined, isStore: boolean): boolean[] | Promise<DurableOutcome>[] {
     const results = this.#l1.finishWrite(keys, gens).map((r) => r.code === 'SUCCESS');
     const ok = keys.filter((_, i) => results[i]);
     const failed = keys.filter((_, i) => !results[i]);
@@ -380,7 +395,8 @@ export class StorageManager {
     if (ok.length > 0) this.#deletes.written(ok);
     const l2 = temporary ? undefined : this.#store.enqueue(ok, durable);
     this.#emit((l) => l.onSmWriteFinished?.(ok, failed));
-    const attributes = () => ({ [ATTR.KEYS_COUNT]: keys.length, [ATTR.KEYS_PUBLISHED]: ok.length, [ATTR.STORAGE_DURABLE]: durable, [ATTR.STORAGE_TEMPORARY]: temporary });
+    // A store span got its key count (all keys asked for) at reserve; a commit span counts what it finished.
+    const attributes = () => ({ [ATTR.KEYS_PUBLISHED]: ok.length, [ATTR.STORAGE_DURABLE]: durable, [ATTR.STORAGE_TEMPORARY]: temporary, ...(isStore ? {} : { [ATTR.KEYS_COUNT]: keys.length }) });
     if (!durable) {
       if (span) endSpan(span, attributes);
       return results;

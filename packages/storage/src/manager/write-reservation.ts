@@ -1,14 +1,16 @@
+import type { Span } from '@opentelemetry/api';
 import type { ObjectKey } from '@tierkv/core';
-import { ClosedError, InvalidArgumentError } from '@tierkv/core';
+import { ATTR, ClosedError, endSpan, InvalidArgumentError } from '@tierkv/core';
 import type { MemoryObj } from '../l1/memory-obj.js';
 import { isDurable, type CommitOptions, type DurableOutcome } from './durable-commit.js';
 
 /** What a reservation asks of the manager that made it (its own slots only, by generation). */
 export interface ReservationOwner {
-  commit(keys: readonly ObjectKey[], generations: readonly number[], temporary: boolean): boolean[];
+  /** Publishes and ends `span` (the reservation's store span) once the commit is done. */
+  commit(keys: readonly ObjectKey[], generations: readonly number[], temporary: boolean, span: Span | undefined): boolean[];
   /** Throws when a durable commit cannot be honoured (no L2 tier), before anything is published. */
   checkDurable(): void;
-  commitDurable(keys: readonly ObjectKey[], generations: readonly number[]): Promise<DurableOutcome>[];
+  commitDurable(keys: readonly ObjectKey[], generations: readonly number[], span: Span | undefined): Promise<DurableOutcome>[];
   abort(keys: readonly ObjectKey[], generations: readonly number[]): void;
 }
 
@@ -29,15 +31,22 @@ export class WriteReservation {
   readonly temporary: boolean;
   readonly #owner: ReservationOwner;
   readonly #generations: readonly number[];
+  /**
+   * The 'tierkv.storage.store' span, open from reserve to commit or abort (a durable commit: until
+   * its write-through settled). A reservation dropped without either never ends it, so it is never
+   * exported: commit or abort every reservation.
+   */
+  readonly #span: Span | undefined;
   #state: ReservationState = 'open';
 
   /** @internal made by StorageManager.reserve */
-  constructor(owner: ReservationOwner, keys: readonly ObjectKey[], objects: readonly (MemoryObj | undefined)[], generations: readonly number[], temporary: boolean) {
+  constructor(owner: ReservationOwner, keys: readonly ObjectKey[], objects: readonly (MemoryObj | undefined)[], generations: readonly number[], temporary: boolean, span?: Span) {
     this.#owner = owner;
     this.keys = keys;
     this.objects = objects;
     this.#generations = generations;
     this.temporary = temporary;
+    this.#span = span;
   }
 
   get state(): ReservationState {
@@ -78,7 +87,9 @@ export class WriteReservation {
     }
     this.#state = 'committed';
     const { keys, gens, index } = this.#own();
-    const ok = keys.length > 0 ? this.#owner.commit(keys, gens, this.temporary) : [];
+    let ok: boolean[] = [];
+    if (keys.length > 0) ok = this.#owner.commit(keys, gens, this.temporary, this.#span);
+    else endSpan(this.#span, () => ({ [ATTR.KEYS_PUBLISHED]: 0, [ATTR.STORAGE_DURABLE]: false }));
     const out = this.keys.map(() => false);
     index.forEach((i, j) => (out[i] = ok[j]!));
     return out;
@@ -91,7 +102,9 @@ export class WriteReservation {
     this.#owner.checkDurable();
     this.#state = 'committed';
     const { keys, gens, index } = this.#own();
-    const l2 = keys.length > 0 ? this.#owner.commitDurable(keys, gens) : [];
+    let l2: Promise<DurableOutcome>[] = [];
+    if (keys.length > 0) l2 = this.#owner.commitDurable(keys, gens, this.#span);
+    else endSpan(this.#span, () => ({ [ATTR.KEYS_PUBLISHED]: 0, [ATTR.STORAGE_DURABLE]: true, [ATTR.KEYS_DURABLE]: 0 }));
     const out: Promise<DurableOutcome>[] = this.keys.map(() => Promise.resolve('not_stored'));
     index.forEach((i, j) => (out[i] = l2[j]!));
     return Promise.all(out);
@@ -103,6 +116,7 @@ export class WriteReservation {
     this.#state = 'aborted';
     const { keys, gens } = this.#own();
     if (keys.length > 0) this.#owner.abort(keys, gens);
+    endSpan(this.#span, () => ({ [ATTR.KEYS_PUBLISHED]: 0, [ATTR.STORAGE_ABORTED]: true }));
   }
 
 
