@@ -3,17 +3,13 @@ import {
   curveClientOptions,
   type CurveClientSocketOptions,
   ClosedError,
-  decodeKey,
   endSpan,
   formatTraceparent,
   TracerBinding,
-  checkObjectKey,
-  encodeKey,
   InvalidArgumentError,
   ProtocolError,
   TimeoutError,
   UnavailableError,
-  type KeyScope,
   type MemoryLayout,
   type ObjectKey,
   type ChunkKeys,
@@ -24,6 +20,7 @@ import { SpanKind, type Span } from '@opentelemetry/api';
 import type { ClientTransport } from './client-transport.js';
 import { TcpClientTransport, tcpEndpointAddress } from './tcp-client-transport.js';
 import { ZeromqClientTransport } from './zeromq-client-transport.js';
+import { keyFields, keysOf } from './wire-keys.js';
 import { decodeHeader, decodePrelude, encodeRequest, framesBytes } from '../protocol/codec.js';
 import { KIND_REPLY, type Durability, type WireStoreOutcome, type ErrorCode, type PingReply, type RequestType, type ServerStatus, type WireTier } from '../protocol/messages.js';
 import { errorFromReply } from './client-errors.js';
@@ -60,12 +57,10 @@ export interface ServerStoreResult extends StoreResult {
   readonly outcomes: readonly WireStoreOutcome[] | undefined;
 }
 
-
 export interface RetrieveOptions extends LayoutCallOptions {
   /** A prefetch (from `lookup`) whose locks this retrieve uses and releases. */
   prefetchId?: number;
 }
-
 
 export interface LookupOptions extends LayoutCallOptions {
   /** Start a prefetch that locks the found prefix (and loads L2 hits into L1). @default true */
@@ -162,7 +157,7 @@ export class TierkvClient {
   async store(keys: ChunkKeys, chunks: readonly Uint8Array[], options: StoreOptions = {}): Promise<ServerStoreResult> {
     const layout = this.#layout(options.layout, 'store');
     const asked = checkDurability(options.durability, 'options.durability', (f, m) => new InvalidArgumentError(f, m)) ?? this.#o.durability;
-    const body: Record<string, unknown> = { ...this.#keyFields(keys), layout: layout.toString() };
+    const body: Record<string, unknown> = { ...keyFields(keys), layout: layout.toString() };
     if (options.mode && options.mode !== 'new') body['mode'] = options.mode;
     // Omitted unless set, so the server's default applies.
     if (asked) body['durability'] = asked;
@@ -172,7 +167,7 @@ export class TierkvClient {
     // A server older than the field ignores it: its acknowledgement must not pass for an L2 one.
     if (asked === 'l2' && durability !== 'l2') throw new ProtocolError("the server acknowledged a store with durability 'memory' although 'l2' was asked; it predates durability, upgrade it");
     const outcomes = header['outcomes'] as WireStoreOutcome[] | undefined;
-    return { stored, storedCount: stored.filter(Boolean).length, keys: this.#keysOf(keys, header), durability, outcomes };
+    return { stored, storedCount: stored.filter(Boolean).length, keys: keysOf(keys, header), durability, outcomes };
   }
 
   /** `store`, named as the in-process TierkvCache names it (same shapes). */
@@ -188,17 +183,17 @@ export class TierkvClient {
   /** The bytes of the longest ready prefix of `keys` (loaded from L2 if needed). */
   async retrieve(keys: ChunkKeys, options: RetrieveOptions = {}): Promise<RetrieveResult> {
     const layout = this.#layout(options.layout, 'retrieve');
-    const body: Record<string, unknown> = { ...this.#keyFields(keys), layout: layout.toString() };
+    const body: Record<string, unknown> = { ...keyFields(keys), layout: layout.toString() };
     if (options.prefetchId !== undefined) body['prefetchId'] = options.prefetchId;
     const { header, chunks } = await this.#call('retrieve', body, [], options.timeoutMs);
     if (chunks.length !== header['count']) throw new ProtocolError(`retrieve reply announced ${String(header['count'])} chunks but carried ${chunks.length}`);
-    return { chunks, keys: this.#keysOf(keys, header) };
+    return { chunks, keys: keysOf(keys, header) };
   }
 
   /** Where each key lives; by default also starts a prefetch of the found prefix. */
   async lookup(keys: ChunkKeys, options: LookupOptions = {}): Promise<LookupResult> {
     const layout = this.#layout(options.layout, 'lookup');
-    const body: Record<string, unknown> = { ...this.#keyFields(keys), layout: layout.toString() };
+    const body: Record<string, unknown> = { ...keyFields(keys), layout: layout.toString() };
     if (options.prefetch === false) body['prefetch'] = false;
     if (options.wait) body['wait'] = true;
     const { header } = await this.#call('lookup', body, [], options.timeoutMs);
@@ -210,7 +205,7 @@ export class TierkvClient {
       prefixLength,
       prefetchId: header['prefetchId'] as number | undefined,
       ready: header['ready'] as number | undefined,
-      keys: this.#keysOf(keys, header),
+      keys: keysOf(keys, header),
     };
   }
 
@@ -376,31 +371,6 @@ export class TierkvClient {
     if (!l) throw new InvalidArgumentError('layout', `${call}() needs a layout: pass { layout } or set TierkvClientOptions.layout`);
     return l;
   }
-
-  #keyFields(keys: ChunkKeys): Record<string, unknown> {
-    if (Array.isArray(keys)) {
-      return {
-        keys: (keys as readonly unknown[]).map((k, i) => {
-          // Here rather than as a server refusal after the upload.
-          checkObjectKey(k, `keys[${i}]`);
-          return encodeKey(k);
-        }),
-      };
-    }
-    if (keys === null || typeof keys !== 'object') throw new InvalidArgumentError('keys', 'expected ObjectKey[] or { tokens, scope }');
-    const { tokens, scope } = keys as { tokens: ArrayLike<number>; scope: KeyScope };
-    if (!tokens || !scope) throw new InvalidArgumentError('keys', 'expected ObjectKey[] or { tokens, scope }');
-    const u32 = tokens instanceof Uint32Array ? tokens : toUint32(tokens);
-    // Token ids travel as little-endian u32s in one msgpack bin field.
-    const bin = Buffer.from(u32.buffer, u32.byteOffset, u32.byteLength);
-    return { tokens: bin, scope: { modelName: scope.modelName, kvRank: scope.kvRank ?? 0, cacheSalt: scope.cacheSalt ?? '' } };
-  }
-
-  #keysOf(keys: ChunkKeys, header: Record<string, unknown>): readonly ObjectKey[] {
-    if (Array.isArray(keys)) return keys as readonly ObjectKey[];
-    const echoed = header['keys'];
-    return Array.isArray(echoed) ? echoed.map((k) => decodeKey(String(k))) : [];
-  }
 }
 
 /** Host and port of a ZeroMQ endpoint such as `tcp://127.0.0.1:5555` (`ipc://…` has no port). */
@@ -408,15 +378,4 @@ function peerOf(endpoint: string): { address: string; port: number | undefined }
   const m = /^[a-z+]+:\/\/(.*?)(?::(\d+))?$/.exec(endpoint);
   if (!m) return { address: endpoint.slice(0, 200), port: undefined };
   return { address: m[1]!.replace(/^\[|\]$/g, '').slice(0, 200), port: m[2] === undefined ? undefined : Number(m[2]) };
-}
-
-function toUint32(tokens: ArrayLike<number>): Uint32Array {
-  const out = new Uint32Array(tokens.length);
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    // Uint32Array.from would wrap a bad id silently into another token.
-    if (!Number.isInteger(t) || t < 0 || t > 0xffff_ffff) throw new InvalidArgumentError('tokens', `token ${i} is ${t}; token ids must be integers in [0, 2^32)`);
-    out[i] = t;
-  }
-  return out;
 }

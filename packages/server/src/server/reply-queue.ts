@@ -1,8 +1,7 @@
+import { ReplyBudget, type ReplyAccount, type ShedReason } from './reply-budget.js';
+
 /** What handing one reply to the socket did. */
 export type SendResult = 'sent' | 'full' | 'gone';
-
-/** Why a client's queued replies were thrown away and its session dropped. */
-export type ShedReason = 'client_budget' | 'total_budget' | 'stalled';
 
 export interface ReplyQueueOptions {
   /** Reply bytes one client may have waiting here; past it the client is shed. */
@@ -20,70 +19,74 @@ export interface ReplyQueueOptions {
   readonly now?: () => number;
 }
 
+/** Refusals retried on the next turn of the event loop before backing off with timers. */
+const IMMEDIATE_RETRIES = 16;
+const FIRST_RETRY_MS = 1;
+const MAX_RETRY_MS = 50;
+
 interface Pending {
   readonly frames: Uint8Array[];
   readonly bytes: number;
   readonly since: number;
 }
 
-interface Peer {
-  readonly key: string;
-  readonly identity: Buffer;
-  readonly queue: Pending[];
-  bytes: number;
-  pumping: boolean;
+/** One client with replies waiting (forgotten once its queue is empty). */
+class Peer {
+  readonly queue: Pending[] = [];
+  readonly account: ReplyAccount<Peer>;
+  pumping = false;
   timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   /** Refusals in a row: the first few are retried at once (the pipe usually drains in microseconds). */
-  refusals: number;
-  delayMs: number;
-  closed: boolean;
-}
+  refusals = 0;
+  delayMs = FIRST_RETRY_MS;
+  closed = false;
 
-/** Refusals retried on the next turn of the event loop before backing off with timers. */
-const IMMEDIATE_RETRIES = 16;
-const FIRST_RETRY_MS = 1;
-const MAX_RETRY_MS = 50;
+  constructor(
+    readonly key: string,
+    readonly identity: Buffer,
+    budget: ReplyBudget<Peer>,
+  ) {
+    this.account = budget.open(this);
+  }
+}
 
 /**
  * Replies on their way to clients, bounded in bytes. ZeroMQ's send high-water mark counts messages,
  * so one large reply or a thousand look alike to it: here every reply waits in a per-client FIFO,
  * counted in bytes, until the socket takes it. A reply the socket refuses (the client's pipe is
  * full because it does not read) stays queued and is retried on a short backoff timer; a client
- * past its byte budget, or the largest one when the total budget is exceeded, is shed: its replies
- * are thrown away and the server drops its session. Other clients' queues are untouched.
+ * the ReplyBudget sheds (past its byte budget, the largest when the total budget is exceeded, or
+ * stalled) has its replies thrown away and the server drops its session. Other clients' queues are
+ * untouched.
  */
 export class ReplyQueue {
   readonly #o: ReplyQueueOptions;
   readonly #now: () => number;
   readonly #peers = new Map<string, Peer>();
-  #bytes = 0;
-  #peak = 0;
+  readonly #budget: ReplyBudget<Peer>;
 
   constructor(options: ReplyQueueOptions) {
     this.#o = options;
     this.#now = options.now ?? (() => performance.now());
+    this.#budget = new ReplyBudget({
+      maxBytesPerClient: options.maxBytesPerClient,
+      maxBytes: options.maxBytes,
+      onShed: (peer, reason) => {
+        const n = peer.queue.length;
+        this.#remove(peer);
+        this.#o.onShed(peer.key, reason, n);
+      },
+    });
   }
 
   /** Reply bytes waiting for the socket, all clients. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#budget.bytes;
   }
 
   /** The most reply bytes that were ever waiting at once (checked against the budgets in tests). */
   get peakBytes(): number {
-    return this.#peak;
-  }
-
-  /** Clients with replies waiting. */
-  get peers(): number {
-    return this.#peers.size;
-  }
-
-  /** The most reply bytes one client has waiting. */
-  get largestPeerBytes(): number {
-    let max = 0;
-    for (const p of this.#peers.values()) max = Math.max(max, p.bytes);
-    return max;
+    return this.#budget.peakBytes;
   }
 
   /** Queues a reply of `bytes` bytes to `identity` and sends what the socket takes. */
@@ -91,21 +94,13 @@ export class ReplyQueue {
     const key = identity.toString('latin1');
     let peer = this.#peers.get(key);
     if (!peer) {
-      peer = { key, identity, queue: [], bytes: 0, pumping: false, timer: undefined, refusals: 0, delayMs: FIRST_RETRY_MS, closed: false };
+      peer = new Peer(key, identity, this.#budget);
       this.#peers.set(key, peer);
     }
     peer.queue.push({ frames, bytes, since: this.#now() });
-    peer.bytes += bytes;
-    this.#bytes += bytes;
-    if (peer.bytes > this.#o.maxBytesPerClient) return this.#shed(peer, 'client_budget');
-    while (this.#bytes > this.#o.maxBytes) {
-      const largest = this.#largest();
-      if (!largest) break;
-      this.#shed(largest, 'total_budget');
-      if (largest === peer) return;
-    }
-    this.#peak = Math.max(this.#peak, this.#bytes);
-    if (!peer.pumping && !peer.timer) void this.#pump(peer);
+    // May shed this peer (client or total budget) or another one (total budget).
+    this.#budget.charge(peer.account, bytes);
+    if (!peer.closed && !peer.pumping && !peer.timer) void this.#pump(peer);
   }
 
   /** Throws away everything queued (shutdown). */
@@ -122,8 +117,7 @@ export class ReplyQueue {
         if (peer.closed) return;
         if (result === 'sent') {
           peer.queue.shift();
-          peer.bytes -= head.bytes;
-          this.#bytes -= head.bytes;
+          this.#budget.release(peer.account, head.bytes);
           peer.refusals = 0;
           peer.delayMs = FIRST_RETRY_MS;
         } else if (result === 'gone') {
@@ -132,7 +126,7 @@ export class ReplyQueue {
           this.#o.onGone(peer.key, n);
           return;
         } else {
-          if (this.#now() - head.since >= this.#o.stallMs) return this.#shed(peer, 'stalled');
+          if (this.#now() - head.since >= this.#o.stallMs) return this.#budget.shed(peer.account, 'stalled');
           // The client's pipe is full. A client that reads empties it within microseconds (its
           // replies were merely pipelined faster than libzmq's I/O thread writes them): retry on the
           // next turn. One that stays full backs off on timers until it reads, or is shed.
@@ -154,18 +148,6 @@ export class ReplyQueue {
     }
   }
 
-  #largest(): Peer | undefined {
-    let best: Peer | undefined;
-    for (const p of this.#peers.values()) if (!best || p.bytes > best.bytes) best = p;
-    return best;
-  }
-
-  #shed(peer: Peer, reason: ShedReason): void {
-    const n = peer.queue.length;
-    this.#remove(peer);
-    this.#o.onShed(peer.key, reason, n);
-  }
-
   #remove(peer: Peer): void {
     if (peer.closed) return;
     peer.closed = true;
@@ -174,8 +156,8 @@ export class ReplyQueue {
       clearImmediate(peer.timer as NodeJS.Immediate);
     }
     peer.timer = undefined;
-    this.#bytes -= peer.bytes;
-    peer.bytes = 0;
+    // Every waiting reply is thrown away: their bytes go back to the budget at once.
+    this.#budget.close(peer.account);
     peer.queue.length = 0;
     if (this.#peers.get(peer.key) === peer) this.#peers.delete(peer.key);
   }

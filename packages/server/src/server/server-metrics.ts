@@ -2,7 +2,7 @@ import { ATTR, MeterBinding, type ModelAttributes, type TelemetryOptions } from 
 import type { Histogram } from '@opentelemetry/api';
 import { REQUEST_TYPES, type RequestType } from '../protocol/messages.js';
 import { SERVER_PACKAGE_VERSION } from '../version.js';
-import type { ShedReason } from './reply-queue.js';
+import type { ShedReason } from './reply-budget.js';
 
 export type ServerOutcome = 'ok' | 'client_error' | 'busy' | 'timeout' | 'shutting_down' | 'internal_error';
 export type RejectReason = 'busy' | 'too_large' | 'malformed' | 'unknown_type' | 'invalid' | 'shutting_down';

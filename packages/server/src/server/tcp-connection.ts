@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { FrameReader, messageBuffers, StreamFramingError, type StreamLimits } from '../protocol/stream-framing.js';
 import { TurnWriter } from '../protocol/turn-writer.js';
-import type { ShedReason } from './reply-queue.js';
+import type { ReplyAccount, ReplyBudget, ShedReason } from './reply-budget.js';
 import type { ReplyTarget } from './server-transport.js';
 
 /** One reply written to the socket whose bytes have not all reached the kernel yet. */
@@ -18,8 +18,6 @@ export interface TcpConnectionEvents {
   message(conn: TcpConnection, frames: Buffer[]): void;
   /** The peer broke the stream envelope or the hello (counted by the transport). */
   framingError(conn: TcpConnection, err: StreamFramingError): void;
-  /** Reply bytes of this connection changed by `delta` (the transport keeps the total budget). */
-  replyBytes(conn: TcpConnection, delta: number): void;
   sent(bytes: number): void;
   /** Replies thrown away unsent (the connection closed or was shed first). */
   dropped(conn: TcpConnection, replies: number): void;
@@ -29,9 +27,10 @@ export interface TcpConnectionEvents {
 /**
  * One client over plain TCP. Replies are written at once, frames as they are (L1 views included):
  * Node keeps references, not copies, until libuv wrote them, and the write callback says so. Every
- * reply is counted in bytes from the write until its callback, so the transport can shed a client
- * that does not read before it pins more than its budget; `onSent` of each reply runs after its
- * callback, or when the connection closes, never before.
+ * reply is counted in bytes from the write until its callback (charged to the connection's account
+ * in the transport's ReplyBudget), so a client that does not read is shed before it pins more than
+ * its budget; `onSent` of each reply runs after its callback, or when the connection closes, never
+ * before.
  *
  * Replies written in one turn of the event loop are corked together and leave in one writev.
  */
@@ -42,14 +41,16 @@ export class TcpConnection implements ReplyTarget {
   readonly #now: () => number;
   readonly #inFlight: InFlightReply[] = [];
   #sessionId: string | undefined;
-  #bytes = 0;
+  readonly #budget: ReplyBudget<TcpConnection>;
+  /** Each reply is charged here from its write until its callback or the close; closed with the socket. */
+  readonly replyAccount: ReplyAccount<TcpConnection>;
   readonly #writer: TurnWriter;
   #closed = false;
-  /** Set when the transport shed this client, so its dropped replies count as slow, not gone. */
-  shedReason: ShedReason | undefined;
 
-  constructor(socket: Socket, limits: StreamLimits, events: TcpConnectionEvents, now: () => number) {
+  constructor(socket: Socket, limits: StreamLimits, events: TcpConnectionEvents, budget: ReplyBudget<TcpConnection>, now: () => number) {
     this.socket = socket;
+    this.#budget = budget;
+    this.replyAccount = budget.open(this);
     this.#writer = new TurnWriter(socket);
     this.#events = events;
     this.#now = now;
@@ -87,7 +88,12 @@ export class TcpConnection implements ReplyTarget {
 
   /** Reply bytes written but not yet handed to the kernel. */
   get replyBytes(): number {
-    return this.#bytes;
+    return this.replyAccount.bytes;
+  }
+
+  /** Set when the budget shed this client, so its dropped replies count as slow, not gone. */
+  get shedReason(): ShedReason | undefined {
+    return this.replyAccount.shedReason;
   }
 
   /** When the oldest reply still waiting for the kernel was written, or undefined. */
@@ -112,10 +118,9 @@ export class TcpConnection implements ReplyTarget {
     for (const b of buffers) bytes += b.byteLength;
     const reply: InFlightReply = { bytes, since: this.#now(), onSent, done: false };
     this.#inFlight.push(reply);
-    this.#bytes += bytes;
     this.#writer.writeBuffers(buffers, (err) => this.#written(reply, err));
-    // Last: the budget check may shed this very connection, which settles the reply just queued.
-    this.#events.replyBytes(this, bytes);
+    // Last: the budget may shed this very connection, whose close then settles the reply just written.
+    this.#budget.charge(this.replyAccount, bytes);
   }
 
   /** Closes at once; replies not yet written are dropped (their `onSent` runs). */
@@ -148,8 +153,7 @@ export class TcpConnection implements ReplyTarget {
   }
 
   #settle(reply: InFlightReply): void {
-    this.#bytes -= reply.bytes;
-    this.#events.replyBytes(this, -reply.bytes);
+    this.#budget.release(this.replyAccount, reply.bytes);
     reply.onSent?.();
   }
 
@@ -166,6 +170,7 @@ export class TcpConnection implements ReplyTarget {
       this.#settle(r);
     }
     this.#inFlight.length = 0;
+    this.#budget.close(this.replyAccount);
     if (unsent > 0) this.#events.dropped(this, unsent);
     this.#events.closed(this);
   }

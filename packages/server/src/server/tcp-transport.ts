@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { debugLogger } from '@tierkv/core';
 import type { StreamLimits } from '../protocol/stream-framing.js';
-import type { ShedReason } from './reply-queue.js';
+import { ReplyBudget } from './reply-budget.js';
 import type { ResolvedTierkvServerOptions } from './server-options.js';
 import type { ServerTransport, TransportHooks } from './server-transport.js';
 import { maxHeaderBytes, maxRequestFrameBytes } from './socket-options.js';
@@ -48,13 +48,22 @@ export class TcpTransport implements ServerTransport {
   readonly #bySession = new Map<string, TcpConnection>();
   #server: Server | undefined;
   #stallTimer: NodeJS.Timeout | undefined;
-  #bytes = 0;
-  #peak = 0;
+  readonly #budget: ReplyBudget<TcpConnection>;
 
   constructor(options: ResolvedTierkvServerOptions, hooks: TransportHooks) {
     this.#o = options;
     this.#hooks = hooks;
     this.#limits = requestStreamLimits(options);
+    this.#budget = new ReplyBudget({
+      maxBytesPerClient: options.maxReplyBytesPerClient,
+      maxBytes: options.maxReplyBytes,
+      onShed: (conn, reason) => {
+        log('shed client %o (%s) with %d reply bytes waiting', conn.sessionId, reason, conn.replyBytes);
+        hooks.metrics.shed(reason);
+        // Its unsent replies are dropped (peer_slow) and their bytes released when the socket closes.
+        conn.destroy();
+      },
+    });
   }
 
   get connected(): number {
@@ -62,11 +71,11 @@ export class TcpTransport implements ServerTransport {
   }
 
   get replyBytes(): number {
-    return this.#bytes;
+    return this.#budget.bytes;
   }
 
   get peakReplyBytes(): number {
-    return this.#peak;
+    return this.#budget.peakBytes;
   }
 
   async bind(host: string, port: number): Promise<string> {
@@ -126,7 +135,6 @@ export class TcpTransport implements ServerTransport {
           metrics.rejected('malformed');
           if (!c.hasHello) metrics.connectionClosed('handshake_failed');
         },
-        replyBytes: (c, delta) => this.#replyBytes(c, delta),
         sent: (bytes) => metrics.sent(bytes),
         dropped: (c, replies) => metrics.dropped(c.shedReason ? 'peer_slow' : 'peer_gone', replies),
         closed: (c) => {
@@ -141,6 +149,7 @@ export class TcpTransport implements ServerTransport {
           }
         },
       },
+      this.#budget,
       now,
     );
     this.#conns.add(conn);
@@ -152,44 +161,11 @@ export class TcpTransport implements ServerTransport {
     helloTimer.unref();
   }
 
-  #replyBytes(conn: TcpConnection, delta: number): void {
-    this.#bytes += delta;
-    if (delta <= 0 || conn.shedReason) return;
-    if (conn.replyBytes > this.#o.maxReplyBytesPerClient) this.#shed(conn, 'client_budget');
-    while (this.#liveBytes() > this.#o.maxReplyBytes) {
-      const largest = this.#largest();
-      if (!largest) break;
-      this.#shed(largest, 'total_budget');
-    }
-    // What the budgets let stand (a shed connection's writes end with its socket, at once).
-    this.#peak = Math.max(this.#peak, this.#liveBytes());
-  }
-
-  /** Reply bytes of connections not yet shed (a shed one lets go of its bytes when it closes). */
-  #liveBytes(): number {
-    let n = this.#bytes;
-    for (const c of this.#conns) if (c.shedReason) n -= c.replyBytes;
-    return n;
-  }
-
-  #largest(): TcpConnection | undefined {
-    let best: TcpConnection | undefined;
-    for (const c of this.#conns) if (!c.shedReason && c.replyBytes > 0 && (!best || c.replyBytes > best.replyBytes)) best = c;
-    return best;
-  }
-
   #checkStalls(): void {
     const now = this.#o.now();
     for (const c of this.#conns) {
       const since = c.oldestReplySince;
-      if (!c.shedReason && since !== undefined && now - since >= this.#o.requestTimeoutMs) this.#shed(c, 'stalled');
+      if (since !== undefined && now - since >= this.#o.requestTimeoutMs) this.#budget.shed(c.replyAccount, 'stalled');
     }
-  }
-
-  #shed(conn: TcpConnection, reason: ShedReason): void {
-    log('shed client %o (%s) with %d reply bytes waiting', conn.sessionId, reason, conn.replyBytes);
-    conn.shedReason = reason;
-    this.#hooks.metrics.shed(reason);
-    conn.destroy();
   }
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { ReplyQueue, type SendResult, type ShedReason } from '../../src/server/reply-queue.js';
+import type { ShedReason } from '../../src/server/reply-budget.js';
+import { ReplyQueue, type SendResult } from '../../src/server/reply-queue.js';
 import { waitFor } from '@tierkv/test-utils';
 
 const id = (s: string) => Buffer.from(s, 'latin1');
@@ -68,6 +69,32 @@ describe('server/ReplyQueue', () => {
     expect(h.shed[0]).to.deep.equal(['a', 'total_budget', 8]);
     expect(h.q.bytes).to.equal(50);
     expect(h.q.peakBytes).to.be.at.most(130);
+  });
+
+  it("gives every reply's bytes back to the budget exactly once: sent, shed, or cleared", async () => {
+    const h = harness({ perClient: 50, total: 80 });
+    h.pipes.set('a', 'full');
+    h.pipes.set('b', 'full');
+    for (let i = 0; i < 4; i++) h.q.push(id('a'), frames(10), 10);
+    for (let i = 0; i < 3; i++) h.q.push(id('b'), frames(10), 10);
+    h.q.push(id('b'), frames(20), 20);
+    // 90 bytes in all: b holds the most and goes; a's 40 stand.
+    expect(h.shed).to.deep.equal([['b', 'total_budget', 4]]);
+    expect(h.q.bytes).to.equal(40);
+    h.pipes.set('a', 'sent');
+    await waitFor(() => h.delivered.length === 4, "a's replies delivered");
+    expect(h.q.bytes).to.equal(0);
+    // A shed client that asks again starts afresh.
+    h.pipes.set('b', 'sent');
+    h.q.push(id('b'), frames(10), 10);
+    await waitFor(() => h.delivered.includes('b:10'), 'b served again');
+    h.pipes.set('c', 'full');
+    h.q.push(id('c'), frames(10), 10);
+    h.q.push(id('c'), frames(10), 10);
+    expect(h.q.bytes).to.equal(20);
+    h.q.clear();
+    expect(h.q.bytes).to.equal(0);
+    expect(h.q.peakBytes).to.be.at.most(80);
   });
 
   it('sheds a client whose oldest reply waited past stallMs, and forgets a gone one', async () => {

@@ -1,6 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { ClosedError, debugLogger, encodeKey, type EncodedKey, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from '../l2-adapter.js';
 import { classifyError, type L2FailureReason, type L2FailureReasons } from '../l2-failure.js';
@@ -10,12 +9,13 @@ import { Semaphore } from '../semaphore.js';
 import { WarnLimiter } from '../warn-limiter.js';
 import { DirLock } from './dir-lock.js';
 import { loadXxh3, type Xxh3Hasher } from '../checksum/xxh3.js';
-import { flipByte, readObject, removeFile, scanObjects, writeObjectFile } from './file-io.js';
+import { flipByte, readObject, removeFile } from './file-io.js';
 import type { FileStamp } from './file-stamp.js';
 import { loadVerifier } from './load-verifier.js';
+import { ObjectDir } from './object-dir.js';
 import { OpenFiles } from './open-files.js';
 import { PerKeyQueue } from './per-key-queue.js';
-import { NODE_FS_OPS, type FsL2TestSeams, type FsOps } from './fs-ops.js';
+import { NODE_FS_OPS, type FsL2TestSeams } from './fs-ops.js';
 import { SpaceBudget } from './fs-space.js';
 import { encodeHeader } from './object-file.js';
 import { resolveFsL2Options, type FsL2AdapterOptions, type ResolvedFsL2AdapterOptions } from './fs-options.js';
@@ -23,8 +23,6 @@ import { resolveFsL2Options, type FsL2AdapterOptions, type ResolvedFsL2AdapterOp
 export { DEFAULT_FS_L2_OPTIONS } from './fs-options.js';
 
 const log = debugLogger('tierkv:l2-fs');
-const OBJECT_SUFFIX = '.kv';
-const TEMP_SUFFIX = '.tmp';
 /** A load's answer: true, or why not. */
 type LoadOutcome = true | L2FailureReason;
 
@@ -40,10 +38,9 @@ interface FileEntry {
 /**
  * The embedded L2 tier: one file per object under a directory.
  *
- * - File names are a sha256 of the encoded key, sharded into 256 subdirectories: keys never become
- *   paths. The header repeats the key, so a hash collision is a miss, not someone else's data.
- * - Writes go to a temporary file that is renamed into place (optionally fsynced first), so a
- *   reader sees the old object or the new one, never half of one.
+ * - Files are named by a sha256 of the key in 256 shard directories, and written aside then renamed
+ *   into place, optionally fsynced (ObjectDir). The header repeats the key, so a hash collision is
+ *   a miss, not someone else's data.
  * - Every object carries a crc32 of its header and an XXH3-64 of its payload (format version 2;
  *   version-1 files, crc32 of the payload, still load and verify). A corrupt or truncated file is a
  *   miss, counted in `tierkv.l2.corrupt`, and deleted; its bytes are never handed out as data.
@@ -67,12 +64,11 @@ export class FsL2Adapter implements L2Adapter {
   readonly options: ResolvedFsL2AdapterOptions;
   readonly #index = new LruIndex<FileEntry>();
   readonly #io: Semaphore;
-  readonly #dirs = new Set<string>();
+  readonly #objects: ObjectDir;
   readonly #pending = new Set<Promise<unknown>>();
   // Stores and deletes of one key run one after another (see PerKeyQueue).
   readonly #perKey = new PerKeyQueue<EncodedKey>();
   readonly #counts: L2AdapterCounts;
-  readonly #ops: FsOps;
   readonly #space: SpaceBudget;
   readonly #warnings: WarnLimiter;
   readonly #wallClock: () => number;
@@ -88,12 +84,13 @@ export class FsL2Adapter implements L2Adapter {
     this.name = options.name;
     this.#io = new Semaphore(options.maxConcurrentOps);
     this.#counts = new L2AdapterCounts(this.name, options.telemetry);
-    this.#ops = seams.fsOps ?? NODE_FS_OPS;
+    const ops = seams.fsOps ?? NODE_FS_OPS;
+    this.#objects = new ObjectDir(options.path, ops, options.fsync);
     const now = seams.now ?? (() => performance.now());
-    this.#space = new SpaceBudget(options.capacityBytes, options.path, this.#ops, now, seams.spaceCheckIntervalMs ?? 5000);
+    this.#space = new SpaceBudget(options.capacityBytes, options.path, ops, now, seams.spaceCheckIntervalMs ?? 5000);
     this.#warnings = new WarnLimiter(options.warn, seams.warnIntervalMs ?? 30_000, now);
     this.#wallClock = seams.wallClock ?? Date.now;
-    this.#files = new OpenFiles<FileEntry>(options.maxOpenFiles, (e) => this.#ops.open(e.file, 'r'));
+    this.#files = new OpenFiles<FileEntry>(options.maxOpenFiles, (e) => ops.open(e.file, 'r'));
   }
 
   /**
@@ -144,16 +141,7 @@ export class FsL2Adapter implements L2Adapter {
   }
 
   store(items: readonly L2StoreItem[], reasons?: L2FailureReasons): Promise<boolean[]> {
-    return this.#track('store', () =>
-      Promise.all(
-        items.map(async (item, i) => {
-          const outcome = await this.#perKey.run(encodeKey(item.key), () => this.#io.run(() => this.#storeOne(item)));
-          if (outcome === true) return true;
-          if (reasons) reasons[i] = outcome;
-          return false;
-        }),
-      ),
-    );
+    return this.#track('store', () => answerEach(items, reasons, (item) => this.#perKey.run(encodeKey(item.key), () => this.#io.run(() => this.#storeOne(item)))));
   }
 
   lookupAndLock(keys: readonly ObjectKey[]): Promise<boolean[]> {
@@ -162,16 +150,7 @@ export class FsL2Adapter implements L2Adapter {
 
   load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout, reasons?: L2FailureReasons): Promise<boolean[]> {
     const layoutJson = layout === undefined ? undefined : JSON.stringify(layout.toJSON());
-    return this.#track('load', () =>
-      Promise.all(
-        keys.map(async (k, i) => {
-          const outcome = await this.#io.run(() => this.#loadOne(k, targets[i], layoutJson));
-          if (outcome === true) return true;
-          if (reasons) reasons[i] = outcome;
-          return false;
-        }),
-      ),
-    );
+    return this.#track('load', () => answerEach(keys, reasons, (k, i) => this.#io.run(() => this.#loadOne(k, targets[i], layoutJson))));
   }
 
   unlock(keys: readonly ObjectKey[]): Promise<void> {
@@ -216,7 +195,7 @@ export class FsL2Adapter implements L2Adapter {
 
   /** The file that holds `key` (tests use it to damage objects on purpose). */
   fileOf(key: ObjectKey): string {
-    return this.#pathFor(encodeKey(key)).file;
+    return this.#objects.pathFor(encodeKey(key)).file;
   }
 
   /**
@@ -259,7 +238,7 @@ export class FsL2Adapter implements L2Adapter {
 
   async #storeOne(item: L2StoreItem): Promise<LoadOutcome> {
     const key = encodeKey(item.key);
-    const { dir, file } = this.#pathFor(key);
+    const path = this.#objects.pathFor(key);
     let header: Buffer;
     try {
       header = encodeHeader(key, JSON.stringify(item.layout.toJSON()), item.data, this.#hasher);
@@ -272,17 +251,17 @@ export class FsL2Adapter implements L2Adapter {
     // Make room before writing; the replaced object of the same key counts as freed.
     if (!(await this.#makeRoom(key, size, false))) return 'no_space';
     this.#index.reserve(size);
-    let err = await this.#write(dir, file, header, item.data);
+    let err = await this.#objects.write(path, header, item.data);
     this.#index.unreserve(size);
     // One retry after healing what the error says is wrong (a vanished directory, a full disk).
-    if (err !== undefined && (await this.#heal(err, key, size, dir))) {
+    if (err !== undefined && (await this.#heal(err, key, size, path.dir))) {
       this.#index.reserve(size);
-      err = await this.#write(dir, file, header, item.data);
+      err = await this.#objects.write(path, header, item.data);
       this.#index.unreserve(size);
     }
-    if (err !== undefined) return this.#failed('store', err, dir, key);
+    if (err !== undefined) return this.#failed('store', err, path.dir, key);
     const current = this.#index.get(key);
-    this.#index.set(key, { size, pins: current?.pins ?? 0, file, payloadLength: item.data.byteLength });
+    this.#index.set(key, { size, pins: current?.pins ?? 0, file: path.file, payloadLength: item.data.byteLength });
     if (current) this.#files.retire(current);
     return true;
   }
@@ -307,28 +286,12 @@ export class FsL2Adapter implements L2Adapter {
     return true;
   }
 
-  /** Writes the object aside and renames it into place; the error, or undefined on success. */
-  async #write(dir: string, file: string, header: Buffer, data: Uint8Array): Promise<unknown> {
-    try {
-      await this.#ensureDir(dir);
-    } catch (err) {
-      return err ?? new Error('mkdir failed');
-    }
-    return writeObjectFile(this.#ops, dir, file, `${file}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`, header, data, this.options.fsync);
-  }
-
   /** Repairs what a failed write's error points at; true when a retry may now succeed. */
   async #heal(err: unknown, key: EncodedKey, size: number, dir: string): Promise<boolean> {
     const code = (err as NodeJS.ErrnoException | null)?.code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       // The shard directory (or the whole root) was removed under us: recreate it.
-      this.#dirs.delete(dir);
-      try {
-        await this.#ops.mkdir(dir, { recursive: true });
-      } catch {
-        return false;
-      }
-      this.#dirs.add(dir);
+      if (!(await this.#objects.recreate(dir))) return false;
       this.#warnings.warn('missing_dir', () => `tierkv fs L2 "${this.name}": directory ${dir} had vanished (${code}); recreated it`);
       await this.#lock?.refresh(); // the lock file goes with a removed root
       return true;
@@ -397,38 +360,15 @@ export class FsL2Adapter implements L2Adapter {
   async #corruptFound(key: EncodedKey, e: FileEntry, why: string): Promise<'corrupt'> {
     this.#counts.corrupt++;
     if (log.enabled) log('corrupt object %s (%s): deleted', e.file, why);
-    if (this.#index.get(key) === e) this.#index.delete(key);
-    this.#files.retire(e);
+    this.#forget(key, e);
     await removeFile(e.file);
     return 'corrupt';
   }
 
-  #pathFor(key: EncodedKey): { dir: string; file: string } {
-    const hash = createHash('sha256').update(key).digest('hex');
-    const dir = join(this.options.path, hash.slice(0, 2));
-    return { dir, file: join(dir, hash + OBJECT_SUFFIX) };
-  }
-
-  async #ensureDir(dir: string): Promise<void> {
-    if (this.#dirs.has(dir)) return;
-    // Not recursive: a vanished root is an error the write heals, putting the lock file back too.
-    await this.#ops.mkdir(dir).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
-    this.#dirs.add(dir);
-  }
-
   async #rebuild(): Promise<void> {
-    await this.#ops.mkdir(this.options.path, { recursive: true });
-    const found = await scanObjects(this.options.path, {
-      objectSuffix: OBJECT_SUFFIX,
-      tempSuffix: TEMP_SUFFIX,
-      isHome: (key, file) => this.#pathFor(key).file === file,
-      onShard: (dir) => this.#dirs.add(dir),
-      onCorrupt: (file) => {
-        this.#counts.corrupt++;
-        if (log.enabled) log('corrupt object %s found on open: deleted', file);
-      },
+    const found = await this.#objects.scan((file) => {
+      this.#counts.corrupt++;
+      if (log.enabled) log('corrupt object %s found on open: deleted', file);
     });
     for (const f of found) this.#index.set(f.key, { size: f.size, pins: 0, file: f.file, payloadLength: f.payloadLength });
     // A smaller budget than last time: evict down to it.
@@ -442,3 +382,11 @@ export class FsL2Adapter implements L2Adapter {
   }
 }
 
+/** Runs `one` on every item at once: true per item that succeeded, and why not in `reasons`. */
+async function answerEach<T>(items: readonly T[], reasons: L2FailureReasons | undefined, one: (item: T, i: number) => Promise<LoadOutcome>): Promise<boolean[]> {
+  const outcomes = await Promise.all(items.map(one));
+  return outcomes.map((outcome, i) => {
+    if (outcome !== true && reasons) reasons[i] = outcome;
+    return outcome === true;
+  });
+}
