@@ -1,3 +1,7 @@
+import { debugLogger } from '@tierkv/core';
+
+const log = debugLogger('tierkv:server');
+
 /** Why a client's waiting replies were thrown away and its session dropped. */
 export type ShedReason = 'client_budget' | 'total_budget' | 'stalled';
 
@@ -72,8 +76,12 @@ export class ReplyBudget<C> {
   /** Counts a queued reply of `bytes` bytes; may shed this client or, for the total, another. */
   charge(account: ReplyAccount<C>, bytes: number): void {
     const a = account as Account<C>;
-    // A closed account would hold these bytes forever: the caller lost track of its client.
-    if (a.closed) throw new Error(`ReplyBudget.charge: the client's account is closed (the client is gone)`);
+    // A closed account would hold these bytes forever: the caller lost track of its client. Never
+    // thrown: this runs in socket callbacks, and a miscount must not take the server down.
+    if (a.closed) {
+      log('ReplyBudget.charge: %d bytes for a closed account ignored (the client is gone)', bytes);
+      return;
+    }
     a.bytes += bytes;
     this.#bytes += bytes;
     if (a.shedReason) return;
@@ -90,8 +98,12 @@ export class ReplyBudget<C> {
   /** The bytes of one reply left (or were thrown away). */
   release(account: ReplyAccount<C>, bytes: number): void {
     const a = account as Account<C>;
-    // More than is charged means a reply was released twice: the totals would drift.
-    if (bytes > a.bytes) throw new RangeError(`ReplyBudget.release: ${bytes} bytes released but only ${a.bytes} charged to the client`);
+    // More than is charged means a reply was released twice: clamp, so the totals cannot drift
+    // below what is really held (and never throw from a socket callback).
+    if (bytes > a.bytes) {
+      log('ReplyBudget.release: %d bytes released but only %d charged; clamped', bytes, a.bytes);
+      bytes = a.bytes;
+    }
     a.bytes -= bytes;
     this.#bytes -= bytes;
     if (!a.shedReason && !a.closed) this.#liveBytes -= bytes;
