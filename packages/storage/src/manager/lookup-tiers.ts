@@ -1,4 +1,4 @@
-import type { ObjectKey } from '@tierkv/core';
+import { ATTR, type ObjectKey } from '@tierkv/core';
 import type { L1Manager } from '../l1/l1-manager.js';
 import type { InstrumentedL2Adapter } from '../l2/instrumented-l2-adapter.js';
 import type { Tier } from './storage-types.js';
@@ -22,4 +22,17 @@ export async function lookupTiers(l1: L1Manager, adapters: readonly Instrumented
     if (hit.length > 0) await adapter.unlock(hit);
   }
   return out;
+}
+
+/** Span attributes of a lookup: counts per tier and the hit prefix (never the keys). */
+export function tierAttributes(count: number, tiers: readonly Tier[]): Record<string, number> {
+  let l1 = 0;
+  let l2 = 0;
+  let prefix = 0;
+  while (prefix < tiers.length && tiers[prefix] !== 'miss') prefix++;
+  for (const t of tiers) {
+    if (t === 'l1') l1++;
+    else if (t === 'l2') l2++;
+  }
+  return { [ATTR.KEYS_COUNT]: count, [ATTR.PREFIX_HITS]: prefix, [ATTR.PREFIX_L1_HITS]: l1, [ATTR.PREFIX_L2_HITS]: l2 };
 }

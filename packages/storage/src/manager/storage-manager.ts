@@ -1,4 +1,4 @@
-import { SpanKind, type Span } from '@opentelemetry/api';
+import { SpanKind } from '@opentelemetry/api';
 import { ATTR, ClosedError, debugLogger, endSpan, endSpanWhen, InvalidArgumentError, MemoryLayout, TracerBinding, withSpan, type ObjectKey } from '@tierkv/core';
 import { L1Manager, type WriteMode } from '../l1/l1-manager.js';
 import type { L1Listener } from '../l1/l1-listener.js';
@@ -9,7 +9,7 @@ import type { L2Listener } from '../l2/l2-listener.js';
 import { DeleteTracker, type DeleteOutcome } from './delete-tracker.js';
 import { isDurable, refuseDurableWithoutL2, type CommitOptions, type DurableOutcome } from './durable-commit.js';
 import { KeyOwner } from './key-owner.js';
-import { lookupTiers } from './lookup-tiers.js';
+import { lookupTiers, tierAttributes } from './lookup-tiers.js';
 import { checkKeyList } from './key-checks.js';
 import { PrefetchController } from './prefetch-controller.js';
 import type { PrefetchHandle, PrefetchTask } from './prefetch-handle.js';
@@ -19,6 +19,7 @@ import { StorageMetrics } from './storage-metrics.js';
 import { resolveStorageManagerOptions, type ResolvedStorageManagerOptions, type StorageManagerOptions, type WriteRejectReason } from './storage-options.js';
 import { StoreController } from './store-controller.js';
 import type { ReserveOptions, StorageUsage, Tier } from './storage-types.js';
+import { WritePath } from './write-path.js';
 import { WriteReservation, type ReservationOwner } from './write-reservation.js';
 
 export type { StorageManagerOptions } from './storage-options.js';
@@ -55,6 +56,7 @@ export class StorageManager {
   readonly #listeners = new Set<StorageManagerListener>();
   readonly #ops = new Set<Promise<unknown>>();
   readonly #reservationOwner: ReservationOwner;
+  readonly #writes: WritePath;
   readonly #tracing: TracerBinding;
   #closing: Promise<void> | undefined;
 
@@ -78,10 +80,20 @@ export class StorageManager {
     this.#deletes = new DeleteTracker(this.#l1, this.#adapters, this.#store);
     this.#prefetch = new PrefetchController(this.#l1, this.#adapters, this.options, this.#metrics, (k) => this.#deletes.isTombstoned(k));
     this.#keyOwner = new KeyOwner(this.#l1);
+    this.#writes = new WritePath({
+      l1: this.#l1,
+      store: this.#store,
+      deletes: this.#deletes,
+      metrics: this.#metrics,
+      tracing: this.#tracing,
+      backpressure: () => this.writeBackpressure(),
+      check: (operation) => this.#check(operation),
+      emit: (fn) => this.#emit(fn),
+    });
     this.#reservationOwner = {
-      commit: (keys, gens, temporary, span) => this.#commit(keys, gens, temporary, false, span),
+      commit: (keys, gens, temporary, span) => this.#writes.commit(keys, gens, temporary, false, span),
       checkDurable: () => refuseDurableWithoutL2(this.#adapters.length),
-      commitDurable: (keys, gens, span) => this.#commit(keys, gens, false, true, span),
+      commitDurable: (keys, gens, span) => this.#writes.commit(keys, gens, false, true, span),
       abort: (keys, gens) => void this.#l1.abortWrite(keys, gens),
     };
     this.#l1.addListener({
@@ -115,50 +127,8 @@ export class StorageManager {
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'expected an object { mode?, temporary? }');
     const temporary = options.temporary === true;
     // One span for the whole store, reserve to commit (or abort): the reservation carries it.
-    const { objs, gens, span } = this.#reserve('reserve', keys, layout, options.mode ?? 'new', temporary, 'tierkv.storage.store');
+    const { objs, gens, span } = this.#writes.reserve('reserve', keys, layout, options.mode ?? 'new', temporary, 'tierkv.storage.store');
     return new WriteReservation(this.#reservationOwner, [...keys], objs, gens, temporary, span);
-  }
-
-  /** `spanName` 'tierkv.storage.reserve' ends its span here; 'tierkv.storage.store' returns it open. */
-  #reserve(
-    operation: string,
-    keys: readonly ObjectKey[],
-    layout: MemoryLayout,
-    mode: WriteMode,
-    temporary: boolean,
-    spanName: 'tierkv.storage.reserve' | 'tierkv.storage.store' = 'tierkv.storage.reserve',
-  ): { objs: (MemoryObj | undefined)[]; gens: number[]; span: Span | undefined } {
-    this.#check(operation);
-    checkKeyList(keys);
-    if (!(layout instanceof MemoryLayout)) throw new InvalidArgumentError('layout', 'expected a MemoryLayout instance');
-    const span = this.#tracing.start(spanName, INTERNAL);
-    const refused = keys.length > 0 ? this.writeBackpressure() : undefined;
-    let objs: (MemoryObj | undefined)[];
-    let gens: number[];
-    if (refused) {
-      objs = keys.map(() => undefined);
-      gens = keys.map(() => 0);
-      if (refused === 'queue_full') this.#metrics.writeRejectedQueueFull += keys.length;
-      else this.#metrics.writeRejectedQueueBytes += keys.length;
-      if (log.enabled) log('write-through backlog over its bound (%s): refused %d keys', refused, keys.length);
-    } else {
-      const results = this.#l1.reserveWrite(keys, layout, mode, { temporary, partial: true });
-      objs = results.map((r) => (r.code === 'SUCCESS' ? r.obj : undefined));
-      gens = this.#l1.generations(keys);
-    }
-    const ok: ObjectKey[] = [];
-    const failed: ObjectKey[] = [];
-    objs.forEach((o, i) => (o ? ok : failed).push(keys[i]!));
-    this.#metrics.writeRequests++;
-    this.#metrics.writeSucceededKeys += ok.length;
-    this.#metrics.writeFailedKeys += failed.length;
-    this.#emit((l) => l.onSmReservedWrite?.(ok, failed));
-    if (span?.isRecording()) {
-      const attributes = { [ATTR.KEYS_COUNT]: keys.length, [ATTR.KEYS_RESERVED]: ok.length, [ATTR.STORAGE_TEMPORARY]: temporary, ...(refused ? { [ATTR.STORAGE_REFUSAL_REASON]: refused } : {}) };
-      if (spanName === 'tierkv.storage.reserve') endSpan(span, () => attributes);
-      else span.setAttributes(attributes);
-    } else if (span && spanName === 'tierkv.storage.reserve') span.end();
-    return { objs, gens, span: spanName === 'tierkv.storage.store' ? span : undefined };
   }
 
   /**
@@ -192,7 +162,7 @@ export class StorageManager {
    */
   reserveWrite(keys: readonly ObjectKey[], layout: MemoryLayout, mode: WriteMode = 'new', options: { temporary?: boolean } = {}): (MemoryObj | undefined)[] {
     const temporary = options?.temporary === true;
-    const { objs, gens } = this.#reserve('reserveWrite', keys, layout, mode, temporary);
+    const { objs, gens } = this.#writes.reserve('reserveWrite', keys, layout, mode, temporary, 'tierkv.storage.reserve');
     this.#keyOwner.addReservations(keys, objs, gens, temporary);
     return objs;
   }
@@ -212,10 +182,10 @@ export class StorageManager {
     this.#check('finishWrite');
     checkKeyList(keys);
     const refused = (ks: readonly ObjectKey[]) => this.#emit((l) => l.onSmWriteFinished?.([], ks));
-    if (!isDurable(options)) return this.#keyOwner.finish(keys, (ks, gens, temporary) => this.#commit(ks, gens, temporary), refused, false);
+    if (!isDurable(options)) return this.#keyOwner.finish(keys, (ks, gens, temporary) => this.#writes.commit(ks, gens, temporary), refused, false);
     refuseDurableWithoutL2(this.#adapters.length);
     const notHeld: Promise<DurableOutcome> = Promise.resolve('not_stored');
-    return Promise.all(this.#keyOwner.finish(keys, (ks, gens, temporary) => this.#commit(ks, gens, temporary, true), refused, notHeld));
+    return Promise.all(this.#keyOwner.finish(keys, (ks, gens, temporary) => this.#writes.commit(ks, gens, temporary, true), refused, notHeld));
   }
 
   /** Gives up reservations this surface made by reserveWrite, without publishing them. */
@@ -372,50 +342,6 @@ export class StorageManager {
 
   // ---------------------------------------------------------------------------------------------
 
-  /**
-   * Publishes reserved slots by generation; queues the write-through of the non-temporary ones.
-   * `durable`: per key, how its write-through ended instead of whether it was published.
-   */
-  // `storeSpan`: a reservation's open 'tierkv.storage.store' span, which the commit ends instead of
-  // starting a 'tierkv.storage.commit' span of its own (the key-based finishWrite).
-  #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable?: false, storeSpan?: Span): boolean[];
-  #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable: true, storeSpan?: Span): Promise<DurableOutcome>[];
-  #commit(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable = false, storeSpan?: Span): boolean[] | Promise<DurableOutcome>[] {
-    this.#check('commit');
-    const span = storeSpan ?? this.#tracing.start('tierkv.storage.commit', INTERNAL);
-    if (!span) return this.#commitTraced(keys, gens, temporary, durable, undefined, false);
-    return withSpan(span, () => this.#commitTraced(keys, gens, temporary, durable, span, storeSpan !== undefined));
-  }
-
-  #commitTraced(keys: readonly ObjectKey[], gens: readonly number[], temporary: boolean, durable: boolean, span: Span | undefined, isStore: boolean): boolean[] | Promise<DurableOutcome>[] {
-    const results = this.#l1.finishWrite(keys, gens).map((r) => r.code === 'SUCCESS');
-    const ok = keys.filter((_, i) => results[i]);
-    const failed = keys.filter((_, i) => !results[i]);
-    // A write supersedes a failed delete's leftover L2 copy (the write-through overwrites it).
-    if (ok.length > 0) this.#deletes.written(ok);
-    const l2 = temporary ? undefined : this.#store.enqueue(ok, durable);
-    this.#emit((l) => l.onSmWriteFinished?.(ok, failed));
-    // A store span got its key count (all keys asked for) at reserve; a commit span counts what it finished.
-    const attributes = () => ({ [ATTR.KEYS_PUBLISHED]: ok.length, [ATTR.STORAGE_DURABLE]: durable, [ATTR.STORAGE_TEMPORARY]: temporary, ...(isStore ? {} : { [ATTR.KEYS_COUNT]: keys.length }) });
-    if (!durable) {
-      if (span) endSpan(span, attributes);
-      return results;
-    }
-    let j = 0;
-    const skipped: Promise<DurableOutcome> = Promise.resolve('l2_skipped');
-    const notStored: Promise<DurableOutcome> = Promise.resolve('not_stored');
-    const outcomes = results.map((published) => (!published ? notStored : (l2?.[j++] ?? skipped)));
-    // A durable commit's span lasts until its write-through settled: the L2 stores are its children.
-    if (span) {
-      void Promise.all(outcomes).then((o) => {
-        let n = 0;
-        for (const x of o) if (x === 'durable') n++;
-        endSpan(span, () => ({ ...attributes(), [ATTR.KEYS_DURABLE]: n }));
-      });
-    }
-    return outcomes;
-  }
-
   #startPrefetch(operation: string, keys: readonly ObjectKey[], layout: MemoryLayout, options: { readers?: number }): PrefetchTask {
     this.#check(operation);
     checkKeyList(keys, 'keys', 'an array of ObjectKeys in prefix order');
@@ -485,17 +411,4 @@ export class StorageManager {
       }
     }
   }
-}
-
-/** Span attributes of a lookup: counts per tier and the hit prefix (never the keys). */
-function tierAttributes(count: number, tiers: readonly Tier[]): Record<string, number> {
-  let l1 = 0;
-  let l2 = 0;
-  let prefix = 0;
-  while (prefix < tiers.length && tiers[prefix] !== 'miss') prefix++;
-  for (const t of tiers) {
-    if (t === 'l1') l1++;
-    else if (t === 'l2') l2++;
-  }
-  return { [ATTR.KEYS_COUNT]: count, [ATTR.PREFIX_HITS]: prefix, [ATTR.PREFIX_L1_HITS]: l1, [ATTR.PREFIX_L2_HITS]: l2 };
 }
