@@ -1,5 +1,6 @@
 import { ConfigError, ProtocolError, checkAuthToken, refuseUnknownOptions } from '@tierkv/core';
-import { hashesToBytes } from '../pool/chunk-hash.js';
+import type { LookupInput } from '../controller/lookup-query.js';
+import { hashBytes } from '../pool/chunk-hash.js';
 import { decodeReply, encodeMessage } from '../protocol/codec.js';
 import type { ControllerMsg, LookupHolder, ReplyMsg, ScoreMsg, ScoreReply, WireScope, WorkerInfo } from '../protocol/messages.js';
 import { RequestChannel } from '../protocol/request-channel.js';
@@ -25,10 +26,15 @@ export class ControllerClient {
     this.#channel = new RequestChannel(options.router, options.timeoutMs ?? 3_000, undefined, checkAuthToken(options.authToken, 'controllerClient.authToken'));
   }
 
-  /** Holders of the longest prefixes of `hashes` (16-hex-char chunk hashes) or `tokens`, longest first. */
-  async lookup(input: { hashes: readonly string[] } | { tokens: readonly number[] }, scope: Partial<WireScope> & { modelName: string }): Promise<LookupHolder[]> {
+  /**
+   * Holders of the longest prefixes of `hashes` or `tokens`, longest first. Hashes are 16-hex-char
+   * chunk hashes, or binary: a `Uint8Array` of 8 big-endian bytes per hash (sent as it is, the
+   * cheapest form) or a `BigUint64Array`. A malformed hash throws InvalidArgumentError before
+   * anything is sent.
+   */
+  async lookup(input: LookupInput, scope: Partial<WireScope> & { modelName: string }): Promise<LookupHolder[]> {
     const s: WireScope = { modelName: scope.modelName, kvRank: scope.kvRank ?? 0, cacheSalt: scope.cacheSalt ?? '' };
-    const msg: ControllerMsg = 'hashes' in input ? { t: 'lookup', scope: s, hashes: hashesToBytes(input.hashes) } : { t: 'lookup', scope: s, tokens: input.tokens };
+    const msg: ControllerMsg = input.tokens !== undefined ? { t: 'lookup', scope: s, tokens: input.tokens } : { t: 'lookup', scope: s, hashes: hashBytes(input.hashes) };
     const reply = await this.#request(msg);
     if (reply.t !== 'lookup_ok') throw new ProtocolError(`unexpected reply ${reply.t} to lookup`);
     return [...reply.holders];

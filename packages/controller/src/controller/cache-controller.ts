@@ -11,6 +11,7 @@ import { resolveControllerOptions, type CacheControllerOptions, type ResolvedCac
 import { ControllerService } from './controller-service.js';
 import type { ControllerStats, SocketName } from './controller-stats.js';
 import { HttpApi } from './http-api.js';
+import type { LookupInput } from './lookup-query.js';
 import { controllerSocketOptions, countConnectionLosses } from './socket-options.js';
 import { VllmIngest } from '../vllm/vllm-ingest.js';
 import { VllmMetrics } from '../vllm/vllm-metrics.js';
@@ -149,10 +150,13 @@ export class CacheController {
     return out;
   }
 
-  /** Prefix lookup by chunk hashes or tokens, longest holder first. */
-  lookup(input: { hashes: readonly string[] } | { tokens: readonly number[] }, scope: Partial<WireScope> & { modelName: string }): LookupHolder[] {
+  /**
+   * Prefix lookup by chunk hashes or tokens, longest holder first. Hashes are 16-hex-char strings,
+   * or binary: a `Uint8Array` of 8 big-endian bytes per hash (no hex decode), or a `BigUint64Array`.
+   */
+  lookup(input: LookupInput, scope: Partial<WireScope> & { modelName: string }): LookupHolder[] {
     const s: WireScope = { modelName: scope.modelName, kvRank: scope.kvRank ?? 0, cacheSalt: scope.cacheSalt ?? '' };
-    return this.#service.lookupMsg({ t: 'lookup', scope: s, ...input });
+    return this.#service.lookups.run(s, input);
   }
 
   /** The vLLM publishers followed (add/remove at runtime, score requests). */
