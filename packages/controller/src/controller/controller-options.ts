@@ -51,9 +51,10 @@ export interface CacheControllerOptions extends TelemetryOptions {
   /** Deadline for sending one reply. @default 1_000 */
   sendTimeoutMs?: number;
   /**
-   * Largest frame any controller socket accepts (ZMQ_MAXMSGSIZE); a peer that announces a bigger one
-   * is disconnected (counted in `tierkv.controller.connections.closed`). A stalled peer pins at most
-   * this much per connection. @default MAX_MESSAGE_BYTES, the largest message validation accepts (≈ 36 MiB)
+   * Largest frame any controller socket accepts (ZMQ_MAXMSGSIZE; on the query listener, the largest
+   * request, and the most unread reply bytes a client may leave waiting); a peer that announces a
+   * bigger one is disconnected (counted in `tierkv.controller.connections.closed`). A stalled peer
+   * pins at most this much per connection. @default MAX_MESSAGE_BYTES, the largest message validation accepts (≈ 36 MiB)
    */
   maxMessageBytes?: number;
   /** Complete event messages the PULL socket queues before workers' PUSH sockets wait. @default 100_000 */
