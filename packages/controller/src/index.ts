@@ -34,6 +34,8 @@ export type {
   SyncState,
 } from './protocol/messages.js';
 export { hashesToBytes, bytesToHashes } from './pool/chunk-hash.js';
+export type { ChunkHashes } from './pool/chunk-hash.js';
+export type { LookupInput } from './controller/lookup-query.js';
 
 // vLLM interop (issue 12): vLLM-exact block hashes; tierkv holdings published as vLLM KV events.
 export { VllmBlockHasher } from './vllm/vllm-block-hasher.js';

@@ -1,9 +1,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as zmq from 'zeromq';
-import { CacheController, ControllerClient, OP_ADMIT, decodeReply, encodeMessage, type ControllerMsg } from '@tierkv/controller';
+import { CacheController, ControllerClient, OP_ADMIT, decodeReply, encodeMessage, hashesToBytes, type ControllerMsg } from '@tierkv/controller';
 import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.js';
-import { QUICK_BUDGET_MS } from '../timing.js';
+import { DEFAULT_SLICES, QUICK_BUDGET_MS } from '../timing.js';
 
 export const WORKERS = 64;
 const QUERY_CHUNKS = 1000;
@@ -68,7 +68,7 @@ async function request(dealer: zmq.Dealer, msg: ControllerMsg): Promise<void> {
 }
 
 export async function openFixture(): Promise<Fixture> {
-  const controller = new CacheController({ pullPort: 0, routerPort: 0, httpPort: false, workerTimeoutMs: 3_600_000 });
+  const controller = new CacheController({ pullPort: 0, routerPort: 0, queryPort: 0, httpPort: false, workerTimeoutMs: 3_600_000 });
   const addr = await controller.start();
   const push = new zmq.Push({ linger: 0, sendHighWaterMark: 0 });
   push.connect(addr.pull);
@@ -126,13 +126,59 @@ async function fill(f: Fixture, chunks: number): Promise<number> {
   return sent;
 }
 
+/** Seconds per call of one subject: wall clock, and process CPU time (user + system). */
+interface SliceTimes {
+  wall: number;
+  cpu: number;
+}
+
+/**
+ * Calls each subject in alternating slices (A B C, C B A, …; `DEFAULT_SLICES` of them, `budgetMs`
+ * per subject in all), so load that comes and goes hits every subject alike, and times each one
+ * in wall clock and in process CPU time. A subject is one call; only a returned promise is awaited.
+ */
+async function timedSlices(budgetMs: number, subjects: readonly (() => void | Promise<void>)[]): Promise<SliceTimes[]> {
+  const totals = subjects.map(() => ({ calls: 0, ms: 0, cpuUs: 0 }));
+  for (let s = 0; s < DEFAULT_SLICES; s++) {
+    for (let k = 0; k < subjects.length; k++) {
+      const i = s % 2 === 0 ? k : subjects.length - 1 - k;
+      const call = subjects[i]!;
+      const cpuStart = process.cpuUsage();
+      const start = performance.now();
+      let calls = 0;
+      while (calls < 2 || performance.now() - start < budgetMs / DEFAULT_SLICES) {
+        const r = call();
+        if (r) await r;
+        calls++;
+      }
+      const cpu = process.cpuUsage(cpuStart);
+      const t = totals[i]!;
+      t.ms += performance.now() - start;
+      t.cpuUs += cpu.user + cpu.system;
+      t.calls += calls;
+      // Let the event loop run between slices: synchronous subjects would otherwise hold it for
+      // the whole measurement, and socket events due meanwhile would pile up.
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  return totals.map((t) => ({ wall: t.ms / 1000 / t.calls, cpu: t.cpuUs / 1e6 / t.calls }));
+}
+
+/** Throws unless a lookup of sequence 0 found its 8 holders (3 + 1 in full, 4 for 500 chunks). */
+function checkHolders(holders: readonly { instanceId: string; chunks: number }[], path: string): void {
+  if (holders.length !== 8 || holders[0]!.chunks !== QUERY_CHUNKS || holders[7]!.chunks !== QUERY_CHUNKS / 2) {
+    throw new Error(`lookup ${path} returned the wrong holders: ${holders.map((h) => `${h.instanceId}:${h.chunks}`).join(',')}`);
+  }
+}
+
 let lookupFixture: Fixture | undefined;
 let lookupMemory = { chunks: 0, processBytes: 0 };
 
 /** Lookup latency and memory per chunk at 10 M chunks (1 M with --quick) over 64 workers. */
 export const controllerLookupScenario: BenchScenario = {
   name: 'controller.lookup',
-  description: 'Prefix lookup of a 1000-chunk sequence across 64 workers holding 10 M chunks (1 M quick), and KV pool bytes per chunk',
+  description:
+    'Prefix lookup of a 1000-chunk sequence across 64 workers holding 10 M chunks (1 M quick): in process, over ZeroMQ and over the TCP query listener, with hex and binary hashes; and KV pool bytes per chunk',
   async setup(ctx: BenchContext): Promise<void> {
     await settleGarbage();
     const before = liveBytes();
@@ -145,42 +191,53 @@ export const controllerLookupScenario: BenchScenario = {
   async run(ctx): Promise<BenchMeasurement[]> {
     const f = lookupFixture!;
     const query = Array.from({ length: QUERY_CHUNKS }, (_, c) => hashHex(0, c));
-    const holders = f.controller.lookup({ hashes: query }, SCOPE);
-    const got = holders.map((h) => `${h.instanceId}:${h.chunks}`).join(',');
-    if (holders.length !== 8 || holders[0]!.chunks !== QUERY_CHUNKS || holders[7]!.chunks !== QUERY_CHUNKS / 2) {
-      throw new Error(`lookup returned the wrong holders: ${got}`);
-    }
+    const bytes = hashesToBytes(query);
+    checkHolders(f.controller.lookup({ hashes: query }, SCOPE), 'in process');
+    checkHolders(f.controller.lookup({ hashes: bytes }, SCOPE), 'in process, binary hashes');
     const budget = ctx.budgetMs ?? QUICK_BUDGET_MS;
-    let calls = 0;
-    const cpuStart = process.cpuUsage();
-    const start = performance.now();
-    while (performance.now() - start < budget || calls < 10) {
-      f.controller.lookup({ hashes: query }, SCOPE);
-      calls++;
-    }
-    const inProcess = (performance.now() - start) / 1000 / calls;
-    // CPU time of the same loop (the sockets are idle meanwhile): what the lookup costs when the
+    // The sockets are idle meanwhile, so process CPU time is the lookup's: what it costs when the
     // machine is shared, where wall time also counts the time the process waited for a core.
-    const cpu = process.cpuUsage(cpuStart);
-    const inProcessCpu = (cpu.user + cpu.system) / 1e6 / calls;
-    const client = new ControllerClient({ router: f.controller.addresses.router });
-    let remoteCalls = 0;
-    const rStart = performance.now();
+    const [inHex, inBytes] = await timedSlices(budget, [() => void f.controller.lookup({ hashes: query }, SCOPE), () => void f.controller.lookup({ hashes: bytes }, SCOPE)]);
+    const zmq = new ControllerClient({ router: f.controller.addresses.router });
+    const tcp = new ControllerClient({ query: f.controller.addresses.query! });
+    let wire: SliceTimes[];
     try {
-      while (performance.now() - rStart < budget || remoteCalls < 10) {
-        await client.lookup({ hashes: query }, SCOPE);
-        remoteCalls++;
-      }
+      checkHolders(await zmq.lookup({ hashes: query }, SCOPE), 'over ZeroMQ');
+      checkHolders(await tcp.lookup({ hashes: bytes }, SCOPE), 'over the TCP query listener');
+      wire = await timedSlices(budget, [
+        async () => void (await zmq.lookup({ hashes: query }, SCOPE)),
+        async () => void (await zmq.lookup({ hashes: bytes }, SCOPE)),
+        async () => void (await tcp.lookup({ hashes: query }, SCOPE)),
+        async () => void (await tcp.lookup({ hashes: bytes }, SCOPE)),
+      ]);
     } finally {
-      client.close();
+      zmq.close();
+      tcp.close();
     }
-    const overSocket = (performance.now() - rStart) / 1000 / remoteCalls;
+    const [zmqHex, zmqBytes, tcpHex, tcpBytes] = wire as [SliceTimes, SliceTimes, SliceTimes, SliceTimes];
     const usage = f.controller.poolUsage();
     const note = `${usage.keys.toLocaleString('en')} chunks, ${WORKERS} workers, 8 holders of the query`;
+    const hex = 'hex hashes (16 characters each)';
+    const bin = 'binary hashes (one 8000-byte Uint8Array): no hex decode';
+    const IN = 'controller lookup, 1000 chunks (in process)';
+    const ZMQ = 'controller lookup, 1000 chunks (ZeroMQ round trip)';
+    const TCP = 'controller lookup, 1000 chunks (TCP query round trip)';
     return [
-      { subject: 'controller lookup, 1000 chunks (in process)', value: inProcess, unit: 's', goal: LOOKUP_GOAL_S, note },
-      { subject: 'controller lookup, 1000 chunks (in process, CPU time)', value: inProcessCpu, unit: 's', note: 'process CPU time (user + system) of the in-process loop per lookup' },
-      { subject: 'controller lookup, 1000 chunks (ZeroMQ round trip)', value: overSocket, unit: 's', goal: REMOTE_LOOKUP_GOAL_S, note },
+      { subject: IN, value: inHex.wall, unit: 's', goal: LOOKUP_GOAL_S, note: `${note}; ${hex}` },
+      { subject: 'controller lookup, 1000 chunks (in process, CPU time)', value: inHex.cpu, unit: 's', note: 'process CPU time (user + system) of the in-process loop per lookup' },
+      { subject: 'controller lookup, 1000 chunks (in process, binary hashes)', value: inBytes.wall, unit: 's', reference: IN, note: bin },
+      // Compared to the TCP round trip: the ratio is the ROUTER's speed as a fraction of the query listener's.
+      { subject: ZMQ, value: zmqHex.wall, unit: 's', reference: TCP, note: `ControllerClient over the ROUTER; ${hex}` },
+      { subject: 'controller lookup, 1000 chunks (ZeroMQ round trip, binary hashes)', value: zmqBytes.wall, unit: 's', reference: ZMQ, note: bin },
+      {
+        subject: TCP,
+        value: tcpHex.wall,
+        unit: 's',
+        goal: REMOTE_LOOKUP_GOAL_S,
+        note: `ControllerClient over the plain-TCP query listener (queryPort); ${hex}`,
+      },
+      { subject: 'controller lookup, 1000 chunks (TCP query round trip, CPU time)', value: tcpHex.cpu, unit: 's', note: 'process CPU time (user + system, both ends and every thread) per round trip' },
+      { subject: 'controller lookup, 1000 chunks (TCP query round trip, binary hashes)', value: tcpBytes.wall, unit: 's', reference: TCP, note: bin },
       { subject: 'KV pool hash sets per chunk', value: usage.bytes / usage.keys, unit: 'B/chunk', goal: BYTES_PER_CHUNK_GOAL, note },
       {
         subject: 'controller process memory per chunk',

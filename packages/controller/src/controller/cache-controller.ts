@@ -11,11 +11,16 @@ import { resolveControllerOptions, type CacheControllerOptions, type ResolvedCac
 import { ControllerService } from './controller-service.js';
 import type { ControllerStats, SocketName } from './controller-stats.js';
 import { HttpApi } from './http-api.js';
+import { QueryListener } from './query-listener.js';
+import type { LookupInput } from './lookup-query.js';
 import { controllerSocketOptions, countConnectionLosses } from './socket-options.js';
 import { VllmIngest } from '../vllm/vllm-ingest.js';
 import { VllmMetrics } from '../vllm/vllm-metrics.js';
 
 const log = debugLogger('tierkv:controller');
+
+/** What the query listener answers: a client's questions, not a worker's requests. */
+const QUERY_TYPES: ReadonlySet<ControllerMsg['t']> = new Set(['lookup', 'score', 'query_workers']);
 
 export interface ControllerAddresses {
   /** Where workers PUSH events. */
@@ -24,6 +29,8 @@ export interface ControllerAddresses {
   readonly router: string;
   /** The separate heartbeat ROUTER, when configured. */
   readonly heartbeat?: string;
+  /** The plain-TCP query listener (`tierkv+tcp://`), when `queryPort` is set. */
+  readonly query?: string;
   /** Base URL of the HTTP API, when enabled. */
   readonly http?: string;
 }
@@ -43,6 +50,7 @@ export class CacheController {
   #pull: zmq.Pull | undefined;
   #router: zmq.Router | undefined;
   #heartbeat: zmq.Router | undefined;
+  #query: QueryListener | undefined;
   #http: HttpApi | undefined;
   readonly #tracing: TracerBinding;
   #addresses: ControllerAddresses | undefined;
@@ -92,6 +100,11 @@ export class CacheController {
         await bindWithRetry(this.#heartbeat, tcpEndpoint(o.host, o.heartbeatPort));
         heartbeat = this.#heartbeat.lastEndpoint ?? undefined;
       }
+      let query: string | undefined;
+      if (o.queryPort !== undefined) {
+        this.#query = this.#queryListener();
+        query = await this.#query.listen(o.host, o.queryPort);
+      }
       let http: string | undefined;
       if (o.httpPort !== false) {
         this.#http = new HttpApi(this.#service, { host: o.httpHost, port: o.httpPort, authToken: o.authToken, metrics: o.metrics, vllm: this.#vllm, tracing: this.#tracing });
@@ -99,7 +112,7 @@ export class CacheController {
       }
       this.#service.pullEndpoint = pull.lastEndpoint ?? undefined;
       for (const p of o.vllmPublishers) this.#vllm.add(p);
-      this.#addresses = { pull: pull.lastEndpoint!, router: router.lastEndpoint!, ...(heartbeat ? { heartbeat } : {}), ...(http ? { http } : {}) };
+      this.#addresses = { pull: pull.lastEndpoint!, router: router.lastEndpoint!, ...(heartbeat ? { heartbeat } : {}), ...(query ? { query } : {}), ...(http ? { http } : {}) };
     } catch (err) {
       await this.close();
       throw err;
@@ -149,10 +162,13 @@ export class CacheController {
     return out;
   }
 
-  /** Prefix lookup by chunk hashes or tokens, longest holder first. */
-  lookup(input: { hashes: readonly string[] } | { tokens: readonly number[] }, scope: Partial<WireScope> & { modelName: string }): LookupHolder[] {
+  /**
+   * Prefix lookup by chunk hashes or tokens, longest holder first. Hashes are 16-hex-char strings,
+   * or binary: a `Uint8Array` of 8 big-endian bytes per hash (no hex decode), or a `BigUint64Array`.
+   */
+  lookup(input: LookupInput, scope: Partial<WireScope> & { modelName: string }): LookupHolder[] {
     const s: WireScope = { modelName: scope.modelName, kvRank: scope.kvRank ?? 0, cacheSalt: scope.cacheSalt ?? '' };
-    return this.#service.lookupMsg({ t: 'lookup', scope: s, ...input });
+    return this.#service.lookups.run(s, input);
   }
 
   /** The vLLM publishers followed (add/remove at runtime, score requests). */
@@ -178,7 +194,7 @@ export class CacheController {
     this.#state = 'closed';
     this.#reaper.stop();
     for (const s of [this.#pull, this.#router, this.#heartbeat]) s?.close();
-    await Promise.allSettled(this.#loops);
+    await Promise.allSettled([...this.#loops, this.#query?.close()]);
     await this.#vllm.close();
     await this.#http?.close();
     this.#metrics.close();
@@ -186,6 +202,7 @@ export class CacheController {
   }
 
   #pending(socket: SocketName): boolean | undefined {
+    if (socket === 'query') return undefined; // a TCP listener queues nothing of its own
     const s = socket === 'pull' ? this.#pull : socket === 'router' ? this.#router : this.#heartbeat;
     if (!s || s.closed) return undefined;
     try {
@@ -213,19 +230,49 @@ export class CacheController {
         this.#service.stats.drop(socket, 'malformed');
         return;
       }
-      const d = this.#decode(socket, parsed.payload);
-      // A dropped request is answered anyway, so a confused peer fails fast instead of waiting for its timeout.
-      const reply: ReplyMsg = d.ok
-        ? (this.#handle(socket, d.msg, () => this.#service.handleRequest(d.msg, socket)) ??
-          ({ t: 'error', code: 'ERR_INTERNAL', message: `controller failed to handle ${d.msg.t}` } satisfies ErrorReply))
-        : ({ t: 'error', code: 'ERR_PROTOCOL', message: `dropped: ${d.detail}` } satisfies ErrorReply);
+      const reply = this.#answer(socket, parsed.payload);
       try {
-        await sock.send([parsed.identity, ...parsed.envelope, encodeMessage(reply)]);
+        await sock.send([parsed.identity, ...parsed.envelope, reply]);
       } catch (err) {
         if (sock.closed) return;
         log('%s: reply not sent: %s', socket, (err as Error).message);
       }
     });
+  }
+
+  /**
+   * The encoded reply to one request payload. A dropped request is answered anyway, so a confused
+   * peer fails fast instead of waiting for its timeout. The query listener takes client queries only.
+   */
+  #answer(socket: SocketName, payload: Buffer): Buffer {
+    const d = this.#decode(socket, payload);
+    let reply: ReplyMsg;
+    if (!d.ok) reply = { t: 'error', code: 'ERR_PROTOCOL', message: `dropped: ${d.detail}` } satisfies ErrorReply;
+    else if (socket === 'query' && !QUERY_TYPES.has(d.msg.t)) {
+      this.#service.stats.drop(socket, 'wrong_socket');
+      reply = { t: 'error', code: 'ERR_PROTOCOL', message: `${d.msg.t} is not a query; workers send it to the ROUTER socket` } satisfies ErrorReply;
+    } else {
+      const msg = d.msg;
+      reply = this.#handle(socket, msg, () => this.#service.handleRequest(msg, socket)) ?? ({ t: 'error', code: 'ERR_INTERNAL', message: `controller failed to handle ${msg.t}` } satisfies ErrorReply);
+    }
+    return encodeMessage(reply);
+  }
+
+  #queryListener(): QueryListener {
+    const stats = this.#service.stats;
+    const o = this.options;
+    return new QueryListener(
+      // Replies waiting for a client that does not read: as much as one request may carry.
+      { maxMessageBytes: o.maxMessageBytes, maxReplyBacklogBytes: o.maxMessageBytes },
+      {
+        answer: (payload) => {
+          stats.received.query++;
+          return this.#answer('query', payload);
+        },
+        malformed: () => stats.drop('query', 'malformed'),
+        closed: (reason) => stats.connectionsClosed.query[reason]++,
+      },
+    );
   }
 
   /** Receives until the socket closes, counting every message; a failed receive is logged and skipped. */

@@ -8,7 +8,7 @@ interface Instruments {
   messageDuration: Histogram;
 }
 
-const SOCKETS: readonly SocketName[] = ['pull', 'router', 'heartbeat'];
+const SOCKETS: readonly SocketName[] = ['pull', 'router', 'heartbeat', 'query'];
 
 /** The controller's `tierkv.controller.*` instruments; gauges and counts are read at collection time. */
 export class ControllerMetrics {

@@ -16,6 +16,12 @@ export interface CacheControllerOptions extends TelemetryOptions {
   routerPort?: number;
   /** Optional separate ROUTER for heartbeats, so a busy request socket cannot starve them. @default undefined (off) */
   heartbeatPort?: number;
+  /**
+   * Plain-TCP query listener (`tierkv+tcp://host:port`, no ZeroMQ) for clients' `lookup`, `score`
+   * and `query_workers`: the fastest round trip (docs/controller.md#transport). No CURVE, so it
+   * is refused together with `authToken`. 0 picks a free port. @default undefined (off)
+   */
+  queryPort?: number;
   /** HTTP API port; `false` turns the API off; 0 picks a free port. @default 9302 */
   httpPort?: number | false;
   /** HTTP API interface. @default same as `host` */
@@ -45,9 +51,10 @@ export interface CacheControllerOptions extends TelemetryOptions {
   /** Deadline for sending one reply. @default 1_000 */
   sendTimeoutMs?: number;
   /**
-   * Largest frame any controller socket accepts (ZMQ_MAXMSGSIZE); a peer that announces a bigger one
-   * is disconnected (counted in `tierkv.controller.connections.closed`). A stalled peer pins at most
-   * this much per connection. @default MAX_MESSAGE_BYTES, the largest message validation accepts (≈ 36 MiB)
+   * Largest frame any controller socket accepts (ZMQ_MAXMSGSIZE; on the query listener, the largest
+   * request, and the most unread reply bytes a client may leave waiting); a peer that announces a
+   * bigger one is disconnected (counted in `tierkv.controller.connections.closed`). A stalled peer
+   * pins at most this much per connection. @default MAX_MESSAGE_BYTES, the largest message validation accepts (≈ 36 MiB)
    */
   maxMessageBytes?: number;
   /** Complete event messages the PULL socket queues before workers' PUSH sockets wait. @default 100_000 */
@@ -70,6 +77,7 @@ export interface ResolvedCacheControllerOptions {
   readonly pullPort: number;
   readonly routerPort: number;
   readonly heartbeatPort: number | undefined;
+  readonly queryPort: number | undefined;
   readonly httpPort: number | false;
   readonly httpHost: string;
   readonly authToken: string | undefined;
@@ -136,18 +144,22 @@ function vllmPublishers(list: readonly VllmPublisherConfig[] | undefined): Resol
 export function resolveControllerOptions(o: CacheControllerOptions = {}): ResolvedCacheControllerOptions {
   const d = DEFAULT_CONTROLLER_OPTIONS;
   if (o !== null && typeof o === 'object') {
-    refuseUnknownOptions(o, ['host', 'pullPort', 'routerPort', 'heartbeatPort', 'httpPort', 'httpHost', 'authToken', 'metrics', 'workerTimeoutMs', 'reapIntervalMs', 'syncTimeoutMs', 'gapGraceMs', 'chunkSize', 'hashSeed', 'sendTimeoutMs', 'maxMessageBytes', 'pullHighWaterMark', 'vllmPublishers', 'vllmReplayTimeoutMs', 'now', 'warn', 'meterProvider', 'tracerProvider'], 'controller');
+    refuseUnknownOptions(o, ['host', 'pullPort', 'routerPort', 'heartbeatPort', 'queryPort', 'httpPort', 'httpHost', 'authToken', 'metrics', 'workerTimeoutMs', 'reapIntervalMs', 'syncTimeoutMs', 'gapGraceMs', 'chunkSize', 'hashSeed', 'sendTimeoutMs', 'maxMessageBytes', 'pullHighWaterMark', 'vllmPublishers', 'vllmReplayTimeoutMs', 'now', 'warn', 'meterProvider', 'tracerProvider'], 'controller');
   }
   const host = o.host ?? d.host;
   const httpPort = o.httpPort === false ? false : port('controller.httpPort', o.httpPort, d.httpPort);
   if (o.authToken !== undefined && (typeof o.authToken !== 'string' || o.authToken.length === 0)) {
     throw new ConfigError('controller.authToken', 'expected a non-empty string (or leave it unset to disable auth)');
   }
+  if (o.authToken !== undefined && o.queryPort !== undefined) {
+    throw new ConfigError('controller.queryPort', 'the plain-TCP query listener has no authentication or encryption, so it cannot be used with an authToken; leave queryPort unset (clients then use the ROUTER, which speaks CURVE)');
+  }
   return {
     host,
     pullPort: port('controller.pullPort', o.pullPort, d.pullPort),
     routerPort: port('controller.routerPort', o.routerPort, d.routerPort),
     heartbeatPort: o.heartbeatPort === undefined ? undefined : port('controller.heartbeatPort', o.heartbeatPort, 0),
+    queryPort: o.queryPort === undefined ? undefined : port('controller.queryPort', o.queryPort, 0),
     httpPort,
     httpHost: o.httpHost ?? host,
     authToken: o.authToken,
@@ -173,6 +185,7 @@ const ENV = {
   pullPort: 'TIERKV_CONTROLLER_PULL_PORT',
   routerPort: 'TIERKV_CONTROLLER_ROUTER_PORT',
   heartbeatPort: 'TIERKV_CONTROLLER_HEARTBEAT_PORT',
+  queryPort: 'TIERKV_CONTROLLER_QUERY_PORT',
   httpPort: 'TIERKV_CONTROLLER_HTTP_PORT',
   httpHost: 'TIERKV_CONTROLLER_HTTP_HOST',
   authToken: 'TIERKV_CONTROLLER_AUTH_TOKEN',
@@ -204,6 +217,7 @@ export function controllerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): 
   set('pullPort', int(ENV.pullPort));
   set('routerPort', int(ENV.routerPort));
   set('heartbeatPort', int(ENV.heartbeatPort));
+  set('queryPort', int(ENV.queryPort));
   set('httpPort', env[ENV.httpPort] === 'off' || env[ENV.httpPort] === 'false' ? false : int(ENV.httpPort));
   set('httpHost', str(ENV.httpHost));
   set('authToken', str(ENV.authToken));

@@ -1,9 +1,6 @@
-import { SpanKind } from '@opentelemetry/api';
-import { ATTR, debugLogger, endSpan, TokenHasher, type TracerBinding } from '@tierkv/core';
+import { debugLogger, type TracerBinding } from '@tierkv/core';
 import { KvPool } from '../pool/kv-pool.js';
 import { hashView } from '../pool/chunk-hash.js';
-import { hashRunFromBytes, hashRunFromHex, type HashRun } from '../pool/hash-run.js';
-import { prefixLookup } from '../pool/prefix-lookup.js';
 import type { WorkerKeys } from '../pool/worker-keys.js';
 import {
   PROTOCOL_VERSION,
@@ -25,8 +22,10 @@ import {
   type WorkerInfo,
 } from '../protocol/messages.js';
 import { SyncSession } from '../sync/full-sync.js';
-import { WorkerRegistry, WorkerState } from '../workers/worker-registry.js';
+import { workerInfos } from '../workers/worker-info.js';
+import { WorkerRegistry, WorkerState, type SyncCounts } from '../workers/worker-registry.js';
 import { ControllerStats, type SocketName } from './controller-stats.js';
+import { LookupQuery } from './lookup-query.js';
 
 const log = debugLogger('tierkv:controller');
 
@@ -58,14 +57,15 @@ export class ControllerService {
   readonly pool = new KvPool();
   readonly registry = new WorkerRegistry();
   readonly stats = new ControllerStats();
+  /** Prefix lookups (the `lookup` request, the HTTP route, CacheController.lookup). */
+  readonly lookups: LookupQuery;
   readonly #o: ControllerServiceOptions;
-  readonly #hasher: TokenHasher;
   /** The PULL endpoint as bound, told to registering workers (set once the socket is bound). */
   pullEndpoint: string | undefined;
 
   constructor(options: ControllerServiceOptions) {
     this.#o = options;
-    this.#hasher = new TokenHasher({ chunkSize: options.chunkSize, seed: options.hashSeed });
+    this.lookups = new LookupQuery(this.pool, options);
   }
 
   get epoch(): string {
@@ -364,63 +364,22 @@ export class ControllerService {
 
   /** Fraction of registered workers whose latest sync completed. */
   syncProgress(): number {
-    const n = this.registry.size;
-    if (n === 0) return 0;
-    let done = 0;
-    for (const s of this.registry.values()) if (s.sync?.state === 'completed') done++;
-    return done / n;
+    return this.registry.syncProgress();
   }
 
-  syncCounts(): { syncing: number; completed: number; failed: number; missingBatches: number } {
-    const out = { syncing: 0, completed: 0, failed: 0, missingBatches: 0 };
-    for (const s of this.registry.values()) {
-      if (!s.sync) continue;
-      out[s.sync.state]++;
-      if (s.sync.state === 'syncing') out.missingBatches += s.sync.missingCount;
-    }
-    return out;
+  syncCounts(): SyncCounts {
+    return this.registry.syncCounts();
   }
 
   // ---- queries ----
 
-  /** Prefix lookup for a `lookup` message (hashes or tokens). */
+  /** Prefix lookup for a `lookup` message (validated: hashes or tokens, exactly one). */
   lookupMsg(msg: LookupMsg): LookupHolder[] {
-    const start = performance.now();
-    const span = this.#o.tracing?.start('tierkv.controller lookup', SpanKind.INTERNAL);
-    let run: HashRun;
-    try {
-      if (msg.tokens !== undefined) run = hashRunFromHex(this.#hasher.hashChunks(msg.tokens));
-      else if (msg.hashes instanceof Uint8Array) run = hashRunFromBytes(msg.hashes);
-      else run = hashRunFromHex(msg.hashes ?? []);
-    } catch (err) {
-      endSpan(span, undefined, err);
-      throw err;
-    }
-    const holders = prefixLookup(this.pool, this.pool.findScope(msg.scope), run, this.#o.chunkSize);
-    this.#o.onLookup?.((performance.now() - start) / 1000);
-    // Counts only: the longest prefix any worker holds and how many workers hold a prefix.
-    if (span) endSpan(span, () => ({ [ATTR.KEYS_COUNT]: run.length, [ATTR.CONTROLLER_HOLDERS]: holders.length, [ATTR.PREFIX_HITS]: holders[0]?.chunks ?? 0 }));
-    return holders;
+    return this.lookups.run(msg.scope, msg.tokens !== undefined ? { tokens: msg.tokens } : { hashes: msg.hashes ?? [] });
   }
 
   workers(): WorkerInfo[] {
-    const now = this.#o.now();
-    const out: WorkerInfo[] = [];
-    for (const s of this.registry.values()) {
-      const keys = this.pool.worker(s.instanceId, s.workerId);
-      out.push({
-        instanceId: s.instanceId,
-        workerId: s.workerId,
-        keys: keys?.size ?? 0,
-        keysByLocation: keys?.sizeByLocation() ?? {},
-        lastHeartbeatAgoMs: now - s.lastSeen,
-        registeredAgoMs: now - s.registeredAt,
-        sync: s.sync ? { id: s.sync.id, state: s.sync.state } : null,
-        needsSync: s.needsSync !== undefined,
-      });
-    }
-    out.sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : a.workerId - b.workerId));
-    return out;
+    return workerInfos(this.registry, this.pool, this.#o.now());
   }
 }
 

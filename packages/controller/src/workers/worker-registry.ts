@@ -34,6 +34,14 @@ export class WorkerState {
   }
 }
 
+/** Workers by the state of their latest full sync, and the batches the running ones still miss. */
+export interface SyncCounts {
+  syncing: number;
+  completed: number;
+  failed: number;
+  missingBatches: number;
+}
+
 /** Registered workers by (instance id, worker id). */
 export class WorkerRegistry {
   readonly #workers = new Map<string, WorkerState>();
@@ -59,5 +67,24 @@ export class WorkerRegistry {
 
   values(): IterableIterator<WorkerState> {
     return this.#workers.values();
+  }
+
+  /** Fraction of registered workers whose latest sync completed. */
+  syncProgress(): number {
+    const n = this.#workers.size;
+    if (n === 0) return 0;
+    let done = 0;
+    for (const s of this.#workers.values()) if (s.sync?.state === 'completed') done++;
+    return done / n;
+  }
+
+  syncCounts(): SyncCounts {
+    const out: SyncCounts = { syncing: 0, completed: 0, failed: 0, missingBatches: 0 };
+    for (const s of this.#workers.values()) {
+      if (!s.sync) continue;
+      out[s.sync.state]++;
+      if (s.sync.state === 'syncing') out.missingBatches += s.sync.missingCount;
+    }
+    return out;
   }
 }

@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { connect } from 'node:net';
 import * as zmq from 'zeromq';
 import { createTestMeterProvider, valueOf, waitFor, type TestMeterProvider } from '@tierkv/test-utils';
+import { InvalidArgumentError } from '@tierkv/core';
 import { CacheController } from '../../src/controller/cache-controller.js';
+import { hashesToBytes } from '../../src/pool/chunk-hash.js';
 import { decodeReply, encodeMessage } from '../../src/protocol/codec.js';
 import { hashOf } from '../helpers/fake-storage.js';
 import { admits } from '../helpers/messages.js';
@@ -171,6 +173,15 @@ describe('ControllerClient', () => {
       expect(await client.lookup({ hashes: [hashOf(1), hashOf(2), hashOf(3)] }, { modelName: 'm' })).to.deep.equal([
         { instanceId: 'i1', workerId: 3, chunks: 2, tokens: 512, locations: { l1: 2 } },
       ]);
+      // Binary hashes give the same answer: bytes (sent as they are) and 64-bit values.
+      const expected = await client.lookup({ hashes: [hashOf(1), hashOf(2), hashOf(3)] }, { modelName: 'm' });
+      expect(await client.lookup({ hashes: hashesToBytes([hashOf(1), hashOf(2), hashOf(3)]) }, { modelName: 'm' })).to.deep.equal(expected);
+      expect(await client.lookup({ hashes: BigUint64Array.of(1n, 2n, 3n) }, { modelName: 'm' })).to.deep.equal(expected);
+      expect(controller.lookup({ hashes: BigUint64Array.of(1n, 2n) }, { modelName: 'm' })).to.deep.equal(expected);
+      let bad: unknown;
+      await client.lookup({ hashes: new Uint8Array(7) }, { modelName: 'm' }).catch((e: unknown) => (bad = e));
+      expect(bad).to.have.property('code', 'ERR_INVALID_ARGUMENT');
+      expect(() => controller.lookup({ hashes: new Uint8Array(9) }, { modelName: 'm' })).to.throw(InvalidArgumentError, /9 bytes/);
       expect((await client.workers()).map((w) => [w.instanceId, w.workerId, w.keys])).to.deep.equal([['i1', 3, 2]]);
       let err: unknown;
       await client.lookup({ hashes: [] }, { modelName: '' }).catch((e: unknown) => (err = e));

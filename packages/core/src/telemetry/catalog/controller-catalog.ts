@@ -4,8 +4,8 @@ import type { AttributeDefinition, MetricDefinition } from '../metric-definition
 
 const SOCKET: AttributeDefinition = {
   name: ATTR.CONTROLLER_SOCKET,
-  values: ['pull', 'router', 'heartbeat'],
-  description: 'Controller socket: `pull` (worker events), `router` (request/reply), `heartbeat` (the optional separate heartbeat ROUTER)',
+  values: ['pull', 'router', 'heartbeat', 'query'],
+  description: 'Controller socket: `pull` (worker events), `router` (request/reply), `heartbeat` (the optional separate heartbeat ROUTER), `query` (the optional plain-TCP query listener, `queryPort`)',
 };
 
 const MESSAGE_TYPES = [
@@ -88,7 +88,8 @@ export const CONTROLLER_METRICS: readonly MetricDefinition[] = [
     name: 'tierkv.controller.connections.closed',
     kind: 'observable_counter',
     unit: '{connection}',
-    description: 'Connections a controller socket lost, by socket and reason. A peer that announces a frame above maxMessageBytes is disconnected by libzmq and counted as `disconnect`.',
+    description:
+      'Connections a controller socket lost, by socket and reason. A peer that announces a frame above maxMessageBytes is disconnected by libzmq and counted as `disconnect`. On `query` every closed connection counts: `handshake_failed` when its first bytes were not the query hello, `disconnect` otherwise (the client left, announced an oversized message, or did not read its replies).',
     attributes: [SOCKET, CLOSE_REASON],
   },
   {
