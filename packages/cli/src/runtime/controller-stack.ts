@@ -26,6 +26,7 @@ export async function startControllerStack(config: ControllerConfig, options: Co
       pullPort: config.pullPort,
       routerPort: config.routerPort,
       ...(config.heartbeatPort !== undefined ? { heartbeatPort: config.heartbeatPort } : {}),
+      ...(config.queryPort !== undefined ? { queryPort: config.queryPort } : {}),
       httpHost: config.httpHost,
       httpPort: config.httpPort,
       ...(config.authToken !== undefined ? { authToken: config.authToken } : {}),
@@ -42,10 +43,12 @@ export async function startControllerStack(config: ControllerConfig, options: Co
         { port: config.pullPort, flag: '--pull-port', kind: 'zmq' },
         { port: config.routerPort, flag: '--router-port', kind: 'zmq' },
         ...(config.heartbeatPort !== undefined ? [{ port: config.heartbeatPort, flag: '--heartbeat-port', kind: 'zmq' as const }] : []),
+        ...(config.queryPort !== undefined ? [{ port: config.queryPort, flag: '--query-port', kind: 'http' as const }] : []),
         { port: config.httpPort, flag: '--http-port', kind: 'http' },
       ]);
     });
     log(`tierkv controller: events (PULL) ${addresses.pull}, requests (ROUTER) ${addresses.router}${addresses.heartbeat ? `, heartbeats ${addresses.heartbeat}` : ''}`);
+    if (addresses.query) log(`tierkv controller: lookups over plain TCP ${addresses.query} (ControllerClient { query })`);
     if (addresses.http) log(`tierkv controller: http ${addresses.http} (GET /health /workers /keys/stats /metrics /vllm/publishers, POST /lookup /score /vllm/publishers)`);
     if (telemetry.prometheusUrl) log(`tierkv controller: prometheus ${telemetry.prometheusUrl}`);
     log(`tierkv controller: servers connect with --controller-url ${addresses.router} (the controller tells them where to push events)`);

@@ -4,7 +4,7 @@ import { ConfigError } from '@tierkv/core';
 export interface BoundPort {
   readonly port: number;
   readonly flag: string;
-  /** `zmq` for ZeroMQ sockets, `http` for node:http listeners. */
+  /** `zmq` for ZeroMQ sockets, `http` for node:http and node:net listeners (their errors look alike). */
   readonly kind: 'zmq' | 'http';
 }
 
