@@ -214,11 +214,11 @@ export class RedisL2Adapter implements L2Adapter {
             const keyPrefix = this.#client.options.keyPrefix;
             const keys: string[] = [];
             const headers: Buffer[] = [];
-            // After a deadline this call settles while ioredis may still hold the payload in its
-            // write buffer, and the caller then releases (and may reuse) that memory. With a payload
-            // checksum a late write of reused bytes is caught at load (a miss); without one, the
-            // payload is copied so nothing can ever store another key's bytes under this key.
-            const payloadOf = checksum !== 'none' ? (d: Uint8Array) => d : (d: Uint8Array) => Buffer.from(d);
+            // After a deadline this call settles while the socket may still hold the payload, and
+            // the caller then releases (and may reuse) that memory. With a payload checksum a late
+            // write of reused bytes is caught at load (a miss), so the payload goes to the socket
+            // uncopied; without one, or inside a cluster's pipelines, it is copied once, now.
+            const mode = checksum !== 'none' && !this.#isCluster ? 'socket' : 'copy';
             for (let i = start; i < end; i++) {
               const item = items[i]!;
               keys.push(redisKeyOf(this.#o.keyPrefix, item.key, encoded[i]));
@@ -229,7 +229,7 @@ export class RedisL2Adapter implements L2Adapter {
             const replies = await this.#trips.run(
               'SET',
               end - start,
-              (c, j) => c.sendCommand(new FramedSetCommand(keys[j]!, headers[j]!, payloadOf(items[start + j]!.data), ttl, keyPrefix)),
+              (c, j) => c.sendCommand(new FramedSetCommand(keys[j]!, headers[j]!, items[start + j]!.data, ttl, mode, keyPrefix)),
               {
                 // Direct commands, not a Pipeline object: ioredis writes each SET to the socket as
                 // it is issued (still pipelined on the wire) and skips the Pipeline's
