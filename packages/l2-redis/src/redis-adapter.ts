@@ -11,14 +11,18 @@ import {
 } from '@tierkv/core';
 import { selectXxh3, type L2Adapter, type L2StoreItem, type L2Usage, type Xxh3Hasher } from '@tierkv/storage';
 import type { Attributes } from '@opentelemetry/api';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { resolveRedisL2Options, type RedisL2Options, type ResolvedRedisL2Options } from './redis-options.js';
-import { RedisMetrics, redisConnectionAttributes, type ShortCircuitedOperation } from './redis-metrics.js';
+import { RedisMetrics, redisConnectionAttributes } from './redis-metrics.js';
+import { GuardedCalls } from './guarded-calls.js';
 import { redisKeyOf } from './redis-key.js';
-import { VALUE_HEADER_BYTES, decodeValueInto, encodeHeader, keyChecksum, layoutChecksum, type CorruptReason } from './value-header.js';
-import { FramedSetCommand } from './framed-set-command.js';
-import { RedisRoundTrips, errorTypeOf, groups, isTransportError, withDeadline } from './redis-round-trip.js';
+import { VALUE_HEADER_BYTES, keyChecksum, layoutChecksumOf } from './value-header.js';
+import { createRedisClient, whenReady } from './redis-client.js';
+import { storeGroup } from './store-group.js';
+import { loadGroup } from './load-group.js';
+import { RedisRoundTrips, groups, isTransportError } from './redis-round-trip.js';
+import { masterNodes, scanPrefix } from './redis-scan.js';
 
 const log = debugLogger('tierkv:l2-redis');
 
@@ -55,7 +59,7 @@ export class RedisL2Adapter implements L2Adapter {
   #connection: Attributes = {};
   readonly #trips: RedisRoundTrips;
   readonly #pins = new Map<string, number>();
-  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #calls: GuardedCalls;
   #closing: Promise<void> | undefined;
   #usedBytes = 0;
   #objects = 0;
@@ -78,12 +82,13 @@ export class RedisL2Adapter implements L2Adapter {
     this.name = o.name;
     this.#breaker = new CircuitBreaker(o.breaker, o.now, (to) => this.#onTransition(to));
     this.#metrics = new RedisMetrics(o.name, () => this.#breaker.state, telemetry);
+    this.#calls = new GuardedCalls(this.#breaker, this.#metrics);
     this.#tracing = new TracerBinding(REDIS_SCOPE, telemetry);
     if (o.client) {
       this.#client = o.client;
       this.#owned = false;
     } else {
-      this.#client = o.cluster ? this.#createCluster(o) : this.#createRedis(o);
+      this.#client = createRedisClient(o);
       this.#owned = true;
       // Without a listener ioredis prints every connection error; the breaker and metrics already tell.
       this.#client.on('error', (err: Error) => log('redis error: %s', err.message));
@@ -118,41 +123,6 @@ export class RedisL2Adapter implements L2Adapter {
     }
   }
 
-  #createRedis(o: ResolvedRedisL2Options): Redis {
-    return new Redis(o.url, { ...o.redis, ...this.#failureOptions(o) });
-  }
-
-  #createCluster(o: ResolvedRedisL2Options): Cluster {
-    const extra = o.cluster!.options;
-    return new Cluster(o.cluster!.nodes, {
-      ...extra,
-      enableOfflineQueue: false,
-      // Per-key commands issued in one tick become one pipeline per node: the cluster's batching.
-      // Not for SET (its payloads would be copied once more into the pipeline's buffer) nor for
-      // the STRLEN sent just before it, which must stay ahead of the SET on the wire.
-      enableAutoPipelining: true,
-      autoPipeliningIgnoredCommands: ['set', 'strlen'],
-      clusterRetryStrategy: (times: number) => this.#backoff(times),
-      redisOptions: { ...extra.redisOptions, ...this.#failureOptions(o) },
-    });
-  }
-
-  #failureOptions(o: ResolvedRedisL2Options) {
-    return {
-      commandTimeout: o.operationTimeoutMs,
-      connectTimeout: o.connectTimeoutMs,
-      // A down Redis fails fast instead of buffering commands (and their megabytes) without bound.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      retryStrategy: (times: number) => this.#backoff(times),
-      lazyConnect: false,
-    };
-  }
-
-  #backoff(times: number): number {
-    return Math.min(50 * 2 ** Math.min(times, 10), this.#o.reconnectMaxDelayMs);
-  }
-
   /** The breaker state (`closed` when Redis is healthy). */
   get breakerState(): BreakerState {
     return this.#breaker.state;
@@ -178,83 +148,48 @@ export class RedisL2Adapter implements L2Adapter {
    * issued before the connection is up are misses / dropped stores, not errors.
    */
   ready(timeoutMs: number = this.#o.connectTimeoutMs): Promise<boolean> {
-    const client = this.#client;
-    if (client.status === 'ready') return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        client.off('ready', onReady);
-        resolve(ok);
-      };
-      const onReady = () => done(true);
-      const timer = setTimeout(() => done(false), timeoutMs);
-      client.on('ready', onReady);
-    });
+    return whenReady(this.#client, timeoutMs);
   }
 
   async store(items: readonly L2StoreItem[]): Promise<boolean[]> {
     this.#assertOpen('store');
     const results = new Array<boolean>(items.length).fill(false);
     if (items.length === 0) return results;
-    return this.#track(
-      this.#guarded(
-        'store',
-        () => {
-          this.#metrics.droppedStores.breaker_open += items.length;
-          return results;
-        },
-        async () => {
-          const ttl = this.#o.ttlSeconds;
-          const checksum = this.#o.checksum;
-          const hasher = this.#hasher ?? (await this.#hasherReady);
-          const encoded = items.map((i) => encodeKey(i.key));
-          let failure: Error | undefined;
-          for (const [start, end] of groups(items.map((i) => i.data.byteLength), this.#o.maxPipelineBytes)) {
-            if (failure) break; // Redis just failed: drop the rest rather than wait for more deadlines.
-            const keyPrefix = this.#client.options.keyPrefix;
-            const keys: string[] = [];
-            const headers: Buffer[] = [];
-            // After a deadline this call settles while ioredis may still hold the payload in its
-            // write buffer, and the caller then releases (and may reuse) that memory. With a payload
-            // checksum a late write of reused bytes is caught at load (a miss); without one, the
-            // payload is copied so nothing can ever store another key's bytes under this key.
-            const payloadOf = checksum !== 'none' ? (d: Uint8Array) => d : (d: Uint8Array) => Buffer.from(d);
-            for (let i = start; i < end; i++) {
-              const item = items[i]!;
-              keys.push(redisKeyOf(this.#o.keyPrefix, item.key, encoded[i]));
-              headers.push(encodeHeader(item.data, keyChecksum(encoded[i]!), checksum, hasher, layoutChecksum(JSON.stringify(item.layout.toJSON()))));
+    return this.#calls.run(
+      'store',
+      () => {
+        this.#metrics.droppedStores.breaker_open += items.length;
+        return results;
+      },
+      async () => {
+        const ctx = {
+          trips: this.#trips,
+          hasher: this.#hasher ?? (await this.#hasherReady),
+          checksum: this.#o.checksum,
+          ttlSeconds: this.#o.ttlSeconds,
+          clientKeyPrefix: this.#client.options.keyPrefix,
+          isCluster: this.#isCluster,
+        };
+        const encoded = items.map((i) => encodeKey(i.key));
+        const rkeys = items.map((i, n) => redisKeyOf(this.#o.keyPrefix, i.key, encoded[n]));
+        let failure: Error | undefined;
+        for (const [start, end] of groups(items.map((i) => i.data.byteLength), this.#o.maxPipelineBytes)) {
+          if (failure) break; // Redis just failed: drop the rest rather than wait for more deadlines.
+          const outcomes = await storeGroup(ctx, items.slice(start, end), encoded.slice(start, end), rkeys.slice(start, end));
+          outcomes.forEach((previous, j) => {
+            if (previous instanceof Error) {
+              if (isTransportError(previous)) failure ??= previous;
+              return;
             }
-            // STRLEN first (same round trip) tells whether SET replaces a value and how big it
-            // was, so usage() stays exact for this adapter's own writes. Replies: [STRLEN, SET] per key.
-            const replies = await this.#trips.run(
-              'SET',
-              end - start,
-              (c, j) => c.sendCommand(new FramedSetCommand(keys[j]!, headers[j]!, payloadOf(items[start + j]!.data), ttl, keyPrefix)),
-              {
-                // Direct commands, not a Pipeline object: ioredis writes each SET to the socket as
-                // it is issued (still pipelined on the wire) and skips the Pipeline's
-                // concatenation of every payload into one more buffer, a full extra copy.
-                direct: true,
-                // The small STRLENs go ahead of the SETs, as one pipeline on a single node.
-                before: (c, j) => c.strlen(keys[j]!),
-              },
-            );
-            for (let j = 0; j < end - start; j++) {
-              const [lenErr, oldLength] = replies[2 * j]!;
-              const [err] = replies[2 * j + 1]!;
-              if (!err) {
-                results[start + j] = true;
-                const previous = lenErr ? 0 : Number(oldLength);
-                this.#usedBytes += VALUE_HEADER_BYTES + items[start + j]!.data.byteLength - previous;
-                if (previous === 0) this.#objects++;
-              } else if (isTransportError(err)) failure ??= err;
-            }
-          }
-          const dropped = results.reduce((n, ok) => (ok ? n : n + 1), 0);
-          this.#metrics.droppedStores.error += dropped;
-          return { value: results, failure };
-        },
-      ),
+            results[start + j] = true;
+            this.#usedBytes += VALUE_HEADER_BYTES + items[start + j]!.data.byteLength - previous;
+            if (previous === 0) this.#objects++;
+          });
+        }
+        const dropped = results.reduce((n, ok) => (ok ? n : n + 1), 0);
+        this.#metrics.droppedStores.error += dropped;
+        return { value: results, failure };
+      },
     );
   }
 
@@ -262,98 +197,70 @@ export class RedisL2Adapter implements L2Adapter {
     this.#assertOpen('lookupAndLock');
     const results = new Array<boolean>(keys.length).fill(false);
     if (keys.length === 0) return results;
-    return this.#track(
-      this.#guarded(
-        'lookup',
-        () => results,
-        async () => {
-          const ttl = this.#o.ttlSeconds;
-          const rkeys = keys.map((k) => redisKeyOf(this.#o.keyPrefix, k));
-          // TOUCH / EXPIRE answer "exists" like EXISTS and also refresh the LRU clock / TTL, the
-          // closest a shared Redis gets to pinning the key until the following load.
-          const replies = await this.#trips.run(ttl > 0 ? 'EXPIRE' : 'TOUCH', keys.length, (c, i) =>
-            ttl > 0 ? c.expire(rkeys[i]!, ttl) : c.touch(rkeys[i]!),
-          );
-          let failure: Error | undefined;
-          replies.forEach(([err, value], i) => {
-            if (err) {
-              if (isTransportError(err)) failure ??= err;
-              return;
-            }
-            if (Number(value) >= 1) {
-              results[i] = true;
-              this.#pins.set(rkeys[i]!, (this.#pins.get(rkeys[i]!) ?? 0) + 1);
-            }
-          });
-          return { value: results, failure };
-        },
-      ),
+    return this.#calls.run(
+      'lookup',
+      () => results,
+      async () => {
+        const ttl = this.#o.ttlSeconds;
+        const rkeys = keys.map((k) => redisKeyOf(this.#o.keyPrefix, k));
+        // TOUCH / EXPIRE answer "exists" like EXISTS and also refresh the LRU clock / TTL, the
+        // closest a shared Redis gets to pinning the key until the following load.
+        const replies = await this.#trips.run(ttl > 0 ? 'EXPIRE' : 'TOUCH', keys.length, (c, i) =>
+          ttl > 0 ? c.expire(rkeys[i]!, ttl) : c.touch(rkeys[i]!),
+        );
+        let failure: Error | undefined;
+        replies.forEach(([err, value], i) => {
+          if (err) {
+            if (isTransportError(err)) failure ??= err;
+            return;
+          }
+          if (Number(value) >= 1) {
+            results[i] = true;
+            this.#pins.set(rkeys[i]!, (this.#pins.get(rkeys[i]!) ?? 0) + 1);
+          }
+        });
+        return { value: results, failure };
+      },
     );
   }
 
   async load(keys: readonly ObjectKey[], targets: readonly Uint8Array[], layout?: MemoryLayout): Promise<boolean[]> {
-    const layoutCrc = layout === undefined ? undefined : layoutChecksum(JSON.stringify(layout.toJSON()));
+    const layoutCrc = layout === undefined ? undefined : layoutChecksumOf(layout);
     this.#assertOpen('load');
     if (keys.length !== targets.length) {
       throw new InvalidArgumentError('targets', `expected one target per key (${keys.length}), got ${targets.length}`);
     }
     const results = new Array<boolean>(keys.length).fill(false);
     if (keys.length === 0) return results;
-    return this.#track(
-      this.#guarded(
-        'load',
-        () => results,
-        async () => {
-          const hasher = this.#hasher ?? (await this.#hasherReady);
-          const encoded = keys.map((k) => encodeKey(k));
-          let failure: Error | undefined;
-          const broken: string[] = [];
-          for (const [start, end] of groups(targets.map((t) => t.byteLength), this.#o.maxPipelineBytes)) {
-            if (failure) break; // Redis just failed: the rest are misses.
-            const rkeys: string[] = [];
-            for (let i = start; i < end; i++) rkeys.push(redisKeyOf(this.#o.keyPrefix, keys[i]!, encoded[i]));
-            // Each value is verified and copied as its reply arrives (a callback per GET, run by
-            // ioredis before the Pipeline settles), so checking overlaps with the rest of the
-            // transfer. One Pipeline, not direct GETs: its commands leave in one socket write,
-            // where sixteen direct ones cost sixteen (the profile's writeUtf8String).
-            const outcomes: (CorruptReason | 'ok' | 'absent' | undefined)[] = new Array(end - start);
-            let answered = false;
-            const replies = await this.#trips.run(
-              'GET',
-              end - start,
-              (c, j) =>
-                c.getBuffer(rkeys[j]!, (err, value) => {
-                  // After a deadline the caller owns its memory again: a late reply writes nothing.
-                  if (err || answered) return;
-                  const i = start + j;
-                  try {
-                    outcomes[j] = Buffer.isBuffer(value) ? (decodeValueInto(value, keyChecksum(encoded[i]!), targets[i]!, hasher, layoutCrc) ?? 'ok') : 'absent';
-                  } catch (e) {
-                    log('load %s: verification threw %s', rkeys[j], String(e));
-                  }
-                }),
-            );
-            answered = true;
-            replies.forEach(([err], j) => {
-              if (err) {
-                if (isTransportError(err)) failure ??= err;
-                return;
-              }
-              const outcome = outcomes[j];
-              if (outcome === 'ok') results[start + j] = true;
-              else if (outcome !== undefined && outcome !== 'absent') {
-                this.#metrics.corrupt[outcome]++;
-                log('load %s: %s value treated as a miss', rkeys[j], outcome);
-                // A damaged value is removed (even if pinned: no load can succeed on it) so it is
-                // not read and counted again; an intact value of another size is left alone.
-                if (outcome !== 'size_mismatch' && outcome !== 'layout_mismatch') broken.push(rkeys[j]!);
-              }
-            });
-          }
-          if (broken.length > 0 && !failure) await this.#unlink(broken);
-          return { value: results, failure };
-        },
-      ),
+    return this.#calls.run(
+      'load',
+      () => results,
+      async () => {
+        const hasher = this.#hasher ?? (await this.#hasherReady);
+        const encoded = keys.map((k) => encodeKey(k));
+        const rkeys = keys.map((k, i) => redisKeyOf(this.#o.keyPrefix, k, encoded[i]));
+        const keyCrcs = encoded.map(keyChecksum);
+        let failure: Error | undefined;
+        const broken: string[] = [];
+        for (const [start, end] of groups(targets.map((t) => t.byteLength), this.#o.maxPipelineBytes)) {
+          if (failure) break; // Redis just failed: the rest are misses.
+          const outcomes = await loadGroup(this.#trips, hasher, rkeys.slice(start, end), keyCrcs.slice(start, end), targets.slice(start, end), layoutCrc);
+          outcomes.forEach((outcome, j) => {
+            if (outcome === 'ok') results[start + j] = true;
+            else if (outcome instanceof Error) {
+              if (isTransportError(outcome)) failure ??= outcome;
+            } else if (outcome !== 'absent') {
+              this.#metrics.corrupt[outcome]++;
+              log('load %s: %s value treated as a miss', rkeys[start + j], outcome);
+              // A damaged value is removed (even if pinned: no load can succeed on it) so it is
+              // not read and counted again; an intact value of another size is left alone.
+              if (outcome !== 'size_mismatch' && outcome !== 'layout_mismatch') broken.push(rkeys[start + j]!);
+            }
+          });
+        }
+        if (broken.length > 0 && !failure) await this.#unlink(broken);
+        return { value: results, failure };
+      },
     );
   }
 
@@ -377,27 +284,25 @@ export class RedisL2Adapter implements L2Adapter {
     this.#assertOpen('delete');
     const results = new Array<boolean>(keys.length).fill(false);
     if (keys.length === 0) return results;
-    return this.#track(
-      this.#guarded(
-        'delete',
-        () => {
-          throw new UnavailableError('Redis L2 is unavailable (circuit breaker open); the keys were not deleted. Retry later.');
-        },
-        async () => {
-          const rkeys = keys.map((k) => redisKeyOf(this.#o.keyPrefix, k));
-          const todo = rkeys.map((_, i) => i).filter((i) => !this.#pins.has(rkeys[i]!));
-          if (todo.length === 0) return { value: results };
-          let failure: Error | undefined;
-          (await this.#unlink(todo.map((i) => rkeys[i]!))).forEach((outcome, j) => {
-            if (outcome instanceof Error) failure ??= outcome;
-            else results[todo[j]!] = outcome;
-          });
-          if (failure && isTransportError(failure)) {
-            throw new UnavailableError(`Redis L2 delete failed: ${failure.message}`, { cause: failure });
-          }
-          return { value: results };
-        },
-      ),
+    return this.#calls.run(
+      'delete',
+      () => {
+        throw new UnavailableError('Redis L2 is unavailable (circuit breaker open); the keys were not deleted. Retry later.');
+      },
+      async () => {
+        const rkeys = keys.map((k) => redisKeyOf(this.#o.keyPrefix, k));
+        const todo = rkeys.map((_, i) => i).filter((i) => !this.#pins.has(rkeys[i]!));
+        if (todo.length === 0) return { value: results };
+        let failure: Error | undefined;
+        (await this.#unlink(todo.map((i) => rkeys[i]!))).forEach((outcome, j) => {
+          if (outcome instanceof Error) failure ??= outcome;
+          else results[todo[j]!] = outcome;
+        });
+        if (failure && isTransportError(failure)) {
+          throw new UnavailableError(`Redis L2 delete failed: ${failure.message}`, { cause: failure });
+        }
+        return { value: results };
+      },
     );
   }
 
@@ -407,39 +312,25 @@ export class RedisL2Adapter implements L2Adapter {
    */
   async clear(): Promise<number> {
     this.#assertOpen('clear');
-    return this.#track(
-      this.#guarded(
-        'delete',
-        () => {
-          throw new UnavailableError('Redis L2 is unavailable (circuit breaker open); nothing was cleared. Retry later.');
-        },
-        async () => {
-          const nodes = this.#isCluster ? (this.#client as Cluster).nodes('master') : [this.#client as Redis];
-          const pattern = `${this.#o.keyPrefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-          let removed = 0;
-          for (const node of nodes) {
-            let cursor = '0';
-            do {
-              const started = performance.now();
-              let batch: string[];
-              try {
-                [cursor, batch] = await withDeadline(node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000), this.#o.operationTimeoutMs, 'Redis SCAN');
-                this.#metrics.recordOperation('SCAN', 1, (performance.now() - started) / 1000);
-              } catch (err) {
-                this.#metrics.recordOperation('SCAN', 1, (performance.now() - started) / 1000, errorTypeOf(err as Error));
-                throw new UnavailableError(`Redis L2 clear failed: ${(err as Error).message}`, { cause: err });
-              }
-              const todo = batch.filter((k) => !this.#pins.has(k));
-              if (todo.length === 0) continue;
-              for (const outcome of await this.#unlink(todo, node)) {
-                if (outcome instanceof Error && isTransportError(outcome)) throw new UnavailableError(`Redis L2 clear failed: ${outcome.message}`, { cause: outcome });
-                if (outcome === true) removed++;
-              }
-            } while (cursor !== '0');
+    return this.#calls.run(
+      'delete',
+      () => {
+        throw new UnavailableError('Redis L2 is unavailable (circuit breaker open); nothing was cleared. Retry later.');
+      },
+      async () => {
+        let removed = 0;
+        for (const node of masterNodes(this.#client, this.#isCluster)) {
+          for await (const page of scanPrefix(node, this.#o.keyPrefix, this.#o.operationTimeoutMs, this.#metrics)) {
+            const todo = page.filter((k) => !this.#pins.has(k));
+            if (todo.length === 0) continue;
+            for (const outcome of await this.#unlink(todo, node)) {
+              if (outcome instanceof Error && isTransportError(outcome)) throw new UnavailableError(`Redis L2 clear failed: ${outcome.message}`, { cause: outcome });
+              if (outcome === true) removed++;
+            }
           }
-          return { value: removed };
-        },
-      ),
+        }
+        return { value: removed };
+      },
     );
   }
 
@@ -460,14 +351,7 @@ export class RedisL2Adapter implements L2Adapter {
   }
 
   async #close(): Promise<void> {
-    if (this.#inflight.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.#inflight]),
-        new Promise((r) => (timer = setTimeout(r, this.#o.closeTimeoutMs))),
-      ]);
-      clearTimeout(timer);
-    }
+    await this.#calls.settled(this.#o.closeTimeoutMs);
     if (this.#owned) this.#client.disconnect();
     this.#metrics.close();
     this.#pins.clear();
@@ -480,31 +364,6 @@ export class RedisL2Adapter implements L2Adapter {
   #forget(objects: number, bytes: number): void {
     this.#objects = Math.max(0, this.#objects - objects);
     this.#usedBytes = Math.max(0, this.#usedBytes - bytes);
-  }
-
-  /** Runs `body` if the breaker allows; a transport failure it reports (or throws) counts against the breaker. */
-  async #guarded<T>(
-    operation: ShortCircuitedOperation,
-    fallback: () => T,
-    body: () => Promise<{ value: T; failure?: Error | undefined }>,
-  ): Promise<T> {
-    if (!this.#breaker.tryAcquire()) {
-      this.#metrics.shortCircuited[operation]++;
-      return fallback();
-    }
-    let failed = true;
-    try {
-      const { value, failure } = await body();
-      failed = failure !== undefined;
-      return value;
-    } catch (err) {
-      if (err instanceof UnavailableError) throw err;
-      log('%s failed: %s', operation, (err as Error).message);
-      return fallback();
-    } finally {
-      if (failed) this.#breaker.failure();
-      else this.#breaker.success();
-    }
   }
 
   /**
@@ -524,13 +383,6 @@ export class RedisL2Adapter implements L2Adapter {
       this.#forget(1, lenErr ? 0 : Number(length));
       return true;
     });
-  }
-
-  #track<T>(promise: Promise<T>): Promise<T> {
-    this.#inflight.add(promise);
-    const forget = () => this.#inflight.delete(promise);
-    promise.then(forget, forget);
-    return promise;
   }
 
   #onTransition(to: BreakerState): void {

@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import type { MemoryLayout } from '@tierkv/core';
 import type { Xxh3Hasher } from '@tierkv/storage';
 
 /**
@@ -40,6 +41,19 @@ export type CorruptReason = 'truncated' | 'bad_header' | 'checksum' | 'key_misma
 /** The checksum a value records for its layout (0 for none: a value written without one). */
 export function layoutChecksum(layoutJson: string): number {
   return crc32(layoutJson);
+}
+
+/** Layouts are immutable and a batch usually shares one: its checksum is computed once. */
+const layoutChecksums = new WeakMap<MemoryLayout, number>();
+
+/** layoutChecksum of `layout`'s JSON, cached per layout object. */
+export function layoutChecksumOf(layout: MemoryLayout): number {
+  let crc = layoutChecksums.get(layout);
+  if (crc === undefined) {
+    crc = layoutChecksum(JSON.stringify(layout.toJSON()));
+    layoutChecksums.set(layout, crc);
+  }
+  return crc;
 }
 
 export function keyChecksum(encodedKey: string): number {
