@@ -19,6 +19,8 @@ const MAX_CLIENT_ID_BYTES = 255;
 const SCRATCH_BYTES = 64 * 1024;
 /** Frames up to this size are copied out of the scratch buffer rather than keeping it. */
 const COPY_OUT_BYTES = 16 * 1024;
+/** A released message buffer up to this size is kept for the next message (one per reader). */
+const RECYCLE_MAX_BYTES = 16 * 1024 * 1024;
 
 /** Bounds a reader enforces before buffering: a peer can make it hold at most `maxMessageBytes`. */
 export interface StreamLimits {
@@ -91,7 +93,7 @@ type Phase = 'hello' | 'hello_id' | 'count' | 'lengths' | 'frames';
 export class FrameReader {
   readonly #limits: StreamLimits;
   readonly #onHello: ((clientId: string) => void) | undefined;
-  readonly #onMessage: (frames: Buffer[]) => void;
+  readonly #onMessage: (frames: Buffer[], release: (() => void) | undefined) => void;
   #phase: Phase;
   /** Gathers the small fixed parts (hello, count, lengths) that straddle reads. */
   #small = Buffer.alloc(0);
@@ -104,6 +106,10 @@ export class FrameReader {
    */
   #partial: Buffer | undefined;
   #partialFilled = 0;
+  /** The whole buffer #partial is a view of (a recycled buffer may be larger than the message). */
+  #partialBase: Buffer | undefined;
+  /** A buffer a released message gave back, for the next message that needs one of its size or less. */
+  #spare: Buffer | undefined;
   #broken = false;
   /** Where reads land between frames (see nextReadBuffer); replaced once a frame is a view of it. */
   #scratch: Buffer | undefined;
@@ -111,8 +117,15 @@ export class FrameReader {
   /** The buffer handed out by the last nextReadBuffer(). */
   #readTarget: Buffer | undefined;
 
-  /** With `onHello` the stream starts with a hello (the server side); without, with a message. */
-  constructor(limits: StreamLimits, onMessage: (frames: Buffer[]) => void, onHello?: (clientId: string) => void) {
+  /**
+   * With `onHello` the stream starts with a hello (the server side); without, with a message.
+   *
+   * `onMessage` gets a `release` with a message whose frames were gathered across reads into a
+   * buffer of the reader's. Calling it says nothing reads those frames any more: the buffer is then
+   * reused for a later message, which spares the allocation and the garbage collection of one
+   * large buffer per message. Never calling it is safe (the buffer is left to the collector).
+   */
+  constructor(limits: StreamLimits, onMessage: (frames: Buffer[], release: (() => void) | undefined) => void, onHello?: (clientId: string) => void) {
     this.#limits = limits;
     this.#onMessage = onMessage;
     this.#onHello = onHello;
@@ -247,8 +260,33 @@ export class FrameReader {
       const frames = this.#frames;
       this.#frames = [];
       this.#expectCount();
-      this.#onMessage(frames);
+      const base = this.#partialBase;
+      this.#partialBase = undefined;
+      this.#onMessage(frames, base && base.byteLength <= RECYCLE_MAX_BYTES ? this.#releaser(base) : undefined);
     }
+  }
+
+  /** Gives `base` back once, keeping the larger of it and the spare already held. */
+  #releaser(base: Buffer): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (!this.#spare || this.#spare.byteLength < base.byteLength) this.#spare = base;
+    };
+  }
+
+  /** A buffer of `bytes` for the rest of a message: the spare when it is large enough. */
+  #gatherBuffer(bytes: number): Buffer {
+    const spare = this.#spare;
+    if (spare && spare.byteLength >= bytes) {
+      this.#spare = undefined;
+      this.#partialBase = spare;
+      return spare.subarray(0, bytes);
+    }
+    const b = Buffer.allocUnsafeSlow(bytes);
+    this.#partialBase = b;
+    return b;
   }
 
   #takeFrame(chunk: Buffer, at: number): number {
@@ -274,7 +312,7 @@ export class FrameReader {
       // against the caps already), which later reads fill in place.
       let rest = 0;
       for (let i = this.#frames.length; i < this.#lengths.length; i++) rest += this.#lengths[i]!;
-      this.#partial = Buffer.allocUnsafeSlow(rest);
+      this.#partial = this.#gatherBuffer(rest);
       this.#partialFilled = 0;
     }
     const partial = this.#partial;

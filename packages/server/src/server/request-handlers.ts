@@ -43,6 +43,10 @@ export class RequestHandlers {
     this.#d = deps;
   }
 
+  /**
+   * `chunks` are views of the connection's receive buffer, reused for a later message once the
+   * returned reply (or promise) settles: copy what must outlive that, never keep the views.
+   */
   handle(req: ParsedRequest, chunks: readonly Uint8Array[], ctx: RequestContext): HandlerReply | Promise<HandlerReply> {
     if (req.type !== 'store' && chunks.length > 0) {
       throw new WireError('BAD_REQUEST', `a ${req.type} request carries no chunk frames, got ${chunks.length}`, 'frames');

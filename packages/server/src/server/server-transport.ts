@@ -14,8 +14,11 @@ export interface ReplyTarget {
 
 /** What a transport calls back into the server. */
 export interface TransportHooks {
-  /** One request message (prelude, header, chunk frames) from `from`. */
-  onMessage(from: ReplyTarget, frames: Buffer[]): void;
+  /**
+   * One request message (prelude, header, chunk frames) from `from`. `release`, when given, is
+   * called once nothing reads the frames any more: their buffer then serves a later message.
+   */
+  onMessage(from: ReplyTarget, frames: Buffer[], release?: () => void): void;
   /** The client is gone or was shed: release what its session holds. */
   dropSession(sessionId: string): void;
   readonly metrics: ServerMetrics;

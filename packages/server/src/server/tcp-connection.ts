@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { adoptWithOnread } from './accepted-socket.js';
 import { FrameReader, messageBuffers, StreamFramingError, type StreamLimits } from '../protocol/stream-framing.js';
 import { TurnWriter } from '../protocol/turn-writer.js';
 import type { ReplyAccount, ReplyBudget, ShedReason } from './reply-budget.js';
@@ -15,7 +16,8 @@ interface InFlightReply {
 export interface TcpConnectionEvents {
   /** The hello named the client: the connection now serves that session. */
   hello(conn: TcpConnection): void;
-  message(conn: TcpConnection, frames: Buffer[]): void;
+  /** `release`, when given, recycles the frames' buffer once the message was served (see FrameReader). */
+  message(conn: TcpConnection, frames: Buffer[], release: (() => void) | undefined): void;
   /** The peer broke the stream envelope or the hello (counted by the transport). */
   framingError(conn: TcpConnection, err: StreamFramingError): void;
   sent(bytes: number): void;
@@ -47,34 +49,54 @@ export class TcpConnection implements ReplyTarget {
   readonly #writer: TurnWriter;
   #closed = false;
 
-  constructor(socket: Socket, limits: StreamLimits, events: TcpConnectionEvents, budget: ReplyBudget<TcpConnection>, now: () => number) {
-    this.socket = socket;
-    this.#budget = budget;
-    this.replyAccount = budget.open(this);
-    this.#writer = new TurnWriter(socket);
+  /** `accepted` is paused (`pauseOnConnect`): reading starts once the reader is in place. */
+  constructor(accepted: Socket, limits: StreamLimits, events: TcpConnectionEvents, budget: ReplyBudget<TcpConnection>, now: () => number) {
     this.#events = events;
     this.#now = now;
     this.#reader = new FrameReader(
       limits,
-      (frames) => events.message(this, frames),
+      (frames, release) => events.message(this, frames, release),
       (id) => {
         this.#sessionId = id;
         events.hello(this);
       },
     );
+    const broken = (err: unknown) => {
+      // Whatever went wrong, this stream cannot be read further; the process goes on serving.
+      events.framingError(this, err instanceof StreamFramingError ? err : new StreamFramingError(`reading the stream failed: ${(err as Error).message}`));
+      this.destroy();
+    };
+    // Reads land where the reader says: a chunk frame is read straight into its own buffer.
+    const adopted = adoptWithOnread(accepted, {
+      buffer: () => this.#reader.nextReadBuffer(),
+      callback: (n, buf) => {
+        try {
+          this.#reader.read(n, buf as Buffer);
+        } catch (err) {
+          broken(err);
+        }
+        return true;
+      },
+    });
+    const socket = adopted ?? accepted;
+    this.socket = socket;
+    if (!adopted) {
+      socket.on('data', (chunk: Buffer) => {
+        try {
+          this.#reader.push(chunk);
+        } catch (err) {
+          broken(err);
+        }
+      });
+    }
+    this.#budget = budget;
+    this.replyAccount = budget.open(this);
+    this.#writer = new TurnWriter(socket);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.#reader.push(chunk);
-      } catch (err) {
-        // Whatever went wrong, this stream cannot be read further; the process goes on serving.
-        events.framingError(this, err instanceof StreamFramingError ? err : new StreamFramingError(`reading the stream failed: ${(err as Error).message}`));
-        this.destroy();
-      }
-    });
     socket.on('error', () => undefined);
     socket.on('close', () => this.#onClose());
+    socket.resume();
   }
 
   /** Known after the hello. */

@@ -79,7 +79,7 @@ export class TcpTransport implements ServerTransport {
   }
 
   async bind(host: string, port: number): Promise<string> {
-    const server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -123,10 +123,11 @@ export class TcpTransport implements ServerTransport {
           // The same client reconnected: the newer connection serves its session.
           if (previous && previous !== c) previous.destroy();
         },
-        message: (c, frames) => {
+        message: (c, frames, release) => {
           try {
-            this.#hooks.onMessage(c, frames);
+            this.#hooks.onMessage(c, frames, release);
           } catch (err) {
+            release?.();
             log('dropped a message: %s', (err as Error).message);
           }
         },

@@ -83,7 +83,7 @@ export class TierkvServer {
     );
     this.#tracing = new TracerBinding({ name: '@tierkv/server', version: SERVER_PACKAGE_VERSION }, { tracerProvider: o.tracerProvider });
     const hooks = {
-      onMessage: (from: ReplyTarget, frames: Buffer[]) => this.#onMessage(from, frames),
+      onMessage: (from: ReplyTarget, frames: Buffer[], release?: () => void) => this.#onMessage(from, frames, release),
       dropSession: (id: string) => void this.#sessions.drop(id),
       metrics: this.#metrics,
     };
@@ -248,8 +248,20 @@ export class TierkvServer {
     if (storageError) throw storageError;
   }
 
-  /** One request message: prelude, header, chunk frames (without ZeroMQ's identity frame). */
-  #onMessage(from: ReplyTarget, frames: Buffer[]): void {
+  /**
+   * One request message: prelude, header, chunk frames (without ZeroMQ's identity frame). Its
+   * frames are read until the request was served (a store copies them into L1 before its first
+   * await); only then may `release` hand their buffer to a later message.
+   */
+  #onMessage(from: ReplyTarget, frames: Buffer[], release?: () => void): void {
+    const serving = this.#admit(from, frames);
+    if (!release) return;
+    if (serving) void serving.finally(release);
+    else release();
+  }
+
+  /** Answers a message it refuses at once; otherwise starts serving it and returns that. */
+  #admit(from: ReplyTarget, frames: Buffer[]): Promise<void> | undefined {
     const bytes = framesBytes(frames);
     this.#metrics.received(bytes);
     let id = 0;
@@ -273,7 +285,7 @@ export class TierkvServer {
     if (session.inFlight >= this.#o.maxInFlightPerClient) {
       return this.#reject(from, id, 'unknown', new WireError('BUSY', `this client has ${session.inFlight} requests in flight (the server's maxInFlightPerClient); wait for replies before sending more`));
     }
-    void this.#serve(from, id, frames, session);
+    return this.#serve(from, id, frames, session);
   }
 
   async #serve(from: ReplyTarget, id: number, frames: Buffer[], session: ClientSession): Promise<void> {
@@ -350,7 +362,7 @@ export class TierkvServer {
     return 'keys' in req.input ? req.input.keys.length : Math.floor(req.input.tokens.length / this.#o.chunkSize);
   }
 
-  #reject(from: ReplyTarget, id: number, type: RequestType | 'unknown', err: WireError): void {
+  #reject(from: ReplyTarget, id: number, type: RequestType | 'unknown', err: WireError): undefined {
     const reason = REJECT_OF[err.code];
     if (reason) this.#metrics.rejected(reason);
     this.#metrics.request(type, OUTCOME_OF[err.code], 0);

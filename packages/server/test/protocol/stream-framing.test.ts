@@ -95,6 +95,47 @@ describe('protocol/stream framing (tierkv+tcp)', () => {
     expect(messageBuffers([Buffer.from('x')])).to.have.length(1);
   });
 
+  it('reuses the buffer of a released message for a later one, never the buffer of a message not released', () => {
+    const big = (seed: number, n: number) => Buffer.from(patternBytes(seed, n));
+    const got: { frames: Buffer[]; release: (() => void) | undefined }[] = [];
+    const reader = new FrameReader(LIMITS, (frames, release) => got.push({ frames, release }));
+    const feed = (bytes: Buffer) => {
+      let at = 0;
+      while (at < bytes.byteLength) {
+        const t = reader.nextReadBuffer();
+        const n = Math.min(t.byteLength, bytes.byteLength - at, 50_000);
+        bytes.copy(t, 0, at, at + n);
+        reader.read(n, t);
+        at += n;
+      }
+    };
+    const sent = [big(1, 300_000), big(2, 300_000), big(3, 200_000), big(4, 400_000)];
+    // Two messages in flight: each has its own buffer.
+    feed(message([sent[0]!]));
+    feed(message([sent[1]!]));
+    expect(got[0]!.release).to.be.a('function');
+    expect(got[0]!.frames[0]!.buffer).to.not.equal(got[1]!.frames[0]!.buffer);
+    // Released (twice: the second call does nothing), the first buffer carries the next message that fits.
+    const firstBuffer = got[0]!.frames[0]!.buffer;
+    expect(Buffer.compare(got[0]!.frames[0]!, sent[0]!)).to.equal(0);
+    got[0]!.release!();
+    got[0]!.release!();
+    feed(message([sent[2]!]));
+    expect(got[2]!.frames[0]!.buffer).to.equal(firstBuffer);
+    expect(Buffer.compare(got[2]!.frames[0]!, sent[2]!)).to.equal(0);
+    // The second message, still held, was not touched by the third.
+    expect(Buffer.compare(got[1]!.frames[0]!, sent[1]!)).to.equal(0);
+    // A message larger than the spare gets a new buffer.
+    got[1]!.release!();
+    feed(message([sent[3]!]));
+    expect(got[3]!.frames[0]!.buffer).to.not.equal(got[1]!.frames[0]!.buffer);
+    expect(Buffer.compare(got[3]!.frames[0]!, sent[3]!)).to.equal(0);
+    // A message that arrived whole in one read has no buffer of the reader's to give back.
+    const small = new FrameReader(LIMITS, (frames, release) => got.push({ frames, release }));
+    small.push(message([Buffer.from('tiny')]));
+    expect(got[4]!.release).to.equal(undefined);
+  });
+
   it('encodes a hello of 1-255 bytes only', () => {
     expect(() => encodeHello('')).to.throw(RangeError);
     expect(() => encodeHello('x'.repeat(256))).to.throw(RangeError);

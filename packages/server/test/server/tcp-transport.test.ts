@@ -166,6 +166,47 @@ describe('server/TierkvServer over plain TCP (tierkv+tcp://)', function () {
 describe('server over plain TCP: zero-copy replies and eviction', function () {
   this.timeout(60_000);
 
+  it('stores every byte as sent while many large stores from several clients reuse the receive buffers', async () => {
+    // The server recycles each connection's receive buffer once a store was copied into L1: a
+    // reuse too early would store another request's bytes. Sizes vary so that buffers are reused
+    // for smaller messages and replaced for larger ones.
+    const sizes = [256 * 1024, 1024 * 1024, 64 * 1024 + 3];
+    const storage = new StorageManager({ l1: { capacityBytes: 256 * 1024 * 1024 } });
+    const server = new TierkvServer({ storage, port: 0, httpPort: null, transport: 'tcp', maxPayloadBytes: 8 * 1024 * 1024, maxInFlightPerClient: 64 });
+    await server.start();
+    const clients = [0, 1, 2].map(() => new TierkvClient({ endpoint: server.endpoint, timeoutMs: 60_000 }));
+    try {
+      const rounds = 8;
+      const written: { key: ReturnType<typeof testKey>; bytes: Uint8Array; layout: MemoryLayout }[] = [];
+      await Promise.all(
+        clients.map(async (client, c) => {
+          for (let r = 0; r < rounds; r++) {
+            // Several requests in flight on one connection at once.
+            await Promise.all(
+              sizes.map(async (size, s) => {
+                const layout = MemoryLayout.bytes(size);
+                const keys = [0, 1].map((j) => testKey(10_000 * (c + 1) + 100 * r + 10 * s + j));
+                const bytes = keys.map((_, j) => patternBytes(10_000 * (c + 1) + 100 * r + 10 * s + j, size));
+                const res = await client.store(keys, bytes, { layout, mode: 'all' });
+                expect(res.storedCount).to.equal(2);
+                keys.forEach((key, j) => written.push({ key, bytes: bytes[j]!, layout }));
+              }),
+            );
+          }
+        }),
+      );
+      expect(written).to.have.length(3 * 8 * 3 * 2);
+      for (const w of written) {
+        const got = await clients[0]!.retrieve([w.key], { layout: w.layout });
+        expect(got.chunks, encodeKey(w.key)).to.have.length(1);
+        expect(Buffer.compare(got.chunks[0]!, w.bytes), `bytes of ${encodeKey(w.key)}`).to.equal(0);
+      }
+    } finally {
+      for (const c of clients) c.close();
+      await server.shutdown(1_000);
+    }
+  });
+
   it('never lets eviction or overwrites change the bytes of a reply still being sent: every byte arrives as stored', async () => {
     const CHUNK = 1024 * 1024;
     const layout = MemoryLayout.bytes(CHUNK);
