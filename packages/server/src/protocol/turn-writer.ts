@@ -1,13 +1,24 @@
 import type { Socket } from 'node:net';
 import { messageBuffers } from './stream-framing.js';
 
+/** Messages of a turn that leave before the rest: the first flush; each later one waits for twice as many. */
+const FIRST_FLUSH = 4;
+
 /**
- * Writes framed messages to one socket, corked until the current microtasks have run: every
- * message issued in one turn of the event loop (a client's pipelined requests, the replies to one
- * read's requests) leaves in a single `writev` instead of one syscall each.
+ * Writes framed messages to one socket, corked until the current microtasks have run: the
+ * messages issued in one turn of the event loop (a client's pipelined requests, the replies to one
+ * read's requests) leave in a few `writev`s instead of one syscall each.
+ *
+ * Not in one: the first 4 messages of a turn leave at once, then the next 8, 16, … So the peer
+ * starts on the first requests (or replies) while this side is still producing the rest, instead
+ * of both sides taking turns over whole batches; with 32 requests in flight that nearly doubled
+ * the requests per second over loopback, for at most log2(n) syscalls per turn.
  */
 export class TurnWriter {
   #corked = false;
+  /** Messages written since the last flush of this turn, and how many trigger the next one. */
+  #pending = 0;
+  #flushAt = FIRST_FLUSH;
 
   constructor(private readonly socket: Socket) {}
 
@@ -24,10 +35,18 @@ export class TurnWriter {
       socket.cork();
       process.nextTick(() => {
         this.#corked = false;
+        this.#pending = 0;
+        this.#flushAt = FIRST_FLUSH;
         socket.uncork();
       });
     }
     for (let i = 0; i < buffers.length - 1; i++) socket.write(buffers[i]!);
     socket.write(buffers[buffers.length - 1]!, done);
+    if (++this.#pending >= this.#flushAt) {
+      this.#pending = 0;
+      this.#flushAt *= 2;
+      socket.uncork();
+      socket.cork();
+    }
   }
 }

@@ -52,7 +52,9 @@ export class StorageManager {
   readonly #deletes: DeleteTracker;
   readonly #keyOwner: KeyOwner;
   readonly #tasks = new Map<number, PrefetchTask>();
+  /** Ids of the last prefetchResultsLimit settled prefetches, a ring (a shift() per settle would move the whole array). */
   readonly #settled: number[] = [];
+  #settledNext = 0;
   readonly #listeners = new Set<StorageManagerListener>();
   readonly #ops = new Set<Promise<unknown>>();
   readonly #reservationOwner: ReservationOwner;
@@ -370,8 +372,14 @@ export class StorageManager {
   }
 
   #onSettled(task: PrefetchTask): void {
-    this.#settled.push(task.id);
-    while (this.#settled.length > this.options.prefetchResultsLimit) this.#tasks.delete(this.#settled.shift()!);
+    const ring = this.#settled;
+    if (ring.length < this.options.prefetchResultsLimit) ring.push(task.id);
+    else {
+      // Full: the oldest settled result goes.
+      this.#tasks.delete(ring[this.#settledNext]!);
+      ring[this.#settledNext] = task.id;
+      this.#settledNext = (this.#settledNext + 1) % ring.length;
+    }
     this.#emit((l) => l.onSmPrefetchSubmitted?.(task.keys, task.l1Hits, task.l2Hits));
     // Up to prefetchResultsLimit settled results are kept for queryPrefetchStatus: keep them small.
     task.keys = [];

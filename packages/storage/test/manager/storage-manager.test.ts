@@ -33,6 +33,21 @@ describe('StorageManager', () => {
       expect(codes(sm.l1.delete(ks))).to.deep.equal(ks.map(() => 'SUCCESS'));
     });
 
+    it('keeps the status of the last prefetchResultsLimit settled prefetches, forgetting the oldest first', () => {
+      const sm = manager({ prefetchResultsLimit: 3 });
+      const ks = write(sm, [0, 1, 2]);
+      const handles = [];
+      // Enough to go round the kept results several times.
+      for (let i = 0; i < 10; i++) {
+        handles.push(sm.submitPrefetch(ks.slice(0, 1 + (i % 3)), layout));
+        sm.finishReadPrefetched(ks.slice(0, 1 + (i % 3)));
+        for (let j = 0; j <= i; j++) {
+          if (j > i - 3) expect(sm.queryPrefetchStatus(handles[j]!), `prefetch ${j} after ${i}`).to.equal(1 + (j % 3));
+          else expect(() => sm.queryPrefetchStatus(handles[j]!), `prefetch ${j} after ${i}`).to.throw(InvalidArgumentError, /older than the last 3 prefetches/);
+        }
+      }
+    });
+
     it('stops the prefix at a gap: keys 0,1,3,4 present → 2, and 3,4 stay unlocked and deletable', () => {
       const sm = manager();
       write(sm, [0, 1, 3, 4]);
