@@ -58,7 +58,7 @@ export class TcpClientTransport implements ClientTransport {
       },
     });
     this.#socket = socket;
-    this.#writer = new TurnWriter(socket);
+    this.#writer = new TurnWriter(socket, true);
     socket.setKeepAlive(true, 10_000);
     socket.write(encodeHello(o.clientId));
     socket.on('error', (err) => this.#lose(new UnavailableError(`connection to ${this.#endpoint} failed: ${err.message}`, { cause: err })));

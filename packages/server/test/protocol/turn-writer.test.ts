@@ -29,7 +29,7 @@ function recordingSocket(): { socket: Socket; flushes: number[] } {
 describe('protocol/TurnWriter', () => {
   it('lets the first messages of a turn leave early, then doubles the batch: log2(n) writes, not n and not 1', async () => {
     const { socket, flushes } = recordingSocket();
-    const writer = new TurnWriter(socket);
+    const writer = new TurnWriter(socket, true);
     let done = 0;
     // One small frame per message: messageBuffers makes it one buffer, so buffers count messages.
     for (let i = 0; i < 32; i++) writer.write([Buffer.from([i])], () => void done++);
@@ -42,6 +42,14 @@ describe('protocol/TurnWriter', () => {
     expect(flushes.slice(4)).to.deep.equal([4, 2]);
   });
 
+  it('writes a whole turn at once without splitTurns', async () => {
+    const { socket, flushes } = recordingSocket();
+    const writer = new TurnWriter(socket);
+    for (let i = 0; i < 32; i++) writer.write([Buffer.from([i])], () => undefined);
+    await new Promise((r) => setImmediate(r));
+    expect(flushes).to.deep.equal([32]);
+  });
+
   it('delivers every message of a turn intact and in order over a real socket', async () => {
     const got: Buffer[][] = [];
     const server = createServer((s) => {
@@ -52,7 +60,7 @@ describe('protocol/TurnWriter', () => {
     const socket = connect((server.address() as { port: number }).port, '127.0.0.1');
     try {
       await new Promise((r) => socket.once('connect', r));
-      const writer = new TurnWriter(socket);
+      const writer = new TurnWriter(socket, true);
       const sent = Array.from({ length: 50 }, (_, i) => [Buffer.from(`header ${i}`), Buffer.alloc(1000 * (i % 7), i)]);
       for (const m of sent) writer.write(m, () => undefined);
       await waitFor(() => got.length === sent.length, 'every message arrived');
