@@ -6,20 +6,18 @@ export { shutdownOnSignals } from './server/shutdown-on-signals.js';
 export type { ShutdownOnSignalsOptions } from './server/shutdown-on-signals.js';
 
 export { TierkvClient } from './client/tierkv-client.js';
+export type { ChunkKeys, RetrieveResult, StoreResult } from '@tierkv/core';
 export type {
-  ChunkKeys,
   CallOptions,
   LayoutCallOptions,
   StoreOptions,
-  StoreResult,
   ServerStoreResult,
   RetrieveOptions,
-  RetrieveResult,
   LookupOptions,
   LookupResult,
   PingResult,
   Tier,
-} from './client/tierkv-client.js';
+} from './client/client-calls.js';
 export { DEFAULT_CLIENT_OPTIONS } from './client/client-options.js';
 export type { TierkvClientOptions, ResolvedTierkvClientOptions } from './client/client-options.js';
 export { ServerBusyError } from './client/client-errors.js';

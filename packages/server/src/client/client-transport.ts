@@ -1,5 +1,9 @@
+import type { FrameDestination } from '../protocol/stream-framing.js';
+
 /** What a client transport calls back. */
 export interface ClientTransportEvents {
+  /** Where a reply's chunk frames should be read (transports that read in place: plain TCP). */
+  destination?: FrameDestination;
   /** One reply message (prelude, header, chunk frames). */
   reply(frames: Buffer[]): void;
   /** The connection broke: no reply to anything sent on it will come (plain TCP only). */

@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { UnavailableError } from '@tierkv/core';
-import { encodeHello, FrameReader, StreamFramingError } from '../protocol/stream-framing.js';
+import { encodeHello } from '../protocol/stream-envelope.js';
+import { FrameReader, StreamFramingError } from '../protocol/stream-framing.js';
 import { TurnWriter } from '../protocol/turn-writer.js';
 import type { ClientTransport, ClientTransportEvents } from './client-transport.js';
 import type { ResolvedTierkvClientOptions } from './client-options.js';
@@ -36,7 +37,12 @@ export class TcpClientTransport implements ClientTransport {
     const address = tcpEndpointAddress(o.endpoint)!;
     this.#events = events;
     this.#endpoint = o.endpoint;
-    const reader = new FrameReader({ maxFrames: MAX_REPLY_FRAMES, maxFrameBytes: o.maxReplyBytes, maxMessageBytes: o.maxReplyBytes }, (frames) => events.reply(frames));
+    const reader = new FrameReader(
+      { maxFrames: MAX_REPLY_FRAMES, maxFrameBytes: o.maxReplyBytes, maxMessageBytes: o.maxReplyBytes },
+      (frames) => events.reply(frames),
+      undefined,
+      events.destination,
+    );
     // Reads land where the reader says: a large chunk frame is read straight into its own buffer.
     const socket = connect({
       host: address.host,

@@ -11,9 +11,7 @@ import {
   TimeoutError,
   UnavailableError,
   type MemoryLayout,
-  type ObjectKey,
   type ChunkKeys,
-  type StoreResult,
   type RetrieveResult,
 } from '@tierkv/core';
 import { SpanKind, type Span } from '@opentelemetry/api';
@@ -22,73 +20,15 @@ import { TcpClientTransport, tcpEndpointAddress } from './tcp-client-transport.j
 import { ZeromqClientTransport } from './zeromq-client-transport.js';
 import { keyFields, keysOf } from './wire-keys.js';
 import { decodeHeader, decodePrelude, encodeRequest, framesBytes } from '../protocol/codec.js';
-import { KIND_REPLY, type Durability, type WireStoreOutcome, type ErrorCode, type PingReply, type RequestType, type ServerStatus, type WireTier } from '../protocol/messages.js';
+import { KIND_REPLY, type Durability, type WireStoreOutcome, type ErrorCode, type PingReply, type RequestType, type ServerStatus } from '../protocol/messages.js';
 import { errorFromReply } from './client-errors.js';
+import { checkInto, fillInto } from './retrieve-into.js';
 import { ClientMetrics, type ClientOutcome } from './client-metrics.js';
 import { SERVER_PACKAGE_VERSION } from '../version.js';
 import { checkDurability, resolveClientOptions, type ResolvedTierkvClientOptions, type TierkvClientOptions } from './client-options.js';
 
-/** Chunk keys: ObjectKeys, or token ids the server hashes (every full chunk) under `scope`. */
-// The argument and result shapes are @tierkv/core's, shared with the in-process TierkvCache.
-export type { ChunkKeys, StoreResult, RetrieveResult } from '@tierkv/core';
+import type { CallOptions, LookupOptions, LookupResult, PingResult, RetrieveOptions, ServerStoreResult, StoreOptions, Tier } from './client-calls.js';
 
-export interface CallOptions {
-  /** Deadline of this call in ms. @default the client's timeoutMs */
-  timeoutMs?: number;
-}
-
-export interface LayoutCallOptions extends CallOptions {
-  /** @default the client's layout */
-  layout?: MemoryLayout;
-}
-
-export interface StoreOptions extends LayoutCallOptions {
-  /** `new`: skip keys already stored; `update`: only stored keys; `all`: both. @default 'new' */
-  mode?: 'new' | 'update' | 'all';
-  /** What the acknowledgement waits for: `memory` or `l2` (every L2 tier stored the chunks). @default the client's `durability`, else the server's */
-  durability?: Durability;
-}
-
-/** A store's result from a server: `stored[i]` means stored with the acknowledged `durability`. */
-export interface ServerStoreResult extends StoreResult {
-  /** What the acknowledgement means (`memory` from servers older than the field). */
-  readonly durability: Durability;
-  /** With durability `l2`: per key, `durable` or why not (`l2_failed`, `l2_skipped`, `not_stored`). */
-  readonly outcomes: readonly WireStoreOutcome[] | undefined;
-}
-
-export interface RetrieveOptions extends LayoutCallOptions {
-  /** A prefetch (from `lookup`) whose locks this retrieve uses and releases. */
-  prefetchId?: number;
-}
-
-export interface LookupOptions extends LayoutCallOptions {
-  /** Start a prefetch that locks the found prefix (and loads L2 hits into L1). @default true */
-  prefetch?: boolean;
-  /** Wait for the prefetch to settle and report `ready`. @default false */
-  wait?: boolean;
-}
-
-export type Tier = WireTier;
-
-export interface LookupResult {
-  /** Where each key lives. */
-  readonly tiers: Tier[];
-  /** Leading keys found in some tier. */
-  readonly prefixLength: number;
-  /** Set when a prefetch was started: retrieve with it, or release it. */
-  readonly prefetchId: number | undefined;
-  /** Leading keys ready and locked in L1, when known. */
-  readonly ready: number | undefined;
-  readonly keys: readonly ObjectKey[];
-}
-
-export interface PingResult {
-  readonly version: string;
-  readonly uptimeMs: number;
-  /** Round trip as measured by the client. */
-  readonly rttMs: number;
-}
 
 interface Pending {
   readonly type: RequestType;
@@ -98,6 +38,8 @@ interface Pending {
   readonly span: Span | undefined;
   /** The connection the request went out on (a lost TCP connection fails its requests at once). */
   readonly via: ClientTransport;
+  /** A retrieve's buffers to read the chunks into. */
+  readonly into: readonly Uint8Array[] | undefined;
   readonly resolve: (reply: { header: Record<string, unknown>; chunks: Buffer[] }) => void;
   readonly reject: (err: Error) => void;
 }
@@ -121,6 +63,8 @@ export class TierkvClient {
   /** Undefined after a TCP connection was lost: the next call connects anew. */
   #socket: ClientTransport | undefined;
   #nextId = 1;
+  /** The request whose reply the TCP reader is writing into its `into` buffers right now. */
+  #directId: number | undefined;
   #closed = false;
   #lastReconnect = 0;
 
@@ -183,11 +127,12 @@ export class TierkvClient {
   /** The bytes of the longest ready prefix of `keys` (loaded from L2 if needed). */
   async retrieve(keys: ChunkKeys, options: RetrieveOptions = {}): Promise<RetrieveResult> {
     const layout = this.#layout(options.layout, 'retrieve');
+    const into = options.into === undefined ? undefined : checkInto(options.into, layout, Array.isArray(keys) ? keys.length : undefined);
     const body: Record<string, unknown> = { ...keyFields(keys), layout: layout.toString() };
     if (options.prefetchId !== undefined) body['prefetchId'] = options.prefetchId;
-    const { header, chunks } = await this.#call('retrieve', body, [], options.timeoutMs);
+    const { header, chunks } = await this.#call('retrieve', body, [], options.timeoutMs, into);
     if (chunks.length !== header['count']) throw new ProtocolError(`retrieve reply announced ${String(header['count'])} chunks but carried ${chunks.length}`);
-    return { chunks, keys: keysOf(keys, header) };
+    return { chunks: into ? fillInto(into, chunks) : chunks, keys: keysOf(keys, header) };
   }
 
   /** Where each key lives; by default also starts a prefetch of the found prefix. */
@@ -248,6 +193,7 @@ export class TierkvClient {
         this.#onReply(frames);
       },
       lost: (err: Error) => this.#lost(transport, err),
+      destination: (head: readonly Buffer[], lengths: readonly number[]) => this.#destinationOf(head, lengths),
     };
     const transport: ClientTransport = tcpEndpointAddress(this.#o.endpoint) ? new TcpClientTransport(this.#o, events) : new ZeromqClientTransport(this.#o, this.#curve, events);
     return transport;
@@ -258,6 +204,13 @@ export class TierkvClient {
     for (const [id, p] of this.#pending) if (p.via === transport) this.#settle(id, p, 'server_error', err);
     // Not at once: a server that is down would make that a busy loop of refused connections.
     if (this.#socket === transport) this.#socket = undefined;
+  }
+
+  /** Closes a TCP connection at once; its other requests fail as lost, the next call connects anew. */
+  #dropConnection(transport: ClientTransport, why: string): void {
+    this.#directId = undefined;
+    transport.close();
+    this.#lost(transport, new UnavailableError(`the connection to ${this.#o.endpoint} was closed: ${why}`));
   }
 
   /** Recreates the socket (same identity, so the server keeps this client's session). */
@@ -272,7 +225,23 @@ export class TierkvClient {
     this.#metrics.reconnected();
   }
 
+  /** A retrieve's `into` buffers for its reply's chunk frames (the reader checks their sizes). */
+  #destinationOf(head: readonly Buffer[], lengths: readonly number[]): readonly Uint8Array[] | undefined {
+    let id: number;
+    try {
+      id = decodePrelude(head[0]).id;
+    } catch {
+      return undefined;
+    }
+    const into = this.#pending.get(id)?.into;
+    const count = lengths.length - 2;
+    if (!into || count > into.length) return undefined;
+    this.#directId = id;
+    return into.length === count ? into : into.slice(0, count);
+  }
+
   #onReply(frames: Buffer[]): void {
+    this.#directId = undefined;
     let id: number;
     let header: Record<string, unknown>;
     try {
@@ -307,7 +276,13 @@ export class TierkvClient {
     else p.resolve(reply!);
   }
 
-  #call(type: RequestType, body: Record<string, unknown>, chunks: readonly Uint8Array[], timeoutMs = this.#o.timeoutMs): Promise<{ header: Record<string, unknown>; chunks: Buffer[] }> {
+  #call(
+    type: RequestType,
+    body: Record<string, unknown>,
+    chunks: readonly Uint8Array[],
+    timeoutMs = this.#o.timeoutMs,
+    into?: readonly Uint8Array[],
+  ): Promise<{ header: Record<string, unknown>; chunks: Buffer[] }> {
     if (this.#closed) return Promise.reject(new ClosedError('TierkvClient', type));
     if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
       return Promise.reject(new InvalidArgumentError('timeoutMs', `expected a positive integer, got ${String(timeoutMs)}`));
@@ -325,14 +300,16 @@ export class TierkvClient {
         const p = this.#pending.get(id);
         if (!p) return;
         this.#settle(id, p, 'timeout', new TimeoutError(`${type} request to ${this.#o.endpoint}`, timeoutMs, 'timeoutMs (TierkvClient option or per call)'));
-        if (this.#o.reconnectOnTimeout) this.#reconnect();
+        // Its reply is being read into the caller's buffers: only closing the connection stops that.
+        if (this.#directId === id) this.#dropConnection(p.via, `a retrieve timed out while its reply was being read into its buffers`);
+        else if (this.#o.reconnectOnTimeout) this.#reconnect();
       }, timeoutMs);
       let via = this.#socket;
       if (!via) {
         via = this.#socket = this.#connect();
         this.#metrics.reconnected();
       }
-      this.#pending.set(id, { type, started: performance.now(), timeoutMs, timer, span, via, resolve, reject });
+      this.#pending.set(id, { type, started: performance.now(), timeoutMs, timer, span, via, into, resolve, reject });
       via.send(frames, (err) => {
         if (!err) return this.#metrics.sent(framesBytes(frames));
         const p = this.#pending.get(id);

@@ -1,20 +1,9 @@
 /**
- * The tierkv protocol over a plain TCP byte stream (the `tierkv+tcp://` transport). The messages
- * are the very frames of the ZeroMQ transport (prelude, msgpack header, chunk frames); only the
- * envelope differs:
- *
- *   hello    (client → server, once, first bytes of a connection)
- *            'T' 'K' 'T' 'C', version (u8 = 1), id length (u8, 1-255), client id (UTF-8)
- *   message  frame count (u32 LE), one length per frame (u32 LE each), then the frames back to back
- *
- * The length table comes first so a receiver checks every cap before it buffers a byte of payload,
- * and a sender can hand chunk bytes to the socket as they are (one writev, no copy).
+ * Reads the `tierkv+tcp://` byte stream (the envelope is described in stream-envelope.ts): cuts it
+ * into messages, checking every cap before a byte of payload is buffered.
  */
-export const HELLO_MAGIC = Buffer.from('TKTC', 'latin1');
-export const STREAM_VERSION = 1;
-/** Magic, version, id length. */
-const HELLO_FIXED_BYTES = 6;
-const MAX_CLIENT_ID_BYTES = 255;
+import { HELLO_FIXED_BYTES, HELLO_MAGIC, STREAM_VERSION } from './stream-envelope.js';
+
 /** Reads between frames (headers, small frames, the start of a large one) land in this much. */
 const SCRATCH_BYTES = 64 * 1024;
 /** Frames up to this size are copied out of the scratch buffer rather than keeping it. */
@@ -37,50 +26,12 @@ export class StreamFramingError extends Error {
   override readonly name = 'StreamFramingError';
 }
 
-/** The hello a client sends first: it names the session (what ZeroMQ's routing id names). */
-export function encodeHello(clientId: string): Buffer {
-  const id = Buffer.from(clientId, 'utf8');
-  if (id.byteLength === 0 || id.byteLength > MAX_CLIENT_ID_BYTES) throw new RangeError(`a client id has 1-${MAX_CLIENT_ID_BYTES} bytes, got ${id.byteLength}`);
-  const b = Buffer.allocUnsafe(HELLO_FIXED_BYTES + id.byteLength);
-  HELLO_MAGIC.copy(b, 0);
-  b[4] = STREAM_VERSION;
-  b[5] = id.byteLength;
-  id.copy(b, HELLO_FIXED_BYTES);
-  return b;
-}
-
-/** The envelope of one message: its frame count and lengths, to write before the frames. */
-export function encodeFrameTable(frames: readonly Uint8Array[]): Buffer {
-  const b = Buffer.allocUnsafe(4 + 4 * frames.length);
-  b.writeUInt32LE(frames.length, 0);
-  for (let i = 0; i < frames.length; i++) b.writeUInt32LE(frames[i]!.byteLength, 4 + 4 * i);
-  return b;
-}
-
-/** Frames up to this size are copied into the head of a written message rather than written alone. */
-const COALESCE_BYTES = 4 * 1024;
-
 /**
- * A message as the buffers to write: the length table with the leading small frames (prelude,
- * header) copied behind it in one buffer, then the remaining frames as they are (chunk bytes, L1
- * views: never copied). One stream write for a small message instead of three.
+ * Where the frames of a message from index 2 on (a reply's chunk frames) should be read, asked once
+ * its first two frames (prelude, header) are in: buffers of exactly the announced lengths, or
+ * undefined for the reader's own.
  */
-export function messageBuffers(frames: readonly Uint8Array[]): Uint8Array[] {
-  let headBytes = 4 + 4 * frames.length;
-  let k = 0;
-  while (k < frames.length && frames[k]!.byteLength <= COALESCE_BYTES) headBytes += frames[k++]!.byteLength;
-  const head = Buffer.allocUnsafe(headBytes);
-  head.writeUInt32LE(frames.length, 0);
-  for (let i = 0; i < frames.length; i++) head.writeUInt32LE(frames[i]!.byteLength, 4 + 4 * i);
-  let at = 4 + 4 * frames.length;
-  for (let i = 0; i < k; i++) {
-    head.set(frames[i]!, at);
-    at += frames[i]!.byteLength;
-  }
-  const out: Uint8Array[] = [head];
-  for (let i = k; i < frames.length; i++) out.push(frames[i]!);
-  return out;
-}
+export type FrameDestination = (head: readonly Buffer[], lengths: readonly number[]) => readonly Uint8Array[] | undefined;
 
 /** Where a reader is in the stream. */
 type Phase = 'hello' | 'hello_id' | 'count' | 'lengths' | 'frames';
@@ -116,6 +67,13 @@ export class FrameReader {
   #scratchShared = false;
   /** The buffer handed out by the last nextReadBuffer(). */
   #readTarget: Buffer | undefined;
+  readonly #destination: FrameDestination | undefined;
+  /** The caller's buffers for this message's frames 2…n (asked once per message), and the current one's fill. */
+  #direct: Buffer[] | undefined;
+  #askedDirect = false;
+  #directFilled = 0;
+  /** Whether #readTarget is a view of a #direct buffer. */
+  #readDirect = false;
 
   /**
    * With `onHello` the stream starts with a hello (the server side); without, with a message.
@@ -124,9 +82,19 @@ export class FrameReader {
    * buffer of the reader's. Calling it says nothing reads those frames any more: the buffer is then
    * reused for a later message, which spares the allocation and the garbage collection of one
    * large buffer per message. Never calling it is safe (the buffer is left to the collector).
+   *
+   * With `destination`, a message's frames from index 2 on are read into the buffers it gives
+   * (the kernel writes a retrieved chunk straight into the caller's memory) and delivered as views
+   * of them.
    */
-  constructor(limits: StreamLimits, onMessage: (frames: Buffer[], release: (() => void) | undefined) => void, onHello?: (clientId: string) => void) {
+  constructor(
+    limits: StreamLimits,
+    onMessage: (frames: Buffer[], release: (() => void) | undefined) => void,
+    onHello?: (clientId: string) => void,
+    destination?: FrameDestination,
+  ) {
     this.#limits = limits;
+    this.#destination = destination;
     this.#onMessage = onMessage;
     this.#onHello = onHello;
     this.#phase = onHello ? 'hello' : 'count';
@@ -147,7 +115,11 @@ export class FrameReader {
    * scratch buffer.
    */
   nextReadBuffer(): Buffer {
-    if (this.#phase === 'frames' && this.#partial) {
+    this.#readDirect = false;
+    if (this.#phase === 'frames' && this.#frames.length >= 2 && this.#askDirect()) {
+      this.#readDirect = true;
+      this.#readTarget = this.#direct![this.#frames.length - 2]!.subarray(this.#directFilled);
+    } else if (this.#phase === 'frames' && this.#partial) {
       this.#readTarget = this.#partial.subarray(this.#partialFilled);
     } else {
       if (!this.#scratch || this.#scratchShared) {
@@ -163,6 +135,12 @@ export class FrameReader {
   read(n: number, buf: Buffer): void {
     if (this.#broken) return;
     if (buf !== this.#readTarget) throw new Error('FrameReader.read() takes the buffer nextReadBuffer() returned');
+    if (this.#readDirect) {
+      this.#readDirect = false;
+      this.#directFilled += n;
+      if (this.#directFilled === this.#direct![this.#frames.length - 2]!.byteLength) this.#directFrameDone();
+      return;
+    }
     if (buf !== this.#scratch) {
       // The kernel filled the message in place.
       this.#partialFilled += n;
@@ -258,6 +236,9 @@ export class FrameReader {
     while (this.#frames.length < this.#lengths.length && this.#lengths[this.#frames.length] === 0) this.#frames.push(Buffer.alloc(0));
     if (this.#frames.length === this.#lengths.length) {
       const frames = this.#frames;
+      this.#direct = undefined;
+      this.#askedDirect = false;
+      this.#directFilled = 0;
       this.#frames = [];
       this.#expectCount();
       const base = this.#partialBase;
@@ -289,9 +270,36 @@ export class FrameReader {
     return b;
   }
 
+  /** True when this message's remaining frames go to the caller's buffers (asking once, after frame 1). */
+  #askDirect(): boolean {
+    if (!this.#askedDirect && this.#destination && this.#frames.length === 2 && !this.#partial) {
+      this.#askedDirect = true;
+      const lengths = this.#lengths;
+      const given = this.#destination(this.#frames, lengths);
+      if (given && given.length === lengths.length - 2 && given.every((b, i) => b.byteLength === lengths[i + 2])) {
+        this.#direct = given.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+      }
+    }
+    return this.#direct !== undefined;
+  }
+
+  #directFrameDone(): void {
+    this.#frames.push(this.#direct![this.#frames.length - 2]!);
+    this.#directFilled = 0;
+    this.#completeEmptyFrames();
+  }
+
   #takeFrame(chunk: Buffer, at: number): number {
     const size = this.#lengths[this.#frames.length]!;
     const left = chunk.byteLength - at;
+    if (this.#frames.length >= 2 && this.#askDirect()) {
+      const target = this.#direct![this.#frames.length - 2]!;
+      const take = Math.min(target.byteLength - this.#directFilled, left);
+      chunk.copy(target, this.#directFilled, at, at + take);
+      this.#directFilled += take;
+      if (this.#directFilled === target.byteLength) this.#directFrameDone();
+      return at + take;
+    }
     if (!this.#partial) {
       if (left >= size) {
         if (chunk.buffer === this.#scratch?.buffer) {
@@ -310,8 +318,10 @@ export class FrameReader {
       }
       // This frame and every one after it go into one buffer of their total size (all checked
       // against the caps already), which later reads fill in place.
+      // With a destination, only up to the header: the chunk frames may go to the caller's buffers.
+      const end = this.#destination && this.#frames.length < 2 ? Math.min(2, this.#lengths.length) : this.#lengths.length;
       let rest = 0;
-      for (let i = this.#frames.length; i < this.#lengths.length; i++) rest += this.#lengths[i]!;
+      for (let i = this.#frames.length; i < end; i++) rest += this.#lengths[i]!;
       this.#partial = this.#gatherBuffer(rest);
       this.#partialFilled = 0;
     }
@@ -323,13 +333,13 @@ export class FrameReader {
     return at + take;
   }
 
-  /** The rest of the message arrived: cut it into its frames (views) and deliver the message. */
+  /** What #partial covers arrived: cut it into its frames (views); the message is delivered once all are in. */
   #restGathered(): void {
     const rest = this.#partial!;
     this.#partial = undefined;
     this.#partialFilled = 0;
     let at = 0;
-    for (let i = this.#frames.length; i < this.#lengths.length; i++) {
+    for (let i = this.#frames.length; at < rest.byteLength; i++) {
       const n = this.#lengths[i]!;
       this.#frames.push(rest.subarray(at, at + n));
       at += n;

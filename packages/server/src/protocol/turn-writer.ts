@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { messageBuffers } from './stream-framing.js';
+import { messageBuffers } from './stream-envelope.js';
 
 /** Messages of a turn that leave before the rest: the first flush; each later one waits for twice as many. */
 const FIRST_FLUSH = 4;

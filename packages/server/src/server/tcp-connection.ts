@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { adoptWithOnread } from './accepted-socket.js';
-import { FrameReader, messageBuffers, StreamFramingError, type StreamLimits } from '../protocol/stream-framing.js';
+import { messageBuffers } from '../protocol/stream-envelope.js';
+import { FrameReader, StreamFramingError, type StreamLimits } from '../protocol/stream-framing.js';
 import { TurnWriter } from '../protocol/turn-writer.js';
 import type { ReplyAccount, ReplyBudget, ShedReason } from './reply-budget.js';
 import type { ReplyTarget } from './server-transport.js';

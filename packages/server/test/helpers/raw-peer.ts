@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { Dealer } from 'zeromq';
-import { encodeFrameTable, encodeHello, FrameReader } from '../../src/protocol/stream-framing.js';
+import { encodeFrameTable, encodeHello } from '../../src/protocol/stream-envelope.js';
+import { FrameReader } from '../../src/protocol/stream-framing.js';
 import { tcpEndpointAddress } from '../../src/client/tcp-client-transport.js';
 
 /** The transports a server test runs over. */

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { encodeFrameTable, encodeHello, FrameReader, messageBuffers, StreamFramingError, type StreamLimits } from '../../src/protocol/stream-framing.js';
+import { encodeFrameTable, encodeHello, messageBuffers } from '../../src/protocol/stream-envelope.js';
+import { FrameReader, StreamFramingError, type StreamLimits } from '../../src/protocol/stream-framing.js';
 import { patternBytes } from '../helpers/keys.js';
 
 const LIMITS: StreamLimits = { maxFrames: 8, maxFrameBytes: 1 << 20, maxMessageBytes: 2 << 20 };
@@ -134,6 +135,58 @@ describe('protocol/stream framing (tierkv+tcp)', () => {
     const small = new FrameReader(LIMITS, (frames, release) => got.push({ frames, release }));
     small.push(message([Buffer.from('tiny')]));
     expect(got[4]!.release).to.equal(undefined);
+  });
+
+  it('reads the frames after the header into the buffers a destination gives, however the reads split', () => {
+    const head = [Buffer.from('prelude!'), Buffer.from('header')];
+    const chunks = [Buffer.from(patternBytes(21, 100_000)), Buffer.from(patternBytes(22, 100_000))];
+    const data = Buffer.concat([message([...head, ...chunks]), message([Buffer.from('next')])]);
+    for (const step of [3, 7, 1000, 65_536, 1 << 20]) {
+      for (const [onread, give] of [[true, true], [false, true], [true, false], [false, false]] as const) {
+        const targets = [new Uint8Array(100_000), new Uint8Array(100_000)];
+        const asked: number[][] = [];
+        const got: Buffer[][] = [];
+        const reader = new FrameReader(LIMITS, (m) => got.push(m), undefined, (h, lengths) => {
+          expect(h.map((f) => Buffer.from(f).toString())).to.deep.equal(['prelude!', 'header']);
+          asked.push([...lengths]);
+          return give && lengths.length === 4 ? targets : undefined;
+        });
+        let at = 0;
+        while (at < data.byteLength) {
+          if (onread) {
+            const t = reader.nextReadBuffer();
+            const n = Math.min(step, t.byteLength, data.byteLength - at);
+            data.copy(t, 0, at, at + n);
+            reader.read(n, t);
+            at += n;
+          } else {
+            reader.push(data.subarray(at, at + step));
+            at += step;
+          }
+        }
+        const what = `step ${step}, ${onread ? 'onread' : 'push'}, ${give ? 'given' : 'refused'}`;
+        expect(asked, what).to.deep.equal([[8, 6, 100_000, 100_000]]);
+        expect(got, what).to.have.length(2);
+        for (let i = 0; i < 2; i++) {
+          expect(Buffer.compare(got[0]![2 + i]!, chunks[i]!), what).to.equal(0);
+          // Given: the chunk frames are the destination's memory. Refused: the reader's, the destination untouched.
+          if (give) expect(got[0]![2 + i]!.buffer, what).to.equal(targets[i]!.buffer);
+          else expect(targets[i]!.every((b) => b === 0), what).to.equal(true);
+        }
+        expect(got[1]!.map((f) => f.toString()), what).to.deep.equal(['next']);
+      }
+    }
+  });
+
+  it('ignores a destination whose buffers do not match the announced frames', () => {
+    const chunk = Buffer.from(patternBytes(23, 30_000));
+    for (const wrong of [[new Uint8Array(29_999)], [new Uint8Array(30_000), new Uint8Array(30_000)], []]) {
+      const got: Buffer[][] = [];
+      const reader = new FrameReader(LIMITS, (m) => got.push(m), undefined, () => wrong);
+      reader.push(message([Buffer.from('p'), Buffer.from('h'), chunk]));
+      expect(Buffer.compare(got[0]![2]!, chunk)).to.equal(0);
+      for (const w of wrong) expect(w.every((b) => b === 0)).to.equal(true);
+    }
   });
 
   it('encodes a hello of 1-255 bytes only', () => {
