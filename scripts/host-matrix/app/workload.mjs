@@ -2,7 +2,9 @@
 // through the installed packages the way a host service would use them. A controller on loopback,
 // a StorageManager with a small L1 over a filesystem L2 (so chunks are evicted and loaded back),
 // a worker client reporting to the controller, a server over the storage, a client storing,
-// looking up and retrieving, and prefix lookups at the controller.
+// looking up and retrieving, prefix lookups at the controller, and a plain-TCP (`tierkv+tcp`)
+// server whose socket reads (Node's onread on accepted sockets, recycled receive buffers,
+// retrieves into the caller's buffers) are checked byte for byte on each Node version.
 // `createStack()` only creates and starts the modules; `drive()` is one round of traffic, so a case
 // can create the modules before the host registers its SDK and drive them after (late binding).
 import { createServer } from 'node:net';
@@ -18,6 +20,10 @@ const CHUNK = 4096;
 const BATCH = 16;
 const MODEL = 'host-matrix';
 const layout = MemoryLayout.bytes(CHUNK);
+/** The plain-TCP server's chunks: a store of 8 × 64 KiB spans several socket reads. */
+const TCP_CHUNK = 64 * 1024;
+const TCP_BATCH = 8;
+const tcpLayout = MemoryLayout.bytes(TCP_CHUNK);
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -71,6 +77,13 @@ export async function createStack() {
     closers.push(async () => client.close());
     const lookups = new ControllerClient({ router: addresses.router, timeoutMs: 10_000 });
     closers.push(async () => lookups.close());
+    const tcpStorage = new StorageManager({ l1: { capacityBytes: 16 * TCP_CHUNK * TCP_BATCH } });
+    const tcpServer = new TierkvServer({ storage: tcpStorage, host: '127.0.0.1', port: 0, httpPort: null, transport: 'tcp' });
+    await tcpServer.start();
+    closers.push(() => tcpServer.shutdown(2_000));
+    const tcpClient = new TierkvClient({ endpoint: tcpServer.endpoint, layout: tcpLayout, timeoutMs: 10_000 });
+    closers.push(async () => tcpClient.close());
+    const into = Array.from({ length: TCP_BATCH }, () => new Uint8Array(TCP_CHUNK));
     let round = 0;
     return {
       close,
@@ -99,6 +112,17 @@ export async function createStack() {
           await client.retrieve(keys, prefetchId === undefined ? {} : { prefetchId });
         }
         await client.status();
+        // Plain TCP: a store that spans socket reads (its buffer recycled for the next round's), then a
+        // retrieve into reused buffers; every byte must come back as stored.
+        const tcpKeys = keysOf(r, 100).slice(0, TCP_BATCH);
+        const sent = tcpKeys.map((_, i) => new Uint8Array(TCP_CHUNK).map((_, j) => (r * 31 + i * 7 + j) & 0xff));
+        const stored = await tcpClient.store(tcpKeys, sent, { mode: 'all' });
+        if (stored.storedCount !== TCP_BATCH) throw new Error(`tierkv+tcp stored ${stored.storedCount} of ${TCP_BATCH}`);
+        const back = await tcpClient.retrieve(tcpKeys, { into });
+        if (back.chunks.length !== TCP_BATCH) throw new Error(`tierkv+tcp retrieved ${back.chunks.length} of ${TCP_BATCH}`);
+        for (let i = 0; i < TCP_BATCH; i++) {
+          if (back.chunks[i] !== into[i] || Buffer.compare(into[i], sent[i]) !== 0) throw new Error(`tierkv+tcp chunk ${i} of round ${r} came back different`);
+        }
       },
     };
   } catch (err) {

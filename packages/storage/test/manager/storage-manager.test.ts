@@ -36,7 +36,7 @@ describe('StorageManager', () => {
     it('keeps the status of the last prefetchResultsLimit settled prefetches, forgetting the oldest first', () => {
       const sm = manager({ prefetchResultsLimit: 3 });
       const ks = write(sm, [0, 1, 2]);
-      const handles = [];
+      const handles: ReturnType<typeof sm.submitPrefetch>[] = [];
       // Enough to go round the kept results several times.
       for (let i = 0; i < 10; i++) {
         handles.push(sm.submitPrefetch(ks.slice(0, 1 + (i % 3)), layout));
