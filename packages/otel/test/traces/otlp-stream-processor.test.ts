@@ -3,8 +3,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Link, type Tracer } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, SamplingDecision, TracerProvider, type Sampler, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, SamplingDecision, TracerProvider, type ReadableSpan, type Sampler, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { serveOtlpHttp } from '@tierkv/test-utils/otlp-http';
 import { exportTraceRequestType } from '@tierkv/test-utils/otlp-receiver';
 import { waitFor } from '@tierkv/test-utils/wait-for';
@@ -17,6 +18,7 @@ const TO_OBJECT = { longs: String, enums: String, bytes: String, defaults: true,
 type Decoded = Record<string, unknown>;
 interface Received {
   readonly headers: IncomingHttpHeaders;
+  readonly encoding: string;
   readonly request: { resourceSpans: Decoded[] };
 }
 
@@ -28,9 +30,9 @@ async function startReceiver() {
   let status = 200;
   const endpoint = await serveOtlpHttp(
     '/v1/traces',
-    ({ body, contentType, headers }) => {
+    ({ body, contentType, headers, encoding }) => {
       if (!contentType.startsWith('application/x-protobuf')) throw new Error(`content-type ${contentType}`);
-      requests.push({ headers, request: type.toObject(type.decode(body), TO_OBJECT) as Received['request'] });
+      requests.push({ headers, encoding, request: type.toObject(type.decode(body), TO_OBJECT) as Received['request'] });
     },
     (err) => errors.push(err),
     () => status,
@@ -132,8 +134,8 @@ describe('OtlpStreamSpanProcessor', function () {
     receivers.push(r);
     return r;
   };
-  const processor = (r: Receiver, options: Omit<OtlpStreamSpanProcessorOptions, 'otlp'> = {}, headers?: Record<string, string>) => {
-    const p = new OtlpStreamSpanProcessor({ ...options, otlp: { url: r.url, headers } });
+  const processor = (r: Receiver, options: Omit<OtlpStreamSpanProcessorOptions, 'otlp'> = {}, otlp: OtlpStreamSpanProcessorOptions['otlp'] = {}) => {
+    const p = new OtlpStreamSpanProcessor({ ...options, otlp: { ...otlp, url: r.url } });
     processors.push(p);
     return p;
   };
@@ -148,7 +150,7 @@ describe('OtlpStreamSpanProcessor', function () {
   it('exports every shape of span as the SDK exporter does, decoded with the official schema', async () => {
     const ours = await receiver();
     const sdk = await receiver();
-    const mine = processor(ours, {}, { 'x-api-key': 'secret' });
+    const mine = processor(ours, {}, { headers: { 'x-api-key': 'secret' } });
     const theirs = new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: sdk.url, headers: { 'x-api-key': 'secret' } }) });
     processors.push(theirs);
     const spanProcessors = [theirs, mine];
@@ -298,6 +300,33 @@ describe('OtlpStreamSpanProcessor', function () {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('cuts off a span whose encoding throws, keeping the request well formed', async () => {
+    const r = await receiver();
+    const p = processor(r, { scheduledDelayMillis: 600_000 });
+    let captured: ReadableSpan | undefined;
+    const capture: SpanProcessor = { onStart: () => undefined, onEnd: (s) => void (captured = s), forceFlush: async () => undefined, shutdown: async () => undefined };
+    const tracer = new TracerProvider({ spanProcessors: [capture, p] }).getTracer('t');
+    end(tracer, ['before']);
+    // Fails after its ids, name and attributes were written.
+    const broken = Object.create(captured!, { events: { get: () => { throw new Error('no events'); } } }) as ReadableSpan;
+    p.onEnd(broken);
+    expect(p.droppedSpans).to.equal(1);
+    end(tracer, ['after']);
+    await p.forceFlush();
+    expect(r.errors).to.deep.equal([]);
+    expect(r.names().sort()).to.deep.equal(['after', 'before']);
+  });
+
+  it('sends through the SDK transport with its options (gzip here)', async () => {
+    const r = await receiver();
+    const p = processor(r, {}, { compression: CompressionAlgorithm.GZIP });
+    end(tracerFor(p), ['g0', 'g1']);
+    await p.forceFlush();
+    expect(r.errors).to.deep.equal([]);
+    expect(r.requests.map((q) => q.encoding)).to.deep.equal(['gzip']);
+    expect(r.names().sort()).to.deep.equal(['g0', 'g1']);
   });
 
   it('refuses malformed settings with a ConfigError', () => {
