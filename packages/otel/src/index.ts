@@ -27,6 +27,8 @@ export { readTraceEnv, parseSamplerEnv, parseTraceExporters, buildSampler, TRACE
 export type { EnvTraceConfig, SamplerSpec, SamplerName, TraceExporterName, TraceOtlpProtocol } from './traces/trace-env.js';
 // The SDK pieces a host needs for `traces.spanProcessors` (tests, benchmarks), so it needs no SDK dependency of its own.
 export { InMemorySpanExporter, SimpleSpanProcessor, BatchSpanProcessor } from '@opentelemetry/sdk-trace';
+export { OtlpStreamSpanProcessor } from './traces/otlp-stream-processor.js';
+export type { OtlpStreamSpanProcessorOptions } from './traces/otlp-stream-processor.js';
 export type { ReadableSpan, SpanProcessor, SpanExporter, Sampler } from '@opentelemetry/sdk-trace';
 // The context manager startTelemetry registers, for hosts (and benchmarks) that register a provider themselves.
 export { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';

@@ -2,7 +2,6 @@ import { context, propagation, trace, type TracerProvider as ApiTracerProvider }
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as OtlpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OtlpProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Resource } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
@@ -13,6 +12,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { ConfigError, debugLogger } from '@tierkv/core';
+import { OtlpStreamSpanProcessor } from './otlp-stream-processor.js';
 import { buildSampler, readTraceEnv, TRACE_EXPORTER_NAMES, TRACE_OTLP_PROTOCOLS, type SamplerSpec, type TraceExporterName, type TraceOtlpProtocol } from './trace-env.js';
 
 const log = debugLogger('tierkv:otel');
@@ -59,8 +59,10 @@ export interface TracesHandle {
 function processorFor(name: Exclude<TraceExporterName, 'none'>, otlp: ResolvedOtlp): SpanProcessor {
   if (name === 'console') return new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() });
   const config = { url: otlp.endpoint, headers: otlp.headers, timeoutMillis: otlp.timeoutMillis };
-  const exporter = otlp.protocol === 'http/json' ? new OtlpJsonTraceExporter(config) : new OtlpProtoTraceExporter(config);
-  return new BatchSpanProcessor({ exporter });
+  // http/protobuf: spans are encoded as they end and only the bytes are kept (see
+  // otlp-stream-processor.ts); the SDK's batch processor and JSON exporter serve http/json.
+  if (otlp.protocol === 'http/protobuf') return new OtlpStreamSpanProcessor({ otlp: config });
+  return new BatchSpanProcessor({ exporter: new OtlpJsonTraceExporter(config) });
 }
 
 interface ResolvedOtlp {
