@@ -1,7 +1,8 @@
 import { crc32 } from 'node:zlib';
-import { ClosedError, ConfigError, encodeKey, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
+import { ClosedError, ConfigError, encodeKey, type EncodedKey, type MemoryLayout, type ObjectKey, type TelemetryOptions } from '@tierkv/core';
 import type { L2Adapter, L2StoreItem, L2Usage } from './l2-adapter.js';
 import type { L2FailureReasons } from './l2-failure.js';
+import { BufferRecycler } from './buffer-recycler.js';
 import { LruIndex } from './lru-index.js';
 import { L2AdapterCounts } from './l2-metrics.js';
 
@@ -43,6 +44,8 @@ export class MemoryL2Adapter implements L2Adapter {
   readonly options: ResolvedMemoryL2AdapterOptions;
   readonly #index = new LruIndex<Entry>();
   readonly #counts: L2AdapterCounts;
+  /** Buffers of removed objects, reused by later stores of the same size (an eighth of the budget, at most 64 MiB). */
+  readonly #recycler: BufferRecycler;
   #closed = false;
 
   constructor(options: MemoryL2AdapterOptions = {}) {
@@ -57,6 +60,7 @@ export class MemoryL2Adapter implements L2Adapter {
     this.options = Object.freeze({ name, capacityBytes, verifyChecksums: options.verifyChecksums ?? DEFAULT_MEMORY_L2_OPTIONS.verifyChecksums });
     this.name = name;
     this.#counts = new L2AdapterCounts(this.name, options);
+    this.#recycler = new BufferRecycler(Math.min(64 * 1024 * 1024, capacityBytes === undefined ? Infinity : Math.floor(capacityBytes / 8)));
   }
 
   async store(items: readonly L2StoreItem[], reasons?: L2FailureReasons): Promise<boolean[]> {
@@ -73,11 +77,12 @@ export class MemoryL2Adapter implements L2Adapter {
           if (reasons) reasons[i] = 'no_space';
           return false;
         }
-        for (const [k] of victims) this.#index.delete(k);
+        for (const [k] of victims) this.#remove(k);
         this.#counts.evicted += victims.length;
       }
-      const data = item.data.slice();
-      this.#index.set(key, { size, pins: existing?.pins ?? 0, data, layout: item.layout, crc: crc32(data) });
+      const data = this.#recycler.copyOf(item.data);
+      const replaced = this.#index.set(key, { size, pins: existing?.pins ?? 0, data, layout: item.layout, crc: crc32(data) });
+      if (replaced) this.#recycler.give(replaced.data);
       return true;
     });
   }
@@ -104,7 +109,7 @@ export class MemoryL2Adapter implements L2Adapter {
       }
       if (this.options.verifyChecksums && crc32(e.data) !== e.crc) {
         this.#counts.corrupt++;
-        this.#index.delete(key);
+        this.#remove(key);
         if (reasons) reasons[i] = 'corrupt';
         return false;
       }
@@ -120,12 +125,18 @@ export class MemoryL2Adapter implements L2Adapter {
 
   async delete(keys: readonly ObjectKey[]): Promise<boolean[]> {
     this.#check('delete');
-    return keys.map((k) => this.#index.deleteUnpinned(encodeKey(k)) !== undefined);
+    return keys.map((k) => {
+      const removed = this.#index.deleteUnpinned(encodeKey(k));
+      if (removed) this.#recycler.give(removed.data);
+      return removed !== undefined;
+    });
   }
 
   async clear(): Promise<number> {
     this.#check('clear');
-    return this.#index.clearUnpinned().length;
+    const removed = this.#index.clearUnpinned();
+    for (const [, e] of removed) this.#recycler.give(e.data);
+    return removed.length;
   }
 
   usage(): L2Usage {
@@ -154,6 +165,13 @@ export class MemoryL2Adapter implements L2Adapter {
     this.#closed = true;
     this.#counts.close();
     for (const key of [...this.#index.keys()]) this.#index.delete(key);
+    this.#recycler.clear();
+  }
+
+  /** Removes an object; its buffer serves a later store (loads copy out, so nothing still reads it). */
+  #remove(key: EncodedKey): void {
+    const e = this.#index.delete(key);
+    if (e) this.#recycler.give(e.data);
   }
 
   #check(operation: string): void {
