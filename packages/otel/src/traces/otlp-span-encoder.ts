@@ -101,11 +101,8 @@ function event(w: ProtoWriter, e: TimedEvent): void {
   w.finishLen(at, 1);
 }
 
-/** Span.Link: trace_id 1, span_id 2, trace_state 3, attributes 4, dropped_attributes_count 5, flags 6. */
-function link(w: ProtoWriter, l: Link): void {
-  w.byte(0x6a);
-  const at = w.startLen(1);
-  const ctx = l.context;
+/** trace_id 1, span_id 2, trace_state 3: the same field numbers in Span and Span.Link. */
+function idsAndState(w: ProtoWriter, ctx: SpanContext): void {
   w.byte(0x0a);
   w.hexBytes(ctx.traceId);
   w.byte(0x12);
@@ -115,6 +112,14 @@ function link(w: ProtoWriter, l: Link): void {
     w.byte(0x1a);
     w.string(ts);
   }
+}
+
+/** Span.Link: trace_id 1, span_id 2, trace_state 3, attributes 4, dropped_attributes_count 5, flags 6. */
+function link(w: ProtoWriter, l: Link): void {
+  w.byte(0x6a);
+  const at = w.startLen(1);
+  const ctx = l.context;
+  idsAndState(w, ctx);
   if (l.attributes) keyValues(w, 0x22, l.attributes);
   uint32Field(w, 0x28, l.droppedAttributesCount);
   w.byte(0x35);
@@ -133,15 +138,7 @@ export function encodeSpan(w: ProtoWriter, span: ReadableSpan): void {
   // Most spans are 128 B to 16 KiB: a two-byte length, fixed up otherwise.
   const at = w.startLen(2);
   const ctx = span.spanContext();
-  w.byte(0x0a);
-  w.hexBytes(ctx.traceId);
-  w.byte(0x12);
-  w.hexBytes(ctx.spanId);
-  const ts = ctx.traceState?.serialize();
-  if (ts) {
-    w.byte(0x1a);
-    w.string(ts);
-  }
+  idsAndState(w, ctx);
   const parent = span.parentSpanContext;
   if (parent?.spanId) {
     w.byte(0x22);
