@@ -140,7 +140,7 @@ describe('tierkv server and controller (child processes)', function () {
       const cli = startCli(['server', '--port', String(port), '--http-port', String(httpPort), '--l1-size', '16MiB', '--no-fs', '--redis-url', redis.url], { cwd: dir });
       running.push(cli);
       await waitForLine(cli, /serving tcp:\/\//, 'the server to listen');
-      expect(cli.stdout()).to.match(/L2 redis/);
+      await waitForLine(cli, /L2 redis/, 'the server to report its L2 tier');
       const client = new TierkvClient({ endpoint: `tcp://127.0.0.1:${port}`, layout: MemoryLayout.bytes(2048), timeoutMs: 5_000 });
       clients.push(client);
       const keys = new TokenHasher({ chunkSize: 4 }).keysFor([4, 3, 2, 1], { modelName: 'm' });
@@ -202,7 +202,7 @@ describe('tierkv server and controller (child processes)', function () {
     try {
       const seeds = cluster.seeds.map((s) => `${s.host}:${s.port}`).join(',');
       const { cli, httpPort } = await serveAndStore(['--redis-cluster', seeds, '--redis-key-prefix', 'c:'], [6, 6, 6, 6]);
-      expect(cli.stdout()).to.match(/L2 redis/);
+      await waitForLine(cli, /L2 redis/, 'the server to report its L2 tier');
       await waitFor(
         async () => {
           const status = (await (await fetch(`http://127.0.0.1:${httpPort}/status`)).json()) as { tiers: { tier: string; objects: number }[] };
