@@ -236,6 +236,8 @@ export class TierkvClient {
     const into = this.#pending.get(id)?.into;
     const count = lengths.length - 2;
     if (!into || count > into.length) return undefined;
+    for (let i = 0; i < count; i++) if (lengths[i + 2] !== into[i]!.byteLength) return undefined;
+    // Only a reply that will really be read into them marks the call (a timeout then closes the connection).
     this.#directId = id;
     return into.length === count ? into : into.slice(0, count);
   }

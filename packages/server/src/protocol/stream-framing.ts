@@ -275,7 +275,13 @@ export class FrameReader {
     if (!this.#askedDirect && this.#destination && this.#frames.length === 2 && !this.#partial) {
       this.#askedDirect = true;
       const lengths = this.#lengths;
-      const given = this.#destination(this.#frames, lengths);
+      let given: readonly Uint8Array[] | undefined;
+      try {
+        given = this.#destination(this.#frames, lengths);
+      } catch {
+        // Asked from inside node:net's read path: a throwing destination just means none.
+        given = undefined;
+      }
       if (given && given.length === lengths.length - 2 && given.every((b, i) => b.byteLength === lengths[i + 2])) {
         this.#direct = given.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
       }

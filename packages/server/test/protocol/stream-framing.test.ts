@@ -178,7 +178,7 @@ describe('protocol/stream framing (tierkv+tcp)', () => {
     }
   });
 
-  it('ignores a destination whose buffers do not match the announced frames', () => {
+  it('ignores a destination whose buffers do not match the announced frames, or that throws', () => {
     const chunk = Buffer.from(patternBytes(23, 30_000));
     for (const wrong of [[new Uint8Array(29_999)], [new Uint8Array(30_000), new Uint8Array(30_000)], []]) {
       const got: Buffer[][] = [];
@@ -187,6 +187,13 @@ describe('protocol/stream framing (tierkv+tcp)', () => {
       expect(Buffer.compare(got[0]![2]!, chunk)).to.equal(0);
       for (const w of wrong) expect(w.every((b) => b === 0)).to.equal(true);
     }
+    // A destination that throws (it runs inside node:net's read path) means none.
+    const got: Buffer[][] = [];
+    const reader = new FrameReader(LIMITS, (m) => got.push(m), undefined, () => {
+      throw new Error('boom');
+    });
+    reader.push(message([Buffer.from('p'), Buffer.from('h'), chunk]));
+    expect(Buffer.compare(got[0]![2]!, chunk)).to.equal(0);
   });
 
   it('encodes a hello of 1-255 bytes only', () => {
