@@ -2,6 +2,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { MetricReader, PushMetricExporter, ViewOptions } from '@opentelemetry/sdk-metrics';
 import { ConfigError, METRIC_CATALOG } from '@tierkv/core';
+import { positiveInt } from './positive-int.js';
 import {
   EXPORTER_NAMES,
   HISTOGRAM_AGGREGATIONS,
@@ -192,12 +193,6 @@ export const DEFAULT_TELEMETRY_OPTIONS = Object.freeze({
 
 const INSTRUMENT_NAME = /^[A-Za-z][A-Za-z0-9_.\-/]{0,254}$/;
 const CATALOG_NAMES = new Set(METRIC_CATALOG.map((d) => d.name));
-
-function positiveInt(field: string, value: number | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || value <= 0) throw new ConfigError(field, `${String(value)} is not a positive whole number`);
-  return value;
-}
 
 function catalogName(field: string, name: string): string {
   if (!CATALOG_NAMES.has(name)) throw new ConfigError(field, `${name} is not a tierkv metric; see docs/metrics.md for the names`);

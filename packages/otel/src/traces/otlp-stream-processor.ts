@@ -5,7 +5,8 @@ import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentel
 import { ProtobufTraceSerializer, type IExporterMetricsHelper, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
-import { ConfigError, debugLogger } from '@tierkv/core';
+import { debugLogger } from '@tierkv/core';
+import { positiveInt } from '../config/positive-int.js';
 import { assembleRequest, encodeResourceField, encodeScopeField, encodeSpan, type ScopeChunk } from './otlp-span-encoder.js';
 import { ProtoWriter } from './proto-writer.js';
 
@@ -52,12 +53,6 @@ const POOL_SIZE = 8;
 const POOL_MAX_BYTES = 4 << 20;
 const WRITER_BYTES = 16 << 10;
 
-function positiveInt(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) throw new ConfigError(name, `expected a positive integer, got ${String(value)}`);
-  return value;
-}
-
 /**
  * A batching span processor that encodes each sampled span to OTLP protobuf the moment it ends
  * and keeps only the bytes: the SDK's BatchSpanProcessor keeps up to 2048 span objects for up to
@@ -94,11 +89,11 @@ export class OtlpStreamSpanProcessor implements SpanProcessor {
   #stopped: Promise<void> | undefined;
 
   constructor(options: OtlpStreamSpanProcessorOptions = {}) {
-    this.#maxQueueSize = positiveInt('maxQueueSize', options.maxQueueSize, 2048);
+    this.#maxQueueSize = positiveInt('maxQueueSize', options.maxQueueSize) ?? 2048;
     // As in the SDK: a batch larger than the queue could never fill, so it is capped.
-    this.#maxExportBatchSize = Math.min(positiveInt('maxExportBatchSize', options.maxExportBatchSize, 512), this.#maxQueueSize);
-    this.#scheduledDelayMillis = positiveInt('scheduledDelayMillis', options.scheduledDelayMillis, 5000);
-    this.#exportTimeoutMillis = positiveInt('exportTimeoutMillis', options.exportTimeoutMillis, 30_000);
+    this.#maxExportBatchSize = Math.min(positiveInt('maxExportBatchSize', options.maxExportBatchSize) ?? 512, this.#maxQueueSize);
+    this.#scheduledDelayMillis = positiveInt('scheduledDelayMillis', options.scheduledDelayMillis) ?? 5000;
+    this.#exportTimeoutMillis = positiveInt('exportTimeoutMillis', options.exportTimeoutMillis) ?? 30_000;
     const http = convertLegacyHttpOptions(options.otlp ?? {}, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' });
     this.#delegate = createOtlpHttpExportDelegate(http, serializer, 'otlp_http_span_exporter', metricsHelper, undefined);
   }
