@@ -20,6 +20,7 @@ import { TcpClientTransport, tcpEndpointAddress } from './tcp-client-transport.j
 import { ZeromqClientTransport } from './zeromq-client-transport.js';
 import { keyFields, keysOf } from './wire-keys.js';
 import { decodeHeader, decodePrelude, encodeRequest, framesBytes } from '../protocol/codec.js';
+import { fitsFrames } from '../protocol/stream-framing.js';
 import { KIND_REPLY, type Durability, type WireStoreOutcome, type ErrorCode, type PingReply, type RequestType, type ServerStatus } from '../protocol/messages.js';
 import { errorFromReply } from './client-errors.js';
 import { checkInto, fillInto } from './retrieve-into.js';
@@ -236,10 +237,11 @@ export class TierkvClient {
     const into = this.#pending.get(id)?.into;
     const count = lengths.length - 2;
     if (!into || count > into.length) return undefined;
-    for (let i = 0; i < count; i++) if (lengths[i + 2] !== into[i]!.byteLength) return undefined;
-    // Only a reply that will really be read into them marks the call (a timeout then closes the connection).
+    const buffers = into.length === count ? into : into.slice(0, count);
+    // Only a reply the reader will really read into them marks the call (a timeout then closes the connection).
+    if (!fitsFrames(buffers, lengths)) return undefined;
     this.#directId = id;
-    return into.length === count ? into : into.slice(0, count);
+    return buffers;
   }
 
   #onReply(frames: Buffer[]): void {

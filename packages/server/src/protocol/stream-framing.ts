@@ -33,6 +33,13 @@ export class StreamFramingError extends Error {
  */
 export type FrameDestination = (head: readonly Buffer[], lengths: readonly number[]) => readonly Uint8Array[] | undefined;
 
+/** Whether `buffers` can take a message's frames from index 2 on: one each, of exactly its announced length. */
+export function fitsFrames(buffers: readonly Uint8Array[], lengths: readonly number[]): boolean {
+  if (buffers.length !== lengths.length - 2) return false;
+  for (let i = 0; i < buffers.length; i++) if (buffers[i]!.byteLength !== lengths[i + 2]) return false;
+  return true;
+}
+
 /** Where a reader is in the stream. */
 type Phase = 'hello' | 'hello_id' | 'count' | 'lengths' | 'frames';
 
@@ -282,7 +289,7 @@ export class FrameReader {
         // Asked from inside node:net's read path: a throwing destination just means none.
         given = undefined;
       }
-      if (given && given.length === lengths.length - 2 && given.every((b, i) => b.byteLength === lengths[i + 2])) {
+      if (given && fitsFrames(given, lengths)) {
         this.#direct = given.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
       }
     }
