@@ -73,6 +73,8 @@ class TcpRawPeer implements RawPeer {
       else this.#queue.push(m);
     });
     this.#s = connect(address);
+    // Frames leave as separate writes: without this, Nagle holds each message's tail for a delayed ACK.
+    this.#s.setNoDelay(true);
     this.#s.on('data', (c: Buffer) => reader.push(c));
     this.#s.on('error', () => undefined);
     this.#s.on('close', () => {

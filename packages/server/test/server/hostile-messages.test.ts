@@ -163,7 +163,7 @@ for (const transport of TRANSPORTS) {
           if (got.chunks.length > 0) expect(Buffer.compare(Buffer.from(got.chunks[0]!), Buffer.from(goodBytes))).to.equal(0);
           expect((await good.ping()).version).to.be.a('string');
         }),
-        { numRuns: 50, seed: 20261205, endOnFailure: true },
+        { numRuns: 100, seed: 20261205, endOnFailure: true },
       );
       // The generators reach past validation: some hostile requests are valid and served.
       expect(served).to.be.greaterThan(0);
