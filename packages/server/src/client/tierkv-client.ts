@@ -18,17 +18,18 @@ import { SpanKind, type Span } from '@opentelemetry/api';
 import type { ClientTransport } from './client-transport.js';
 import { TcpClientTransport, tcpEndpointAddress } from './tcp-client-transport.js';
 import { ZeromqClientTransport } from './zeromq-client-transport.js';
-import { keyFields, keysOf } from './wire-keys.js';
+import { keyCountOf, keyFields, keysOf } from './wire-keys.js';
 import { decodeHeader, decodePrelude, encodeRequest, framesBytes } from '../protocol/codec.js';
 import { fitsFrames } from '../protocol/stream-framing.js';
-import { KIND_REPLY, type Durability, type WireStoreOutcome, type ErrorCode, type PingReply, type RequestType, type ServerStatus } from '../protocol/messages.js';
+import { KIND_REPLY, type ErrorCode, type PingReply, type RequestType, type ServerStatus } from '../protocol/messages.js';
 import { errorFromReply } from './client-errors.js';
 import { checkInto, fillInto } from './retrieve-into.js';
+import { checkLookupReply, checkRetrieveReply, checkStoreReply, countField, replyKeyCount } from './reply-checks.js';
 import { ClientMetrics, type ClientOutcome } from './client-metrics.js';
 import { SERVER_PACKAGE_VERSION } from '../version.js';
 import { checkDurability, resolveClientOptions, type ResolvedTierkvClientOptions, type TierkvClientOptions } from './client-options.js';
 
-import type { CallOptions, LookupOptions, LookupResult, PingResult, RetrieveOptions, ServerStoreResult, StoreOptions, Tier } from './client-calls.js';
+import type { CallOptions, LookupOptions, LookupResult, PingResult, RetrieveOptions, ServerStoreResult, StoreOptions } from './client-calls.js';
 
 
 interface Pending {
@@ -107,11 +108,9 @@ export class TierkvClient {
     // Omitted unless set, so the server's default applies.
     if (asked) body['durability'] = asked;
     const { header } = await this.#call('store', body, chunks, options.timeoutMs);
-    const stored = header['stored'] as boolean[];
-    const durability = (header['durability'] as Durability | undefined) ?? 'memory';
+    const { stored, durability, outcomes } = checkStoreReply(header, replyKeyCount(keyCountOf(keys), header, 'store'));
     // A server older than the field ignores it: its acknowledgement must not pass for an L2 one.
     if (asked === 'l2' && durability !== 'l2') throw new ProtocolError("the server acknowledged a store with durability 'memory' although 'l2' was asked; it predates durability, upgrade it");
-    const outcomes = header['outcomes'] as WireStoreOutcome[] | undefined;
     return { stored, storedCount: stored.filter(Boolean).length, keys: keysOf(keys, header), durability, outcomes };
   }
 
@@ -132,7 +131,7 @@ export class TierkvClient {
     const body: Record<string, unknown> = { ...keyFields(keys), layout: layout.toString() };
     if (options.prefetchId !== undefined) body['prefetchId'] = options.prefetchId;
     const { header, chunks } = await this.#call('retrieve', body, [], options.timeoutMs, into);
-    if (chunks.length !== header['count']) throw new ProtocolError(`retrieve reply announced ${String(header['count'])} chunks but carried ${chunks.length}`);
+    checkRetrieveReply(header, chunks, layout, replyKeyCount(keyCountOf(keys), header, 'retrieve'));
     return { chunks: into ? fillInto(into, chunks) : chunks, keys: keysOf(keys, header) };
   }
 
@@ -143,14 +142,14 @@ export class TierkvClient {
     if (options.prefetch === false) body['prefetch'] = false;
     if (options.wait) body['wait'] = true;
     const { header } = await this.#call('lookup', body, [], options.timeoutMs);
-    const tiers = header['tiers'] as Tier[];
+    const tiers = checkLookupReply(header, replyKeyCount(keyCountOf(keys), header, 'lookup'));
     let prefixLength = 0;
     while (prefixLength < tiers.length && tiers[prefixLength] !== 'miss') prefixLength++;
     return {
       tiers,
       prefixLength,
-      prefetchId: header['prefetchId'] as number | undefined,
-      ready: header['ready'] as number | undefined,
+      prefetchId: countField(header, 'lookup', 'prefetchId'),
+      ready: countField(header, 'lookup', 'ready'),
       keys: keysOf(keys, header),
     };
   }
@@ -158,13 +157,13 @@ export class TierkvClient {
   /** Leading keys of the prefetch ready and locked, or undefined while loads are pending. */
   async prefetchStatus(prefetchId: number, options: CallOptions & { wait?: boolean } = {}): Promise<number | undefined> {
     const { header } = await this.#call('prefetch_status', options.wait ? { prefetchId, wait: true } : { prefetchId }, [], options.timeoutMs);
-    return header['ready'] as number | undefined;
+    return countField(header, 'prefetch_status', 'ready');
   }
 
   /** Releases the locks of a prefetch this client will not retrieve; returns how many. */
   async release(prefetchId: number, options: CallOptions = {}): Promise<number> {
     const { header } = await this.#call('release', { prefetchId }, [], options.timeoutMs);
-    return header['released'] as number;
+    return countField(header, 'release', 'released') ?? 0;
   }
 
   /** Drops every unlocked object from L1 (and from L2 with `l2: true`). */

@@ -39,3 +39,8 @@ function toUint32(tokens: ArrayLike<number>): Uint32Array {
   }
   return out;
 }
+
+/** How many keys a call names, or undefined for token ids (the server tells how many chunks they make). */
+export function keyCountOf(keys: ChunkKeys): number | undefined {
+  return Array.isArray(keys) ? keys.length : undefined;
+}
