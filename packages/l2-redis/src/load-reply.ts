@@ -82,9 +82,10 @@ export class LoadReply implements ReplySink {
   }
 
   end(): void {
+    if (this.#abandoned) return; // the socket is gone: never called then, but never touch the target after abandon()
     if (this.#refused !== undefined) return this.#finish(this.#refused);
     const h = this.#header;
-    if (!h) return this.#finish('absent'); // abandoned mid-reply: never reported
+    if (!h) return this.#finish('absent');
     let matches: boolean;
     try {
       matches = payloadMatches(h.bytes, h.checked, this.#check.target, this.#check.hasher);

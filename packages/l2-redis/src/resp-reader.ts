@@ -84,9 +84,12 @@ export class RespReader {
     if (this.#start === this.#end) this.#start = this.#end = 0;
     else if (this.#end === SCRATCH_BYTES) this.#compact();
     let size = SCRATCH_BYTES - this.#end;
-    // Between replies or in a head, a large body is near: read only its framing, not into it.
-    const upcoming = this.#state === 'head' ? this.#bulkBytes : this.#state === 'drop' ? 0 : this.#source.upcomingBytes();
-    if (upcoming >= LARGE_REPLY_BYTES) size = Math.min(size, FRAME_READ_BYTES);
+    // Between replies or in a head, a large body may be near: read only its framing, not into it.
+    // Only a reply known to be small (or a body being dropped) is read in large chunks.
+    if (this.#state !== 'drop') {
+      const upcoming = this.#state === 'head' ? this.#bulkBytes : this.#source.upcomingBytes();
+      if (upcoming === 0 || upcoming >= LARGE_REPLY_BYTES) size = Math.min(size, FRAME_READ_BYTES);
+    }
     return this.#scratch.subarray(this.#end, this.#end + size);
   }
 
