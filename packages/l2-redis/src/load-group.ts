@@ -1,7 +1,7 @@
 import { debugLogger } from '@tierkv/core';
 import type { Xxh3Hasher } from '@tierkv/storage';
 import type { DirectLoads } from './direct-loads.js';
-import type { LoadOutcome } from './load-reply.js';
+import type { LoadOutcome, LoadReplyCheck } from './load-reply.js';
 import type { Reply, RedisRoundTrips } from './redis-round-trip.js';
 import { decodeValueInto, type CorruptReason } from './value-header.js';
 
@@ -24,8 +24,8 @@ export async function loadGroup(
   layoutCrc: number | undefined,
   direct?: DirectLoads,
 ): Promise<LoadOutcome[]> {
-  if (!direct) return ioredisLoadGroup(trips, hasher, rkeys, keyCrcs, targets, layoutCrc);
-  const checks = rkeys.map((_, j) => ({ keyCrc: keyCrcs[j]!, layoutCrc, target: targets[j]!, hasher }));
+  const checks = rkeys.map((_, j): LoadReplyCheck => ({ keyCrc: keyCrcs[j]!, layoutCrc, target: targets[j]!, hasher }));
+  if (!direct) return ioredisLoadGroup(trips, rkeys, checks);
   const replies = await trips.measure('GET', rkeys.length, rkeys.length, async () =>
     (await direct.load(rkeys, checks)).map((o): Reply => (o instanceof Error ? [o, null] : [null, o])),
   );
@@ -37,22 +37,16 @@ export async function loadGroup(
  * Pipeline settles), so checking overlaps with the rest of the transfer; a rejected value never
  * touches its target. One Pipeline, not direct GETs: its commands leave in one socket write.
  */
-async function ioredisLoadGroup(
-  trips: RedisRoundTrips,
-  hasher: Xxh3Hasher,
-  rkeys: readonly string[],
-  keyCrcs: readonly number[],
-  targets: readonly Uint8Array[],
-  layoutCrc: number | undefined,
-): Promise<LoadOutcome[]> {
+async function ioredisLoadGroup(trips: RedisRoundTrips, rkeys: readonly string[], checks: readonly LoadReplyCheck[]): Promise<LoadOutcome[]> {
   const verified: (CorruptReason | 'ok' | 'absent' | undefined)[] = new Array(rkeys.length);
   let answered = false;
   const replies = await trips.run('GET', rkeys.length, (c, j) =>
     c.getBuffer(rkeys[j]!, (err, value) => {
       // After a deadline the caller owns its memory again: a late reply writes nothing.
       if (err || answered) return;
+      const { keyCrc, target, hasher, layoutCrc } = checks[j]!;
       try {
-        verified[j] = Buffer.isBuffer(value) ? (decodeValueInto(value, keyCrcs[j]!, targets[j]!, hasher, layoutCrc) ?? 'ok') : 'absent';
+        verified[j] = Buffer.isBuffer(value) ? (decodeValueInto(value, keyCrc, target, hasher, layoutCrc) ?? 'ok') : 'absent';
       } catch (e) {
         log('load %s: verification threw %s', rkeys[j], String(e));
       }
