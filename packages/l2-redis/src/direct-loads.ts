@@ -51,9 +51,9 @@ export class DirectLoads {
 
   /**
    * GETs `rkeys` in one round trip, verifying each value into `checks[i].target`; resolves with an
-   * outcome per key (never rejects). At the deadline, or when the connection fails, the socket is
-   * destroyed before the call settles, so nothing is written into a target after it settled; keys
-   * without a verdict by then get the error.
+   * outcome per key (never rejects); keys without a verdict at the deadline, or when the connection
+   * fails, get the error. Nothing is written into a target after the call settled: a reply begun
+   * by then has its socket destroyed first, one not begun is dropped when it comes.
    */
   load(rkeys: readonly string[], checks: readonly LoadReplyCheck[]): Promise<LoadOutcome[]> {
     const outcomes = new Array<LoadOutcome | undefined>(rkeys.length);
@@ -84,9 +84,14 @@ export class DirectLoads {
           finish();
         },
       };
-      // A reply may be being read into one of this call's targets: only destroying the socket
-      // stops that. It fails this batch (and any other still waiting on the socket) at once.
-      const timer = setTimeout(() => connection.destroy(new TimeoutError(`Redis GET x${rkeys.length}`, this.#timeoutMs, 'redis.operationTimeoutMs')), this.#timeoutMs);
+      const timer = setTimeout(() => {
+        const late = new TimeoutError(`Redis GET x${rkeys.length}`, this.#timeoutMs, 'redis.operationTimeoutMs');
+        // Once the reader has reached one of this call's replies, a read may be landing in one
+        // of its targets: only destroying the socket stops that, and it fails the batches still
+        // waiting on it too. Before that, the replies are dropped when they come.
+        if (replies.some((r) => r.started)) connection.destroy(late);
+        else batch.fail(late);
+      }, this.#timeoutMs);
       connection.get(rkeys, replies, batch);
     });
   }

@@ -34,6 +34,7 @@ export class LoadReply implements ReplySink {
   #refused: CorruptReason | undefined;
   #header: { bytes: Buffer; checked: CheckedHeader } | undefined;
   #abandoned = false;
+  #started = false;
   /** The payload in the target passed its checksum. */
   #verified = false;
 
@@ -43,9 +44,15 @@ export class LoadReply implements ReplySink {
     this.expectedBytes = VALUE_HEADER_BYTES + check.target.byteLength;
   }
 
+  /** Whether the reader has reached this reply (only then can any of it be read into the target). */
+  get started(): boolean {
+    return this.#started;
+  }
+
   /**
-   * The call gave up (its socket already destroyed: nothing more can be read into the target):
-   * report nothing, and zero the target if part of a payload had been read into it unverified.
+   * The call gave up: report nothing, read nothing more into the target (a reply not started yet
+   * is dropped when it comes), and zero the target if part of a payload had been read into it
+   * unverified (the socket is destroyed first then: see DirectLoads).
    */
   abandon(): void {
     if (this.#abandoned) return;
@@ -54,14 +61,17 @@ export class LoadReply implements ReplySink {
   }
 
   line(type: '+' | '-' | ':', text: string): void {
+    this.#started = true;
     this.#finish(type === '-' ? new RedisReplyError(text) : new Error(`Redis answered a GET with ${type}${text.slice(0, 60)}`));
   }
 
   nil(): void {
+    this.#started = true;
     this.#finish('absent');
   }
 
   begin(length: number): number {
+    this.#started = true;
     this.#valueBytes = length;
     return Math.min(length, HEADER_PREFIX_BYTES);
   }

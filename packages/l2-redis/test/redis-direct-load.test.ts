@@ -259,6 +259,31 @@ describe('RedisL2Adapter direct load path (real redis-server)', function () {
     expect(valueOf(await tmp.collect(), 'db.client.operation.duration', { 'error.type': 'timeout' })).to.equal(1);
   });
 
+  it('at a deadline before its replies began, drops them when they come and keeps the connection', async () => {
+    const hasher = await selectXxh3();
+    const size = 256 * KiB;
+    const payload = new Uint8Array(size).fill(0x33);
+    const held: (() => void)[] = [];
+    const fake = new FakeRedis((socket, rkey, n) => {
+      const encoded = rkey.slice(rkey.indexOf(':') + 1);
+      const value = Buffer.concat([encodeHeader(payload, keyChecksum(encoded), 'xxh3', hasher, 0), payload]);
+      const send = () => socket.write(Buffer.concat([Buffer.from(`$${value.length}\r\n`), value, Buffer.from('\r\n')]));
+      if (n < 2) held.push(send); // the first two GETs are answered late, when the test says
+      else send();
+    });
+    const url = await fake.listen();
+    cleanup.push(() => fake.close());
+    const a = await adapter({ url, operationTimeoutMs: 300, keyPrefix: 'h:' }, false);
+    const late = [new Uint8Array(size).fill(0x11), new Uint8Array(size).fill(0x11)];
+    expect(await Promise.all([a.load([key()], [late[0]!]), a.load([key()], [late[1]!])])).to.deep.equal([[false], [false]]);
+    for (const send of held) send();
+    const t = new Uint8Array(size);
+    expect(await a.load([key()], [t]), 'the same connection serves the next load').to.deep.equal([true]);
+    expect(fake.getters.size).to.equal(1);
+    expect(Buffer.compare(t, payload)).to.equal(0);
+    for (const l of late) expect(l.every((b) => b === 0x11), 'a reply that came after its call settled wrote nothing').to.equal(true);
+  });
+
   it('falls back to ioredis where the direct path cannot serve, and says why', async () => {
     const own = new Redis(server.url, { enableOfflineQueue: false, lazyConnect: true });
     cleanup.push(() => own.disconnect());
