@@ -21,6 +21,7 @@ import { VALUE_HEADER_BYTES, keyChecksum, layoutChecksumOf } from './value-heade
 import { createRedisClient, whenReady } from './redis-client.js';
 import { storeGroup } from './store-group.js';
 import { loadGroup } from './load-group.js';
+import { DirectLoads, directLoadEndpoint } from './direct-loads.js';
 import { RedisRoundTrips, groups, isTransportError } from './redis-round-trip.js';
 import { masterNodes, scanPrefix } from './redis-scan.js';
 
@@ -58,6 +59,9 @@ export class RedisL2Adapter implements L2Adapter {
   /** `db.namespace`, and `server.address`/`server.port` of a single-node client (a cluster has many: omitted). */
   #connection: Attributes = {};
   readonly #trips: RedisRoundTrips;
+  /** The direct load path (undefined: loads go through ioredis, #loadPathReason says why). */
+  readonly #direct: DirectLoads | undefined;
+  readonly #loadPathReason: string | undefined;
   readonly #pins = new Map<string, number>();
   readonly #calls: GuardedCalls;
   #closing: Promise<void> | undefined;
@@ -105,6 +109,11 @@ export class RedisL2Adapter implements L2Adapter {
       tracing: () => this.#tracing,
       connection: this.#connection,
     });
+    const endpoint = directLoadEndpoint(o, this.#client, this.#isCluster);
+    if (typeof endpoint === 'string') {
+      this.#loadPathReason = endpoint;
+      log('loads go through ioredis: %s', endpoint);
+    } else this.#direct = new DirectLoads(endpoint, o.operationTimeoutMs);
   }
 
   /**
@@ -131,6 +140,14 @@ export class RedisL2Adapter implements L2Adapter {
   /** Which XXH3 this adapter hashes with: the native addon, or the WebAssembly fallback (undefined until it has compiled). */
   get hashImplementation(): Xxh3Hasher['implementation'] | undefined {
     return this.#hasher?.implementation;
+  }
+
+  /**
+   * How loads read values: `direct` (a connection of the adapter's own, payloads read straight
+   * into the targets) or `ioredis`, with the reason (cluster, TLS, …). For diagnostics and tests.
+   */
+  get loadPath(): { path: 'direct' } | { path: 'ioredis'; reason: string } {
+    return this.#direct ? { path: 'direct' } : { path: 'ioredis', reason: this.#loadPathReason ?? '' };
   }
 
   /** The Redis key that holds `key` (for diagnostics and tests). */
@@ -244,7 +261,7 @@ export class RedisL2Adapter implements L2Adapter {
         const broken: string[] = [];
         for (const [start, end] of groups(targets.map((t) => t.byteLength), this.#o.maxPipelineBytes)) {
           if (failure) break; // Redis just failed: the rest are misses.
-          const outcomes = await loadGroup(this.#trips, hasher, rkeys.slice(start, end), keyCrcs.slice(start, end), targets.slice(start, end), layoutCrc);
+          const outcomes = await loadGroup(this.#trips, hasher, rkeys.slice(start, end), keyCrcs.slice(start, end), targets.slice(start, end), layoutCrc, this.#direct);
           outcomes.forEach((outcome, j) => {
             if (outcome === 'ok') results[start + j] = true;
             else if (outcome instanceof Error) {
@@ -352,6 +369,7 @@ export class RedisL2Adapter implements L2Adapter {
 
   async #close(): Promise<void> {
     await this.#calls.settled(this.#o.closeTimeoutMs);
+    this.#direct?.close();
     if (this.#owned) this.#client.disconnect();
     this.#metrics.close();
     this.#pins.clear();

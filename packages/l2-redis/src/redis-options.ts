@@ -51,6 +51,15 @@ export interface RedisL2Options {
   maxPipelineBytes?: number;
   /** How long `close()` waits for in-flight operations before disconnecting. @default 1000 */
   closeTimeoutMs?: number;
+  /**
+   * Loads read each value's payload from a socket of the adapter's own straight into the caller's
+   * memory (see the README's "Loads"), instead of through ioredis. Only the adapter's own
+   * single-node client over TCP or a Unix socket can take this path; with `client`, `cluster`, TLS,
+   * Sentinel or a custom Connector loads go through ioredis whatever this says. `false` sends every
+   * load through ioredis.
+   * @default true
+   */
+  directLoad?: boolean;
   /** Circuit breaker around every call. */
   breaker?: CircuitBreakerOptions;
   /** The `tierkv.l2.adapter` name of this adapter. @default 'redis' */
@@ -72,6 +81,7 @@ export interface ResolvedRedisL2Options {
   readonly reconnectMaxDelayMs: number;
   readonly maxPipelineBytes: number;
   readonly closeTimeoutMs: number;
+  readonly directLoad: boolean;
   readonly breaker: ResolvedCircuitBreakerOptions;
   readonly name: string;
   readonly now: () => number;
@@ -87,6 +97,7 @@ export const DEFAULT_REDIS_L2_OPTIONS = Object.freeze({
   reconnectMaxDelayMs: 2000,
   maxPipelineBytes: 64 * 1024 * 1024,
   closeTimeoutMs: 1000,
+  directLoad: true,
   name: 'redis',
 });
 
@@ -116,6 +127,8 @@ export function resolveRedisL2Options(options: RedisL2Options = {}): ResolvedRed
   if (checksum !== 'xxh3' && checksum !== 'crc32' && checksum !== 'none') {
     throw new ConfigError('redis.checksum', `expected 'xxh3' (the default), 'crc32' or 'none', got ${JSON.stringify(checksum)}`);
   }
+  const directLoad = options.directLoad ?? d.directLoad;
+  if (typeof directLoad !== 'boolean') throw new ConfigError('redis.directLoad', `expected true or false, got ${JSON.stringify(directLoad)}`);
   const url = options.url ?? d.url;
   checkRedisUrl(url);
   return {
@@ -131,6 +144,7 @@ export function resolveRedisL2Options(options: RedisL2Options = {}): ResolvedRed
     reconnectMaxDelayMs: positive('reconnectMaxDelayMs', options.reconnectMaxDelayMs ?? d.reconnectMaxDelayMs),
     maxPipelineBytes: positive('maxPipelineBytes', options.maxPipelineBytes ?? d.maxPipelineBytes),
     closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs ?? d.closeTimeoutMs, true),
+    directLoad,
     breaker: resolveCircuitBreakerOptions(options.breaker, 'redis.breaker'),
     name,
     now: options.now ?? (() => performance.now()),

@@ -101,69 +101,22 @@ export class RedisRoundTrips {
   ): Promise<Reply[]> {
     const before = options.before;
     const total = before ? 2 * count : count;
+    return this.measure(command, count, total, () => this.#send(command, count, issue, options));
+  }
+
+  /**
+   * One round trip of `total` replies (`count` keys) under one CLIENT span and one duration
+   * record; `send` applies the deadline itself. Never rejects: a failed round trip becomes an
+   * error reply for every command.
+   */
+  async measure(command: RedisCommand, count: number, total: number, send: () => Promise<Reply[]>): Promise<Reply[]> {
     const started = performance.now();
     // One CLIENT span per round trip (db semantic conventions), never per key; a child of the
     // `tierkv.l2 <operation>` span of the call it serves.
     const span = this.#d.tracing().start(count > 1 ? `BATCH ${command}` : command, SpanKind.CLIENT, () => this.#spanAttributes(command, count));
-    const settle = (p: unknown): Promise<Reply> =>
-      Promise.resolve(p).then(
-        (v): Reply => [null, v],
-        (e: Error): Reply => [e, null],
-      );
     let replies: Reply[];
     try {
-      let pending: Promise<Reply[]>;
-      if (options.node || (!this.#d.isCluster && !options.direct)) {
-        const pipeline = (options.node ?? (this.#d.client as Redis)).pipeline();
-        for (let i = 0; i < count; i++) {
-          if (before) before(pipeline as unknown as Commands, i);
-          issue(pipeline as unknown as Commands, i);
-        }
-        pending = pipeline.exec().then((r) => (r ?? []) as Reply[]);
-      } else if (!this.#d.isCluster && before) {
-        const pipeline = (this.#d.client as Redis).pipeline();
-        for (let i = 0; i < count; i++) before(pipeline as unknown as Commands, i);
-        const first = pipeline.exec().then(
-          (r) => (r ?? []) as Reply[],
-          (e: Error) => new Array<Reply>(count).fill([e, null]),
-        );
-        const client = this.#d.client as unknown as Commands;
-        const rest: Promise<Reply>[] = [];
-        for (let i = 0; i < count; i++) rest.push(settle(issue(client, i)));
-        pending = Promise.all([first, Promise.all(rest)]).then(([a, b]) => {
-          const out: Reply[] = [];
-          for (let i = 0; i < count; i++) out.push(a[i] ?? [new Error('missing reply'), null], b[i]!);
-          return out;
-        });
-      } else if (before) {
-        // Cluster: each key's pair (STRLEN, then SET) is one pipeline on the key's node. Sent as
-        // separate commands, a MOVED redirect could retry the STRLEN after the SET had landed and
-        // count a new key as a replacement (usage then drifted from Redis, the cluster suite's
-        // flake); ioredis resends a redirected pipeline whole, in order.
-        const cluster = this.#d.client as unknown as { pipeline(): { exec(): Promise<unknown> } & Commands };
-        const pairs: Promise<Reply[]>[] = [];
-        for (let i = 0; i < count; i++) {
-          const pipeline = cluster.pipeline();
-          before(pipeline, i);
-          issue(pipeline, i);
-          pairs.push(
-            pipeline.exec().then(
-              (r) => ((r ?? []) as Reply[]).concat(),
-              (e: Error) => [
-                [e, null],
-                [e, null],
-              ],
-            ),
-          );
-        }
-        pending = Promise.all(pairs).then((all) => all.flat());
-      } else {
-        const client = this.#d.client as unknown as Commands;
-        const all: Promise<Reply>[] = [];
-        for (let i = 0; i < count; i++) all.push(settle(issue(client, i)));
-        pending = Promise.all(all);
-      }
-      replies = await withDeadline(pending, this.#d.operationTimeoutMs, `Redis ${command} x${count}`);
+      replies = await send();
       if (replies.length !== total) throw new UnavailableError(`Redis returned ${replies.length} replies for ${total} commands`);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
@@ -178,6 +131,73 @@ export class RedisRoundTrips {
     this.#d.metrics.recordOperation(command, count, (performance.now() - started) / 1000, errorType);
     if (span) endSpan(span, undefined, errorType === undefined ? undefined : { code: errorType });
     return replies;
+  }
+
+  /** The ioredis commands of a round trip, under the deadline. */
+  #send(
+    command: RedisCommand,
+    count: number,
+    issue: (c: Commands, i: number) => unknown,
+    options: { before?: (c: Commands, i: number) => unknown; node?: Redis; direct?: boolean },
+  ): Promise<Reply[]> {
+    const before = options.before;
+    const settle = (p: unknown): Promise<Reply> =>
+      Promise.resolve(p).then(
+        (v): Reply => [null, v],
+        (e: Error): Reply => [e, null],
+      );
+    let pending: Promise<Reply[]>;
+    if (options.node || (!this.#d.isCluster && !options.direct)) {
+      const pipeline = (options.node ?? (this.#d.client as Redis)).pipeline();
+      for (let i = 0; i < count; i++) {
+        if (before) before(pipeline as unknown as Commands, i);
+        issue(pipeline as unknown as Commands, i);
+      }
+      pending = pipeline.exec().then((r) => (r ?? []) as Reply[]);
+    } else if (!this.#d.isCluster && before) {
+      const pipeline = (this.#d.client as Redis).pipeline();
+      for (let i = 0; i < count; i++) before(pipeline as unknown as Commands, i);
+      const first = pipeline.exec().then(
+        (r) => (r ?? []) as Reply[],
+        (e: Error) => new Array<Reply>(count).fill([e, null]),
+      );
+      const client = this.#d.client as unknown as Commands;
+      const rest: Promise<Reply>[] = [];
+      for (let i = 0; i < count; i++) rest.push(settle(issue(client, i)));
+      pending = Promise.all([first, Promise.all(rest)]).then(([a, b]) => {
+        const out: Reply[] = [];
+        for (let i = 0; i < count; i++) out.push(a[i] ?? [new Error('missing reply'), null], b[i]!);
+        return out;
+      });
+    } else if (before) {
+      // Cluster: each key's pair (STRLEN, then SET) is one pipeline on the key's node. Sent as
+      // separate commands, a MOVED redirect could retry the STRLEN after the SET had landed and
+      // count a new key as a replacement (usage then drifted from Redis, the cluster suite's
+      // flake); ioredis resends a redirected pipeline whole, in order.
+      const cluster = this.#d.client as unknown as { pipeline(): { exec(): Promise<unknown> } & Commands };
+      const pairs: Promise<Reply[]>[] = [];
+      for (let i = 0; i < count; i++) {
+        const pipeline = cluster.pipeline();
+        before(pipeline, i);
+        issue(pipeline, i);
+        pairs.push(
+          pipeline.exec().then(
+            (r) => ((r ?? []) as Reply[]).concat(),
+            (e: Error) => [
+              [e, null],
+              [e, null],
+            ],
+          ),
+        );
+      }
+      pending = Promise.all(pairs).then((all) => all.flat());
+    } else {
+      const client = this.#d.client as unknown as Commands;
+      const all: Promise<Reply>[] = [];
+      for (let i = 0; i < count; i++) all.push(settle(issue(client, i)));
+      pending = Promise.all(all);
+    }
+    return withDeadline(pending, this.#d.operationTimeoutMs, `Redis ${command} x${count}`);
   }
 
   #spanAttributes(command: RedisCommand, count: number): Attributes {

@@ -91,7 +91,7 @@ interface Fields {
   readonly layoutAt: number;
 }
 
-function fieldsOf(value: Buffer): Fields | undefined {
+function fieldsOf(value: Uint8Array): Fields | undefined {
   if (value[4] === VERSION) {
     const algorithm = value[5]!;
     if (algorithm > PAYLOAD_CHECKSUM.xxh3) return undefined;
@@ -105,11 +105,52 @@ function fieldsOf(value: Buffer): Fields | undefined {
   return undefined;
 }
 
-function payloadMatches(value: Buffer, payload: Buffer, f: Fields, hasher: Xxh3Hasher): boolean {
+/** The bytes a value's header is checked on: the first 8, then (once they name it) the whole header. */
+export const HEADER_PREFIX_BYTES = 8;
+
+/** How many leading bytes of a `valueBytes`-long value `checkHeader` needs, given the first `HEADER_PREFIX_BYTES` (or all, if fewer). */
+export function headerBytesNeeded(prefix: Uint8Array, valueBytes: number): number {
+  if (prefix.byteLength < HEADER_PREFIX_BYTES) return Math.min(valueBytes, HEADER_PREFIX_BYTES);
+  return Math.min(valueBytes, Math.max(HEADER_PREFIX_BYTES, (prefix[6]! << 8) | prefix[7]!));
+}
+
+/** A header that passed every check but the payload's: what verifying the payload needs. */
+export interface CheckedHeader {
+  readonly headerBytes: number;
+  readonly fields: Fields;
+}
+
+/**
+ * Every check of a `valueBytes`-long value that its header alone decides, in the order
+ * decodeValueInto makes them: `head` is the value's first `headerBytesNeeded` bytes (all of a
+ * shorter value). Returns why the value is refused, or the header to verify the payload against.
+ */
+export function checkHeader(head: Uint8Array, valueBytes: number, keyCrc: number, targetBytes: number, layoutCrc?: number): CorruptReason | CheckedHeader {
+  if (valueBytes < HEADER_PREFIX_BYTES) return valueBytes === 0 ? 'truncated' : 'bad_header';
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const f = view.getUint32(0) === MAGIC ? fieldsOf(head) : undefined;
+  if (!f) return 'bad_header';
+  const headerBytes = view.getUint16(6);
+  if (headerBytes < f.minHeader) return 'bad_header';
+  if (valueBytes < headerBytes) return 'truncated';
+  const payloadBytes = view.getUint32(8) * 0x1_0000_0000 + view.getUint32(12);
+  const actual = valueBytes - headerBytes;
+  if (actual < payloadBytes) return 'truncated';
+  if (actual > payloadBytes) return 'bad_header';
+  if (view.getUint32(f.keyAt) !== keyCrc >>> 0) return 'key_mismatch';
+  if (payloadBytes !== targetBytes) return 'size_mismatch';
+  if (layoutCrc !== undefined && view.getUint32(f.layoutAt) !== layoutCrc >>> 0) return 'layout_mismatch';
+  return { headerBytes, fields: f };
+}
+
+/** Whether `payload` has the checksum `head` (checked by checkHeader) records for it. */
+export function payloadMatches(head: Uint8Array, checked: CheckedHeader, payload: Uint8Array, hasher: Xxh3Hasher): boolean {
+  const f = checked.fields;
   if (f.algorithm === PAYLOAD_CHECKSUM.none) return true;
-  if (f.algorithm === PAYLOAD_CHECKSUM.crc32) return crc32(payload) === value.readUInt32BE(f.checksumAt);
+  const at = f.checksumAt;
+  if (f.algorithm === PAYLOAD_CHECKSUM.crc32) return crc32(payload) === ((head[at]! << 24) | (head[at + 1]! << 16) | (head[at + 2]! << 8) | head[at + 3]!) >>> 0;
   const digest = hasher.digest(payload);
-  for (let i = 0; i < 8; i++) if (digest[i] !== value[f.checksumAt + i]) return false;
+  for (let i = 0; i < 8; i++) if (digest[i] !== head[at + i]) return false;
   return true;
 }
 
@@ -118,21 +159,10 @@ function payloadMatches(value: Buffer, payload: Buffer, f: Fields, hasher: Xxh3H
  * `target`. Returns undefined on success, else why it was rejected (then `target` is untouched).
  */
 export function decodeValueInto(value: Buffer, keyCrc: number, target: Uint8Array, hasher: Xxh3Hasher, layoutCrc?: number): CorruptReason | undefined {
-  if (value.length < 8) return value.length === 0 ? 'truncated' : 'bad_header';
-  const f = value.readUInt32BE(0) === MAGIC ? fieldsOf(value) : undefined;
-  if (!f) return 'bad_header';
-  const headerBytes = value.readUInt16BE(6);
-  if (headerBytes < f.minHeader) return 'bad_header';
-  if (value.length < headerBytes) return 'truncated';
-  const payloadBytes = value.readUInt32BE(8) * 0x1_0000_0000 + value.readUInt32BE(12);
-  const actual = value.length - headerBytes;
-  if (actual < payloadBytes) return 'truncated';
-  if (actual > payloadBytes) return 'bad_header';
-  if (value.readUInt32BE(f.keyAt) !== keyCrc >>> 0) return 'key_mismatch';
-  if (payloadBytes !== target.byteLength) return 'size_mismatch';
-  if (layoutCrc !== undefined && value.readUInt32BE(f.layoutAt) !== layoutCrc >>> 0) return 'layout_mismatch';
-  const payload = value.subarray(headerBytes);
-  if (!payloadMatches(value, payload, f, hasher)) return 'checksum';
+  const checked = checkHeader(value, value.length, keyCrc, target.byteLength, layoutCrc);
+  if (typeof checked === 'string') return checked;
+  const payload = value.subarray(checked.headerBytes);
+  if (!payloadMatches(value, checked, payload, hasher)) return 'checksum';
   target.set(payload);
   return undefined;
 }

@@ -142,8 +142,8 @@ describe('FramedSetCommand and the store path (real redis-server)', function () 
       await tmp.shutdown();
     });
 
-    async function adapter(checksum: 'xxh3' | 'none'): Promise<RedisL2Adapter> {
-      const a = new RedisL2Adapter({ url: server.url, keyPrefix: `path-${checksum}:`, checksum, name: `path-${checksum}` }, { meterProvider: tmp.meterProvider });
+    async function adapter(checksum: 'xxh3' | 'none', directLoad = true): Promise<RedisL2Adapter> {
+      const a = new RedisL2Adapter({ url: server.url, keyPrefix: `path-${checksum}:`, checksum, name: `path-${checksum}`, directLoad }, { meterProvider: tmp.meterProvider });
       adapters.push(a);
       expect(await a.ready()).to.equal(true);
       // A first store waits for the hasher if it is still compiling; from then on store() issues its
@@ -155,18 +155,22 @@ describe('FramedSetCommand and the store path (real redis-server)', function () 
     // What happens when a store's deadline passes and the caller reuses the memory while the bytes
     // are still queued: here the change comes right after store() is called, before the corked
     // write leaves, so the bytes Redis gets are not the ones that were hashed.
-    it('with XXH3 is stored (uncopied) but never loads as data: a checksum miss, the target untouched', async () => {
-      const a = await adapter('xxh3');
-      const k = key();
-      const data = bytes(512 * 1024, 9);
-      const stored = a.store([{ key: k, layout: MemoryLayout.bytes(data.length), data }]);
-      data.fill(0x5a);
-      expect(await stored).to.deep.equal([true]);
-      const target = new Uint8Array(data.length).fill(1);
-      expect(await a.load([k], [target])).to.deep.equal([false]);
-      expect(target.every((b) => b === 1), 'nothing copied into the target').to.equal(true);
-      expect(valueOf(await tmp.collect(), 'tierkv.l2.redis.corrupt', { 'tierkv.l2.corrupt.reason': 'checksum' })).to.equal(1);
-    });
+    for (const directLoad of [true, false]) {
+      const holds = directLoad ? 'zeroed (read in, then refused)' : 'untouched';
+      it(`with XXH3 is stored (uncopied) but never loads as data: a checksum miss, the target ${holds} (${directLoad ? 'direct' : 'ioredis'} load path)`, async () => {
+        const a = await adapter('xxh3', directLoad);
+        const k = key();
+        const data = bytes(512 * 1024, 9);
+        const stored = a.store([{ key: k, layout: MemoryLayout.bytes(data.length), data }]);
+        data.fill(0x5a);
+        expect(await stored).to.deep.equal([true]);
+        const target = new Uint8Array(data.length).fill(1);
+        expect(await a.load([k], [target])).to.deep.equal([false]);
+        const fill = directLoad ? 0 : 1;
+        expect(target.every((b) => b === fill), `target ${holds}`).to.equal(true);
+        expect(valueOf(await tmp.collect(), 'tierkv.l2.redis.corrupt', { 'tierkv.l2.corrupt.reason': 'checksum' })).to.equal(1);
+      });
+    }
 
     it("with checksum 'none' is copied when the store is issued: the load returns the bytes as they were", async () => {
       const a = await adapter('none');
