@@ -6,7 +6,7 @@ import { KEY_NOT_EXIST, SUCCESS, type L1State } from './l1-state.js';
 import { W_READ_FINISHED, W_RESERVED_READ } from './listener-dispatch.js';
 import type { MemoryObj } from './memory-obj.js';
 import { checkKey, lockOne, releaseOne } from './read-path.js';
-import { F_LOCK_EXPIRY, F_STRIDE, I_READ_COUNT, I_STATE, I_STRIDE, I_TEMPORARY, STATE_READY } from './slot-table.js';
+import { F_BLOCK_BYTES, F_LOCK_EXPIRY, F_STRIDE, I_READ_COUNT, I_STATE, I_STRIDE, I_TEMPORARY, STATE_READY } from './slot-table.js';
 
 // The single-key read calls, the hot path of a cache get. The common case (the object is ready,
 // no lock has expired, no listener, no timing sample due, not the last reader of a temporary
@@ -33,9 +33,10 @@ export function reserveReadOne(st: L1State, key: ObjectKey, count: number): L1Ke
     const readers = ints[ib + I_READ_COUNT]!;
     // Ready, and its read locks (if any) not expired: lock in place.
     if (ints[ib + I_STATE] === STATE_READY && (readers === 0 || floats[s * F_STRIDE + F_LOCK_EXPIRY]! > now)) {
+      // The first lock: the object stays in the policy, only no longer evictable (readLockedFirst).
       if (readers === 0) {
-        st.unpolicy(s as SlotId);
         st.readLocked++;
+        st.evictableBytes -= floats[s * F_STRIDE + F_BLOCK_BYTES]!;
       }
       ints[ib + I_READ_COUNT] = readers + count;
       floats[s * F_STRIDE + F_LOCK_EXPIRY] = now + st.locks.readTtlMs;
@@ -69,10 +70,11 @@ export function finishReadOne(st: L1State, key: ObjectKey, count: number, genera
     if (readers > count) ints[ib + I_READ_COUNT] = readers - count;
     else {
       ints[ib + I_READ_COUNT] = 0;
+      // readUnlocked, then a use for the policy.
       st.readLocked--;
+      st.evictableBytes += slots.floats[s * F_STRIDE + F_BLOCK_BYTES]!;
       if (st.metrics.sampleReuse()) st.metrics.recordReuse(now - slots.usedAt(s));
       slots.markUsed(s, now);
-      st.enpolicy(s as SlotId);
       st.policy.onAccess(s as SlotId);
     }
     result = SUCCESS;

@@ -33,7 +33,7 @@ const I_HEAD = 5;
 export const F_LOCK_EXPIRY = 3;
 /** Lock generation (LockTable's). */
 export const F_GENERATION = 4;
-const F_BLOCK_BYTES = 5;
+export const F_BLOCK_BYTES = 5;
 const F_USED_AT = 6;
 const F_BYTES = 7;
 
