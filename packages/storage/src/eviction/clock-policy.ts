@@ -1,25 +1,27 @@
 import type { EvictionPolicy, SlotId } from './eviction-policy.js';
 
-/** The slot is evictable (tracked by the policy). */
+/** The slot is tracked by the policy (its object is readable). */
 const IN = 1;
 /** Used since the hand last passed it: it gets a second chance. */
 const REFERENCED = 2;
 
 /**
- * CLOCK (second chance), the default: one byte per slot holds whether the object is evictable and
+ * CLOCK (second chance), the default: one byte per slot holds whether the object is tracked and
  * whether it was used since the hand last swept past it. An object enters unreferenced (a write
  * is not a use); the L1 manager marks a use (`onAccess`) when its last reader releases it and on
  * `touch`. `coldest()` sweeps the hand over the slot ids, clearing reference bits, and stops at the
- * first evictable slot without one.
+ * first tracked slot without one that `evictable` accepts; the ones it refuses (read-locked) are
+ * passed over (their release marks them used again).
  *
- * Why not LRU: an LRU list relinks two neighbours in memory on every lock and release, which on a
- * large L1 costs cache misses on objects the call never asked for; here a lock and a release touch
- * only the object's own byte. The price is approximate recency: an object used once since the hand
- * passed is kept over one that was not, however long ago, exactly as the OS page cache does.
+ * Why not LRU: an LRU list relinks two neighbours in memory on every release, which on a large L1
+ * costs cache misses on objects the call never asked for; here a release touches only the object's
+ * own byte, and a lock nothing at all. The price is approximate recency: an object used once since
+ * the hand passed is kept over one that was not, however long ago, exactly as the OS page cache does.
  *
- * A sweep stops within two turns of the hand, and each reference bit it clears was set by one use,
- * so eviction costs O(1) amortized per use; the slot ids swept include free and locked ones, which
- * the slot table keeps dense (free ids are reused first).
+ * A sweep stops within two turns of the hand (after the first, no tracked slot has its bit), and
+ * each reference bit it clears was set by one use, so eviction costs O(1) amortized per use plus
+ * the slot ids passed over: free ones (the slot table keeps ids dense, reusing free ids first) and
+ * read-locked ones.
  */
 export class ClockPolicy implements EvictionPolicy {
   readonly name: string = 'clock';
@@ -60,23 +62,26 @@ export class ClockPolicy implements EvictionPolicy {
     this.#size--;
   }
 
-  coldest(): SlotId | -1 {
+  coldest(evictable?: (slot: SlotId) => boolean): SlotId | -1 {
     if (this.#size === 0) return -1;
     const bits = this.#bits;
     const end = this.#end;
     let hand = this.#hand;
-    // At most two turns: the first clears every reference bit it passes.
+    // At most two turns: the first clears every reference bit it passes, so in the second every
+    // tracked slot is a candidate; none then means `evictable` refused them all.
     for (let steps = 0; steps < 2 * end + 1; steps++) {
       if (hand >= end) hand = 0;
       const b = bits[hand]!;
       if (b === IN) {
-        this.#hand = hand;
-        return hand as SlotId;
-      }
-      if (b !== 0) bits[hand] = IN;
+        if (evictable === undefined || evictable(hand as SlotId)) {
+          this.#hand = hand;
+          return hand as SlotId;
+        }
+      } else if (b !== 0) bits[hand] = IN;
       hand++;
     }
-    throw new Error(`ClockPolicy: ${this.#size} objects tracked but none found (corrupt state)`);
+    this.#hand = hand;
+    return -1;
   }
 
   has(slot: SlotId): boolean {

@@ -8,7 +8,7 @@ const OUT = -2;
  * Least recently used first. An intrusive doubly linked list over slot ids (as lru-cache does),
  * with a slot's prev and next links side by side in one Int32Array so a relink touches one cache
  * line per slot: insert, access and remove relink a few integers and allocate nothing. Releasing
- * the last read lock re-inserts an object at the hot end, so a read counts as a use.
+ * the last read lock moves an object to the hot end, so a read counts as a use.
  */
 export class LruPolicy implements EvictionPolicy {
   readonly name: string = 'lru';
@@ -48,8 +48,17 @@ export class LruPolicy implements EvictionPolicy {
     if (this.#links[slot * 2] !== OUT) this.#unlink(slot);
   }
 
-  coldest(): SlotId | -1 {
-    return this.#head === NIL ? -1 : (this.#head as SlotId);
+  coldest(evictable?: (slot: SlotId) => boolean): SlotId | -1 {
+    // A refused (read-locked) object at the cold end is in use: it moves to the hot end, where its
+    // release would put it anyway, so each is passed over once per use and eviction stays O(1)
+    // amortized. At most `size` are passed over: then every one was refused.
+    for (let n = this.#size; n > 0; n--) {
+      const s = this.#head as SlotId;
+      if (evictable === undefined || evictable(s)) return s;
+      this.#unlink(s);
+      this.#append(s);
+    }
+    return -1;
   }
 
   has(slot: SlotId): boolean {

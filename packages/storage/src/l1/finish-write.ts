@@ -21,9 +21,11 @@ function publishOne(st: L1State, s: SlotId, readLocks: number, generation: numbe
   st.stats.writes++;
   slots.markWritten(s, now);
   if (st.metrics.awaitingReuse) st.metrics.noteRewritten(slots.keys[s]!.chunkHash, now);
+  // Readable from now on, so tracked by the policy; evictable only once unlocked.
   if (readLocks > 0) {
     st.locks.lockRead(s, readLocks, now);
     st.readLocked++;
+    st.policy.onInsert(s);
     return slots.success[s]!;
   }
   st.enpolicy(s);

@@ -224,7 +224,7 @@ export class L1Manager {
     const now = this.#st.now();
     for (const key of keys) {
       const s = this.#st.slots.find(key);
-      if (s >= 0 && this.#st.policy.has(s as SlotId)) {
+      if (s >= 0 && this.#st.evictable(s as SlotId)) {
         this.#st.policy.onAccess(s as SlotId);
         this.#st.slots.markUsed(s, now);
       }

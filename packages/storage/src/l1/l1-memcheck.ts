@@ -26,7 +26,7 @@ export function checkL1({ allocator, slots, locks, policy, recorded }: L1Parts):
   let readLocked = 0;
   let objects = 0;
   let blockBytes = 0;
-  let evictable = 0;
+  let tracked = 0;
   let evictableBytes = 0;
   const seenBlocks = new Set<number>();
   for (let i = 0; i < slots.high; i++) {
@@ -56,20 +56,19 @@ export function checkL1({ allocator, slots, locks, policy, recorded }: L1Parts):
       writeLocked++;
       if (locks.readCount(s) !== 0) problems.push(`slot ${s} is write-locked with ${locks.readCount(s)} read locks`);
       if (inPolicy) problems.push(`write-locked slot ${s} is evictable`);
-    } else if (locks.readCount(s) > 0) {
-      readLocked++;
-      if (inPolicy) problems.push(`read-locked slot ${s} is evictable`);
     } else {
+      // Ready objects are all tracked by the policy; the read-locked ones are not evictable.
       if (!inPolicy) problems.push(`ready slot ${s} is missing from the eviction policy`);
-      evictable++;
-      evictableBytes += size;
+      tracked++;
+      if (locks.readCount(s) > 0) readLocked++;
+      else evictableBytes += size;
     }
   }
   if (objects !== allocator.usedBlockCount) problems.push(`${allocator.usedBlockCount} allocated blocks but ${objects} objects (leak)`);
   if (blockBytes !== allocator.usedBytes) problems.push(`objects hold ${blockBytes} bytes, allocator says ${allocator.usedBytes} used`);
   if (writeLocked !== recorded.writeLocked) problems.push(`write-locked count ${recorded.writeLocked} recorded, ${writeLocked} found`);
   if (readLocked !== recorded.readLocked) problems.push(`read-locked count ${recorded.readLocked} recorded, ${readLocked} found`);
-  if (evictable !== policy.size) problems.push(`eviction policy holds ${policy.size} objects, ${evictable} are evictable`);
+  if (tracked !== policy.size) problems.push(`eviction policy holds ${policy.size} objects, ${tracked} are ready`);
   if (evictableBytes !== recorded.evictableBytes) problems.push(`evictable bytes ${recorded.evictableBytes} recorded, ${evictableBytes} found`);
   return { ok: problems.length === 0, problems };
 }

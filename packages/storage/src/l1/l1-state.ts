@@ -16,7 +16,7 @@ import type { L1Usage } from './l1-usage.js';
 import { ListenerDispatch, type KeysMethod } from './listener-dispatch.js';
 import { LockTable } from './lock-table.js';
 import type { MemoryObj } from './memory-obj.js';
-import { STATE_WRITE_LOCKED, SlotTable } from './slot-table.js';
+import { I_READ_COUNT, I_STATE, I_STRIDE, STATE_READY, STATE_WRITE_LOCKED, SlotTable } from './slot-table.js';
 
 const log = debugLogger('tierkv:l1');
 
@@ -56,8 +56,8 @@ export class L1State {
   // Objects by state (read-locked objects are STATE_READY with a read count).
   writeLocked = 0;
   readLocked = 0;
-  // Bytes (block sizes) of the objects the policy holds, so on-demand eviction knows up front
-  // whether evicting can make room at all.
+  // Bytes (block sizes) of the evictable objects (ready, not read-locked), so on-demand eviction
+  // knows up front whether evicting can make room at all.
   evictableBytes = 0;
   /** The last arena view made for each slot, and its offset (see setObj). */
   readonly views: (Uint8Array | undefined)[] = [];
@@ -133,7 +133,7 @@ export class L1State {
     if (!locks.readExpired(s, now)) return true;
     this.stats.readLocksExpired++;
     locks.dropReads(s);
-    this.readLocked--;
+    this.readUnlocked(s);
     if (log.enabled) log('read locks on %s expired', encodeKey(slots.keys[s]!));
     if (slots.temporaryOf(s) === 1) {
       this.stats.evictedTemporary++;
@@ -141,7 +141,6 @@ export class L1State {
       this.removeObject(s);
       return false;
     }
-    this.enpolicy(s);
     return true;
   }
 
@@ -149,25 +148,68 @@ export class L1State {
   removeObject(s: SlotId): void {
     const slots = this.slots;
     if (slots.stateOf(s) === STATE_WRITE_LOCKED) this.writeLocked--;
-    else if (this.locks.readCount(s) > 0) this.readLocked--;
-    else this.unpolicy(s);
+    else {
+      // A read-locked object's bytes were not evictable: unpolicy leaves evictableBytes alone.
+      if (this.locks.readCount(s) > 0) this.readLocked--;
+      this.unpolicy(s);
+    }
     const block: number = slots.blockOf(s);
     if (block >= 0) this.allocator.free(block as BlockId);
     this.locks.clear(s);
     slots.remove(s);
   }
 
-  /** The object became evictable (ready, unlocked). */
-  enpolicy(s: SlotId): void {
-    this.policy.onInsert(s);
+  // The policy holds every ready object, read-locked or not (a read lock costs no policy update);
+  // evictableBytes and `evictable` tell the unlocked ones apart. The read-one fast paths write
+  // readLocked and evictableBytes out as these two do.
+
+  /** The object's first read lock was taken (it was ready and unlocked). */
+  readLockedFirst(s: SlotId): void {
+    this.readLocked++;
+    this.evictableBytes -= this.slots.blockBytesOf(s);
+  }
+
+  /** The object's last read lock is gone (released or expired); its count is already 0. */
+  readUnlocked(s: SlotId): void {
+    this.readLocked--;
     this.evictableBytes += this.slots.blockBytesOf(s);
   }
 
-  /** The object stops being evictable (locked or about to go). */
+  /** The object became readable (its write was published, or restored): the policy tracks it. */
+  enpolicy(s: SlotId): void {
+    this.policy.onInsert(s);
+    if (this.locks.readCount(s) === 0) this.evictableBytes += this.slots.blockBytesOf(s);
+  }
+
+  /** The object stops being readable (rewritten or about to go). */
   unpolicy(s: SlotId): void {
     if (!this.policy.has(s)) return;
     this.policy.onRemove(s);
-    this.evictableBytes -= this.slots.blockBytesOf(s);
+    if (this.locks.readCount(s) === 0) this.evictableBytes -= this.slots.blockBytesOf(s);
+  }
+
+  /**
+   * Whether an object may be evicted now: ready and not read-locked. Every eviction asks the policy
+   * with it and checks the victim with it again, so a policy that ignores it cannot get a locked
+   * object evicted.
+   */
+  readonly evictable = (s: SlotId): boolean => {
+    const ints = this.slots.ints;
+    return ints[s * I_STRIDE + I_STATE] === STATE_READY && ints[s * I_STRIDE + I_READ_COUNT] === 0;
+  };
+
+  /** The next object to evict, or -1 when none is evictable. */
+  nextVictim(): SlotId | -1 {
+    // Evictable objects: the policy's ready ones less the read-locked ones (all in the policy).
+    if (this.policy.size - this.readLocked <= 0) return -1;
+    const victim = this.policy.coldest(this.evictable);
+    if (victim < 0) return -1;
+    if (!this.evictable(victim as SlotId)) {
+      // A policy that does not honour `evictable`: evict nothing rather than a locked object.
+      if (log.enabled) log('eviction policy %s offered slot %d, which is not evictable; nothing evicted', this.policy.name, victim);
+      return -1;
+    }
+    return victim;
   }
 
   evictOne(victim: SlotId, reason: EvictionReason): number {
@@ -187,7 +229,7 @@ export class L1State {
   roomForKey(key: ObjectKey): boolean {
     const limit = this.options.maxKeyBytes - keyChargeBytes(key);
     while (this.slots.keyBytes > limit) {
-      const victim = this.policy.coldest();
+      const victim = this.nextVictim();
       if (victim < 0) return false;
       this.evictOne(victim as SlotId, 'on_demand');
     }
@@ -197,7 +239,7 @@ export class L1State {
   evictBytes(bytes: number, reason: EvictionReason): void {
     let freed = 0;
     while (freed < bytes) {
-      const victim = this.policy.coldest();
+      const victim = this.nextVictim();
       if (victim < 0) break;
       freed += this.evictOne(victim as SlotId, reason);
     }

@@ -21,10 +21,7 @@ export function lockOne(st: L1State, s: SlotId, count: number, now: number): L1K
     st.stats.missesWriteLocked++;
     return KEY_NOT_READABLE;
   }
-  if (st.locks.readCount(s) === 0) {
-    st.unpolicy(s);
-    st.readLocked++;
-  }
+  if (st.locks.readCount(s) === 0) st.readLockedFirst(s);
   st.locks.lockRead(s, count, now);
   return st.slots.success[s]!;
 }
@@ -38,7 +35,7 @@ export function releaseOne(st: L1State, s: SlotId, count: number, generation: nu
   if (slots.stateOf(s) !== STATE_READY || locks.readCount(s) === 0) return KEY_IN_WRONG_STATE;
   st.stats.reads++;
   if (locks.unlockRead(s, count) > 0) return SUCCESS;
-  st.readLocked--;
+  st.readUnlocked(s);
   if (slots.temporaryOf(s) === 1) {
     st.stats.evictedTemporary++;
     st.dispatch.queueEvicted(slots.keys[s]!, 'temporary_released');
@@ -46,8 +43,7 @@ export function releaseOne(st: L1State, s: SlotId, count: number, generation: nu
   } else {
     if (st.metrics.sampleReuse()) st.metrics.recordReuse(now - slots.usedAt(s));
     slots.markUsed(s, now);
-    st.enpolicy(s);
-    // A read is a use: the hot end of an LRU list (where onInsert put it already), a CLOCK reference bit.
+    // A read is a use: the hot end of an LRU list, a CLOCK reference bit.
     st.policy.onAccess(s);
   }
   return SUCCESS;

@@ -33,8 +33,8 @@ const I_HEAD = 5;
 export const F_LOCK_EXPIRY = 3;
 /** Lock generation (LockTable's). */
 export const F_GENERATION = 4;
-const F_BLOCK_BYTES = 5;
-const F_USED_AT = 6;
+export const F_BLOCK_BYTES = 5;
+export const F_USED_AT = 6;
 const F_BYTES = 7;
 
 /**
@@ -203,7 +203,7 @@ export class SlotTable {
     }
     for (let s = head; s >= 0; s = this.#i[s * I_STRIDE + I_NEXT_SAME_HASH]!) {
       const k = this.keys[s]!;
-      if (k.kvRank === key.kvRank && k.modelName === key.modelName && k.cacheSalt === key.cacheSalt) {
+      if (k === key || (k.kvRank === key.kvRank && k.modelName === key.modelName && k.cacheSalt === key.cacheSalt)) {
         this.#lastKey = key;
         this.#lastSlot = s;
         return s as SlotId;

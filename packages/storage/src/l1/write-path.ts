@@ -81,7 +81,7 @@ function allocateEvicting(st: L1State, byteSize: number): number {
   const allocator = st.allocator;
   let block = allocator.allocate(byteSize);
   while (block === NO_BLOCK) {
-    const victim = st.policy.coldest();
+    const victim = st.nextVictim();
     if (victim < 0) break;
     if (!st.onDemandRan) {
       st.onDemandRan = true;

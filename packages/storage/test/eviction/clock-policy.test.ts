@@ -49,6 +49,23 @@ describe('ClockPolicy', () => {
     expect(p.size).to.equal(1);
   });
 
+  it('passes over the slots `evictable` refuses; -1 when it refuses every one', () => {
+    const p = new ClockPolicy(4);
+    [0, 1, 2, 3].forEach((n) => p.onInsert(s(n)));
+    p.onAccess(s(3));
+    const locked = new Set([0, 1]);
+    const evictable = (slot: SlotId) => !locked.has(slot);
+    expect(p.coldest(evictable)).to.equal(2);
+    p.onRemove(s(2));
+    // 3 is referenced: the hand clears it, passes 0 and 1 again and comes back to it.
+    expect(p.coldest(evictable)).to.equal(3);
+    locked.add(3);
+    expect(p.coldest(evictable)).to.equal(-1);
+    expect(p.size).to.equal(3);
+    locked.clear();
+    expect(p.coldest(evictable)).to.not.equal(-1);
+  });
+
   it('grows, keeps its bits, and resets', () => {
     const p = new ClockPolicy(2);
     p.onInsert(s(0));

@@ -17,6 +17,20 @@ describe('LruPolicy', () => {
     expect(p.size).to.equal(3);
   });
 
+  it('passes over the slots `evictable` refuses, moving them to the hot end; -1 when it refuses every one', () => {
+    const p = new LruPolicy(4);
+    [0, 1, 2, 3].forEach((n) => p.onInsert(s(n)));
+    const locked = new Set([0, 1]);
+    const evictable = (slot: SlotId) => !locked.has(slot);
+    expect(p.coldest(evictable)).to.equal(2);
+    expect([...p.order()]).to.deep.equal([2, 3, 0, 1]);
+    locked.add(2).add(3);
+    expect(p.coldest(evictable)).to.equal(-1);
+    expect(p.size).to.equal(4);
+    locked.delete(3);
+    expect(p.coldest(evictable)).to.equal(3);
+  });
+
   it('re-inserting moves to the hot end; removing an absent slot is a no-op', () => {
     const p = new LruPolicy(2);
     p.onInsert(s(0));

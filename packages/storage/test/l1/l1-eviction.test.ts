@@ -87,6 +87,73 @@ describe('L1Manager eviction', () => {
     expect(events).to.deep.equal([[[2], 'watermark']]);
   });
 
+  for (const eviction of ['clock', 'lru'] as const) {
+    it(`${eviction}: read-locked objects stay in the policy and are passed over, however cold`, () => {
+      const m = manager({ capacityBytes: 4 * KIB, triggerWatermark: 1, eviction });
+      const { events, listener } = recorder();
+      m.addListener(listener);
+      put(m, keys(0, 4));
+      // 0 and 1, the coldest, are read-locked (one by a single-key call); each holds its bytes.
+      const held = [m.reserveReadOne(key(0)).obj!, m.reserveRead([key(1)])[0]!.obj!];
+      held.forEach((o, i) => o.data.fill(0xa0 + i));
+      expect(m.usage().byState).to.deep.equal({ writeLocked: 0, ready: 2, readLocked: 2 });
+      expect(codes(m.reserveWrite(keys(10, 2), layout1k))).to.deep.equal(['SUCCESS', 'SUCCESS']);
+      expect(events).to.deep.equal([[[2, 3], 'on_demand']]);
+      // Only locked objects left: nothing more can be evicted.
+      expect(codes(m.reserveWrite([key(12)], layout1k))).to.deep.equal(['OUT_OF_MEMORY']);
+      held.forEach((o, i) => expect(o.data.every((b) => b === 0xa0 + i)).to.equal(true));
+      expect(m.memcheck().problems).to.deep.equal([]);
+      // Released, they are evictable again (a release is a use, so the unread new keys go first).
+      m.finishWrite(keys(10, 2));
+      m.finishReadOne(key(0));
+      m.finishRead([key(1)]);
+      expect(codes(m.reserveWrite([key(12)], layout1k))).to.deep.equal(['SUCCESS']);
+      expect(m.contains([key(0), key(1)])).to.deep.equal([true, true]);
+      expect(m.memcheck().problems).to.deep.equal([]);
+    });
+  }
+
+  it('never evicts a locked object a policy offers against `evictable`', () => {
+    // A policy that ignores `evictable` and always offers the oldest object it holds.
+    class FifoIgnoringLocks implements EvictionPolicy {
+      readonly name = 'fifo-ignoring-locks';
+      readonly #order: SlotId[] = [];
+      get size() {
+        return this.#order.length;
+      }
+      resize() {}
+      onInsert(slot: SlotId) {
+        if (!this.#order.includes(slot)) this.#order.push(slot);
+      }
+      onAccess() {}
+      onRemove(slot: SlotId) {
+        const i = this.#order.indexOf(slot);
+        if (i >= 0) this.#order.splice(i, 1);
+      }
+      coldest(): SlotId | -1 {
+        return this.#order.length > 0 ? this.#order[0]! : -1;
+      }
+      has(slot: SlotId) {
+        return this.#order.includes(slot);
+      }
+      reset() {
+        this.#order.length = 0;
+      }
+    }
+    const m = manager({ capacityBytes: 2 * KIB, triggerWatermark: 1, eviction: new FifoIgnoringLocks() });
+    put(m, keys(0, 2));
+    const obj = m.reserveReadOne(key(0)).obj!;
+    obj.data.fill(7);
+    // The policy offers key 0 (read-locked): the write gets no memory rather than key 0's bytes.
+    expect(codes(m.reserveWrite([key(5)], layout1k))).to.deep.equal(['OUT_OF_MEMORY']);
+    expect(m.inspect(key(0))).to.include({ state: 'read_locked' });
+    expect(obj.data.every((b) => b === 7)).to.equal(true);
+    expect(m.memcheck().problems).to.deep.equal([]);
+    m.finishReadOne(key(0));
+    expect(codes(m.reserveWrite([key(5)], layout1k))).to.deep.equal(['SUCCESS']);
+    expect(m.contains([key(0), key(1)])).to.deep.equal([false, true]);
+  });
+
   it('takes any EvictionPolicy (here most recently used first)', () => {
     // A deliberately simple policy: an array, newest last; O(n) is fine for a test.
     class MruPolicy implements EvictionPolicy {
@@ -107,8 +174,9 @@ describe('L1Manager eviction', () => {
         const i = this.#order.indexOf(slot);
         if (i >= 0) this.#order.splice(i, 1);
       }
-      coldest(): SlotId | -1 {
-        return this.#order.length > 0 ? this.#order[this.#order.length - 1]! : -1;
+      coldest(evictable?: (slot: SlotId) => boolean): SlotId | -1 {
+        for (let i = this.#order.length - 1; i >= 0; i--) if (!evictable || evictable(this.#order[i]!)) return this.#order[i]!;
+        return -1;
       }
       has(slot: SlotId) {
         return this.#order.includes(slot);
