@@ -103,7 +103,8 @@ export class TierkvClient {
   async store(keys: ChunkKeys, chunks: readonly Uint8Array[], options: StoreOptions = {}): Promise<ServerStoreResult> {
     const layout = this.#layout(options.layout, 'store');
     const asked = checkDurability(options.durability, 'options.durability', (f, m) => new InvalidArgumentError(f, m)) ?? this.#o.durability;
-    const body: Record<string, unknown> = { ...keyFields(keys), layout: layout.toString() };
+    const body = keyFields(keys);
+    body['layout'] = layout.toString();
     if (options.mode && options.mode !== 'new') body['mode'] = options.mode;
     // Omitted unless set, so the server's default applies.
     if (asked) body['durability'] = asked;
@@ -128,7 +129,8 @@ export class TierkvClient {
   async retrieve(keys: ChunkKeys, options: RetrieveOptions = {}): Promise<RetrieveResult> {
     const layout = this.#layout(options.layout, 'retrieve');
     const into = options.into === undefined ? undefined : checkInto(options.into, layout, Array.isArray(keys) ? keys.length : undefined);
-    const body: Record<string, unknown> = { ...keyFields(keys), layout: layout.toString() };
+    const body = keyFields(keys);
+    body['layout'] = layout.toString();
     if (options.prefetchId !== undefined) body['prefetchId'] = options.prefetchId;
     const { header, chunks } = await this.#call('retrieve', body, [], options.timeoutMs, into);
     checkRetrieveReply(header, chunks, layout, replyKeyCount(keyCountOf(keys), header, 'retrieve'));
@@ -138,7 +140,8 @@ export class TierkvClient {
   /** Where each key lives; by default also starts a prefetch of the found prefix. */
   async lookup(keys: ChunkKeys, options: LookupOptions = {}): Promise<LookupResult> {
     const layout = this.#layout(options.layout, 'lookup');
-    const body: Record<string, unknown> = { ...keyFields(keys), layout: layout.toString() };
+    const body = keyFields(keys);
+    body['layout'] = layout.toString();
     if (options.prefetch === false) body['prefetch'] = false;
     if (options.wait) body['wait'] = true;
     const { header } = await this.#call('lookup', body, [], options.timeoutMs);

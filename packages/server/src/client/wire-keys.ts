@@ -3,7 +3,8 @@ import { checkObjectKey, decodeKey, encodeKey, InvalidArgumentError, type ChunkK
 /**
  * A call's ChunkKeys as request header fields: `keys` (encoded ObjectKeys, each checked here rather
  * than refused by the server after the upload), or `tokens` (little-endian u32s in one bin field)
- * and the `scope` the server hashes them under.
+ * and the `scope` the server hashes them under. A new object each call: the caller adds the other
+ * fields to it (an object spread of it cost V8 0.5-3 µs per request, a sixth of a lookup's CPU).
  */
 export function keyFields(keys: ChunkKeys): Record<string, unknown> {
   if (Array.isArray(keys)) {
