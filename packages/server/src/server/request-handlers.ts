@@ -201,7 +201,9 @@ export class RequestHandlers {
 
   async #lookup(req: Extract<ParsedRequest, { type: 'lookup' }>, ctx: RequestContext): Promise<HandlerReply> {
     const { keys, echo } = this.#keys(req.input);
-    const tiers = (await ctx.within(this.#d.storage.lookup(keys))) as WireTier[];
+    const storage = this.#d.storage;
+    // Answered from L1 at once when it can be: no promise, no deadline to watch.
+    const tiers = (storage.lookupNow(keys) ?? (await ctx.within(storage.lookup(keys)))) as WireTier[];
     const reply: LookupReply = { tiers };
     if (echo) reply.keys = echo;
     if (!req.prefetch || keys.length === 0 || tiers[0] === 'miss') {

@@ -174,6 +174,11 @@ export class FakeStorage {
     }
   }
 
+  /** Never settles at once: the server then takes the async lookup() (its deadline and failures). */
+  lookupNow(): Tier[] | undefined {
+    return undefined;
+  }
+
   async lookup(keys: readonly ObjectKey[]): Promise<Tier[]> {
     return keys.map((k) => (this.entries.get(encodeKey(k))?.ready ? 'l1' : 'miss'));
   }

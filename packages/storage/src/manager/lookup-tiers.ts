@@ -24,6 +24,16 @@ export async function lookupTiers(l1: L1Manager, adapters: readonly Instrumented
   return out;
 }
 
+/**
+ * The same answer when L1 alone settles it (every key in L1, or no L2 tier to ask), else
+ * undefined: a lookup served from memory then costs no promise, no L2 call and no await.
+ */
+export function lookupTiersInL1(l1: L1Manager, adapters: readonly InstrumentedL2Adapter[], keys: readonly ObjectKey[]): Tier[] | undefined {
+  const inL1 = l1.contains(keys);
+  if (adapters.length > 0 && !inL1.every(Boolean)) return undefined;
+  return inL1.map((c) => (c ? 'l1' : 'miss'));
+}
+
 /** Span attributes of a lookup: counts per tier and the hit prefix (never the keys). */
 export function tierAttributes(count: number, tiers: readonly Tier[]): Record<string, number> {
   let l1 = 0;

@@ -9,7 +9,7 @@ import type { L2Listener } from '../l2/l2-listener.js';
 import { DeleteTracker, type DeleteOutcome } from './delete-tracker.js';
 import { isDurable, refuseDurableWithoutL2, type CommitOptions, type DurableOutcome } from './durable-commit.js';
 import { KeyOwner } from './key-owner.js';
-import { lookupTiers, tierAttributes } from './lookup-tiers.js';
+import { lookupTiers, lookupTiersInL1, tierAttributes } from './lookup-tiers.js';
 import { checkKeyList } from './key-checks.js';
 import { PrefetchController } from './prefetch-controller.js';
 import type { PrefetchHandle, PrefetchTask } from './prefetch-handle.js';
@@ -257,6 +257,19 @@ export class StorageManager {
     if (!span) return this.#track('lookup', () => this.#lookup(keys));
     const p = withSpan(span, () => this.#track('lookup', () => this.#lookup(keys)));
     return endSpanWhen(span, p, (tiers) => tierAttributes(keys.length, tiers));
+  }
+
+  /**
+   * `lookup()`'s answer at once when L1 alone settles it (every key in L1, or no L2 tier), else
+   * undefined (call `lookup()`, which asks the L2 tiers). For servers answering from memory.
+   */
+  lookupNow(keys: readonly ObjectKey[]): Tier[] | undefined {
+    this.#check('lookupNow');
+    checkKeyList(keys);
+    const tiers = lookupTiersInL1(this.#l1, this.#adapters, keys);
+    // Its span only when it answered (a sub-microsecond call): otherwise lookup() records the call.
+    if (tiers) endSpan(this.#tracing.start('tierkv.storage.lookup', INTERNAL), () => tierAttributes(keys.length, tiers));
+    return tiers;
   }
 
   async #lookup(keys: readonly ObjectKey[]): Promise<Tier[]> {

@@ -378,6 +378,29 @@ describe('StorageManager', () => {
       }
     });
   });
+
+  describe('lookupNow', () => {
+    it('answers as lookup() does when L1 settles it, and undefined when an L2 tier must be asked', async () => {
+      const only = manager();
+      write(only, [0, 1]);
+      const asked = keys([0, 1, 2]);
+      expect(only.lookupNow(asked)).to.deep.equal(['l1', 'l1', 'miss']).and.deep.equal(await only.lookup(asked));
+
+      const l2 = new MemoryL2Adapter();
+      const sm = manager({ l2: [l2] });
+      const ks = write(sm, [0, 1]);
+      await sm.flush();
+      expect(sm.lookupNow(ks)).to.deep.equal(['l1', 'l1']);
+      await sm.clear();
+      // Only L2 holds them now, and a key absent everywhere could be in L2 as far as L1 knows.
+      expect(sm.lookupNow(ks)).to.equal(undefined);
+      expect(sm.lookupNow(keys([7]))).to.equal(undefined);
+      expect(await sm.lookup(ks)).to.deep.equal(['l2', 'l2']);
+      expect(() => sm.lookupNow([{ chunkHash: 'nope' } as never])).to.throw(InvalidArgumentError);
+      await sm.close();
+      expect(() => sm.lookupNow(ks)).to.throw(ClosedError);
+    });
+  });
 });
 
 async function expectClosed(p: Promise<unknown>): Promise<void> {
