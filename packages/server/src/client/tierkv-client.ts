@@ -128,7 +128,7 @@ export class TierkvClient {
   /** The bytes of the longest ready prefix of `keys` (loaded from L2 if needed). */
   async retrieve(keys: ChunkKeys, options: RetrieveOptions = {}): Promise<RetrieveResult> {
     const layout = this.#layout(options.layout, 'retrieve');
-    const into = options.into === undefined ? undefined : checkInto(options.into, layout, Array.isArray(keys) ? keys.length : undefined);
+    const into = options.into === undefined ? undefined : checkInto(options.into, layout, keyCountOf(keys));
     const body = keyFields(keys);
     body['layout'] = layout.toString();
     if (options.prefetchId !== undefined) body['prefetchId'] = options.prefetchId;

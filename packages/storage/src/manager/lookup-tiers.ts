@@ -9,7 +9,7 @@ import type { Tier } from './storage-types.js';
  * an L2 lookup takes are dropped at once.
  */
 export async function lookupTiers(l1: L1Manager, adapters: readonly InstrumentedL2Adapter[], isTombstoned: (key: ObjectKey) => boolean, keys: readonly ObjectKey[]): Promise<Tier[]> {
-  const out: Tier[] = l1.contains(keys).map((c) => (c ? 'l1' : 'miss'));
+  const out = tiersInL1(l1, keys);
   for (const adapter of adapters) {
     const idx = out.flatMap((t, i) => (t === 'miss' && !isTombstoned(keys[i]!) ? [i] : []));
     if (idx.length === 0) break;
@@ -29,9 +29,13 @@ export async function lookupTiers(l1: L1Manager, adapters: readonly Instrumented
  * undefined: a lookup served from memory then costs no promise, no L2 call and no await.
  */
 export function lookupTiersInL1(l1: L1Manager, adapters: readonly InstrumentedL2Adapter[], keys: readonly ObjectKey[]): Tier[] | undefined {
-  const inL1 = l1.contains(keys);
-  if (adapters.length > 0 && !inL1.every(Boolean)) return undefined;
-  return inL1.map((c) => (c ? 'l1' : 'miss'));
+  const out = tiersInL1(l1, keys);
+  return adapters.length === 0 || !out.includes('miss') ? out : undefined;
+}
+
+/** `l1` or `miss` per key: the first step of every lookup. */
+function tiersInL1(l1: L1Manager, keys: readonly ObjectKey[]): Tier[] {
+  return l1.contains(keys).map((c) => (c ? 'l1' : 'miss'));
 }
 
 /** Span attributes of a lookup: counts per tier and the hit prefix (never the keys). */
