@@ -96,6 +96,22 @@ describe('protocol/stream framing (tierkv+tcp)', () => {
     expect(messageBuffers([Buffer.from('x')])).to.have.length(1);
   });
 
+  it('copies leading frames only while the head stays within 4 KiB: many small chunks are written as they are', () => {
+    const chunks = Array.from({ length: 16 }, (_, i) => Buffer.from(patternBytes(i, 4096)));
+    const frames = [Buffer.from('prelude!'), Buffer.from([0x81, 0xa1, 0x61, 0x01]), ...chunks];
+    const parts = messageBuffers(frames);
+    expect(parts).to.have.length(17);
+    expect(parts[0]!.byteLength).to.be.at.most(4096);
+    for (let i = 0; i < 16; i++) expect(parts[1 + i]).to.equal(chunks[i]);
+    expect(Buffer.concat(parts)).to.deep.equal(message(frames));
+    // A header too large for the head is written on its own, after the table and the prelude.
+    const big = Buffer.alloc(5000, 7);
+    const split = messageBuffers([Buffer.from('prelude!'), big]);
+    expect(split).to.have.length(2);
+    expect(split[1]).to.equal(big);
+    expect(Buffer.concat(split)).to.deep.equal(message([Buffer.from('prelude!'), big]));
+  });
+
   it('reuses the buffer of a released message for a later one, never the buffer of a message not released', () => {
     const big = (seed: number, n: number) => Buffer.from(patternBytes(seed, n));
     const got: { frames: Buffer[]; release: (() => void) | undefined }[] = [];
