@@ -118,12 +118,39 @@ async function startOtlpSink(): Promise<{ endpoint: string; received(): Promise<
   };
 }
 
+/**
+ * CPU per span of the SDK alone, in a tight loop: start with two attributes, one more attribute,
+ * end, on a TracerProvider whose processor drops every span. No exporter can make a span cheaper.
+ */
+function sdkSpanNs(provider: TracerProvider): number {
+  const tracer = provider.getTracer('tierkv.bench', '0');
+  const loop = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const span = tracer.startSpan('tierkv.storage.store', { kind: SpanKind.INTERNAL, attributes: { 'tierkv.keys': 16, 'tierkv.layout': 'bytes:4096' } });
+      span.setAttribute('tierkv.hit_prefix', i & 15);
+      span.end();
+    }
+  };
+  const n = 20_000;
+  loop(n);
+  const runs: number[] = [];
+  for (let r = 0; r < 7; r++) {
+    const c0 = process.cpuUsage();
+    loop(n);
+    const c = process.cpuUsage(c0);
+    runs.push(((c.user + c.system) * 1000) / n);
+  }
+  return median(runs);
+}
+
 /** A registered TracerProvider whose tracers are the API's no-op: spans exist but never record. */
 const noopProvider: TracerProvider = { getTracer: (name, version) => new ProxyTracerProvider().getDelegate().getTracer(name, version) };
 
-const PHASES = ['none', 'noop', 'recording', 'context'] as const;
-/** One cycle: each phase twice, mirrored, so a machine that drifts within the cycle affects all three alike. */
-const CYCLE = [0, 1, 2, 3, 3, 2, 1, 0] as const;
+const PHASES = ['none', 'noop', 'recording', 'context', 'sdk'] as const;
+/** One cycle: each phase twice, mirrored, so a machine that drifts within the cycle affects all alike. */
+const CYCLE = [0, 1, 2, 3, 4, 4, 3, 2, 1, 0] as const;
+/** What the goal allows tracing to cost: 5% of a round. */
+const GOAL_SHARE = 0.05;
 const CYCLES = 6;
 
 function median(xs: number[]): number {
@@ -138,6 +165,7 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
   context.disable();
   const sink = await startOtlpSink();
   let telemetry: TelemetryHandle | undefined;
+  let sdkOnly: TelemetryHandle | undefined;
   const specs = [
     { label: 'storage calls', chunkBytes: SMALL_CHUNK, what: 'reserve → commit with L2 write-through, prefetch, read, delete' },
     { label: 'server calls', chunkBytes: SMALL_CHUNK, what: 'store + retrieve, client and server in one process' },
@@ -163,9 +191,21 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
       traces: { exporters: ['otlp'], otlp: { endpoint: sink.endpoint, protocol: 'http/protobuf' }, sampler: { name: 'always_on' }, spanProcessors: [counter] },
     });
     const provider = telemetry.tracerProvider!;
+    // 'sdk': the same TracerProvider settings with a processor that drops every span and no
+    // exporter: what the SDK's spans cost before tierkv's export pipeline does anything.
+    const drop: SpanProcessor = { onStart: () => undefined, onEnd: () => undefined, forceFlush: async () => undefined, shutdown: async () => undefined };
+    sdkOnly = await startTelemetry({
+      env: {},
+      warn: (m) => ctx.log(m),
+      serviceName: 'tierkv-bench',
+      registerGlobal: false,
+      exporters: ['none'],
+      traces: { exporters: ['none'], sampler: { name: 'always_on' }, spanProcessors: [drop] },
+    });
+    const sdkProvider = sdkOnly.tracerProvider!;
     const enter = (phase: number) => {
       if (phase === 0) return;
-      trace.setGlobalTracerProvider(phase === 1 ? noopProvider : provider);
+      trace.setGlobalTracerProvider(phase === 1 ? noopProvider : phase === 4 ? sdkProvider : provider);
       // 'context': the recording phase's context manager with no provider, to show its share.
       if (phase >= 2) context.setGlobalContextManager(manager.enable());
       if (phase === 3) {
@@ -232,6 +272,7 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
     const base = (i: number) => median(rates[i]![0]!);
     const rate = (i: number, phase: number) => (phase === 0 ? base(i) : base(i) * median(rates[i]![phase]!.map((r, c) => r / rates[i]![0]![c]!)));
     const nsPerCall = noProviderCallNs();
+    const nsPerSdkSpan = sdkSpanNs(sdkProvider);
     const recNote = 'always on, OtlpStreamSpanProcessor (startTelemetry\'s OTLP http/protobuf pipeline) to a receiver in another process; median of per-cycle ratios';
     const cycleNote = `chunks per CPU-second; median of ${CYCLES} per-cycle ratios to no provider, each cycle ${CYCLE.length} mirrored slices`;
     const out: BenchMeasurement[] = [];
@@ -243,20 +284,30 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
         { subject: `${spec.label}, no-op TracerProvider`, value: rate(i, 1), unit: 'ops/s', reference: none, goal: 0.95, note: cycleNote },
         { subject: `${spec.label}, recording TracerProvider`, value: rate(i, 2), unit: 'ops/s', reference: none, goal: 0.95, note: recNote },
         { subject: `${spec.label}, context manager only`, value: rate(i, 3), unit: 'ops/s', reference: none, note: "the recording phase's AsyncLocalStorageContextManager, no TracerProvider" },
+        { subject: `${spec.label}, SDK spans only`, value: rate(i, 4), unit: 'ops/s', reference: none, note: 'the recording settings (always on, the same context manager) with a span processor that drops every span: the SDK before any export' },
       );
       // What one recorded span costs in this process (creation, context, export), from the
       // same rates: the extra CPU time per round over the spans in it.
       const chunksPerRound = 2 * BATCH;
       const extraSPerRound = chunksPerRound / rate(i, 2) - chunksPerRound / rate(i, 0);
-      if (spansPerRound[i]! > 0) out.push({ subject: `${spec.label}, CPU time per recorded span`, value: extraSPerRound / spansPerRound[i]!, unit: 's', note: 'recording minus no provider, per round, over the spans of a round' });
+      if (spansPerRound[i]! > 0) {
+        out.push(
+          { subject: `${spec.label}, CPU time per recorded span`, value: extraSPerRound / spansPerRound[i]!, unit: 's', note: 'recording minus no provider, per round, over the spans of a round' },
+          { subject: `${spec.label}, CPU time the goal allows per span`, value: (GOAL_SHARE * chunksPerRound) / rate(i, 0) / spansPerRound[i]!, unit: 's', note: `${GOAL_SHARE * 100}% of a round with no provider, over the spans of a round; compare the SDK's own span below` },
+        );
+      }
     }
-    out.push({ subject: 'span call with no TracerProvider', value: nsPerCall / 1e9, unit: 's', note: 'one TracerBinding.start(): the whole tracing cost of an operation when unused' });
+    out.push(
+      { subject: 'span call with no TracerProvider', value: nsPerCall / 1e9, unit: 's', note: 'one TracerBinding.start(): the whole tracing cost of an operation when unused' },
+      { subject: 'SDK span alone, tight loop', value: nsPerSdkSpan / 1e9, unit: 's', note: "start with 2 attributes, 1 attribute more, end, on the 'SDK spans only' provider (its processor drops every span): CPU per span, median of 7 × 20 000" },
+    );
     return out;
   } finally {
     trace.disable();
     context.disable();
     for (const l of loops) await l.close();
     await telemetry?.shutdown();
+    await sdkOnly?.shutdown();
     sink.close();
   }
 }
