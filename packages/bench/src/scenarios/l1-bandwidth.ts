@@ -125,6 +125,6 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
 
 export const l1BandwidthScenario: BenchScenario = {
   name: 'l1.bandwidth',
-  description: 'L1 write+read of 256 KiB and 1 MiB chunks vs raw Uint8Array.set into an arena of the same size',
+  description: 'L1 write+read of 256 KiB and 1 MiB chunks vs raw Uint8Array.set into and out of the same pages',
   run,
 };
