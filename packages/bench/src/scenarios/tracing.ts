@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { context, ProxyTracerProvider, SpanKind, trace, type TracerProvider } from '@opentelemetry/api';
 import { MemoryLayout, objectKey, TracerBinding, type ObjectKey } from '@tierkv/core';
-import { AsyncLocalStorageContextManager, startTelemetry, type SpanProcessor, type TelemetryHandle } from '@tierkv/otel';
+import { AsyncLocalStorageContextManager, startTelemetry, type SpanProcessor, type TelemetryHandle, type TracesOptions } from '@tierkv/otel';
 import { TierkvClient, TierkvServer } from '@tierkv/server';
 import { MemoryL2Adapter, StorageManager } from '@tierkv/storage';
 import type { BenchContext, BenchMeasurement, BenchScenario } from '../scenario.js';
@@ -182,26 +182,15 @@ async function run(ctx: BenchContext): Promise<BenchMeasurement[]> {
   try {
     // What startTelemetry runs for OTLP http/protobuf: always sampling here, OtlpStreamSpanProcessor
     // (each span encoded as it ends, sent in batches), to a collector.
-    telemetry = await startTelemetry({
-      env: {},
-      warn: (m) => ctx.log(m),
-      serviceName: 'tierkv-bench',
-      registerGlobal: false,
-      exporters: ['none'],
-      traces: { exporters: ['otlp'], otlp: { endpoint: sink.endpoint, protocol: 'http/protobuf' }, sampler: { name: 'always_on' }, spanProcessors: [counter] },
-    });
+    // Traces only, not registered globally: each phase installs its provider itself.
+    const tracesOnly = (traces: TracesOptions) =>
+      startTelemetry({ env: {}, warn: (m) => ctx.log(m), serviceName: 'tierkv-bench', registerGlobal: false, exporters: ['none'], traces });
+    telemetry = await tracesOnly({ exporters: ['otlp'], otlp: { endpoint: sink.endpoint, protocol: 'http/protobuf' }, sampler: { name: 'always_on' }, spanProcessors: [counter] });
     const provider = telemetry.tracerProvider!;
     // 'sdk': the same TracerProvider settings with a processor that drops every span and no
     // exporter: what the SDK's spans cost before tierkv's export pipeline does anything.
     const drop: SpanProcessor = { onStart: () => undefined, onEnd: () => undefined, forceFlush: async () => undefined, shutdown: async () => undefined };
-    sdkOnly = await startTelemetry({
-      env: {},
-      warn: (m) => ctx.log(m),
-      serviceName: 'tierkv-bench',
-      registerGlobal: false,
-      exporters: ['none'],
-      traces: { exporters: ['none'], sampler: { name: 'always_on' }, spanProcessors: [drop] },
-    });
+    sdkOnly = await tracesOnly({ exporters: ['none'], sampler: { name: 'always_on' }, spanProcessors: [drop] });
     const sdkProvider = sdkOnly.tracerProvider!;
     const enter = (phase: number) => {
       if (phase === 0) return;
